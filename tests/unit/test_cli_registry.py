@@ -1,0 +1,209 @@
+"""Technician CLI: registry commands, import/export, and bad input with exit code 2."""
+
+import csv
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from vp_monitor.cli import main
+
+PASSWORD = "Sup3r-S3cret!"
+
+
+@pytest.fixture
+def cli(database_url, secret_key, tmp_path, monkeypatch):
+    """Run `vp-monitor` against a fresh database; returns (exit code, stdout, stderr)."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def run(*args, input=None):
+        result = runner.invoke(main, ["--database-url", database_url, *args], input=input)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result.exit_code, result.stdout, result.stderr
+
+    assert run("municipality", "add", "--insee", "92012", "--name", "Boulogne-Billancourt")[0] == 0
+    assert run("municipality", "add", "--insee", "78646", "--name", "Versailles")[0] == 0
+    assert run("site", "add", "Mairie", "--municipality", "92012", "--uplink", "UP-1")[0] == 0
+    return run
+
+
+def write_csv(path, rows, encoding="utf-8", delimiter=","):
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.DictWriter(handle, columns, delimiter=delimiter)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def camera_row(code, **fields):
+    row = {
+        "code": code, "name": f"Caméra {code}", "site": "Mairie", "municipality": "92012",
+        "rtsp_main": f"rtsp://10.1.0.{len(code)}/main", "username": "admin", "password": PASSWORD,
+    }  # fmt: skip
+    return {**row, **fields}
+
+
+def test_add_list_show_camera(cli):
+    """A camera added with --password-stdin is listed and shown, password masked."""
+    code, out, err = cli(
+        "camera", "add", "BB-001", "--site", "Mairie", "--municipality", "92012",
+        "--onvif", "10.0.0.5:8080", "--user", "admin", "--password-stdin", input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, _ = cli("camera", "show", "BB-001", "--json")
+    shown = json.loads(out)
+    assert shown["onvif_host"] == "10.0.0.5" and shown["onvif_port"] == 8080
+    assert shown["password"] == "********"
+    code, out, _ = cli("camera", "list", "--json")
+    assert [c["code"] for c in json.loads(out)] == ["BB-001"]
+    code, out, _ = cli("camera", "list")
+    assert "BB-001" in out and PASSWORD not in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["municipality", "add", "--insee", "9201", "--name", "X"], "INSEE"),
+        (["municipality", "add", "--insee", "92012", "--name", "X"], "already exists"),
+        (["site", "add", "Gare", "--municipality", "99999"], "unknown municipality"),
+        (["site", "add", "Gare", "--municipality", "92012", "--lat", "95"], "latitude"),
+        (["camera", "add", "C1", "--site", "Mairie", "--municipality", "78000",
+          "--rtsp", "rtsp://h/x"], "unknown municipality"),
+        (["camera", "add", "C1", "--site", "Mairie", "--municipality", "92012",
+          "--rtsp", "http://h/x"], "rtsp://"),
+        (["camera", "add", "C1", "--site", "Mairie", "--municipality", "92012",
+          "--onvif", "h:99999"], "port"),
+        (["camera", "add", "C1", "--site", "Mairie", "--municipality", "92012"], "--onvif"),
+        (["camera", "show", "NOPE"], "unknown camera"),
+    ],
+)  # fmt: skip
+def test_bad_input_exit_code_2(cli, args, message):
+    """Bad input is refused with exit code 2 and a message naming what was wrong."""
+    code, out, err = cli(*args)
+    assert code == 2
+    assert message in err
+
+
+def test_duplicate_camera_writes_nothing(cli):
+    """A duplicate asset code is refused and the first camera is left as it was."""
+    args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012", "--rtsp"]
+    assert cli(*args, "rtsp://10.0.0.1/a")[0] == 0
+    code, _, err = cli(*args, "rtsp://10.0.0.2/b")
+    assert code == 2 and "duplicate asset code" in err
+    assert json.loads(cli("camera", "show", "BB-1", "--json")[1])["rtsp_main"].endswith("/a")
+
+
+def test_import_export_roundtrip_is_idempotent(cli, tmp_path):
+    """Importing, exporting and re-importing changes nothing; exports never hold the password."""
+    source = write_csv(tmp_path / "in.csv", [camera_row(f"BB-{i:03d}") for i in range(1, 6)])
+    code, out, err = cli("camera", "import", str(source), "--json")
+    assert code == 0, err
+    assert json.loads(out)["create"] == 5
+    code, out, _ = cli("camera", "import", str(source), "--json")
+    assert json.loads(out) | {"file": None} == json.loads(out) | {
+        "file": None,
+        "create": 0,
+        "update": 0,
+        "unchanged": 5,
+    }
+    exported = tmp_path / "out.csv"
+    assert cli("camera", "export", "-o", str(exported))[0] == 0
+    text = exported.read_text(encoding="utf-8")
+    assert PASSWORD not in text and "********" in text and "Caméra BB-001" in text
+    code, out, _ = cli("camera", "import", str(exported), "--json")
+    assert json.loads(out)["unchanged"] == 5 and json.loads(out)["update"] == 0
+    code, out, _ = cli("camera", "export", "--json")
+    assert PASSWORD not in out and len(json.loads(out)) == 5
+
+
+def test_import_reports_every_bad_row_and_writes_nothing(cli, tmp_path):
+    """Every bad row is reported with line, column and reason, and nothing is written."""
+    rows = [
+        camera_row("OK-1"),
+        camera_row("BAD-1", municipality="75056"),
+        camera_row("BAD-2", rtsp_main="http://x/y"),
+        camera_row("OK-1"),
+        camera_row("BAD-3", onvif_port="0"),
+        camera_row("BAD-4", municipality="9A012"),
+    ]
+    source = write_csv(tmp_path / "bad.csv", rows)
+    code, out, err = cli("camera", "import", str(source))
+    assert code == 2
+    assert "line 3, column municipality: unknown municipality '75056'" in err
+    assert "line 4, column rtsp_main" in err
+    assert "line 5, column code: duplicate asset code 'OK-1' (line 2)" in err
+    assert "line 6, column onvif_port" in err
+    assert "line 7, column municipality" in err
+    assert "nothing written" in out
+    assert json.loads(cli("camera", "list", "--json")[1]) == []
+
+
+def test_import_skip_invalid_and_dry_run(cli, tmp_path):
+    """--dry-run writes nothing; --skip-invalid writes the good rows only."""
+    source = write_csv(
+        tmp_path / "mixed.csv", [camera_row("OK-1"), camera_row("BAD-1", kind="periscope")]
+    )
+    code, out, _ = cli("camera", "import", str(source), "--dry-run", "--skip-invalid", "--json")
+    assert json.loads(out)["create"] == 1 and json.loads(out)["written"] is False
+    assert json.loads(cli("camera", "list", "--json")[1]) == []
+    code, out, _ = cli("camera", "import", str(source), "--skip-invalid", "--json")
+    assert code == 2 and json.loads(out)["written"] is True
+    assert [c["code"] for c in json.loads(cli("camera", "list", "--json")[1])] == ["OK-1"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_import_french_spreadsheet_encodings(cli, tmp_path, encoding):
+    """UTF-8 with or without BOM and Windows-1252 with ';' all import accents intact."""
+    source = write_csv(
+        tmp_path / "fr.csv", [camera_row("BB-1", name="Entrée rue de l'Église")], encoding, ";"
+    )
+    code, _, err = cli("camera", "import", str(source))
+    assert code == 0, err
+    assert (
+        json.loads(cli("camera", "show", "BB-1", "--json")[1])["name"] == "Entrée rue de l'Église"
+    )
+
+
+def test_import_unreadable_files(cli, tmp_path):
+    """Missing files, binary files and unknown columns are refused with a clear message."""
+    assert "cannot read file" in cli("camera", "import", str(tmp_path / "nope.csv"))[2]
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(b"code,site\n\x81\x8d\x8f\x90\x9d,x\n")
+    code, _, err = cli("camera", "import", str(binary))
+    assert code == 2 and "encoding" in err
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("code,site,municipality,colour\nA,Mairie,92012,red\n")
+    code, _, err = cli("camera", "import", str(unknown))
+    assert code == 2 and "unknown column(s) colour" in err
+
+
+def test_import_creates_missing_sites_with_uplink(cli, tmp_path):
+    """A row naming a new site creates it in the row's municipality, with its uplink."""
+    row = camera_row("VE-1", site="Château", municipality="78646", uplink="UP-VE")
+    code, _, err = cli("camera", "import", str(write_csv(tmp_path / "s.csv", [row])))
+    assert code == 0, err
+    site = json.loads(cli("site", "show", "Château", "--municipality", "78646", "--json")[1])
+    assert site["uplink"] == "UP-VE"
+
+
+def test_json_import(cli, tmp_path):
+    """A JSON list of cameras imports like a CSV, with item numbers in errors."""
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps([camera_row("J-1"), camera_row("J-2", onvif_port=0)]))
+    code, _, err = cli("camera", "import", str(source))
+    assert code == 2 and "line 2, column onvif_port" in err
+
+
+def test_update_decommission_history(cli):
+    """Updates and decommissioning are recorded in the camera's history, password masked."""
+    args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012"]
+    assert cli(*args, "--rtsp", "rtsp://10.0.0.1/a")[0] == 0
+    assert cli("camera", "update", "BB-1", "--password-stdin", input="n3w\n")[0] == 0
+    assert cli("camera", "decommission", "BB-1", "--note", "retirée")[0] == 0
+    code, out, _ = cli("camera", "history", "BB-1", "--json")
+    history = json.loads(out)
+    assert [h["action"] for h in history] == ["create", "update", "update"]
+    assert "n3w" not in out and "decommissioned" in out

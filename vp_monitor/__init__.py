@@ -1,0 +1,3 @@
+"""vp-monitor: registry and health monitor for video-protection cameras."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,550 @@
+"""`vp-monitor` command line: technicians' registry commands, checks, simulator, server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from vp_monitor.config import ConfigError, Settings, describe_errors, load_settings
+from vp_monitor.registry.secrets import SecretBox, SecretKeyError, load_key
+
+EXIT_BAD_INPUT = 2
+
+
+class Context:
+    """What every command needs: settings, the database and the acting person."""
+
+    def __init__(self, config: str | None, database_url: str | None, actor: str | None):
+        self.config_path = config
+        self.database_url_option = database_url
+        self.actor = actor or os.environ.get("VP_ACTOR") or os.environ.get("USER") or "cli"
+
+    @cached_property
+    def settings(self) -> Settings:
+        settings = load_settings(self.config_path)
+        if self.database_url_option:
+            settings.database_url = self.database_url_option
+        return settings
+
+    @cached_property
+    def engine(self):
+        from vp_monitor.db import ensure_schema, make_engine
+
+        engine = make_engine(self.settings.database_url)
+        ensure_schema(engine)
+        return engine
+
+    @cached_property
+    def secrets(self) -> SecretBox:
+        return SecretBox(load_key(self.settings.secret_key_file))
+
+    @contextmanager
+    def registry(self) -> Iterator[Any]:
+        """A Registry in one transaction, committed when the command succeeds."""
+        from vp_monitor.db import session_factory, transaction
+        from vp_monitor.registry.service import Registry
+
+        with transaction(session_factory(self.engine)) as session:
+            yield Registry(session, self.secrets, self.actor)
+
+
+class ErrorsAsExitCodes(click.Group):
+    """Turns domain errors into one clear line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import IntegrityError
+
+        from vp_monitor.registry.service import RegistryError, integrity_message
+
+        try:
+            return super().invoke(ctx)
+        except IntegrityError as exc:
+            fail(integrity_message(exc))
+        except ValidationError as exc:
+            fail(describe_errors(exc, "input"))
+        except (RegistryError, ConfigError, SecretKeyError) as exc:
+            fail(str(exc))
+
+
+def fail(message: str) -> None:
+    """Print an error and exit with the bad-input code."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def print_records(records: list[dict[str, Any]], columns: Iterable[str], as_json: bool) -> None:
+    """A table for people, or JSON for scripts."""
+    if as_json:
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2, default=str))
+        return
+    table = Table(*columns, show_lines=False)
+    for record in records:
+        table.add_row(*("" if record.get(c) is None else str(record.get(c)) for c in columns))
+    Console().print(table)
+
+
+def print_record(record: dict[str, Any], as_json: bool) -> None:
+    """One record as key/value lines, or JSON."""
+    if as_json:
+        click.echo(json.dumps(record, ensure_ascii=False, indent=2, default=str))
+        return
+    width = max(len(key) for key in record)
+    for key, value in record.items():
+        click.echo(f"{key.ljust(width)}  {'' if value is None else value}")
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+@click.group(cls=ErrorsAsExitCodes)
+@click.option("--config", type=click.Path(dir_okay=False), help="TOML configuration file.")
+@click.option("--database-url", help="Database URL (overrides VP_DATABASE_URL and the config).")
+@click.option("--actor", help="Name recorded in the audit trail (default: $VP_ACTOR or $USER).")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+@click.version_option(package_name="vp-monitor")
+@click.pass_context
+def main(ctx: click.Context, config, database_url, actor, verbose) -> None:
+    """vp-monitor: registry and health monitor for video-protection cameras."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = Context(config, database_url, actor)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+# -- db --------------------------------------------------------------------------------------
+@main.group()
+def db() -> None:
+    """Database schema and keys."""
+
+
+@db.command("upgrade")
+@pass_context
+def db_upgrade(context: Context) -> None:
+    """Create or migrate the schema to the latest version."""
+    context.engine  # noqa: B018  (opening the engine upgrades the schema)
+    click.echo("database schema is up to date")
+
+
+@db.command("new-key")
+def db_new_key() -> None:
+    """Print a new encryption key for VP_SECRET_KEY."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())
+
+
+# -- municipality ----------------------------------------------------------------------------
+@main.group()
+def municipality() -> None:
+    """Municipalities (communes) identified by INSEE code."""
+
+
+@municipality.command("add")
+@click.option("--insee", required=True, help="INSEE code, e.g. 92012.")
+@click.option("--name", required=True)
+@click.option("--departement", help="Département (default: from the INSEE code).")
+@pass_context
+def municipality_add(context: Context, insee, name, departement) -> None:
+    """Add a municipality."""
+    from vp_monitor.registry.schemas import MunicipalityInput
+
+    data = MunicipalityInput(insee=insee, name=name, departement=departement)
+    with context.registry() as registry:
+        registry.add_municipality(data)
+    click.echo(f"municipality {data.insee} {data.name} added")
+
+
+@municipality.command("list")
+@json_option
+@pass_context
+def municipality_list(context: Context, as_json) -> None:
+    """List municipalities."""
+    from vp_monitor.registry.service import municipality_record
+
+    with context.registry() as registry:
+        records = [municipality_record(m) for m in registry.municipalities()]
+    print_records(records, ("insee", "name", "departement"), as_json)
+
+
+@municipality.command("show")
+@click.argument("insee")
+@json_option
+@pass_context
+def municipality_show(context: Context, insee, as_json) -> None:
+    """Show one municipality."""
+    from vp_monitor.registry.service import municipality_record
+
+    with context.registry() as registry:
+        print_record(municipality_record(registry.municipality(insee)), as_json)
+
+
+@municipality.command("update")
+@click.argument("insee")
+@click.option("--name")
+@click.option("--departement")
+@pass_context
+def municipality_update(context: Context, insee, name, departement) -> None:
+    """Change a municipality's name or département."""
+    with context.registry() as registry:
+        registry.update_municipality(insee, name=name, departement=departement)
+    click.echo(f"municipality {insee} updated")
+
+
+@municipality.command("remove")
+@click.argument("insee")
+@pass_context
+def municipality_remove(context: Context, insee) -> None:
+    """Remove a municipality that has no sites."""
+    with context.registry() as registry:
+        registry.remove_municipality(insee)
+    click.echo(f"municipality {insee} removed")
+
+
+# -- site ------------------------------------------------------------------------------------
+SITE_COLUMNS = ("id", "name", "municipality", "uplink", "latitude", "longitude", "address")
+
+
+def site_options(required: bool):
+    def decorate(function):
+        for option in reversed(
+            [
+                click.option("--municipality", "municipality", required=required, help="INSEE."),
+                click.option("--uplink", help="Network uplink identifier shared by the site."),
+                click.option("--lat", "latitude", type=float, help="Latitude (WGS84)."),
+                click.option("--lon", "longitude", type=float, help="Longitude (WGS84)."),
+                click.option("--address"),
+            ]
+        ):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+@main.group()
+def site() -> None:
+    """Sites (places where cameras are installed)."""
+
+
+@site.command("add")
+@click.argument("name")
+@site_options(required=True)
+@pass_context
+def site_add(context: Context, name, municipality, uplink, latitude, longitude, address) -> None:
+    """Add a site to a municipality."""
+    from vp_monitor.registry.schemas import SiteInput
+
+    data = SiteInput(
+        name=name, municipality=municipality, uplink=uplink, latitude=latitude,
+        longitude=longitude, address=address,
+    )  # fmt: skip
+    with context.registry() as registry:
+        created = registry.add_site(data)
+        click.echo(f"site {created.id} {created.name!r} added")
+
+
+@site.command("list")
+@click.option("--municipality", help="Only this municipality (INSEE).")
+@json_option
+@pass_context
+def site_list(context: Context, municipality, as_json) -> None:
+    """List sites."""
+    from vp_monitor.registry.service import site_record
+
+    with context.registry() as registry:
+        records = [site_record(s) for s in registry.sites(municipality)]
+    print_records(records, SITE_COLUMNS, as_json)
+
+
+@site.command("show")
+@click.argument("ref")
+@click.option("--municipality", help="INSEE, when the name is not unique.")
+@json_option
+@pass_context
+def site_show(context: Context, ref, municipality, as_json) -> None:
+    """Show one site (by id or name)."""
+    from vp_monitor.registry.service import site_record
+
+    with context.registry() as registry:
+        print_record(site_record(registry.site(ref, municipality)), as_json)
+
+
+@site.command("update")
+@click.argument("ref")
+@click.option("--name", help="New name.")
+@site_options(required=False)
+@pass_context
+def site_update(context: Context, ref, name, municipality, **changes) -> None:
+    """Change a site (by id or name)."""
+    with context.registry() as registry:
+        updated = registry.update_site(ref, municipality, name=name, **changes)
+        click.echo(f"site {updated.id} updated")
+
+
+@site.command("remove")
+@click.argument("ref")
+@click.option("--municipality", help="INSEE, when the name is not unique.")
+@pass_context
+def site_remove(context: Context, ref, municipality) -> None:
+    """Remove a site that has no cameras."""
+    with context.registry() as registry:
+        registry.remove_site(ref, municipality)
+    click.echo(f"site {ref} removed")
+
+
+# -- camera ----------------------------------------------------------------------------------
+CAMERA_COLUMNS = ("code", "name", "municipality", "site", "kind", "lifecycle", "onvif_host")
+KINDS = click.Choice(["fixed", "ptz", "dome", "multisensor"])
+LIFECYCLES = click.Choice(["planned", "active", "maintenance", "decommissioned"])
+
+
+def camera_options(function):
+    """Options shared by `camera add` and `camera update`."""
+    options = [
+        click.option("--name"),
+        click.option("--kind", type=KINDS),
+        click.option("--onvif", "onvif_host", help="ONVIF address HOST[:PORT]."),
+        click.option("--rtsp", "rtsp_main", help="Main stream RTSP URL."),
+        click.option("--rtsp-sub", "rtsp_sub", help="Sub stream RTSP URL."),
+        click.option("--user", "username", help="Camera user name."),
+        click.option(
+            "--password-stdin", is_flag=True, help="Read the camera password from standard input."
+        ),
+        click.option("--lifecycle", type=LIFECYCLES),
+        click.option("--maintainer", help="Maintainer company."),
+        click.option("--installed-on", "installed_on", help="Installation date YYYY-MM-DD."),
+        click.option("--authorisation", "authorisation_number", help="Prefectoral authorisation."),
+        click.option("--authorisation-expires", "authorisation_expires", help="YYYY-MM-DD."),
+        click.option("--tag", "tags", multiple=True, help="Tag (repeatable)."),
+        click.option("--notes"),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def read_password(password_stdin: bool) -> str | None:
+    """The password piped on standard input (never taken as an argument: `ps` would show it)."""
+    if not password_stdin:
+        return None
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        fail("--password-stdin given but standard input is empty")
+    return line
+
+
+@main.group()
+def camera() -> None:
+    """Cameras: register, list, import, export, decommission."""
+
+
+@camera.command("add")
+@click.argument("code")
+@click.option("--site", required=True, help="Site id or name.")
+@click.option("--municipality", required=True, help="INSEE code.")
+@camera_options
+@pass_context
+def camera_add(context: Context, code, password_stdin, tags, **fields) -> None:
+    """Register a camera (give --onvif HOST[:PORT] or --rtsp URL)."""
+    from vp_monitor.registry.schemas import CameraInput
+
+    if not (fields["onvif_host"] or fields["rtsp_main"]):
+        raise click.UsageError("give --onvif HOST[:PORT] or --rtsp URL")
+    data = CameraInput(
+        code=code, password=read_password(password_stdin), tags=list(tags) or None,
+        **{k: v for k, v in fields.items() if v is not None},
+    )  # fmt: skip
+    with context.registry() as registry:
+        registry.add_camera(data)
+    click.echo(f"camera {code} added")
+
+
+@camera.command("update")
+@click.argument("code")
+@click.option("--site", help="Site id or name.")
+@click.option("--municipality", help="INSEE code.")
+@camera_options
+@pass_context
+def camera_update(context: Context, code, password_stdin, tags, **fields) -> None:
+    """Change a camera's fields (only the options given)."""
+    with context.registry() as registry:
+        _camera, changed = registry.update_camera(
+            code, password=read_password(password_stdin), tags=list(tags) or None, **fields
+        )
+    click.echo(f"camera {code} updated" if changed else f"camera {code} unchanged")
+
+
+@camera.command("list")
+@click.option("--municipality", help="Only this municipality (INSEE).")
+@click.option("--site", help="Only this site (id or name).")
+@json_option
+@pass_context
+def camera_list(context: Context, municipality, site, as_json) -> None:
+    """List cameras."""
+    from vp_monitor.registry.service import camera_record
+
+    with context.registry() as registry:
+        records = [camera_record(c) for c in registry.cameras(municipality, site)]
+    print_records(records, CAMERA_COLUMNS, as_json)
+
+
+@camera.command("show")
+@click.argument("code")
+@json_option
+@pass_context
+def camera_show(context: Context, code, as_json) -> None:
+    """Show one camera (the password is never shown)."""
+    from vp_monitor.registry.service import camera_record
+
+    with context.registry() as registry:
+        print_record(camera_record(registry.camera(code)), as_json)
+
+
+@camera.command("history")
+@click.argument("code")
+@json_option
+@pass_context
+def camera_history(context: Context, code, as_json) -> None:
+    """Audit trail of one camera: who changed what, when."""
+    with context.registry() as registry:
+        records = [
+            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+             "changes": _changes(e.before, e.after)}
+            for e in registry.history("camera", code)
+        ]  # fmt: skip
+    print_records(records, ("at", "actor", "action", "changes"), as_json)
+
+
+def _changes(before: dict | None, after: dict | None) -> str:
+    before, after = before or {}, after or {}
+    keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    return ", ".join(f"{k}: {before.get(k)!r} -> {after.get(k)!r}" for k in keys)
+
+
+@camera.command("decommission")
+@click.argument("code")
+@click.option("--note", help="Why (kept in the camera's notes).")
+@pass_context
+def camera_decommission(context: Context, code, note) -> None:
+    """Retire a camera: it stops being checked and keeps its history."""
+    with context.registry() as registry:
+        registry.decommission_camera(code, note)
+    click.echo(f"camera {code} decommissioned")
+
+
+@camera.command("remove")
+@click.argument("code")
+@pass_context
+def camera_remove(context: Context, code) -> None:
+    """Delete a camera record entered by mistake (use `decommission` for a retired camera)."""
+    with context.registry() as registry:
+        registry.remove_camera(code)
+    click.echo(f"camera {code} removed")
+
+
+@camera.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--skip-invalid", is_flag=True, help="Write the valid rows even if some are bad.")
+@json_option
+@pass_context
+def camera_import(context: Context, path: Path, dry_run, skip_invalid, as_json) -> None:
+    """Import cameras from CSV or JSON (columns in the README); all or nothing by default."""
+    from vp_monitor.registry.transfer import apply_import, plan_import, read_rows
+
+    rows = read_rows(path)
+    with context.registry() as registry:
+        plan = plan_import(registry, _with_progress(rows, "validating"))
+        report = {"file": str(path), "dry_run": dry_run, **plan.summary()}
+        report["problems"] = [str(p) for p in plan.problems]
+        if plan.problems and not skip_invalid:
+            report["written"] = False
+            _import_report(report, as_json)
+            sys.exit(EXIT_BAD_INPUT)
+        if not dry_run:
+            total = len(plan.create) + len(plan.update)
+            with _progress_bar(total, "writing") as advance:
+                apply_import(registry, plan, advance)
+        report["written"] = not dry_run
+    _import_report(report, as_json)
+    if plan.problems:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+PROGRESS_THRESHOLD = 300
+
+
+def _with_progress(rows: list, label: str) -> Iterable:
+    if len(rows) <= PROGRESS_THRESHOLD or not sys.stderr.isatty():
+        return rows
+    from rich.progress import track
+
+    return track(rows, description=label, console=Console(stderr=True))
+
+
+@contextmanager
+def _progress_bar(total: int, label: str) -> Iterator[Any]:
+    if total <= PROGRESS_THRESHOLD or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True)) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def _import_report(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    for problem in report["problems"]:
+        click.echo(f"{report['file']}: {problem}", err=True)
+    verb = "would be" if report["dry_run"] else ("were" if report["written"] else "not")
+    click.echo(
+        f"{report['create']} to create, {report['update']} to update, "
+        f"{report['unchanged']} unchanged, {report['new_sites']} new sites, "
+        f"{report['invalid_rows']} invalid rows"
+    )
+    if report["written"] or report["dry_run"]:
+        click.echo(f"changes {verb} written" if verb != "not" else "nothing written")
+    else:
+        click.echo("nothing written (fix the rows above, or use --skip-invalid)")
+
+
+@camera.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+@pass_context
+def camera_export(context: Context, fmt, as_json, output: Path | None) -> None:
+    """Export cameras (CSV or JSON, re-importable; passwords are a placeholder)."""
+    from vp_monitor.registry.transfer import export_records, write_export
+
+    with context.registry() as registry:
+        records = export_records(registry.cameras())
+    fmt = "json" if as_json else fmt
+    if output is None:
+        write_export(records, fmt, sys.stdout)
+        return
+    temporary = output.with_name(output.name + ".tmp")
+    with temporary.open("w", encoding="utf-8", newline="") as handle:
+        write_export(records, fmt, handle)
+    temporary.replace(output)  # never leave a half-written export behind
+    click.echo(f"{len(records)} cameras exported to {output}", err=True)

@@ -1,0 +1,114 @@
+"""One Settings object: a TOML file plus VP_* environment overrides, validated at start-up."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_DATABASE_URL = "sqlite:///var/vp-monitor.db"
+# Environment variables with the VP_ prefix that are not settings.
+NON_SETTING_ENV = {"VP_SECRET_KEY", "VP_CONFIG", "VP_TEST_DATABASE_URL", "VP_ACTOR"}
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the key, the value and what was expected."""
+
+
+class Section(BaseModel):
+    """Base of every configuration section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class LogSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Minimum level of log lines written to standard error."
+    )
+
+
+class Settings(Section):
+    """Every setting of vp-monitor; sections mirror the TOML file."""
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: SQLite file by default, postgresql+psycopg://... to scale.",
+    )
+    secret_key_file: Path = Field(
+        default=Path("var/secret.key"),
+        description="File holding the key that encrypts camera passwords (created 0600 on first "
+        "run); VP_SECRET_KEY overrides it.",
+    )
+    language: Literal["fr", "en"] = Field(
+        default="fr", description="Language of e-mails, reports and the user interface."
+    )
+    log: LogSettings = Field(default_factory=LogSettings)
+
+
+def _set_path(tree: dict[str, Any], path: list[str], value: str) -> None:
+    for key in path[:-1]:
+        node = tree.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"{'.'.join(path)}: cannot override {key!r}, which is not a section")
+        tree = node
+    tree[path[-1]] = value
+
+
+def environment_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """VP_* variables as a nested dict: VP_LOG__LEVEL=DEBUG -> {"log": {"level": "DEBUG"}}."""
+    tree: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith("VP_") or name in NON_SETTING_ENV:
+            continue
+        path = [part.lower() for part in name[3:].split("__")]
+        _set_path(tree, path, value)
+    return tree
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def describe_errors(error: ValidationError, origin: str) -> str:
+    """Readable lines naming each bad key, its value and what was expected."""
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        if item["type"] == "extra_forbidden":
+            lines.append(f"{origin}: unknown key {key!r}")
+        else:
+            reason = item["msg"].removeprefix("Value error, ")
+            lines.append(f"{origin}: {key} = {item.get('input')!r}: {reason}")
+    return "\n".join(lines)
+
+
+def load_settings(
+    path: Path | str | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Read the TOML file (if any), apply VP_* overrides, validate; raise ConfigError if bad."""
+    environ = dict(os.environ if environ is None else environ)
+    path = path or environ.get("VP_CONFIG")
+    data: dict[str, Any] = {}
+    origin = "environment"
+    if path:
+        origin = str(path)
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read configuration file: {exc.strerror}") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    data = _merge(data, environment_overrides(environ))
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc, origin)) from exc

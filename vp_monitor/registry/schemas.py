@@ -1,0 +1,183 @@
+"""Validated input for registry writes, shared by the CLI, the importer and (later) the API."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from vp_monitor.registry.models import CameraKind, Lifecycle
+
+INSEE = re.compile(r"^(?:\d{2}|2[AB])\d{3}$")
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+CODECS = ("h264", "h265", "mjpeg")
+
+
+def _blank_to_none(value):
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value.strip() if isinstance(value, str) else value
+
+
+def _insee(value: str) -> str:
+    value = value.upper()
+    if not INSEE.match(value):
+        raise ValueError("expected a 5-character INSEE code such as 92012 or 2A004")
+    return value
+
+
+def _code(value: str) -> str:
+    if not CODE.match(value):
+        raise ValueError(
+            "expected 1-40 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return value
+
+
+def _rtsp_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("rtsp", "rtsps") or not parts.hostname:
+        raise ValueError("expected an rtsp:// or rtsps:// URL with a host")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("port out of range 1-65535") from None
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError("port out of range 1-65535")
+    return value
+
+
+def _tags(value):
+    if isinstance(value, str):
+        return [tag.strip() for tag in re.split(r"[;,]", value) if tag.strip()]
+    return value
+
+
+Optional = Annotated[str | None, BeforeValidator(_blank_to_none)]
+Insee = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(_insee)]
+RtspUrl = Annotated[
+    str | None,
+    BeforeValidator(_blank_to_none),
+    AfterValidator(lambda v: v if v is None else _rtsp_url(v)),
+]
+Port = Annotated[Annotated[int, Field(ge=1, le=65535)] | None, BeforeValidator(_blank_to_none)]
+PositiveInt = Annotated[
+    Annotated[int, Field(gt=0, le=16384)] | None, BeforeValidator(_blank_to_none)
+]
+OptionalDate = Annotated[date | None, BeforeValidator(_blank_to_none)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class MunicipalityInput(Input):
+    insee: Insee
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    departement: Optional = None
+
+    @model_validator(mode="after")
+    def _departement(self):
+        expected = self.insee[:2]
+        if self.departement is None:
+            self.departement = expected
+        elif self.departement != expected:
+            raise ValueError(
+                f"departement {self.departement!r} does not match INSEE code {self.insee} "
+                f"(expected {expected})"
+            )
+        return self
+
+
+class SiteInput(Input):
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    municipality: Insee
+    address: Optional = None
+    latitude: Annotated[
+        Annotated[float, Field(ge=-90, le=90)] | None, BeforeValidator(_blank_to_none)
+    ] = None
+    longitude: Annotated[
+        Annotated[float, Field(ge=-180, le=180)] | None, BeforeValidator(_blank_to_none)
+    ] = None
+    uplink: Optional = None
+
+
+class CameraInput(Input):
+    """A camera as given by a technician (CLI or import row). Site is an id or a name."""
+
+    code: Annotated[str, AfterValidator(_code)]
+    site: Annotated[str, Field(min_length=1)]
+    municipality: Insee
+    name: Optional = None
+    kind: Annotated[CameraKind | None, BeforeValidator(_blank_to_none)] = None
+    onvif_host: Optional = None
+    onvif_port: Port = None
+    username: Optional = None
+    password: Optional = None
+    rtsp_main: RtspUrl = None
+    rtsp_sub: RtspUrl = None
+    expected_codec: Annotated[
+        str | None, BeforeValidator(lambda v: _blank_to_none(v) and v.strip().lower())
+    ] = None
+    expected_width: PositiveInt = None
+    expected_height: PositiveInt = None
+    expected_fps: Annotated[
+        Annotated[float, Field(gt=0, le=240)] | None, BeforeValidator(_blank_to_none)
+    ] = None
+    manufacturer: Optional = None
+    model: Optional = None
+    serial: Optional = None
+    firmware: Optional = None
+    lifecycle: Annotated[Lifecycle | None, BeforeValidator(_blank_to_none)] = None
+    installed_on: OptionalDate = None
+    maintainer: Optional = None
+    authorisation_number: Optional = None
+    authorisation_expires: OptionalDate = None
+    tags: Annotated[list[str] | None, BeforeValidator(_tags)] = None
+    notes: Optional = None
+    uplink: Optional = None  # only used when the import creates the site
+
+    @model_validator(mode="after")
+    def _checks(self):
+        if self.expected_codec is not None and self.expected_codec not in CODECS:
+            raise ValueError(f"expected_codec must be one of {', '.join(CODECS)}")
+        if self.onvif_host is not None:
+            self.onvif_host, port = split_host_port(self.onvif_host)
+            self.onvif_port = self.onvif_port or port
+        self._move_url_credentials()
+        return self
+
+    def _move_url_credentials(self) -> None:
+        """Credentials never stay inside a stored URL: they move to username/password."""
+        for attr in ("rtsp_main", "rtsp_sub"):
+            url = getattr(self, attr)
+            if not url:
+                continue
+            parts = urlsplit(url)
+            if parts.username is None:
+                continue
+            self.username = self.username or unquote(parts.username)
+            if parts.password is not None:
+                self.password = self.password or unquote(parts.password)
+            netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+            setattr(self, attr, urlunsplit(parts._replace(netloc=netloc)))
+
+
+def split_host_port(value: str) -> tuple[str, int | None]:
+    """'10.0.0.5:8080' -> ('10.0.0.5', 8080); the port is checked for range."""
+    host, sep, port = value.rpartition(":")
+    if not sep or "]" in port:
+        return value, None
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"ONVIF port {port!r} out of range 1-65535")
+    return host, int(port)

@@ -1,0 +1,354 @@
+"""Registry operations; every write leaves an audit entry with secrets masked."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
+
+from vp_monitor.registry.models import (
+    AuditEntry,
+    Camera,
+    Lifecycle,
+    Maintainer,
+    Municipality,
+    Site,
+)
+from vp_monitor.registry.schemas import CameraInput, MunicipalityInput, SiteInput
+from vp_monitor.registry.secrets import MASK, SecretBox
+
+
+class RegistryError(Exception):
+    """A registry write or lookup that cannot be done; the message says why."""
+
+
+class NotFound(RegistryError):
+    """The named municipality, site or camera does not exist."""
+
+
+# Camera columns written straight from CameraInput fields of the same name.
+CAMERA_FIELDS = (
+    "name", "kind", "onvif_host", "onvif_port", "username", "rtsp_main", "rtsp_sub",
+    "expected_codec", "expected_width", "expected_height", "expected_fps", "manufacturer",
+    "model", "serial", "firmware", "lifecycle", "installed_on", "authorisation_number",
+    "authorisation_expires", "tags", "notes",
+)  # fmt: skip
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def camera_record(camera: Camera) -> dict[str, Any]:
+    """The camera as plain values (for output, export and audit); the password is masked."""
+    record: dict[str, Any] = {
+        "code": camera.code,
+        "site": camera.site.name,
+        "site_id": camera.site_id,
+        "municipality": camera.municipality.insee,
+        "maintainer": camera.maintainer.name if camera.maintainer else None,
+        "password": MASK if camera.password_encrypted else None,
+    }
+    record.update({name: _plain(getattr(camera, name)) for name in CAMERA_FIELDS})
+    return record
+
+
+def site_record(site: Site) -> dict[str, Any]:
+    """The site as plain values."""
+    return {
+        "id": site.id,
+        "name": site.name,
+        "municipality": site.municipality.insee,
+        "address": site.address,
+        "latitude": site.latitude,
+        "longitude": site.longitude,
+        "uplink": site.uplink,
+    }
+
+
+def municipality_record(municipality: Municipality) -> dict[str, Any]:
+    """The municipality as plain values."""
+    return {
+        "insee": municipality.insee,
+        "name": municipality.name,
+        "departement": municipality.departement,
+    }
+
+
+@dataclass
+class Registry:
+    """Registry reads and writes inside one session, on behalf of one actor."""
+
+    session: Session
+    secrets: SecretBox
+    actor: str
+    # Lookups repeated by bulk imports; cleared by any removal or site change.
+    _cache: dict[tuple, Any] = field(default_factory=dict, repr=False)
+    _new_codes: set[str] = field(default_factory=set, repr=False)  # added, maybe not flushed
+
+    def _cached(self, key: tuple, load) -> Any:
+        if key not in self._cache:
+            with self.session.no_autoflush:
+                self._cache[key] = load()
+        return self._cache[key]
+
+    # -- audit ---------------------------------------------------------------------------------
+    def audit(self, action: str, entity: str, key: str, before=None, after=None) -> None:
+        """Record one write; callers pass records whose secrets are already masked."""
+        self.session.add(
+            AuditEntry(
+                actor=self.actor, action=action, entity=entity, entity_key=key,
+                before=before, after=after,
+            )
+        )  # fmt: skip
+
+    def history(self, entity: str, key: str) -> list[AuditEntry]:
+        """Audit entries of one entity, oldest first."""
+        query = select(AuditEntry).where(AuditEntry.entity == entity, AuditEntry.entity_key == key)
+        return list(self.session.scalars(query.order_by(AuditEntry.id)))
+
+    # -- municipalities ------------------------------------------------------------------------
+    def municipality(self, insee: str) -> Municipality:
+        """The municipality with this INSEE code, or NotFound."""
+        query = select(Municipality).where(Municipality.insee == insee.upper())
+        found = self._cached(("municipality", insee.upper()), lambda: self.session.scalar(query))
+        if found is None:
+            del self._cache[("municipality", insee.upper())]
+            raise NotFound(f"unknown municipality {insee!r} (add it with `municipality add`)")
+        return found
+
+    def municipalities(self) -> list[Municipality]:
+        return list(self.session.scalars(select(Municipality).order_by(Municipality.insee)))
+
+    def add_municipality(self, data: MunicipalityInput) -> Municipality:
+        """Create a municipality; its INSEE code must be new."""
+        if self.session.scalar(select(Municipality.id).where(Municipality.insee == data.insee)):
+            raise RegistryError(f"municipality {data.insee} already exists")
+        municipality = Municipality(**data.model_dump())
+        self.session.add(municipality)
+        self.session.flush()
+        self._cache.clear()
+        self.audit("create", "municipality", data.insee, after=data.model_dump())
+        return municipality
+
+    def update_municipality(self, insee: str, **changes: Any) -> Municipality:
+        municipality = self.municipality(insee)
+        before = municipality_record(municipality)
+        merged = MunicipalityInput.model_validate({**before, **_given(changes)})
+        municipality.name, municipality.departement = merged.name, merged.departement
+        self.audit("update", "municipality", insee, before, municipality_record(municipality))
+        return municipality
+
+    def remove_municipality(self, insee: str) -> None:
+        municipality = self.municipality(insee)
+        if self.session.scalar(select(Site.id).where(Site.municipality_id == municipality.id)):
+            raise RegistryError(f"municipality {insee} still has sites; remove them first")
+        self.audit("delete", "municipality", insee, before=municipality_record(municipality))
+        self.session.delete(municipality)
+        self._cache.clear()
+
+    # -- sites ---------------------------------------------------------------------------------
+    def site(self, ref: str, municipality: str | None = None) -> Site:
+        """A site by id, or by name within a municipality (names are unique per municipality)."""
+        query = select(Site).options(joinedload(Site.municipality))
+        if municipality is not None:
+            query = query.where(Site.municipality_id == self.municipality(municipality).id)
+        by_name = self._cached(
+            ("site", ref, municipality),
+            lambda: list(self.session.scalars(query.where(Site.name == ref))),
+        )
+        if len(by_name) == 1:
+            return by_name[0]
+        if len(by_name) > 1:
+            raise RegistryError(f"site name {ref!r} is ambiguous: give --municipality or the id")
+        if ref.isdigit():
+            found = self.session.scalar(query.where(Site.id == int(ref)))
+            if found is not None:
+                return found
+        where = f" in municipality {municipality}" if municipality else ""
+        raise NotFound(f"unknown site {ref!r}{where}")
+
+    def sites(self, municipality: str | None = None) -> list[Site]:
+        query = select(Site).options(joinedload(Site.municipality)).order_by(Site.id)
+        if municipality:
+            query = query.where(Site.municipality_id == self.municipality(municipality).id)
+        return list(self.session.scalars(query))
+
+    def add_site(self, data: SiteInput) -> Site:
+        """Create a site in an existing municipality; its name must be new there."""
+        municipality = self.municipality(data.municipality)
+        if self.session.scalar(
+            select(Site.id).where(Site.municipality_id == municipality.id, Site.name == data.name)
+        ):
+            raise RegistryError(f"site {data.name!r} already exists in {municipality.insee}")
+        values = data.model_dump(exclude={"municipality"})
+        site = Site(municipality=municipality, **values)
+        self.session.add(site)
+        self.session.flush()
+        self._cache.clear()
+        self.audit("create", "site", str(site.id), after=site_record(site))
+        return site
+
+    def update_site(self, ref: str, municipality: str | None = None, **changes: Any) -> Site:
+        site = self.site(ref, municipality)
+        before = site_record(site)
+        merged = SiteInput.model_validate(
+            {**{k: v for k, v in before.items() if k != "id"}, **_given(changes)}
+        )
+        for name, value in merged.model_dump(exclude={"municipality"}).items():
+            setattr(site, name, value)
+        site.municipality = self.municipality(merged.municipality)
+        self._cache.clear()
+        self.audit("update", "site", str(site.id), before, site_record(site))
+        return site
+
+    def remove_site(self, ref: str, municipality: str | None = None) -> None:
+        site = self.site(ref, municipality)
+        if self.session.scalar(select(Camera.id).where(Camera.site_id == site.id)):
+            raise RegistryError(f"site {site.name!r} still has cameras; move or remove them first")
+        self.audit("delete", "site", str(site.id), before=site_record(site))
+        self.session.delete(site)
+        self._cache.clear()
+
+    # -- cameras -------------------------------------------------------------------------------
+    def camera(self, code: str) -> Camera:
+        """The camera with this asset code, or NotFound."""
+        found = self.session.scalar(
+            select(Camera)
+            .where(Camera.code == code)
+            .options(joinedload(Camera.site), joinedload(Camera.municipality))
+        )
+        if found is None:
+            raise NotFound(f"unknown camera {code!r}")
+        return found
+
+    def cameras(self, municipality: str | None = None, site: str | None = None) -> list[Camera]:
+        query = select(Camera).options(
+            joinedload(Camera.site), joinedload(Camera.municipality), joinedload(Camera.maintainer)
+        )
+        if municipality:
+            query = query.where(Camera.municipality_id == self.municipality(municipality).id)
+        if site:
+            query = query.where(Camera.site_id == self.site(site, municipality).id)
+        return list(self.session.scalars(query.order_by(Camera.code)))
+
+    def maintainer(self, name: str) -> Maintainer:
+        """The maintainer company with this name, created on first mention."""
+        query = select(Maintainer).where(Maintainer.name == name)
+        found = self._cached(("maintainer", name), lambda: self.session.scalar(query))
+        if found is None:
+            found = self._cache["maintainer", name] = Maintainer(name=name)
+            self.session.add(found)
+            self.audit("create", "maintainer", name, after={"name": name})
+        return found
+
+    def add_camera(self, data: CameraInput) -> Camera:
+        """Register a camera; its code must be new, its municipality and site must exist."""
+        with self.session.no_autoflush:  # a flush per row would make bulk imports crawl
+            exists = self.session.scalar(select(Camera.id).where(Camera.code == data.code))
+        if exists or data.code in self._new_codes:
+            raise RegistryError(f"camera {data.code!r} already exists (duplicate asset code)")
+        if not (data.onvif_host or data.rtsp_main):
+            raise RegistryError(f"camera {data.code!r}: give an ONVIF host or an RTSP URL")
+        camera = Camera(code=data.code, tags=[], notes="", name="")
+        self._apply(camera, data)
+        self.session.add(camera)
+        self._new_codes.add(camera.code)
+        self.audit("create", "camera", camera.code, after=camera_record(camera))
+        return camera
+
+    def update_camera(self, code: str, **changes: Any) -> tuple[Camera, bool]:
+        """Apply the given (non-None) changes; returns the camera and whether anything changed."""
+        camera = self.camera(code)
+        before = camera_record(camera)
+        merged = CameraInput.model_validate(
+            {**_input_from_record(before), **_given(changes), "code": code}
+        )
+        password_changed = self._apply(camera, merged)
+        after = camera_record(camera)
+        changed = after != before or password_changed
+        if changed:
+            if password_changed:
+                before["password"], after["password"] = MASK + " (old)", MASK + " (new)"
+            self.audit("update", "camera", code, before, after)
+        return camera, changed
+
+    def decommission_camera(self, code: str, note: str | None = None) -> Camera:
+        """Mark a camera decommissioned; it keeps its history and is no longer checked."""
+        changes: dict[str, Any] = {"lifecycle": Lifecycle.DECOMMISSIONED}
+        if note:
+            changes["notes"] = note
+        return self.update_camera(code, **changes)[0]
+
+    def remove_camera(self, code: str) -> None:
+        """Delete a camera record (for mistakes; `decommission` keeps history)."""
+        camera = self.camera(code)
+        self.audit("delete", "camera", code, before=camera_record(camera))
+        self.session.delete(camera)
+
+    def password(self, camera: Camera) -> str | None:
+        """The camera's password in clear, for talking to the camera only."""
+        if not camera.password_encrypted:
+            return None
+        return self.secrets.decrypt(camera.password_encrypted)
+
+    def _apply(self, camera: Camera, data: CameraInput) -> bool:
+        """Copy validated input onto the camera; returns whether the password changed."""
+        municipality = self.municipality(data.municipality)
+        site = self.site(data.site, municipality.insee)
+        camera.municipality, camera.site = municipality, site
+        camera.municipality_id, camera.site_id = municipality.id, site.id
+        for name in CAMERA_FIELDS:
+            value = getattr(data, name)
+            if value is not None:  # None means "keep what is there"
+                setattr(camera, name, value)
+        camera.name = camera.name or ""
+        camera.maintainer = self.maintainer(data.maintainer) if data.maintainer else None
+        if data.password is None or data.password == MASK:
+            return False
+        if camera.password_encrypted and self.secrets.decrypt(camera.password_encrypted) == (
+            data.password
+        ):
+            return False
+        camera.password_encrypted = self.secrets.encrypt(data.password)
+        return True
+
+    def is_unchanged(self, camera: Camera, data: CameraInput) -> bool:
+        """Whether applying `data` would leave the camera as it is (for idempotent imports)."""
+        current = _input_from_record(camera_record(camera))
+        wanted = data.model_dump(exclude={"uplink"})
+        for name, value in wanted.items():
+            if name == "password":
+                if value not in (None, MASK) and (
+                    not camera.password_encrypted or self.password(camera) != value
+                ):
+                    return False
+            elif name == "site":
+                if value != camera.site.name and value != str(camera.site_id):
+                    return False
+            elif value is not None and _plain(value) != current.get(name):
+                return False
+        return True
+
+
+def _given(changes: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in changes.items() if value is not None}
+
+
+def _input_from_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A camera record turned back into CameraInput fields."""
+    return {key: value for key, value in record.items() if key != "site_id"}
+
+
+def integrity_message(exc: IntegrityError) -> str:
+    """A short reason for a constraint violation the checks above did not catch."""
+    return f"the database refused the change: {str(exc.orig).splitlines()[0]}"
