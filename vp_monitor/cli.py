@@ -4,108 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
 
-from vp_monitor.config import ConfigError, Settings, describe_errors, load_settings
-from vp_monitor.registry.secrets import SecretBox, SecretKeyError, load_key
-
-EXIT_BAD_INPUT = 2
-
-
-class Context:
-    """What every command needs: settings, the database and the acting person."""
-
-    def __init__(self, config: str | None, database_url: str | None, actor: str | None):
-        self.config_path = config
-        self.database_url_option = database_url
-        self.actor = actor or os.environ.get("VP_ACTOR") or os.environ.get("USER") or "cli"
-
-    @cached_property
-    def settings(self) -> Settings:
-        settings = load_settings(self.config_path)
-        if self.database_url_option:
-            settings.database_url = self.database_url_option
-        return settings
-
-    @cached_property
-    def engine(self):
-        from vp_monitor.db import ensure_schema, make_engine
-
-        engine = make_engine(self.settings.database_url)
-        ensure_schema(engine)
-        return engine
-
-    @cached_property
-    def secrets(self) -> SecretBox:
-        return SecretBox(load_key(self.settings.secret_key_file))
-
-    @contextmanager
-    def registry(self) -> Iterator[Any]:
-        """A Registry in one transaction, committed when the command succeeds."""
-        from vp_monitor.db import session_factory, transaction
-        from vp_monitor.registry.service import Registry
-
-        with transaction(session_factory(self.engine)) as session:
-            yield Registry(session, self.secrets, self.actor)
-
-
-class ErrorsAsExitCodes(click.Group):
-    """Turns domain errors into one clear line on stderr and exit code 2."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        from sqlalchemy.exc import IntegrityError
-
-        from vp_monitor.registry.service import RegistryError, integrity_message
-
-        try:
-            return super().invoke(ctx)
-        except IntegrityError as exc:
-            fail(integrity_message(exc))
-        except ValidationError as exc:
-            fail(describe_errors(exc, "input"))
-        except (RegistryError, ConfigError, SecretKeyError) as exc:
-            fail(str(exc))
-
-
-def fail(message: str) -> None:
-    """Print an error and exit with the bad-input code."""
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_BAD_INPUT)
-
-
-def print_records(records: list[dict[str, Any]], columns: Iterable[str], as_json: bool) -> None:
-    """A table for people, or JSON for scripts."""
-    if as_json:
-        click.echo(json.dumps(records, ensure_ascii=False, indent=2, default=str))
-        return
-    table = Table(*columns, show_lines=False)
-    for record in records:
-        table.add_row(*("" if record.get(c) is None else str(record.get(c)) for c in columns))
-    Console().print(table)
-
-
-def print_record(record: dict[str, Any], as_json: bool) -> None:
-    """One record as key/value lines, or JSON."""
-    if as_json:
-        click.echo(json.dumps(record, ensure_ascii=False, indent=2, default=str))
-        return
-    width = max(len(key) for key in record)
-    for key, value in record.items():
-        click.echo(f"{key.ljust(width)}  {'' if value is None else value}")
-
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+from vp_monitor.cli_context import (
+    EXIT_BAD_INPUT,
+    Context,
+    ErrorsAsExitCodes,
+    fail,
+    json_option,
+    pass_context,
+    print_record,
+    print_records,
+)
 
 
 @click.group(cls=ErrorsAsExitCodes)
@@ -122,9 +39,6 @@ def main(ctx: click.Context, config, database_url, actor, verbose) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     ctx.obj = Context(config, database_url, actor)
-
-
-pass_context = click.make_pass_decorator(Context)
 
 
 # -- db --------------------------------------------------------------------------------------

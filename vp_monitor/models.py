@@ -7,5 +7,6 @@ from vp_monitor.registry.models import (  # noqa: F401
     Maintainer,
     MaintenanceWindow,
     Municipality,
+    ReferenceImage,
     Site,
 )

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    LargeBinary,
     CheckConstraint,
     Date,
     Enum,
@@ -197,3 +198,24 @@ class AuditEntry(Base):
     entity_key: Mapped[str] = mapped_column(String(120), index=True)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ReferenceKind(enum.StrEnum):
+    DAY = "day"
+    NIGHT = "night"  # infrared, monochrome
+
+
+class ReferenceImage(Base):
+    """A picture of what the camera should show; the newest approved one per kind is in force."""
+
+    __tablename__ = "reference_image"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("camera.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ReferenceKind] = mapped_column(_enum(ReferenceKind), default=ReferenceKind.DAY)
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approved_by: Mapped[str] = mapped_column(String(120))
+    note: Mapped[str] = mapped_column(Text, default="")

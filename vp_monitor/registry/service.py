@@ -17,6 +17,8 @@ from vp_monitor.registry.models import (
     Lifecycle,
     Maintainer,
     Municipality,
+    ReferenceImage,
+    ReferenceKind,
     Site,
 )
 from vp_monitor.registry.schemas import CameraInput, MunicipalityInput, SiteInput
@@ -294,6 +296,26 @@ class Registry:
         camera = self.camera(code)
         self.audit("delete", "camera", code, before=camera_record(camera))
         self.session.delete(camera)
+
+    def add_reference(
+        self, camera: Camera, jpeg: bytes, size: tuple[int, int], kind: str = "day", note: str = ""
+    ) -> ReferenceImage:
+        """Approve a new reference image for the camera; older ones stay as history."""
+        reference = ReferenceImage(
+            camera_id=camera.id, kind=ReferenceKind(kind), jpeg=jpeg, width=size[0],
+            height=size[1], approved_by=self.actor, note=note,
+        )  # fmt: skip
+        self.session.add(reference)
+        after = {"kind": kind, "width": size[0], "height": size[1], "bytes": len(jpeg)}
+        self.audit("reference", "camera", camera.code, after=after | {"note": note})
+        return reference
+
+    def references(self, camera: Camera, kind: str | None = None) -> list[ReferenceImage]:
+        """Reference images of a camera, newest first (the first of each kind is in force)."""
+        query = select(ReferenceImage).where(ReferenceImage.camera_id == camera.id)
+        if kind:
+            query = query.where(ReferenceImage.kind == ReferenceKind(kind))
+        return list(self.session.scalars(query.order_by(ReferenceImage.id.desc())))
 
     def password(self, camera: Camera) -> str | None:
         """The camera's password in clear, for talking to the camera only."""
