@@ -1,0 +1,74 @@
+"""Alerting tables: incidents, and the outbox (events per recipient, grouped into deliveries)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vp_monitor.db import Base, UTCDateTime, utcnow
+
+
+class Incident(Base):
+    """One real problem: a camera's, a site's (uplink down) or the monitor's own isolation."""
+
+    __tablename__ = "incident"
+    __table_args__ = (Index("ix_incident_open_camera", "camera_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # stable, told to receivers
+    kind: Mapped[str] = mapped_column(String(20))  # camera | site | flapping | monitor
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("camera.id", ondelete="SET NULL"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="SET NULL"))
+    # A camera incident held under a site incident (inhibition) is not told on its own.
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("incident.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open|acknowledged|resolved
+    severity: Mapped[str] = mapped_column(String(10))
+    conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    evidence_jpeg: Mapped[bytes | None] = mapped_column(LargeBinary)
+    silenced: Mapped[bool] = mapped_column(default=False)  # opened during maintenance
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(120))
+    acknowledgement_note: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    last_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxEvent(Base):
+    """One incident event owed to one recipient, written in the transaction that caused it."""
+
+    __tablename__ = "outbox_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
+    incident_id: Mapped[str] = mapped_column(String(36))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # IncidentEvent.to_dict()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("delivery.id"), index=True)
+
+
+class Delivery(Base):
+    """One message to one recipient grouping its events; retried with back-off until sent."""
+
+    __tablename__ = "delivery"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sent|failed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,28 @@
+"""What the evaluator hands to the alerting stage: a camera's confirmed state after a check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class CameraChange:
+    """A camera's confirmed state after one evaluated check (emitted for every check)."""
+
+    camera_id: int
+    at: datetime
+    state: str  # unknown | ok | degraded | down | maintenance | decommissioned
+    previous_state: str
+    conditions: frozenset[str]  # confirmed conditions now
+    opened: frozenset[str] = frozenset()  # newly confirmed since the previous check
+    cleared: frozenset[str] = frozenset()  # confirmed before, gone now
+    flapping: bool = False  # more than K transitions in the flapping window
+    in_maintenance: bool = False  # inside a maintenance window: silenced, still shown
+    metrics: dict[str, float] = field(default_factory=dict)
+    evidence_jpeg: bytes | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything an operator should hear about changed."""
+        return bool(self.opened or self.cleared) or self.state != self.previous_state

@@ -1,0 +1,72 @@
+"""Monitoring tables: check schedule rows with leases, camera status, check history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vp_monitor.db import Base, UTCDateTime, utcnow
+
+# Check tiers: what is checked and how often by default (seconds).
+TIERS = {"reachability": 60, "stream": 300, "inventory": 86400}
+# Camera states (DESIGN.md contract).
+STATES = ("unknown", "ok", "degraded", "down", "maintenance", "decommissioned")
+
+
+class CheckSchedule(Base):
+    """One tier of checks for one camera: when it is due, and who holds it now (lease)."""
+
+    __tablename__ = "check_schedule"
+    __table_args__ = (UniqueConstraint("camera_id", "tier", name="uq_check_schedule_camera_tier"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("camera.id", ondelete="CASCADE"))
+    tier: Mapped[str] = mapped_column(String(20))
+    interval_s: Mapped[float] = mapped_column(Float)
+    next_due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overruns: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CameraStatus(Base):
+    """What the monitor currently believes about a camera, with the counters behind it."""
+
+    __tablename__ = "camera_status"
+
+    camera_id: Mapped[int] = mapped_column(
+        ForeignKey("camera.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(20), default="unknown")
+    conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    consecutive_successes: Mapped[int] = mapped_column(Integer, default=0)
+    # condition -> number of consecutive checks it was seen (image conditions need 2).
+    pending: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    # Recent state transition times (epoch seconds), for flapping detection.
+    transitions: Mapped[list[float]] = mapped_column(JSON, default=list)
+    flapping: Mapped[bool] = mapped_column(default=False)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clock_offset_s: Mapped[float | None] = mapped_column(Float)
+
+
+class CheckRecord(Base):
+    """One finished check (history for availability and the camera page; pruned by retention)."""
+
+    __tablename__ = "check_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("camera.id", ondelete="CASCADE"), index=True)
+    tier: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    duration_s: Mapped[float] = mapped_column(Float)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
