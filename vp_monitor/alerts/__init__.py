@@ -1,0 +1,1 @@
+"""Alerting: incidents, routing, the outbox and the notification channels."""

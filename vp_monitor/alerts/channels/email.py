@@ -1,0 +1,259 @@
+"""E-mail channel: one multipart (plain text + HTML) message, French by default."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import html
+import logging
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import aiosmtplib
+from pydantic import Field, SecretStr, field_validator
+
+from vp_monitor.alerts import labels
+from vp_monitor.alerts.channels.base import ChannelSection, DeliveryError, scrub
+from vp_monitor.alerts.notification import IncidentEvent, Language, Notification
+
+log = logging.getLogger(__name__)
+
+# The server never answered properly: it may be restarting, so retry.
+TRANSPORT_ERRORS = (
+    aiosmtplib.SMTPConnectError,
+    aiosmtplib.SMTPTimeoutError,
+    aiosmtplib.SMTPServerDisconnected,
+    TimeoutError,
+    OSError,
+)
+
+TEXTS: dict[Language, dict[str, str]] = {
+    "fr": {
+        "opened_one": "incident ouvert",
+        "opened_many": "incidents ouverts",
+        "resolved_one": "rétabli",
+        "resolved_many": "rétablis",
+        "recovered": "RÉTABLI",
+        "failures": "Incidents en cours",
+        "recoveries": "Rétablissements",
+        "conditions": "Défauts",
+        "state": "État",
+        "since": "depuis le",
+        "duration": "durée",
+        "resolved_at": "rétabli le",
+        "evidence": "Preuve",
+        "footer": "Message automatique de vp-monitor. Ne pas répondre.",
+        "date": "%d/%m/%Y %H:%M %Z",
+    },
+    "en": {
+        "opened_one": "incident open",
+        "opened_many": "incidents open",
+        "resolved_one": "resolved",
+        "resolved_many": "resolved",
+        "recovered": "RESOLVED",
+        "failures": "Ongoing incidents",
+        "recoveries": "Recoveries",
+        "conditions": "Faults",
+        "state": "State",
+        "since": "since",
+        "duration": "duration",
+        "resolved_at": "resolved on",
+        "evidence": "Evidence",
+        "footer": "Automatic message from vp-monitor. Do not reply.",
+        "date": "%Y-%m-%d %H:%M %Z",
+    },
+}
+
+
+class EmailSettings(ChannelSection):
+    host: str = Field(default="localhost", description="SMTP server (relay) host name.")
+    port: int = Field(default=25, ge=1, le=65535, description="SMTP server port.")
+    sender: str = Field(
+        default="vp-monitor@localhost", description="From: address of every message."
+    )
+    starttls: bool = Field(default=False, description="Require STARTTLS before sending.")
+    username: str | None = Field(default=None, description="SMTP login, if the relay needs one.")
+    password: SecretStr | None = Field(default=None, description="SMTP password (never logged).")
+    timeout_s: float = Field(default=30.0, gt=0, description="Time allowed for one delivery.")
+    timezone: str = Field(
+        default="Europe/Paris", description="Time zone of dates written in messages."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        # Fail at start-up, not at the first alert.
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+def subject(notification: Notification) -> str:
+    """E.g. "[vp-monitor] CRITIQUE — 2 incidents ouverts, 1 rétabli"."""
+    text = TEXTS[notification.recipient.language]
+    failures, recoveries = len(notification.failures), len(notification.recoveries)
+    parts = []
+    if failures:
+        parts.append(f"{failures} {text['opened_one' if failures == 1 else 'opened_many']}")
+    if recoveries:
+        parts.append(f"{recoveries} {text['resolved_one' if recoveries == 1 else 'resolved_many']}")
+    severity = notification.severity
+    level = (
+        labels.label(labels.SEVERITIES, severity, notification.recipient.language)
+        if severity
+        else text["recovered"]
+    )
+    return f"[vp-monitor] {level} — {', '.join(parts)}"
+
+
+def message_id(idempotency_key: str, sender: str) -> str:
+    """A Message-ID derived from the idempotency key, so a re-sent duplicate has the same one."""
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+    domain = sender.rpartition("@")[2] or "vp-monitor"
+    return f"<vp-{digest}@{domain}>"
+
+
+class _Formatter:
+    """Writes the lines describing one event in one language and time zone."""
+
+    def __init__(self, language: Language, zone: ZoneInfo) -> None:
+        self.language, self.zone, self.text = language, zone, TEXTS[language]
+
+    def date(self, moment: datetime) -> str:
+        return moment.astimezone(self.zone).strftime(self.text["date"])
+
+    def title(self, item: IncidentEvent) -> str:
+        severity = labels.label(labels.SEVERITIES, item.severity, self.language)
+        event = labels.label(labels.EVENTS, item.event, self.language)
+        return f"[{severity}] {item.camera_code} « {item.camera_name} » ({event})"
+
+    def details(self, item: IncidentEvent) -> list[str]:
+        conditions = ", ".join(labels.condition_label(c, self.language) for c in item.conditions)
+        state = labels.label(labels.CAMERA_STATES, item.camera_state, self.language)
+        timing = f"{self.text['since']} {self.date(item.started_at)}"
+        if item.resolved_at:
+            timing = f"{self.text['resolved_at']} {self.date(item.resolved_at)}"
+        if item.duration_s is not None:
+            duration = labels.format_duration(item.duration_s, self.language)
+            timing += f" · {self.text['duration']} {duration}"
+        lines = [
+            f"{item.site_name}, {item.municipality_name}",
+            f"{self.text['conditions']} : {conditions or '—'}",
+            f"{self.text['state']} : {state} · {timing}",
+        ]
+        if item.summary:
+            lines.append(item.summary)
+        if item.evidence_url:
+            lines.append(f"{self.text['evidence']} : {item.evidence_url}")
+        return lines
+
+
+def _sections(notification: Notification) -> list[tuple[str, tuple[IncidentEvent, ...]]]:
+    text = TEXTS[notification.recipient.language]
+    sections = [
+        (text["failures"], notification.failures),
+        (text["recoveries"], notification.recoveries),
+    ]
+    return [(title, items) for title, items in sections if items]
+
+
+def plain_body(notification: Notification, formatter: _Formatter) -> str:
+    """The text/plain part."""
+    lines = [subject(notification), ""]
+    for title, items in _sections(notification):
+        lines += [title.upper(), ""]
+        for item in items:
+            lines.append(f"- {formatter.title(item)}")
+            lines += [f"  {line}" for line in formatter.details(item)]
+            lines.append("")
+    lines += ["--", formatter.text["footer"]]
+    return "\n".join(lines) + "\n"
+
+
+def html_body(notification: Notification, formatter: _Formatter) -> str:
+    """The text/html part: the same content, every value escaped."""
+    esc = html.escape
+    parts = [
+        f'<html lang="{notification.recipient.language}"><body style="font-family:sans-serif">',
+        f"<h2>{esc(subject(notification))}</h2>",
+    ]
+    for title, items in _sections(notification):
+        parts.append(f"<h3>{esc(title)}</h3><ul>")
+        for item in items:
+            details = "<br>".join(esc(line) for line in formatter.details(item))
+            parts.append(f"<li><strong>{esc(formatter.title(item))}</strong><br>{details}</li>")
+        parts.append("</ul>")
+    parts.append(f"<p><small>{esc(formatter.text['footer'])}</small></p></body></html>")
+    return "\n".join(parts)
+
+
+def compose(notification: Notification, settings: EmailSettings) -> EmailMessage:
+    """The complete e-mail for one notification."""
+    formatter = _Formatter(notification.recipient.language, ZoneInfo(settings.timezone))
+    message = EmailMessage()
+    message["Subject"] = subject(notification)
+    message["From"] = settings.sender
+    message["To"] = notification.recipient.address
+    message["Date"] = format_datetime(notification.created_at)
+    message["Message-ID"] = message_id(notification.idempotency_key, settings.sender)
+    message["X-VP-Idempotency-Key"] = notification.idempotency_key
+    message["X-VP-Incident-Ids"] = ",".join(notification.incident_ids)
+    # Quoted-printable keeps the message 7-bit clean: some relays still mangle 8-bit bodies.
+    message.set_content(plain_body(notification, formatter), cte="quoted-printable")
+    message.add_alternative(
+        html_body(notification, formatter), subtype="html", cte="quoted-printable"
+    )
+    return message
+
+
+def classify(exc: Exception) -> bool:
+    """Whether an SMTP failure is temporary: 4xx and transport errors are, 5xx is not."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return all(400 <= refused.code < 500 for refused in exc.recipients)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return 400 <= exc.code < 500
+    return isinstance(exc, TRANSPORT_ERRORS)
+
+
+class EmailChannel:
+    """Delivers notifications through an SMTP relay."""
+
+    def __init__(self, settings: EmailSettings) -> None:
+        self.settings = settings
+
+    async def send(self, notification: Notification) -> None:
+        """Compose and send the e-mail; raises DeliveryError on any SMTP failure."""
+        settings = self.settings
+        where = f"smtp {settings.host}:{settings.port}"
+        try:
+            message = compose(notification, settings)
+        except ValueError as exc:  # e.g. a line break in an address: never deliverable
+            raise DeliveryError(f"{where}: cannot compose: {exc}", retryable=False) from None
+        password = settings.password.get_secret_value() if settings.password else None
+        try:
+            async with asyncio.timeout(settings.timeout_s):
+                await aiosmtplib.send(
+                    message,
+                    hostname=settings.host,
+                    port=settings.port,
+                    username=settings.username,
+                    password=password,
+                    start_tls=settings.starttls,
+                    timeout=settings.timeout_s,
+                )
+        except (aiosmtplib.SMTPException, TimeoutError, OSError) as exc:
+            detail = scrub(str(exc), [password]) or "timed out"
+            # "from None": keep the unscrubbed cause out of logged tracebacks.
+            raise DeliveryError(
+                f"{where}: {type(exc).__name__}: {detail}", retryable=classify(exc)
+            ) from None
+        log.debug("%s: delivered %s", where, notification.idempotency_key)
+
+
+def build(settings: EmailSettings) -> EmailChannel:
+    """An e-mail channel from its settings."""
+    return EmailChannel(settings)
