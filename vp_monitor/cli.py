@@ -63,6 +63,27 @@ def db_new_key() -> None:
     click.echo(Fernet.generate_key().decode())
 
 
+@main.group("config")
+def config_group() -> None:
+    """Configuration file."""
+
+
+@config_group.command("example")
+def config_example() -> None:
+    """Print the documented example configuration (every key with its default)."""
+    from vp_monitor.config import example_toml
+
+    click.echo(example_toml(), nl=False)
+
+
+@config_group.command("check")
+@pass_context
+def config_check(context: Context) -> None:
+    """Validate the configuration (file and VP_* variables) and say so."""
+    context.settings  # noqa: B018  (loading validates)
+    click.echo("configuration is valid")
+
+
 # -- municipality ----------------------------------------------------------------------------
 @main.group()
 def municipality() -> None:

@@ -54,3 +54,15 @@ def test_example_configuration_is_valid():
 
     example = Path(__file__).parents[2] / "config" / "vp-monitor.example.toml"
     load_settings(example, environ={})
+
+
+def test_example_configuration_documents_every_key():
+    """The shipped example is exactly what the code generates: every key, described."""
+    from pathlib import Path
+
+    from vp_monitor.config import example_toml
+
+    example = Path(__file__).parents[2] / "config" / "vp-monitor.example.toml"
+    assert example.read_text(encoding="utf-8") == example_toml(), (
+        "regenerate with: vp-monitor config example > config/vp-monitor.example.toml"
+    )
