@@ -1,8 +1,13 @@
-"""Fixtures shared by every test: databases (SQLite always, PostgreSQL when configured)."""
+"""Fixtures shared by every test: databases (SQLite always, PostgreSQL when configured).
+
+Each test gets its own database, copied from one migrated once per session (a file copy on
+SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL), so tests stay independent and fast.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 
@@ -17,35 +22,69 @@ POSTGRES_URL = os.environ.get("VP_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
-def _postgres_database() -> Iterator[str]:
-    """A fresh database on the test server, dropped afterwards."""
-    admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"vp_test_{uuid.uuid4().hex[:12]}"
+def _admin_engine() -> Engine:
+    return make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _postgres_url(name: str) -> str:
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_postgres(admin: Engine, name: str) -> None:
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_URL).set(database=name)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory) -> Iterator[dict[str, str]]:
+    """One migrated database per backend: a SQLite file path and a PostgreSQL database name."""
+    templates = {}
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    templates["sqlite"] = str(path)
+    admin = None
+    if POSTGRES_URL:
+        admin = _admin_engine()
+        name = f"vp_tmpl_{uuid.uuid4().hex[:12]}"
         with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        engine = make_engine(_postgres_url(name))
+        upgrade(engine)
+        engine.dispose()
+        templates["postgresql"] = name
+    yield templates
+    if admin is not None:
+        _drop_postgres(admin, templates["postgresql"])
         admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request, tmp_path) -> Iterator[str]:
-    """An empty database URL for each backend under test."""
+def database_url(request, tmp_path, migrated_templates) -> Iterator[str]:
+    """A database at the latest schema, empty, of its own, for each backend under test."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'vp-monitor.db'}"
-    else:
-        yield from _postgres_database()
+        path = tmp_path / "vp-monitor.db"
+        shutil.copyfile(migrated_templates["sqlite"], path)
+        yield f"sqlite:///{path}"
+        return
+    admin = _admin_engine()
+    name = f"vp_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(
+            text(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_templates["postgresql"]}"')
+        )
+    try:
+        yield _postgres_url(name)
+    finally:
+        _drop_postgres(admin, name)
+        admin.dispose()
 
 
 @pytest.fixture
 def engine(database_url) -> Iterator[Engine]:
     """An engine on a database migrated to the latest schema."""
     engine = make_engine(database_url)
-    upgrade(engine)
     yield engine
     engine.dispose()
 

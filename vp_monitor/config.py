@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vp_monitor.alerts.channels import ChannelSettings
+from vp_monitor.alerts.settings import AlertSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///var/vp-monitor.db"
 # Environment variables with the VP_ prefix that are not settings.
@@ -48,6 +49,7 @@ class Settings(Section):
         default="fr", description="Language of e-mails, reports and the user interface."
     )
     log: LogSettings = Field(default_factory=LogSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     channels: ChannelSettings = Field(default_factory=ChannelSettings)
 
 

@@ -48,7 +48,7 @@ class OutboxEvent(Base):
     contact_id: Mapped[int] = mapped_column(
         ForeignKey("contact.id", ondelete="CASCADE"), index=True
     )
-    incident_id: Mapped[str] = mapped_column(String(36))
+    incident_id: Mapped[str] = mapped_column(String(36), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # IncidentEvent.to_dict()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("delivery.id"), index=True)

@@ -161,6 +161,8 @@ class Contact(Timestamped, Base):
     language: Mapped[str] = mapped_column(String(2), default="fr")
     # Escalation level: 0 is told first, 1 when level 0 has not acknowledged in time, ...
     level: Mapped[int] = mapped_column(Integer, default=0)
+    # Webhook signing key, Fernet-encrypted like camera passwords.
+    secret_encrypted: Mapped[str | None] = mapped_column(Text)
     quiet_from: Mapped[time | None] = mapped_column(Time)
     quiet_until: Mapped[time | None] = mapped_column(Time)
 

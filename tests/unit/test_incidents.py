@@ -1,0 +1,290 @@
+"""Incidents from camera changes, on SQLite and PostgreSQL: open, resolve, reopen, flapping,
+maintenance, site and monitor outages, replays after a crash."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from vp_monitor.alerts.incidents import IncidentNotFound, acknowledge, record_change
+from vp_monitor.alerts.models import Incident, OutboxEvent
+from vp_monitor.alerts.settings import AlertSettings
+from vp_monitor.db import session_factory, transaction
+from vp_monitor.monitor.events import CameraChange
+from vp_monitor.monitor.models import CameraStatus
+from vp_monitor.registry.models import Camera, Contact, Municipality, Site
+
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+SETTINGS = AlertSettings()
+
+
+class Evaluator:
+    """Plays the evaluator: keeps each camera's status and hands every check to record_change."""
+
+    def __init__(self, factory, settings: AlertSettings = SETTINGS) -> None:
+        self.factory, self.settings = factory, settings
+
+    def check(self, camera_id: int, at: datetime, state="ok", conditions=(), **extra):
+        with transaction(self.factory) as session:
+            status = session.get(CameraStatus, camera_id)
+            if status is None:
+                status = CameraStatus(camera_id=camera_id, state="unknown", since=at)
+                session.add(status)
+            before = set(status.conditions or [])
+            change = CameraChange(
+                camera_id=camera_id,
+                at=at,
+                state=state,
+                previous_state=status.state,
+                conditions=frozenset(conditions),
+                opened=frozenset(conditions) - before,
+                cleared=before - set(conditions),
+                **extra,
+            )
+            if state != status.state:
+                status.since = at
+            status.state, status.conditions = state, sorted(conditions)
+            session.flush()
+            return record_change(session, change, self.settings)
+
+
+def build_fleet(factory, cameras_per_site=(2,), uplinks=None) -> dict[str, list[int]]:
+    """Municipality "A" with one site per entry (N cameras each) and one supervision contact."""
+    ids: dict[str, list[int]] = {}
+    with transaction(factory) as session:
+        town = Municipality(insee="92012", name="Boulogne", departement="92")
+        session.add(town)
+        session.add(Contact(name="CSU", channel="email", address="csu@example.org"))
+        for index, count in enumerate(cameras_per_site):
+            uplink = uplinks[index] if uplinks else f"UP-{index}"
+            site = Site(name=f"Site {index}", municipality=town, uplink=uplink)
+            cameras = [
+                Camera(code=f"S{index}-C{n:03d}", name=f"cam {n}", site=site, municipality=town)
+                for n in range(count)
+            ]
+            session.add_all(cameras)
+            session.flush()
+            ids[f"site{index}"] = [camera.id for camera in cameras]
+    return ids
+
+
+@pytest.fixture
+def factory(engine):
+    return session_factory(engine)
+
+
+def incidents(factory, **where) -> list[Incident]:
+    """Incidents matching column values, oldest first."""
+    with factory() as session:
+        query = select(Incident).filter_by(**where).order_by(Incident.opened_at)
+        return list(session.scalars(query))
+
+
+def events(factory) -> list[tuple[str, str]]:
+    """(incident id, event) of every outbox row, in order."""
+    with factory() as session:
+        rows = session.scalars(select(OutboxEvent).order_by(OutboxEvent.id))
+        return [(row.incident_id, row.payload["event"]) for row in rows]
+
+
+def test_down_opens_one_incident_with_evidence_and_worst_severity(factory):
+    """A camera going down opens one incident with its conditions, evidence, worst severity."""
+    cam = build_fleet(factory, (1,))["site0"][0]
+    check = Evaluator(factory).check
+    check(cam, T0, "degraded", {"clock_drift"})
+    check(
+        cam,
+        T0 + timedelta(minutes=1),
+        "down",
+        {"no_video", "clock_drift"},
+        evidence_jpeg=b"\xff\xd8jpeg",
+        metrics={"latency_ms": 12.0},
+    )
+    [incident] = incidents(factory)
+    assert incident.conditions == ["clock_drift", "no_video"]
+    assert incident.severity == "critical"
+    assert incident.evidence_jpeg == b"\xff\xd8jpeg"
+    assert incident.metrics == {"latency_ms": 12.0}
+    assert [e for _, e in events(factory)] == ["opened"]
+
+
+def test_recovery_resolves_and_tells_duration(factory):
+    """Recovery resolves the incident automatically and tells its duration."""
+    cam = build_fleet(factory, (1,))["site0"][0]
+    check = Evaluator(factory).check
+    check(cam, T0, "degraded", {"black"})
+    check(cam, T0 + timedelta(minutes=7), "ok")
+    [incident] = incidents(factory)
+    assert incident.status == "resolved"
+    assert incident.resolved_at == T0 + timedelta(minutes=7)
+    with factory() as session:
+        resolved = session.scalars(select(OutboxEvent).order_by(OutboxEvent.id.desc())).first()
+    assert resolved.payload["event"] == "resolved"
+    assert resolved.payload["duration_s"] == 420.0
+
+
+def test_reopen_within_grace_keeps_the_id(factory):
+    """A problem back within the grace period reopens the same incident; later, a new one."""
+    cam = build_fleet(factory, (1,))["site0"][0]
+    check = Evaluator(factory).check
+    first = check(cam, T0, "degraded", {"frozen"}).id
+    check(cam, T0 + timedelta(minutes=1), "ok")
+    again = check(cam, T0 + timedelta(minutes=5), "degraded", {"frozen"})
+    assert again.id == first and again.reopened_count == 1 and again.status == "open"
+    check(cam, T0 + timedelta(minutes=6), "ok")
+    later = check(cam, T0 + timedelta(minutes=30), "degraded", {"frozen"})
+    assert later.id != first
+    assert [e for _, e in events(factory)] == [
+        "opened",
+        "resolved",
+        "reopened",
+        "resolved",
+        "opened",
+    ]
+
+
+def test_flapping_is_one_incident_not_a_stream(factory):
+    """While flapping, ups and downs update one `flapping` incident instead of telling each."""
+    cam = build_fleet(factory, (1,))["site0"][0]
+    check = Evaluator(factory).check
+    at = T0
+    for n in range(10):
+        at += timedelta(minutes=1)
+        state = "down" if n % 2 == 0 else "ok"
+        check(cam, at, state, {"unreachable"} if state == "down" else (), flapping=n >= 2)
+    check(cam, at + timedelta(minutes=1), "ok", flapping=True)
+    [incident] = incidents(factory, status="open")
+    assert incident.kind == "flapping" and "flapping" in incident.conditions
+    told = [e for _, e in events(factory)]
+    assert told == ["opened", "resolved", "reopened"]  # then quiet while it flaps
+    check(cam, at + timedelta(minutes=2), "ok", flapping=False)
+    assert incidents(factory, status="open") == []
+
+
+def test_maintenance_silences_but_records(factory):
+    """An incident opened in maintenance is recorded, silenced, and told if it outlives it."""
+    cam = build_fleet(factory, (1,))["site0"][0]
+    check = Evaluator(factory).check
+    check(cam, T0, "down", {"unreachable"}, in_maintenance=True)
+    [incident] = incidents(factory)
+    assert incident.silenced and events(factory) == []
+    check(cam, T0 + timedelta(minutes=30), "down", {"unreachable"}, in_maintenance=False)
+    assert [e for _, e in events(factory)] == ["opened"]
+
+
+def test_maintenance_recovery_tells_nothing(factory):
+    """A fault opened and cleared inside maintenance never reaches anyone."""
+    cam = build_fleet(factory, (1,))["site0"][0]
+    check = Evaluator(factory).check
+    check(cam, T0, "degraded", {"moved"}, in_maintenance=True)
+    check(cam, T0 + timedelta(minutes=3), "ok", in_maintenance=True)
+    assert incidents(factory)[0].status == "resolved" and events(factory) == []
+
+
+def test_replayed_changes_after_crash_open_nothing_twice(factory):
+    """The same sequence of changes replayed (restart after kill -9) opens nothing twice."""
+    cam = build_fleet(factory, (1,))["site0"][0]
+    sequence = [
+        (T0, "down", {"unreachable"}),
+        (T0 + timedelta(minutes=1), "ok", ()),
+        (T0 + timedelta(minutes=3), "degraded", {"blurred"}),
+    ]
+    for _ in range(2):
+        evaluator = Evaluator(factory)
+        for at, state, conditions in sequence:
+            evaluator.check(cam, at, state, conditions)
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Incident)) == 1
+        assert session.scalar(select(func.count()).select_from(OutboxEvent)) == 3
+    assert incidents(factory)[0].reopened_count == 1
+
+
+def test_acknowledge_records_who_and_tells(factory):
+    """Acknowledging stores who and why, and tells the recipients once."""
+    cam = build_fleet(factory, (1,))["site0"][0]
+    incident = Evaluator(factory).check(cam, T0, "down", {"unreachable"})
+    with transaction(factory) as session:
+        acknowledge(session, incident.id, "operator1", "technician sent", SETTINGS, T0)
+        acknowledge(session, incident.id, "operator1", "again", SETTINGS, T0)
+    [stored] = incidents(factory)
+    assert (stored.status, stored.acknowledged_by) == ("acknowledged", "operator1")
+    assert stored.acknowledgement_note == "technician sent"
+    assert [e for _, e in events(factory)] == ["opened", "acknowledged"]
+    with transaction(factory) as session, pytest.raises(IncidentNotFound):
+        acknowledge(session, "no-such-id", "operator1")
+
+
+def test_site_down_holds_camera_incidents(factory):
+    """Every camera of one uplink down at once: one site incident, camera incidents held."""
+    cams = build_fleet(factory, (5, 1))["site0"]
+    check = Evaluator(factory).check
+    for n, cam in enumerate(cams):
+        check(cam, T0 + timedelta(seconds=5 * n), "down", {"unreachable"})
+    [site] = incidents(factory, kind="site")
+    held = incidents(factory, kind="camera")
+    assert len(held) == 5 and all(i.parent_id == site.id for i in held)
+    assert events(factory) == [(site.id, "opened")]  # camera openings were taken back
+    for n, cam in enumerate(cams):
+        check(cam, T0 + timedelta(minutes=10, seconds=5 * n), "ok")
+    assert incidents(factory, kind="site")[0].status == "resolved"
+    assert events(factory) == [(site.id, "opened"), (site.id, "resolved")]
+
+
+def test_straggler_after_site_recovery_is_told_on_its_own(factory):
+    """A camera still down well after its site came back gets an incident told on its own."""
+    cams = build_fleet(factory, (3, 1))["site0"]
+    check = Evaluator(factory).check
+    for cam in cams:
+        check(cam, T0, "down", {"unreachable"})
+    check(cams[0], T0 + timedelta(minutes=10), "ok")
+    check(cams[1], T0 + timedelta(minutes=10), "ok")
+    check(cams[2], T0 + timedelta(minutes=12), "down", {"unreachable"})
+    [site] = incidents(factory, kind="site")
+    straggler = incidents(factory, camera_id=cams[2])[0]
+    assert site.status == "resolved" and straggler.parent_id is None
+    assert events(factory)[-2:] == [(site.id, "resolved"), (straggler.id, "opened")]
+
+
+def test_cameras_failing_apart_are_not_a_site_outage(factory):
+    """Cameras of one site going down hours apart stay separate camera incidents."""
+    cams = build_fleet(factory, (2, 1))["site0"]
+    check = Evaluator(factory).check
+    check(cams[0], T0, "down", {"unreachable"})
+    check(cams[1], T0 + timedelta(hours=3), "down", {"unreachable"})
+    assert incidents(factory, kind="site") == []
+    assert len(incidents(factory, kind="camera", parent_id=None)) == 2
+
+
+def test_monitor_isolation_replaces_site_outages(factory):
+    """Nearly every site down at once opens one `monitor` incident and holds the rest."""
+    fleet = build_fleet(factory, (2, 2, 2, 2, 2))
+    check = Evaluator(factory).check
+    at = T0
+    for cams in fleet.values():
+        for cam in cams:
+            at += timedelta(seconds=2)
+            check(cam, at, "down", {"unreachable"})
+    [monitor] = incidents(factory, kind="monitor")
+    sites = incidents(factory, kind="site")
+    assert sites and all(site.parent_id == monitor.id for site in sites)
+    assert events(factory) == [(monitor.id, "opened")]
+    at += timedelta(minutes=5)
+    for cams in fleet.values():
+        for cam in cams:
+            check(cam, at, "ok")
+    assert incidents(factory, kind="monitor")[0].status == "resolved"
+    assert events(factory) == [(monitor.id, "opened"), (monitor.id, "resolved")]
+
+
+def test_incident_and_its_notifications_roll_back_together(factory):
+    """A crash before commit leaves neither the incident nor its outbox rows behind."""
+    cam = build_fleet(factory, (1,))["site0"][0]
+    change = CameraChange(cam, T0, "down", "ok", frozenset({"unreachable"}))
+    with pytest.raises(RuntimeError), transaction(factory) as session:
+        record_change(session, change, SETTINGS)
+        raise RuntimeError("killed before commit")
+    assert incidents(factory) == [] and events(factory) == []
+    Evaluator(factory).check(cam, T0, "down", {"unreachable"})
+    assert len(incidents(factory)) == 1 and len(events(factory)) == 1

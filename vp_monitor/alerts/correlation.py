@@ -1,0 +1,262 @@
+"""Inhibition: one site outage instead of its cameras', one monitor outage instead of its sites'.
+
+Camera incidents held under a site incident (and site incidents under a monitor incident) have
+`parent_id` set and are not told on their own, as Alertmanager's inhibition. Their opening
+events wait in the outbox for the correlation window (see outbox.py), so the parent can still
+take them back (`routing.retract`) before anybody hears of them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from vp_monitor.alerts import routing
+from vp_monitor.alerts.models import Incident
+from vp_monitor.alerts.settings import AlertSettings
+from vp_monitor.monitor.events import CameraChange
+from vp_monitor.monitor.models import CameraStatus
+from vp_monitor.registry.models import Camera, Lifecycle, Site
+
+UNRESOLVED = ("open", "acknowledged")
+
+
+def on_camera_problem(
+    session: Session,
+    incident: Incident,
+    camera: Camera,
+    change: CameraChange,
+    settings: AlertSettings,
+) -> None:
+    """A camera is down: hold its incident under an open parent, or open the site's outage."""
+    if change.state != "down" or incident.parent_id is not None:
+        return
+    sites = _group_site_ids(session, camera.site)
+    _lock_sites(session, sites)
+    parent = _open_site_incident(session, sites) or open_monitor_incident(session)
+    if parent is not None:
+        if not routing.was_told(session, incident.id):
+            _hold(session, [incident], parent)
+        return
+    _maybe_open_site_incident(session, camera, change, sites, settings)
+
+
+def on_camera_up(session: Session, camera: Camera, at: datetime, settings: AlertSettings) -> None:
+    """A camera of a site in outage answered: the outage may be over."""
+    site = _open_site_incident(session, _group_site_ids(session, camera.site))
+    if site is not None:
+        check_parent(session, site.id, at, settings, recovered=True)
+
+
+def check_parent(
+    session: Session,
+    parent_id: str | None,
+    at: datetime,
+    settings: AlertSettings,
+    *,
+    recovered: bool = False,
+) -> None:
+    """Resolve a site/monitor incident once its held incidents are over (then its parent).
+
+    `recovered` says a camera of the site answered: the only sign of the end of an outage
+    that holds no incident (its cameras' incidents had all been told before it opened).
+    """
+    parent = session.get(Incident, parent_id) if parent_id else None
+    if parent is None or parent.status == "resolved":
+        return
+    children = _children(session, parent.id)
+    if not children and not recovered:
+        return
+    open_children = [child for child in children if child.status != "resolved"]
+    if open_children:
+        first_back = min((c.resolved_at for c in children if c.resolved_at), default=None)
+        window = timedelta(seconds=settings.correlation_window_s)
+        if first_back is None or at - first_back < window:
+            return
+        # Still down well after the others came back: that one has a problem of its own.
+    parent.status = "resolved"
+    parent.resolved_at = at
+    session.flush()
+    routing.tell(session, parent, "resolved", settings, at)
+    for child in open_children:
+        child.parent_id = None
+        session.flush()
+        routing.tell(session, child, "opened", settings, at)
+    check_parent(session, parent.parent_id, at, settings, recovered=recovered)
+
+
+def open_monitor_incident(session: Session) -> Incident | None:
+    """The unresolved `monitor` incident, if the monitor is believed cut off."""
+    query = select(Incident).where(Incident.kind == "monitor", Incident.status.in_(UNRESOLVED))
+    return session.scalars(query.limit(1)).first()
+
+
+def _maybe_open_site_incident(
+    session: Session,
+    camera: Camera,
+    change: CameraChange,
+    sites: list[int],
+    settings: AlertSettings,
+) -> None:
+    cameras = routing.group_cameras(session, camera.site)
+    if len(cameras) < settings.site_min_cameras:
+        return
+    down_since = _down_since(session, cameras, change)
+    if down_since is None:
+        return
+    window = timedelta(seconds=settings.correlation_window_s)
+    recent = [moment for moment in down_since if change.at - moment <= window]
+    # "At once": more than half of them within the window (one camera broken for days must
+    # not prevent the site outage, nor two cameras failing a week apart make one).
+    if 2 * len(recent) <= len(cameras):
+        return
+    held = _unresolved_camera_incidents(session, [c.id for c in cameras])
+    site = Incident(
+        id=str(uuid.uuid4()),
+        kind="site",
+        site_id=camera.site_id,
+        status="open",
+        conditions=["site_down"],
+        severity=settings.severity_of(["site_down"]),
+        metrics={"cameras": float(len(cameras))},
+        opened_at=min(recent),
+        silenced=bool(held) and all(incident.silenced for incident in held),
+        reopened_count=0,
+        escalation_level=0,
+    )
+    session.add(site)
+    session.flush()
+    _hold(session, [i for i in held if not routing.was_told(session, i.id)], site)
+    monitor = open_monitor_incident(session)
+    if monitor is not None:
+        _hold(session, [site], monitor)
+    routing.tell(session, site, "opened", settings, change.at)
+    _maybe_open_monitor_incident(session, change.at, settings)
+
+
+def _maybe_open_monitor_incident(session: Session, at: datetime, settings: AlertSettings) -> None:
+    if open_monitor_incident(session) is not None:
+        return
+    groups = _monitored_groups(session)
+    if len(groups) < settings.isolation_min_sites:
+        return
+    down = _groups_in_outage(session)
+    if len(down & groups) < settings.isolation_fraction * len(groups):
+        return
+    monitor = Incident(
+        id=str(uuid.uuid4()),
+        kind="monitor",
+        status="open",
+        conditions=["monitor_isolated"],
+        severity=settings.severity_of(["monitor_isolated"]),
+        metrics={"sites_down": float(len(down)), "sites": float(len(groups))},
+        opened_at=at,
+        silenced=False,
+        reopened_count=0,
+        escalation_level=0,
+    )
+    session.add(monitor)
+    session.flush()
+    query = select(Incident).where(
+        Incident.kind.in_(("camera", "flapping", "site")),
+        Incident.status.in_(UNRESOLVED),
+        Incident.parent_id.is_(None),
+    )
+    orphans = [i for i in session.scalars(query) if not routing.was_told(session, i.id)]
+    _hold(session, orphans, monitor)
+    routing.tell(session, monitor, "opened", settings, at)
+
+
+def _hold(session: Session, incidents: list[Incident], parent: Incident) -> None:
+    """Put incidents under `parent` and take back what they had not told yet."""
+    for incident in incidents:
+        incident.parent_id = parent.id
+    routing.retract(session, [incident.id for incident in incidents])
+    session.flush()
+
+
+def _down_since(
+    session: Session, cameras: list[Camera], change: CameraChange
+) -> list[datetime] | None:
+    """When each camera of the group went down; None if one of them is not down."""
+    ids = [camera.id for camera in cameras]
+    statuses = {
+        status.camera_id: status
+        for status in session.scalars(select(CameraStatus).where(CameraStatus.camera_id.in_(ids)))
+    }
+    moments = []
+    for camera_id in ids:
+        status = statuses.get(camera_id)
+        if camera_id == change.camera_id:
+            # The evaluator may write this camera's status before or after calling us.
+            if change.previous_state == "down" and status is not None and status.state == "down":
+                moments.append(status.since)
+            else:
+                moments.append(change.at)
+        elif status is None or status.state != "down":
+            return None
+        else:
+            moments.append(status.since)
+    return moments
+
+
+def _group_site_ids(session: Session, site: Site) -> list[int]:
+    """Ids of the sites sharing `site`'s uplink (just `site` when it has none)."""
+    if not site.uplink:
+        return [site.id]
+    return list(session.scalars(select(Site.id).where(Site.uplink == site.uplink)))
+
+
+def _lock_sites(session: Session, site_ids: list[int]) -> None:
+    # Two nodes checking two cameras of one site at once must not both open (or both miss)
+    # its outage; the row lock serialises them on PostgreSQL (SQLite has one writer anyway).
+    session.execute(select(Site.id).where(Site.id.in_(site_ids)).with_for_update()).all()
+
+
+def _open_site_incident(session: Session, site_ids: list[int]) -> Incident | None:
+    query = select(Incident).where(
+        Incident.kind == "site", Incident.status.in_(UNRESOLVED), Incident.site_id.in_(site_ids)
+    )
+    return session.scalars(query.limit(1)).first()
+
+
+def _children(session: Session, parent_id: str) -> list[Incident]:
+    return list(session.scalars(select(Incident).where(Incident.parent_id == parent_id)))
+
+
+def _unresolved_camera_incidents(session: Session, camera_ids: list[int]) -> list[Incident]:
+    query = select(Incident).where(
+        Incident.camera_id.in_(camera_ids),
+        Incident.kind.in_(("camera", "flapping")),
+        Incident.status.in_(UNRESOLVED),
+        Incident.parent_id.is_(None),
+    )
+    return list(session.scalars(query))
+
+
+def _group_key(site_id: int, uplink: str | None) -> str:
+    return f"uplink:{uplink}" if uplink else f"site:{site_id}"
+
+
+def _monitored_groups(session: Session) -> set[str]:
+    """Uplinks (or sites without one) that have at least one active camera."""
+    query = (
+        select(Site.id, Site.uplink)
+        .join(Camera, Camera.site_id == Site.id)
+        .where(Camera.lifecycle == Lifecycle.ACTIVE)
+        .group_by(Site.id, Site.uplink)
+        .having(func.count(Camera.id) > 0)
+    )
+    return {_group_key(site_id, uplink) for site_id, uplink in session.execute(query)}
+
+
+def _groups_in_outage(session: Session) -> set[str]:
+    query = (
+        select(Site.id, Site.uplink)
+        .join(Incident, Incident.site_id == Site.id)
+        .where(Incident.kind == "site", Incident.status.in_(UNRESOLVED))
+    )
+    return {_group_key(site_id, uplink) for site_id, uplink in session.execute(query)}

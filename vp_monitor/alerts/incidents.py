@@ -1,0 +1,214 @@
+"""Incidents from camera changes: open, update, resolve, reopen within grace, acknowledge.
+
+`record_change` runs in the evaluator's transaction, so an incident change and the outbox rows
+it causes are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vp_monitor.alerts import correlation, routing
+from vp_monitor.alerts.models import Incident
+from vp_monitor.alerts.settings import SEVERITY_RANK, AlertSettings
+from vp_monitor.db import utcnow
+from vp_monitor.monitor.events import CameraChange
+from vp_monitor.registry.models import Camera
+
+CAMERA_KINDS = ("camera", "flapping")
+# A camera down with no named condition still has no usable video.
+DOWN_WITHOUT_CONDITION = ("no_video",)
+
+
+class IncidentNotFound(LookupError):
+    """No incident has this id."""
+
+
+def record_change(
+    session: Session, change: CameraChange, settings: AlertSettings
+) -> Incident | None:
+    """Turn one evaluated check into incident changes and outbox rows; returns the incident."""
+    camera = session.get(Camera, change.camera_id)
+    if camera is None:
+        return None
+    current = open_incident(session, camera.id)
+    if current is not None and change.at < _told_since(current):
+        return current  # a check older than the incident's last opening, replayed after a crash
+    if change.state == "unknown":
+        return current  # the evaluator is not sure yet: neither open nor resolve anything
+    problem = _is_problem(change)
+    if current is None:
+        incident = _open_or_reopen(session, camera, change, settings) if problem else None
+    elif problem:
+        incident = _update(session, current, camera, change, settings)
+    else:
+        incident = resolve(session, current, change.at, settings, camera_state=change.state)
+    if problem and incident is not None:
+        correlation.check_parent(session, incident.parent_id, change.at, settings)
+    elif change.state == "ok":
+        correlation.on_camera_up(session, camera, change.at, settings)
+    return incident
+
+
+def open_incident(session: Session, camera_id: int) -> Incident | None:
+    """The camera's unresolved incident (there is at most one)."""
+    query = select(Incident).where(
+        Incident.camera_id == camera_id,
+        Incident.kind.in_(CAMERA_KINDS),
+        Incident.status != "resolved",
+    )
+    return session.scalars(query.order_by(Incident.opened_at.desc()).limit(1)).first()
+
+
+def resolve(
+    session: Session,
+    incident: Incident,
+    at: datetime,
+    settings: AlertSettings,
+    *,
+    camera_state: str = "ok",
+) -> Incident:
+    """Mark the incident resolved at `at` and tell whoever heard about it."""
+    incident.status = "resolved"
+    incident.resolved_at = at
+    session.flush()
+    routing.tell(session, incident, "resolved", settings, at, camera_state=camera_state)
+    if incident.parent_id is not None:
+        correlation.check_parent(session, incident.parent_id, at, settings)
+    return incident
+
+
+def acknowledge(
+    session: Session,
+    incident_id: str,
+    by: str,
+    note: str = "",
+    settings: AlertSettings | None = None,
+    now: datetime | None = None,
+) -> Incident:
+    """Record that `by` took the incident in hand; stops escalation and reminders."""
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise IncidentNotFound(incident_id)
+    if incident.status != "open":
+        return incident  # resolved, or acknowledged already: nothing new to tell
+    now = now or utcnow()
+    incident.status = "acknowledged"
+    incident.acknowledged_at = now
+    incident.acknowledged_by = by
+    incident.acknowledgement_note = note
+    session.flush()
+    routing.tell(session, incident, "acknowledged", settings or AlertSettings(), now)
+    return incident
+
+
+def _is_problem(change: CameraChange) -> bool:
+    if change.state == "decommissioned":
+        return False
+    return change.flapping or change.state == "down" or bool(change.conditions)
+
+
+def _conditions(change: CameraChange) -> list[str]:
+    names = set(change.conditions)
+    if change.state == "down" and not names:
+        names.update(DOWN_WITHOUT_CONDITION)
+    if change.flapping:
+        names.add("flapping")
+    return sorted(names)
+
+
+def _told_since(incident: Incident) -> datetime:
+    # last_reminder_at is also set when an incident is reopened: checks older than that are
+    # replays from before a crash and must not change it.
+    return max(incident.opened_at, incident.last_reminder_at or incident.opened_at)
+
+
+def _open_or_reopen(
+    session: Session, camera: Camera, change: CameraChange, settings: AlertSettings
+) -> Incident | None:
+    last = _last_resolved(session, camera.id)
+    if last is not None and last.resolved_at >= change.at:
+        return None  # a check from before the recovery, replayed after a crash
+    grace = timedelta(seconds=settings.reopen_grace_s)
+    if last is not None and change.at - last.resolved_at <= grace:
+        incident, event = last, "reopened"
+        incident.status = "open"
+        incident.resolved_at = None
+        incident.acknowledged_at = incident.acknowledged_by = None
+        incident.acknowledgement_note = None
+        incident.reopened_count += 1
+        incident.last_reminder_at = change.at
+        incident.parent_id = None
+        incident.silenced = change.in_maintenance
+    else:
+        incident, event = Incident(id=str(uuid.uuid4()), camera_id=camera.id), "opened"
+        incident.site_id = camera.site_id
+        incident.opened_at = change.at
+        incident.silenced = change.in_maintenance
+        incident.status = "open"
+        incident.reopened_count = incident.escalation_level = 0
+        session.add(incident)
+    _apply(incident, change, settings)
+    session.flush()
+    correlation.on_camera_problem(session, incident, camera, change, settings)
+    routing.tell(session, incident, event, settings, change.at, camera_state=change.state)
+    return incident
+
+
+def _update(
+    session: Session,
+    incident: Incident,
+    camera: Camera,
+    change: CameraChange,
+    settings: AlertSettings,
+) -> Incident:
+    before = incident.severity
+    _apply(incident, change, settings)
+    session.flush()
+    if change.state == "down":
+        correlation.on_camera_problem(session, incident, camera, change, settings)
+    if incident.silenced and not change.in_maintenance:
+        # Maintenance is over and the problem is still there: now it is news.
+        incident.silenced = False
+        routing.tell(session, incident, "opened", settings, change.at, camera_state=change.state)
+    elif SEVERITY_RANK[incident.severity] > SEVERITY_RANK[before]:
+        _tell_newly_concerned(session, incident, change, settings)
+    return incident
+
+
+def _tell_newly_concerned(
+    session: Session, incident: Incident, change: CameraChange, settings: AlertSettings
+) -> None:
+    """Worse now: tell the contacts whose minimum severity it now reaches, and only them."""
+    told = {contact.id for contact in routing.told_contacts(session, incident.id)}
+    fresh = [c for c in routing.recipients(session, incident, "opened") if c.id not in told]
+    routing.tell(
+        session, incident, "opened", settings, change.at, camera_state=change.state, contacts=fresh
+    )
+
+
+def _apply(incident: Incident, change: CameraChange, settings: AlertSettings) -> None:
+    """Copy what the check saw: conditions, severity, metrics, evidence, flapping."""
+    incident.conditions = _conditions(change)
+    incident.severity = settings.severity_of(incident.conditions)
+    if change.flapping:
+        incident.kind = "flapping"
+    elif incident.kind is None:
+        incident.kind = "camera"
+    if change.metrics:
+        incident.metrics = dict(change.metrics)
+    if change.evidence_jpeg and (change.opened or incident.evidence_jpeg is None):
+        incident.evidence_jpeg = change.evidence_jpeg
+
+
+def _last_resolved(session: Session, camera_id: int) -> Incident | None:
+    query = select(Incident).where(
+        Incident.camera_id == camera_id,
+        Incident.kind.in_(CAMERA_KINDS),
+        Incident.status == "resolved",
+    )
+    return session.scalars(query.order_by(Incident.resolved_at.desc()).limit(1)).first()

@@ -1,0 +1,261 @@
+"""The outbox: group each recipient's events into messages, then deliver them, retried.
+
+Two periodic jobs. `group_once` gathers a contact's waiting events into one Delivery when the
+oldest is `group_wait_s` old (failures and recoveries in one message). `dispatch_once` leases
+due deliveries, sends them through their channel and records the outcome: sent, retried with
+exponential back-off until `give_up_after_s`, or failed for good. A contact's deliveries go
+out in order: a later one waits while an earlier one is still pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from vp_monitor.alerts.channels import Channel, DeliveryError
+from vp_monitor.alerts.channels.base import scrub, url_secrets
+from vp_monitor.alerts.models import Delivery, OutboxEvent
+from vp_monitor.alerts.notification import IncidentEvent, Notification, Recipient
+from vp_monitor.alerts.settings import AlertSettings
+from vp_monitor.db import transaction
+from vp_monitor.registry.models import Contact
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_CHARS = 500
+# Opening events that an outage of the whole site (or of the monitor) may still take back.
+INHIBITABLE = frozenset({"opened", "reopened"})
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A leased delivery, ready to send."""
+
+    delivery_id: int
+    channel: str
+    notification: Notification
+
+
+# --- grouping ------------------------------------------------------------------------------
+
+
+def group_once(session: Session, settings: AlertSettings, now: datetime) -> int:
+    """Gather waiting events into deliveries, one per due contact; returns deliveries made."""
+    query = (
+        select(OutboxEvent)
+        .where(OutboxEvent.delivery_id.is_(None))
+        .order_by(OutboxEvent.id)
+        .limit(settings.group_batch)
+        .with_for_update(skip_locked=True, of=OutboxEvent)
+    )
+    waiting: dict[int, list[OutboxEvent]] = defaultdict(list)
+    for event in session.scalars(query):
+        waiting[event.contact_id].append(event)
+    contacts = {
+        c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(list(waiting))))
+    }
+    made = 0
+    for contact_id, events in waiting.items():
+        ready = [e for e in events if not is_held(e, contacts[contact_id], settings, now)]
+        oldest = min((event.created_at for event in ready), default=now)
+        if not ready or now - oldest < timedelta(seconds=settings.group_wait_s):
+            continue
+        for start in range(0, len(ready), settings.max_items_per_message):
+            _new_delivery(
+                session, contact_id, ready[start : start + settings.max_items_per_message], now
+            )
+            made += 1
+    return made
+
+
+def is_held(event: OutboxEvent, contact: Contact, settings: AlertSettings, now: datetime) -> bool:
+    """Whether an event must wait: a possible site outage, or the contact's quiet hours."""
+    payload = event.payload
+    inhibitable = payload["event"] in INHIBITABLE and (
+        payload["camera"]["state"] == "down" or "site_down" in payload["conditions"]
+    )
+    window = timedelta(seconds=settings.correlation_window_s)
+    if inhibitable and now - event.created_at < window:
+        return True
+    return payload["severity"] != "critical" and in_quiet_hours(contact, settings, now)
+
+
+def in_quiet_hours(contact: Contact, settings: AlertSettings, now: datetime) -> bool:
+    """Whether `now` falls in the contact's quiet hours (local time; may span midnight)."""
+    start, end = contact.quiet_from, contact.quiet_until
+    if start is None or end is None or start == end:
+        return False
+    local = now.astimezone(ZoneInfo(settings.timezone)).time().replace(tzinfo=None)
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def _new_delivery(
+    session: Session, contact_id: int, events: list[OutboxEvent], now: datetime
+) -> Delivery:
+    delivery = Delivery(
+        contact_id=contact_id,
+        # Random, stored once: every attempt of this message carries the same key.
+        idempotency_key=uuid.uuid4().hex,
+        status="pending",
+        created_at=now,
+        next_attempt_at=now,
+        attempts=0,
+    )
+    session.add(delivery)
+    session.flush()
+    for event in events:
+        event.delivery_id = delivery.id
+    session.flush()
+    return delivery
+
+
+# --- delivery ------------------------------------------------------------------------------
+
+
+async def dispatch_once(
+    factory: sessionmaker[Session],
+    channels: dict[str, Channel],
+    settings: AlertSettings,
+    now: datetime,
+) -> int:
+    """Send the deliveries due at `now` (one batch); returns how many were delivered."""
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    claimed = claim(factory, settings, now, owner)
+    if not claimed:
+        return 0
+    limit = asyncio.Semaphore(settings.dispatch_concurrency)
+
+    async def send(item: Claimed) -> DeliveryError | None:
+        async with limit:
+            return await send_one(channels.get(item.channel), item.notification, settings)
+
+    errors = await asyncio.gather(*(send(item) for item in claimed))
+    with transaction(factory) as session:
+        for item, error in zip(claimed, errors, strict=True):
+            record(session, item, error, settings, now, owner)
+    return sum(error is None for error in errors)
+
+
+def claim(
+    factory: sessionmaker[Session], settings: AlertSettings, now: datetime, owner: str
+) -> list[Claimed]:
+    """Lease a batch of due deliveries, at most one per contact (the oldest pending)."""
+    earlier = aliased(Delivery)
+    blocked = exists().where(
+        earlier.contact_id == Delivery.contact_id,
+        earlier.status == "pending",
+        earlier.id < Delivery.id,
+    )
+    query = (
+        select(Delivery)
+        .where(
+            Delivery.status == "pending",
+            Delivery.next_attempt_at <= now,
+            or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at <= now),
+            ~blocked,
+        )
+        .order_by(Delivery.id)
+        .limit(settings.dispatch_batch)
+        .with_for_update(skip_locked=True, of=Delivery)
+    )
+    with transaction(factory) as session:
+        claimed = []
+        for delivery in session.scalars(query).all():
+            delivery.lease_owner = owner
+            delivery.lease_expires_at = now + timedelta(seconds=settings.lease_s)
+            claimed.append(_prepare(session, delivery))
+        return claimed
+
+
+def _prepare(session: Session, delivery: Delivery) -> Claimed:
+    contact = session.get(Contact, delivery.contact_id)
+    events = session.scalars(
+        select(OutboxEvent).where(OutboxEvent.delivery_id == delivery.id).order_by(OutboxEvent.id)
+    )
+    # Contacts have no webhook secret column yet: messages go unsigned (see report).
+    recipient = Recipient(
+        channel=str(contact.channel),  # type: ignore[arg-type]
+        address=contact.address,
+        language="en" if contact.language == "en" else "fr",
+    )
+    notification = Notification(
+        idempotency_key=delivery.idempotency_key,
+        recipient=recipient,
+        items=tuple(IncidentEvent.from_dict(event.payload) for event in events),
+        created_at=delivery.created_at,
+    )
+    return Claimed(delivery.id, str(contact.channel), notification)
+
+
+async def send_one(
+    channel: Channel | None, notification: Notification, settings: AlertSettings
+) -> DeliveryError | None:
+    """Send through `channel` within the time-out; the failure as a DeliveryError, or None."""
+    if channel is None:
+        return DeliveryError(f"no channel {notification.recipient.channel!r}", retryable=False)
+    try:
+        async with asyncio.timeout(settings.send_timeout_s):
+            await channel.send(notification)
+    except DeliveryError as exc:
+        return exc
+    except TimeoutError:
+        return DeliveryError("timed out", retryable=True)
+    except Exception as exc:  # noqa: BLE001 - a channel bug must not stop the other deliveries
+        # Only the type: the message or traceback of a library error may quote the address.
+        log.error("channel %s raised %s", notification.recipient.channel, type(exc).__name__)
+        return DeliveryError(f"channel error {type(exc).__name__}", retryable=True)
+    return None
+
+
+def record(
+    session: Session,
+    item: Claimed,
+    error: DeliveryError | None,
+    settings: AlertSettings,
+    now: datetime,
+    owner: str,
+) -> None:
+    """Store the outcome of one attempt: sent, retry later, or failed for good."""
+    delivery = session.get(Delivery, item.delivery_id)
+    if delivery is None or delivery.lease_owner != owner:
+        return  # our lease ran out and another node took it over
+    delivery.attempts += 1
+    delivery.lease_owner = delivery.lease_expires_at = None
+    if error is None:
+        delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
+        return
+    text = redact(str(error), item.notification.recipient)
+    too_old = now - delivery.created_at >= timedelta(seconds=settings.give_up_after_s)
+    if not error.retryable or too_old:
+        delivery.status = "failed"
+        log.warning("delivery %s failed for good: %s", delivery.idempotency_key, text)
+    else:
+        delivery.next_attempt_at = now + timedelta(seconds=backoff(delivery.attempts, settings))
+        if text != delivery.last_error:  # log when the error changes, not at every retry
+            log.info("delivery %s will be retried: %s", delivery.idempotency_key, text)
+    delivery.last_error = text
+
+
+def backoff(attempts: int, settings: AlertSettings) -> float:
+    """Delay before the next attempt after `attempts` failures: doubling, capped."""
+    return min(settings.retry_base_s * 2 ** max(attempts - 1, 0), settings.retry_max_s)
+
+
+def redact(text: str, recipient: Recipient) -> str:
+    """Error text without the recipient's URL, its tokens or secret; bounded in length."""
+    secrets: list[str | None] = [recipient.secret]
+    if recipient.channel != "email":
+        secrets += url_secrets(recipient.address)
+    return scrub(text, secrets)[:MAX_ERROR_CHARS]

@@ -1,0 +1,142 @@
+"""Alerting settings (`[alerts]` in the TOML): severities, grouping, retries, escalation."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Severity = Literal["critical", "major", "minor"]
+
+DEFAULT_SEVERITIES: dict[str, Severity] = {
+    **dict.fromkeys(
+        (
+            "no_video",
+            "unreachable",
+            "covered",
+            "moved",
+            "device_replaced",
+            "site_down",
+            "monitor_isolated",
+        ),
+        "critical",
+    ),
+    **dict.fromkeys(
+        ("black", "frozen", "blurred", "auth_failed", "rtsp_error", "onvif_error", "flapping"),
+        "major",
+    ),
+    **dict.fromkeys(
+        (
+            "clock_drift",
+            "firmware_changed",
+            "low_fps",
+            "packet_loss",
+            "config_mismatch",
+            "overexposed",
+            "underexposed",
+        ),
+        "minor",
+    ),
+}
+
+
+class AlertSettings(BaseModel):
+    """How incidents are rated, grouped, delivered and escalated."""
+
+    # Local base rather than vp_monitor.config.Section: config embeds this model (no cycle).
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    severities: dict[str, Severity] = Field(
+        default_factory=lambda: dict(DEFAULT_SEVERITIES),
+        description="Severity of each condition; an incident takes its worst open condition's. "
+        "Conditions not listed are 'major'.",
+    )
+    group_wait_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="A recipient's events are gathered into one message once the oldest is "
+        "this old (failures and recoveries together).",
+    )
+    reopen_grace_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="A problem coming back within this time after recovery reopens the same "
+        "incident (same id) instead of opening a new one.",
+    )
+    correlation_window_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="Cameras of one uplink (or site) going down within this time are one site "
+        "outage; camera outages are held this long so that the site outage can replace them.",
+    )
+    site_min_cameras: int = Field(
+        default=2, ge=2, description="Fewest active cameras behind an uplink to open site outages."
+    )
+    isolation_fraction: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Fraction of sites down at once that means the monitor itself is cut off.",
+    )
+    isolation_min_sites: int = Field(
+        default=3, ge=1, description="Fewest monitored sites for the isolation rule to apply."
+    )
+    escalate_after_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="An incident not acknowledged this long after it was last told goes to the "
+        "contacts of the next escalation level.",
+    )
+    reminder_interval_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Reminder of open, unacknowledged incidents at this interval.",
+    )
+    retry_base_s: float = Field(
+        default=10.0, gt=0, description="First retry delay of a failed delivery (then doubled)."
+    )
+    retry_max_s: float = Field(
+        default=300.0, gt=0, description="Longest delay between two delivery attempts."
+    )
+    give_up_after_s: float = Field(
+        default=48 * 3600.0,
+        gt=0,
+        description="A delivery still failing this long after it was created is given up.",
+    )
+    lease_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="How long a node holds deliveries it is sending; then another may retry.",
+    )
+    send_timeout_s: float = Field(
+        default=60.0, gt=0, description="Hard limit on one channel send (channels have their own)."
+    )
+    dispatch_batch: int = Field(
+        default=100, ge=1, le=10_000, description="Deliveries claimed per dispatch round."
+    )
+    dispatch_concurrency: int = Field(
+        default=20, ge=1, le=1000, description="Deliveries sent at the same time."
+    )
+    group_batch: int = Field(
+        default=10_000, ge=1, description="Ungrouped events read per grouping round."
+    )
+    max_items_per_message: int = Field(
+        default=200, ge=1, description="Most events in one message; the rest go in the next."
+    )
+    timezone: str = Field(
+        default="Europe/Paris", description="Time zone of the contacts' quiet hours."
+    )
+    evidence_url: str | None = Field(
+        default=None,
+        description="Link to an incident's evidence frame, '{incident_id}' replaced, e.g. "
+        "'https://vp.example.org/incidents/{incident_id}/evidence.jpg'; none if unset.",
+    )
+
+    def severity_of(self, conditions: list[str] | tuple[str, ...] | frozenset[str]) -> Severity:
+        """The worst severity among `conditions` ('minor' when there are none)."""
+        found = {self.severities.get(name, "major") for name in conditions}
+        return next((level for level in SEVERITY_ORDER if level in found), "minor")
+
+
+SEVERITY_ORDER: tuple[Severity, ...] = ("critical", "major", "minor")
+SEVERITY_RANK: dict[str, int] = {"minor": 0, "major": 1, "critical": 2}
