@@ -483,3 +483,13 @@ def camera_export(context: Context, fmt, as_json, output: Path | None) -> None:
         write_export(records, fmt, handle)
     temporary.replace(output)  # never leave a half-written export behind
     click.echo(f"{len(records)} cameras exported to {output}", err=True)
+
+
+def _register_commands() -> None:
+    """Commands that live with their subsystem, one line each."""
+    from vp_monitor.sim.cli import sim
+
+    main.add_command(sim)
+
+
+_register_commands()
