@@ -485,6 +485,125 @@ def camera_export(context: Context, fmt, as_json, output: Path | None) -> None:
     click.echo(f"{len(records)} cameras exported to {output}", err=True)
 
 
+# -- contact ---------------------------------------------------------------------------------
+@main.group()
+def contact() -> None:
+    """Who is told: municipalities', maintainers' and the supervision centre's recipients."""
+
+
+def _quiet(value: str | None) -> tuple[str | None, str | None]:
+    if not value:
+        return None, None
+    start, sep, end = value.partition("-")
+    if not sep:
+        raise click.BadParameter("expected HH:MM-HH:MM, e.g. 22:00-07:00", param_hint="--quiet")
+    return start, end
+
+
+@contact.command("add")
+@click.argument("name")
+@click.option("--channel", type=click.Choice(["email", "webhook", "mqtt"]), required=True)
+@click.option("--address", required=True, help="E-mail address, webhook URL or MQTT topic prefix.")
+@click.option("--municipality", help="INSEE: the contact hears about this municipality only.")
+@click.option("--maintainer", help="Maintainer company: hears about the cameras it maintains.")
+@click.option("--min-severity", type=click.Choice(["minor", "major", "critical"]), default="minor")
+@click.option("--language", type=click.Choice(["fr", "en"]), default="fr")
+@click.option("--level", type=int, default=0, help="Escalation level (0 is told first).")
+@click.option("--quiet", help="Quiet hours HH:MM-HH:MM (non-critical messages wait).")
+@click.option("--secret-stdin", is_flag=True, help="Read the webhook signing key from stdin.")
+@pass_context
+def contact_add(context: Context, name, quiet, secret_stdin, **fields) -> None:
+    """Add a recipient (without --municipality or --maintainer: the supervision centre)."""
+    from vp_monitor.registry.schemas import ContactInput
+
+    quiet_from, quiet_until = _quiet(quiet)
+    data = ContactInput(
+        name=name, quiet_from=quiet_from, quiet_until=quiet_until,
+        secret=read_password(secret_stdin), **fields,
+    )  # fmt: skip
+    with context.registry() as registry:
+        added = registry.add_contact(data)
+        click.echo(f"contact {added.id} {added.name!r} added")
+
+
+@contact.command("list")
+@json_option
+@pass_context
+def contact_list(context: Context, as_json) -> None:
+    """List recipients."""
+    from vp_monitor.registry.service import contact_record
+
+    with context.registry() as registry:
+        records = [contact_record(c) for c in registry.contacts()]
+    columns = ("id", "name", "channel", "address", "owner", "min_severity", "level", "quiet_hours")
+    print_records(records, columns, as_json)
+
+
+@contact.command("remove")
+@click.argument("contact_id", type=int)
+@pass_context
+def contact_remove(context: Context, contact_id) -> None:
+    """Remove a recipient."""
+    with context.registry() as registry:
+        registry.remove_contact(contact_id)
+    click.echo(f"contact {contact_id} removed")
+
+
+# -- maintenance -----------------------------------------------------------------------------
+@main.group()
+def maintenance() -> None:
+    """Maintenance windows: alerts silenced, checks go on, excluded from availability."""
+
+
+@maintenance.command("add")
+@click.option("--camera", "camera_code", help="Camera code.")
+@click.option("--site", "site_ref", help="Site id or name.")
+@click.option("--municipality", help="INSEE (the scope, or to disambiguate --site).")
+@click.option("--start", "starts_at", required=True, help="ISO 8601 with time zone.")
+@click.option("--end", "ends_at", required=True, help="ISO 8601 with time zone.")
+@click.option("--reason", default="")
+@pass_context
+def maintenance_add(context: Context, camera_code, site_ref, municipality, **fields) -> None:
+    """Plan a maintenance window on a camera, a site or a municipality."""
+    from vp_monitor.registry.schemas import MaintenanceInput
+
+    if camera_code:
+        scope, target = "camera", camera_code
+    elif site_ref:
+        scope, target = "site", site_ref
+    elif municipality:
+        scope, target, municipality = "municipality", municipality, None
+    else:
+        raise click.UsageError("give --camera, --site or --municipality")
+    data = MaintenanceInput(scope=scope, target=target, municipality=municipality, **fields)
+    with context.registry() as registry:
+        window = registry.add_maintenance(data)
+        click.echo(f"maintenance window {window.id} planned")
+
+
+@maintenance.command("list")
+@json_option
+@pass_context
+def maintenance_list(context: Context, as_json) -> None:
+    """List maintenance windows."""
+    from vp_monitor.registry.service import maintenance_record
+
+    with context.registry() as registry:
+        records = [maintenance_record(w) for w in registry.maintenance_windows()]
+    columns = ("id", "scope", "camera_id", "site_id", "municipality_id", "starts_at", "ends_at")
+    print_records(records, columns + ("reason",), as_json)
+
+
+@maintenance.command("remove")
+@click.argument("window_id", type=int)
+@pass_context
+def maintenance_remove(context: Context, window_id) -> None:
+    """Cancel a maintenance window."""
+    with context.registry() as registry:
+        registry.remove_maintenance(window_id)
+    click.echo(f"maintenance window {window_id} removed")
+
+
 def _register_commands() -> None:
     """Commands that live with their subsystem, one line each."""
     from vp_monitor.sim.cli import sim

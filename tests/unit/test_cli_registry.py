@@ -207,3 +207,58 @@ def test_update_decommission_history(cli):
     history = json.loads(out)
     assert [h["action"] for h in history] == ["create", "update", "update"]
     assert "n3w" not in out and "decommissioned" in out
+
+
+def test_contacts_scoped_and_secret_masked(cli, secret_key, database_url):
+    """Contacts belong to a municipality, a maintainer or the supervision centre; secrets hidden."""
+    assert cli("contact", "add", "Mairie BB", "--channel", "email", "--address", "pm@bb.fr",
+               "--municipality", "92012", "--quiet", "22:00-07:00")[0] == 0  # fmt: skip
+    hook = ["--channel", "webhook", "--address", "https://csu.example/hook", "--secret-stdin"]
+    code, _, err = cli("contact", "add", "CSU", *hook, input="hmac-key\n")
+    assert code == 0, err
+    code, out, _ = cli("contact", "list", "--json")
+    contacts = json.loads(out)
+    assert [c["owner"] for c in contacts] == ["municipality 92012", "supervision centre"]
+    assert contacts[0]["quiet_hours"] == "22:00-07:00"
+    assert contacts[1]["secret"] == "********" and "hmac-key" not in out
+    from vp_monitor.db import make_engine, session_factory
+    from vp_monitor.registry.models import Contact
+    from vp_monitor.registry.secrets import SecretBox
+
+    with session_factory(make_engine(database_url))() as session:
+        stored = session.get(Contact, contacts[1]["id"]).secret_encrypted
+    assert SecretBox(secret_key.encode()).decrypt(stored) == "hmac-key"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--channel", "email", "--address", "not-an-address"], "e-mail"),
+        (["--channel", "webhook", "--address", "ftp://x/y"], "http"),
+        (["--channel", "mqtt", "--address", "a/#"], "wildcards"),
+        (["--channel", "email", "--address", "a@b.fr", "--quiet", "22:00"], "HH:MM"),
+        (["--channel", "email", "--address", "a@b.fr", "--municipality", "99999"], "unknown"),
+    ],
+)
+def test_bad_contacts_refused(cli, args, message):
+    """A malformed contact is refused with exit code 2, naming what is wrong."""
+    code, _, err = cli("contact", "add", "X", *args)
+    assert code == 2 and message in err
+
+
+def test_maintenance_windows(cli):
+    """Maintenance windows are planned on a camera, site or municipality, and validated."""
+    args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012"]
+    assert cli(*args, "--rtsp", "rtsp://10.0.0.1/a")[0] == 0
+    window = ["--start", "2026-11-24T08:00:00+01:00", "--end", "2026-11-24T12:00:00+01:00"]
+    assert cli("maintenance", "add", "--camera", "BB-1", *window, "--reason", "nettoyage")[0] == 0
+    assert cli("maintenance", "add", "--site", "Mairie", "--municipality", "92012", *window)[0] == 0
+    assert cli("maintenance", "add", "--municipality", "78646", *window)[0] == 0
+    code, out, _ = cli("maintenance", "list", "--json")
+    assert [w["scope"] for w in json.loads(out)] == ["camera", "site", "municipality"]
+    reversed_window = ["--start", window[3], "--end", window[1]]
+    code, _, err = cli("maintenance", "add", "--camera", "BB-1", *reversed_window)
+    assert code == 2 and "end after it starts" in err
+    code, _, err = cli("maintenance", "add", "--camera", "BB-1", "--start", "2026-11-24T08:00",
+                       "--end", "2026-11-24T09:00")  # fmt: skip
+    assert code == 2 and "timezone" in err

@@ -29,6 +29,7 @@ from vp_monitor.alerts.notification import IncidentEvent, Notification, Recipien
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import transaction
 from vp_monitor.registry.models import Contact
+from vp_monitor.registry.secrets import SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +130,11 @@ async def dispatch_once(
     channels: dict[str, Channel],
     settings: AlertSettings,
     now: datetime,
+    secrets: SecretBox | None = None,
 ) -> int:
     """Send the deliveries due at `now` (one batch); returns how many were delivered."""
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    claimed = claim(factory, settings, now, owner)
+    claimed = claim(factory, settings, now, owner, secrets)
     if not claimed:
         return 0
     limit = asyncio.Semaphore(settings.dispatch_concurrency)
@@ -149,7 +151,11 @@ async def dispatch_once(
 
 
 def claim(
-    factory: sessionmaker[Session], settings: AlertSettings, now: datetime, owner: str
+    factory: sessionmaker[Session],
+    settings: AlertSettings,
+    now: datetime,
+    owner: str,
+    secrets: SecretBox | None = None,
 ) -> list[Claimed]:
     """Lease a batch of due deliveries, at most one per contact (the oldest pending)."""
     earlier = aliased(Delivery)
@@ -175,20 +181,23 @@ def claim(
         for delivery in session.scalars(query).all():
             delivery.lease_owner = owner
             delivery.lease_expires_at = now + timedelta(seconds=settings.lease_s)
-            claimed.append(_prepare(session, delivery))
+            claimed.append(_prepare(session, delivery, secrets))
         return claimed
 
 
-def _prepare(session: Session, delivery: Delivery) -> Claimed:
+def _prepare(session: Session, delivery: Delivery, secrets: SecretBox | None) -> Claimed:
     contact = session.get(Contact, delivery.contact_id)
     events = session.scalars(
         select(OutboxEvent).where(OutboxEvent.delivery_id == delivery.id).order_by(OutboxEvent.id)
     )
-    # Contacts have no webhook secret column yet: messages go unsigned (see report).
+    secret = None
+    if contact.secret_encrypted and secrets is not None:
+        secret = secrets.decrypt(contact.secret_encrypted)
     recipient = Recipient(
         channel=str(contact.channel),  # type: ignore[arg-type]
         address=contact.address,
         language="en" if contact.language == "en" else "fr",
+        secret=secret,
     )
     notification = Notification(
         idempotency_key=delivery.idempotency_key,

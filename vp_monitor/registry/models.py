@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    LargeBinary,
     CheckConstraint,
     Date,
     Enum,
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     Time,
@@ -165,6 +165,9 @@ class Contact(Timestamped, Base):
     secret_encrypted: Mapped[str | None] = mapped_column(Text)
     quiet_from: Mapped[time | None] = mapped_column(Time)
     quiet_until: Mapped[time | None] = mapped_column(Time)
+
+    municipality: Mapped[Municipality | None] = relationship()
+    maintainer: Mapped[Maintainer | None] = relationship()
 
 
 class MaintenanceScope(enum.StrEnum):

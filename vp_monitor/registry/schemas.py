@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date
-from typing import Annotated
+from datetime import date, time
+from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -16,7 +17,13 @@ from pydantic import (
     model_validator,
 )
 
-from vp_monitor.registry.models import CameraKind, Lifecycle
+from vp_monitor.registry.models import (
+    CameraKind,
+    ContactChannel,
+    Lifecycle,
+    MaintenanceScope,
+    Severity,
+)
 
 INSEE = re.compile(r"^(?:\d{2}|2[AB])\d{3}$")
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
@@ -181,3 +188,57 @@ def split_host_port(value: str) -> tuple[str, int | None]:
     if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ValueError(f"ONVIF port {port!r} out of range 1-65535")
     return host, int(port)
+
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ContactInput(Input):
+    """A recipient: a municipality's, a maintainer's, or (neither) the supervision centre's."""
+
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    channel: ContactChannel
+    address: Annotated[str, Field(min_length=1, max_length=500)]
+    municipality: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    maintainer: Optional = None
+    min_severity: Severity = Severity.MINOR
+    language: Literal["fr", "en"] = "fr"
+    level: Annotated[int, Field(ge=0, le=9)] = 0
+    quiet_from: time | None = None
+    quiet_until: time | None = None
+    secret: Optional = None
+
+    @model_validator(mode="after")
+    def _checks(self):
+        if self.municipality is not None:
+            self.municipality = _insee(self.municipality)
+        if self.municipality and self.maintainer:
+            raise ValueError("a contact belongs to a municipality or a maintainer, not both")
+        if (self.quiet_from is None) != (self.quiet_until is None):
+            raise ValueError("give both ends of the quiet hours")
+        if self.channel is ContactChannel.EMAIL and not EMAIL.match(self.address):
+            raise ValueError(f"{self.address!r} is not an e-mail address")
+        if self.channel is ContactChannel.WEBHOOK:
+            scheme = urlsplit(self.address).scheme
+            if scheme not in ("http", "https") or not urlsplit(self.address).hostname:
+                raise ValueError("a webhook address is an http:// or https:// URL")
+        if self.channel is ContactChannel.MQTT and any(c in self.address for c in "#+"):
+            raise ValueError("an MQTT topic prefix cannot hold the wildcards # or +")
+        return self
+
+
+class MaintenanceInput(Input):
+    """A planned maintenance window on one camera, site or municipality."""
+
+    scope: MaintenanceScope
+    target: Annotated[str, Field(min_length=1)]  # camera code, site id/name, or INSEE
+    municipality: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.ends_at <= self.starts_at:
+            raise ValueError("the window must end after it starts")
+        return self

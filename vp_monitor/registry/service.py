@@ -14,14 +14,23 @@ from sqlalchemy.orm import Session, joinedload
 from vp_monitor.registry.models import (
     AuditEntry,
     Camera,
+    Contact,
     Lifecycle,
     Maintainer,
+    MaintenanceScope,
+    MaintenanceWindow,
     Municipality,
     ReferenceImage,
     ReferenceKind,
     Site,
 )
-from vp_monitor.registry.schemas import CameraInput, MunicipalityInput, SiteInput
+from vp_monitor.registry.schemas import (
+    CameraInput,
+    ContactInput,
+    MaintenanceInput,
+    MunicipalityInput,
+    SiteInput,
+)
 from vp_monitor.registry.secrets import MASK, SecretBox
 
 
@@ -317,6 +326,62 @@ class Registry:
             query = query.where(ReferenceImage.kind == ReferenceKind(kind))
         return list(self.session.scalars(query.order_by(ReferenceImage.id.desc())))
 
+    # -- contacts ------------------------------------------------------------------------------
+    def contacts(self) -> list[Contact]:
+        query = select(Contact).options(
+            joinedload(Contact.municipality), joinedload(Contact.maintainer)
+        )
+        return list(self.session.scalars(query.order_by(Contact.id)))
+
+    def add_contact(self, data: ContactInput) -> Contact:
+        """Add a recipient of notifications; a webhook secret is stored encrypted."""
+        contact = Contact(
+            **data.model_dump(exclude={"municipality", "maintainer", "secret"}),
+            municipality=self.municipality(data.municipality) if data.municipality else None,
+            maintainer=self.maintainer(data.maintainer) if data.maintainer else None,
+            secret_encrypted=self.secrets.encrypt(data.secret) if data.secret else None,
+        )
+        self.session.add(contact)
+        self.session.flush()
+        self.audit("create", "contact", str(contact.id), after=contact_record(contact))
+        return contact
+
+    def remove_contact(self, contact_id: int) -> None:
+        contact = self.session.get(Contact, contact_id)
+        if contact is None:
+            raise NotFound(f"unknown contact {contact_id}")
+        self.audit("delete", "contact", str(contact_id), before=contact_record(contact))
+        self.session.delete(contact)
+
+    # -- maintenance windows --------------------------------------------------------------------
+    def add_maintenance(self, data: MaintenanceInput) -> MaintenanceWindow:
+        """Plan a maintenance window: alerts are silenced, checks go on."""
+        window = MaintenanceWindow(
+            scope=data.scope, starts_at=data.starts_at, ends_at=data.ends_at,
+            reason=data.reason, planned_by=self.actor,
+        )  # fmt: skip
+        if data.scope is MaintenanceScope.CAMERA:
+            window.camera_id = self.camera(data.target).id
+        elif data.scope is MaintenanceScope.SITE:
+            window.site_id = self.site(data.target, data.municipality).id
+        else:
+            window.municipality_id = self.municipality(data.target).id
+        self.session.add(window)
+        self.session.flush()
+        self.audit("create", "maintenance", str(window.id), after=maintenance_record(window))
+        return window
+
+    def maintenance_windows(self) -> list[MaintenanceWindow]:
+        query = select(MaintenanceWindow).order_by(MaintenanceWindow.starts_at)
+        return list(self.session.scalars(query))
+
+    def remove_maintenance(self, window_id: int) -> None:
+        window = self.session.get(MaintenanceWindow, window_id)
+        if window is None:
+            raise NotFound(f"unknown maintenance window {window_id}")
+        self.audit("delete", "maintenance", str(window_id), before=maintenance_record(window))
+        self.session.delete(window)
+
     def password(self, camera: Camera) -> str | None:
         """The camera's password in clear, for talking to the camera only."""
         if not camera.password_encrypted:
@@ -360,6 +425,53 @@ class Registry:
             elif value is not None and _plain(value) != current.get(name):
                 return False
         return True
+
+
+def contact_record(contact: Contact) -> dict[str, Any]:
+    """The contact as plain values; its webhook secret is masked."""
+    return {
+        "id": contact.id,
+        "name": contact.name,
+        "channel": _plain(contact.channel),
+        "address": contact.address,
+        "owner": (
+            f"municipality {contact.municipality.insee}"
+            if contact.municipality
+            else f"maintainer {contact.maintainer.name}"
+            if contact.maintainer
+            else "supervision centre"
+        ),
+        "min_severity": _plain(contact.min_severity),
+        "language": contact.language,
+        "level": contact.level,
+        "quiet_hours": (
+            f"{contact.quiet_from:%H:%M}-{contact.quiet_until:%H:%M}"
+            if contact.quiet_from
+            else None
+        ),
+        "secret": MASK if contact.secret_encrypted else None,
+    }
+
+
+def _quiet_hours(contact: Contact) -> str | None:
+    if contact.quiet_from is None or contact.quiet_until is None:
+        return None
+    return f"{contact.quiet_from:%H:%M}-{contact.quiet_until:%H:%M}"
+
+
+def maintenance_record(window: MaintenanceWindow) -> dict[str, Any]:
+    """The maintenance window as plain values."""
+    return {
+        "id": window.id,
+        "scope": _plain(window.scope),
+        "camera_id": window.camera_id,
+        "site_id": window.site_id,
+        "municipality_id": window.municipality_id,
+        "starts_at": _plain(window.starts_at),
+        "ends_at": _plain(window.ends_at),
+        "reason": window.reason,
+        "planned_by": window.planned_by,
+    }
 
 
 def _given(changes: dict[str, Any]) -> dict[str, Any]:
