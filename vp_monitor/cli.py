@@ -607,8 +607,10 @@ def maintenance_remove(context: Context, window_id) -> None:
 def _register_commands() -> None:
     """Commands that live with their subsystem, one line each."""
     from vp_monitor.sim.cli import sim
+    from vp_monitor.vision.cli import analyze
 
     main.add_command(sim)
+    main.add_command(analyze)
 
 
 _register_commands()

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vp_monitor.alerts.channels import ChannelSettings
 from vp_monitor.alerts.settings import AlertSettings
+from vp_monitor.vision.settings import VisionSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///var/vp-monitor.db"
 # Environment variables with the VP_ prefix that are not settings.
@@ -49,6 +50,7 @@ class Settings(Section):
         default="fr", description="Language of e-mails, reports and the user interface."
     )
     log: LogSettings = Field(default_factory=LogSettings)
+    vision: VisionSettings = Field(default_factory=VisionSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     channels: ChannelSettings = Field(default_factory=ChannelSettings)
 
