@@ -294,9 +294,16 @@ def camera() -> None:
 @click.option("--site", required=True, help="Site id or name.")
 @click.option("--municipality", required=True, help="INSEE code.")
 @camera_options
+@click.option(
+    "--no-probe", is_flag=True, help="With --onvif: register offline, without asking the camera."
+)
 @pass_context
-def camera_add(context: Context, code, password_stdin, tags, **fields) -> None:
-    """Register a camera (give --onvif HOST[:PORT] or --rtsp URL)."""
+def camera_add(context: Context, code, password_stdin, tags, no_probe, **fields) -> None:
+    """Register a camera (give --onvif HOST[:PORT] or --rtsp URL).
+
+    With --onvif the camera is asked for its identity, profiles and stream URLs, and its first
+    reference image is taken: the address and credentials are all a technician needs.
+    """
     from vp_monitor.registry.schemas import CameraInput
 
     if not (fields["onvif_host"] or fields["rtsp_main"]):
@@ -306,8 +313,22 @@ def camera_add(context: Context, code, password_stdin, tags, **fields) -> None:
         **{k: v for k, v in fields.items() if v is not None},
     )  # fmt: skip
     with context.registry() as registry:
-        registry.add_camera(data)
-    click.echo(f"camera {code} added")
+        if data.onvif_host and not no_probe:
+            from vp_monitor.probes.cli import probe_settings, register_from_onvif
+
+            camera = register_from_onvif(
+                registry, code, data.site, data.municipality, data.onvif_host, data.onvif_port,
+                data.username, data.password, probe_settings(context),
+            )  # fmt: skip
+            extra = data.model_dump(exclude_none=True, exclude={"code", "password", "uplink"})
+            registry.update_camera(code, **extra)
+            click.echo(
+                f"camera {code} added from ONVIF: {camera.manufacturer} {camera.model}, "
+                f"serial {camera.serial}, firmware {camera.firmware}"
+            )
+        else:
+            registry.add_camera(data)
+            click.echo(f"camera {code} added")
 
 
 @camera.command("update")
@@ -606,11 +627,15 @@ def maintenance_remove(context: Context, window_id) -> None:
 
 def _register_commands() -> None:
     """Commands that live with their subsystem, one line each."""
+    from vp_monitor.demo import demo
+    from vp_monitor.monitor.cli import serve
+    from vp_monitor.probes.cli import check, discover, reference
     from vp_monitor.sim.cli import sim
     from vp_monitor.vision.cli import analyze
 
-    main.add_command(sim)
-    main.add_command(analyze)
+    for command in (sim, analyze, check, discover, serve, demo):
+        main.add_command(command)
+    camera.add_command(reference)
 
 
 _register_commands()

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vp_monitor.alerts.channels import ChannelSettings
 from vp_monitor.alerts.settings import AlertSettings
+from vp_monitor.monitor.settings import MonitorSettings
+from vp_monitor.probes.base import ProbeSettings
 from vp_monitor.vision.settings import VisionSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///var/vp-monitor.db"
@@ -50,6 +52,8 @@ class Settings(Section):
         default="fr", description="Language of e-mails, reports and the user interface."
     )
     log: LogSettings = Field(default_factory=LogSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    probes: ProbeSettings = Field(default_factory=ProbeSettings)
     vision: VisionSettings = Field(default_factory=VisionSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     channels: ChannelSettings = Field(default_factory=ChannelSettings)

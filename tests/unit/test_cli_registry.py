@@ -50,7 +50,8 @@ def test_add_list_show_camera(cli):
     """A camera added with --password-stdin is listed and shown, password masked."""
     code, out, err = cli(
         "camera", "add", "BB-001", "--site", "Mairie", "--municipality", "92012",
-        "--onvif", "10.0.0.5:8080", "--user", "admin", "--password-stdin", input=PASSWORD + "\n",
+        "--onvif", "10.0.0.5:8080", "--no-probe", "--user", "admin", "--password-stdin",
+        input=PASSWORD + "\n",
     )  # fmt: skip
     assert code == 0, err
     code, out, _ = cli("camera", "show", "BB-001", "--json")

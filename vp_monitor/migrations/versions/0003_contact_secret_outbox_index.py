@@ -8,7 +8,7 @@ Create Date: 2026-11-23 01:26:19.257913
 import sqlalchemy as sa
 from alembic import op
 
-import vp_monitor.db
+import vp_monitor.db  # noqa: F401  (custom column types)
 
 revision = "0003"
 down_revision = "0002"

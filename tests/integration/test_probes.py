@@ -1,0 +1,350 @@
+"""Probes against real simulated cameras (RTSP + ONVIF on 127.0.x.y) and small hostile servers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import resource
+import signal
+import socket
+import time
+
+import cv2
+import numpy as np
+import pytest
+from aiohttp import web
+
+from vp_monitor.probes.base import ProbeSettings, ProbeTarget
+from vp_monitor.probes.capture import DecodeError, DecodeJob, decoder_pool
+from vp_monitor.probes.check import check_camera
+from vp_monitor.probes.onvif import close_clients, inventory
+from vp_monitor.probes.runner import run_probe
+from vp_monitor.sim.camera import SimCamera, camera_address
+from vp_monitor.sim.encoder import GopCache
+from vp_monitor.sim.onvif import create_onvif_app
+from vp_monitor.sim.rtsp import RtspServer
+
+pytestmark = pytest.mark.timeout(60)
+
+_CACHE = GopCache()
+JPEG = cv2.imencode(".jpg", np.full((48, 64, 3), 128, np.uint8))[1].tobytes()
+FAST = ProbeSettings.model_validate(
+    {
+        "onvif": {"timeout_s": 2.0},
+        "rtsp": {"timeout_s": 2.0},
+        "stream": {"timeout_s": 8.0, "window_s": 2.2, "second_keyframe_delay_s": 1.5},
+    }
+)
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+async def sim_camera():
+    """Factory: a simulated camera with RTSP and ONVIF on its own loopback address."""
+    runners, servers = [], []
+
+    async def start(**fields) -> tuple[SimCamera, ProbeTarget]:
+        host = camera_address(random.randrange(30_000, 60_000))
+        camera = SimCamera(index=1, host=host, onvif_port=free_port(host),
+                           rtsp_port=free_port(host), **fields)  # fmt: skip
+        for stream in ("main", "sub"):  # encode the loops now, not inside a probe's deadline
+            await _CACHE.get(_CACHE.key_for(camera, stream))
+        server = RtspServer(camera, _CACHE, auth="both", fault_poll_s=0.1)
+        await server.start()
+        servers.append(server)
+        runner = web.AppRunner(create_onvif_app(camera, lambda: JPEG), shutdown_timeout=0.5)
+        await runner.setup()
+        await web.TCPSite(runner, host, camera.onvif_port).start()
+        runners.append(runner)
+        base = f"rtsp://{host}:{camera.rtsp_port}"
+        target = ProbeTarget(camera.code, host, camera.onvif_port, "admin", "admin",
+                             f"{base}/main", f"{base}/sub", expected_serial=camera.serial,
+                             expected_firmware=camera.firmware)  # fmt: skip
+        return camera, target
+
+    yield start
+    await close_clients()
+    for runner in runners:
+        await runner.cleanup()
+    for server in servers:
+        await server.close()
+
+
+async def test_onvif_probe_reads_device_information(sim_camera):
+    """The ONVIF probe reads identity and both profiles, with no condition on a healthy camera."""
+    camera, target = await sim_camera()
+    result = await run_probe("onvif", target, FAST)
+    assert result.ok and result.conditions == frozenset(), result.error
+    assert result.detail["serial"] == camera.serial
+    assert [p["rtsp_uri"] for p in result.detail["profiles"]] == [target.rtsp_main, target.rtsp_sub]
+    assert abs(result.metrics["clock_offset_s"]) < 3
+
+
+async def test_two_hour_clock_offset_is_clock_drift_and_still_authenticates(sim_camera):
+    """A camera 2 h ahead gives clock_drift with offset ~7200 s, and its identity is still read."""
+    _camera, target = await sim_camera(clock_offset_s=7200)
+    result = await run_probe("onvif", target, FAST)
+    assert result.conditions == {"clock_drift"}, result.error
+    assert abs(result.metrics["clock_offset_s"] - 7200) < 5
+    assert result.detail["serial"]
+
+
+async def test_wrong_password_is_auth_failed_not_unreachable(sim_camera):
+    """A wrong password gives auth_failed on ONVIF, RTSP and stream probes."""
+    _camera, target = await sim_camera()
+    wrong = ProbeTarget(**{**target.__dict__, "password": "not-the-password"})
+    for kind in ("onvif", "rtsp", "stream"):
+        result = await run_probe(kind, wrong, FAST)
+        assert result.conditions == {"auth_failed"}, (kind, result.error)
+        assert "not-the-password" not in str(result.to_json())
+
+
+async def test_device_replaced_and_firmware_changed_are_detected(sim_camera):
+    """Serial and firmware that differ from the registry give device_replaced/firmware_changed."""
+    camera, target = await sim_camera()
+    camera.set_fault("device_replaced")
+    assert (await run_probe("onvif", target, FAST)).conditions == {"device_replaced"}
+    camera.set_fault("firmware_changed")
+    assert (await run_probe("onvif", target, FAST)).conditions == {"firmware_changed"}
+
+
+async def test_registered_urls_that_differ_are_config_mismatch(sim_camera):
+    """A registered RTSP URL or codec that the camera does not announce is config_mismatch."""
+    _camera, target = await sim_camera()
+    moved = ProbeTarget(**{**target.__dict__, "rtsp_sub": target.rtsp_sub + "2",
+                           "expected_codec": "h265"})  # fmt: skip
+    result = await run_probe("onvif", moved, FAST)
+    assert result.conditions == {"config_mismatch"}
+    assert len(result.detail["mismatches"]) == 2
+
+
+@pytest.mark.parametrize("fault", ["refuse", "hang"])
+async def test_refuse_and_hang_are_unreachable_within_the_timeout(sim_camera, fault):
+    """Under refuse or hang every probe reports unreachable within its time-out."""
+    camera, target = await sim_camera()
+    camera.set_fault(fault)
+    await asyncio.sleep(0.3)  # the RTSP server stops listening at its next fault poll
+    for kind in ("onvif", "rtsp", "stream"):
+        started = time.monotonic()
+        result = await run_probe(kind, target, FAST)
+        assert result.conditions == {"unreachable"}, (kind, result.error)
+        assert time.monotonic() - started < getattr(FAST, kind).timeout_s + 0.5
+
+
+async def test_rtsp_probe_parses_sdp(sim_camera):
+    """The RTSP probe reads codec, size and frame rate of both streams from the SDP."""
+    _camera, target = await sim_camera()
+    result = await run_probe("rtsp", target, FAST)
+    assert result.ok, result.error
+    assert result.detail["main"] == {"codec": "h264", "width": 1280, "height": 720, "fps": 15.0}
+    assert result.detail["sub"]["width"] == 640 and result.metrics["sub_response_s"] < 2
+
+
+async def test_stream_probe_measures_fps_bitrate_and_decodes_two_keyframes(sim_camera):
+    """The stream probe measures ~10 fps, a bitrate, no loss, and returns two decoded frames."""
+    _camera, target = await sim_camera()
+    result = await run_probe("stream", target, FAST)
+    assert result.ok and result.conditions == frozenset(), result.error
+    assert 8 < result.metrics["fps"] < 12
+    assert 100 < result.metrics["bitrate_kbps"] < 2000
+    assert result.metrics["packet_loss"] == 0
+    assert len(result.frames) == 2 and result.frames[0].shape == (360, 640, 3)
+
+
+async def test_black_fault_gives_black_through_check_camera(sim_camera):
+    """check_camera on a black picture reports `black` and the degraded state."""
+    camera, target = await sim_camera()
+    camera.set_fault("black")
+    report = await check_camera(target, FAST)
+    assert "black" in report.conditions and report.state == "degraded", report.to_json()
+    assert report.evidence_jpeg and report.to_json()["camera"] == camera.code
+
+
+async def test_packet_loss_fault_gives_packet_loss(sim_camera):
+    """RTP sequence gaps above the threshold give packet_loss."""
+    camera, target = await sim_camera()
+    camera.set_fault("packet_loss", rate=0.1)
+    result = await run_probe("stream", target, FAST)
+    assert "packet_loss" in result.conditions
+    assert result.metrics["packet_loss"] > 0.03
+
+
+async def test_stream_stops_gives_no_video_and_down(sim_camera):
+    """A stream that sends nothing gives no_video, and check_camera calls the camera down."""
+    camera, target = await sim_camera()
+    camera.set_fault("stream_stops", after_s=0)
+    report = await check_camera(target, FAST)
+    assert "no_video" in report.conditions and report.state == "down"
+    assert report.probes["stream"].error
+
+
+async def test_h265_camera_is_decoded(sim_camera):
+    """An H.265 camera's keyframes are decoded."""
+    _camera, target = await sim_camera(codec="h265")
+    result = await run_probe("stream", target, FAST)
+    assert result.ok and result.detail["codec"] == "h265", result.error
+    assert result.frames[0].shape == (360, 640, 3)
+
+
+async def test_corrupt_nal_units_give_a_result_within_the_time_limit(sim_camera):
+    """Corrupted NAL units never crash or hang the probe: a result comes within its time-out."""
+    camera, target = await sim_camera()
+    camera.set_fault("corrupt", rate=0.5)
+    started = time.monotonic()
+    result = await run_probe("stream", target, FAST)
+    assert time.monotonic() - started < FAST.stream.timeout_s
+    assert result.ok or result.error
+
+
+async def test_worker_killed_mid_task_fails_one_check_and_the_next_works(sim_camera):
+    """A decoder worker killed while busy fails that job; the next check decodes normally."""
+    camera, target = await sim_camera()
+    pool = decoder_pool(FAST.stream.workers)
+    camera.set_fault("hang")  # PyAV waits on a silent server: the worker stays busy
+    job = DecodeJob("mjpeg", url=target.rtsp_sub, timeout_s=4.0)
+    task = asyncio.create_task(pool.decode(job))
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if pool.busy_pids():
+            break
+    os.kill(pool.busy_pids()[0], signal.SIGKILL)
+    with pytest.raises(DecodeError, match="died"):
+        await task
+    camera.set_fault("none")
+    result = await run_probe("stream", target, FAST)
+    assert result.ok and len(result.frames) == 2, result.error
+
+
+async def test_many_failing_checks_leak_no_memory_or_file_descriptors(sim_camera):
+    """200 failing checks (refused, auth failure) leave RSS and open descriptors flat."""
+    camera, target = await sim_camera()
+    wrong = ProbeTarget(**{**target.__dict__, "password": "bad"})
+    closed = f"rtsp://{target.onvif_host}:1/main"
+    refused = ProbeTarget(
+        **{**target.__dict__, "onvif_port": free_port(target.onvif_host), "rtsp_main": closed}
+    )
+
+    async def batch(n: int) -> None:
+        for i in range(n):
+            kind = ("onvif", "rtsp")[i % 2]
+            await run_probe(kind, (wrong, refused)[i % 4 // 2], FAST)
+
+    await batch(40)  # warm caches and allocators
+    fds, rss = len(os.listdir("/proc/self/fd")), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    await batch(200)
+    assert len(os.listdir("/proc/self/fd")) <= fds + 3
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss < 20_000  # KiB
+
+
+# -- hostile servers ---------------------------------------------------------------------------
+async def rtsp_fake(host: str, answer: bytes) -> asyncio.Server:
+    """An RTSP 'server' that answers every request with the same bytes; a truncated answer
+    (shorter than its Content-Length) is followed by closing the connection."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    truncated = b"Content-Length: 4000" in head
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                writer.write(answer)
+                await writer.drain()
+                if truncated:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(handle, host, 0)
+
+
+def sdp_answer(sdp: str, declared: int | None = None) -> bytes:
+    body = sdp.encode()
+    head = f"RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: {declared or len(body)}\r\n\r\n"
+    return head.encode() + body
+
+
+@pytest.mark.parametrize(
+    ("answer", "condition", "reason"),
+    [
+        (sdp_answer("v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n", 4000),
+         "rtsp_error", "truncated"),
+        (sdp_answer("v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 MP4V-ES/90000\r\n"),
+         "rtsp_error", "not supported"),
+        (sdp_answer("v=0\r\ns=nothing here\r\n"), "rtsp_error", "no video"),
+        (b"RTSP/1.0 503 Service Unavailable\r\nCSeq: 1\r\n\r\n", "rtsp_error", "503"),
+        (b"HTTP/1.1 200 OK\r\n\r\n", "rtsp_error", "not an RTSP answer"),
+        (b"RTSP/1.0 200 OK\r\nX: " + b"a" * 100_000 + b"\r\n\r\n", "rtsp_error", "too large"),
+    ],
+)  # fmt: skip
+async def test_bad_rtsp_answers_give_rtsp_error_with_a_reason(answer, condition, reason):
+    """Truncated SDP, unknown codec, no video, 5xx, non-RTSP and huge answers: clear reasons."""
+    host = "127.0.8.1"
+    server = await rtsp_fake(host, answer)
+    port = server.sockets[0].getsockname()[1]
+    target = ProbeTarget("fake", rtsp_main=f"rtsp://{host}:{port}/main")
+    try:
+        for kind in ("rtsp", "stream"):
+            started = time.monotonic()
+            result = await run_probe(kind, target, FAST)
+            assert result.conditions == {condition}, (kind, result.error)
+            assert reason in result.error
+            assert time.monotonic() - started < 2.5
+    finally:
+        server.close()
+
+
+BOMB = (
+    '<?xml version="1.0"?><!DOCTYPE e [<!ENTITY a "aaaaaaaaaa">'
+    + "".join(f'<!ENTITY a{i} "{"&a;" * 10}">' for i in range(5))
+    + ']><e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body>&a4;'
+    "</e:Body></e:Envelope>"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"this is not XML at all", "unusable reply"),
+        (BOMB.encode(), "DTD or entity"),
+        (b"<x>" + b"a" * 3_000_000 + b"</x>", "over"),
+    ],
+)
+async def test_non_xml_dtd_and_huge_soap_replies_give_onvif_error(body, reason):
+    """Non-XML, DTD/entity bombs and a 3 MB reply: onvif_error with a clear reason, quickly."""
+    host = "127.0.8.2"
+
+    async def reply(_request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/soap+xml")
+
+    app = web.Application()
+    app.router.add_post("/onvif/device_service", reply)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port(host)
+    await web.TCPSite(runner, host, port).start()
+    try:
+        started = time.monotonic()
+        target = ProbeTarget("fake", host, port, "admin", "admin")
+        result = await run_probe("onvif", target, FAST)
+        assert result.conditions == {"onvif_error"}, result.error
+        assert reason in result.error and len(result.error) <= 300
+        assert time.monotonic() - started < 2.5
+    finally:
+        await close_clients()
+        await runner.cleanup()
+
+
+async def test_inventory_lists_identity_profiles_and_plain_urls(sim_camera):
+    """inventory() gives manufacturer, model, serial, firmware and both stream URIs."""
+    camera, target = await sim_camera(codec="h265")
+    found = await inventory(target.onvif_host, target.onvif_port, "admin", "admin")
+    assert (found.manufacturer, found.model, found.serial) == ("VPSim", "SIM-2000", camera.serial)
+    assert (found.rtsp_main, found.rtsp_sub) == (target.rtsp_main, target.rtsp_sub)
+    assert found.profiles[0].codec == "h265" and found.profiles[1].width == 640

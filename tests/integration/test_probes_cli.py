@@ -1,0 +1,144 @@
+"""Probe commands end to end: ONVIF registration, `check`, `camera reference`, `discover`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+
+import click
+import cv2
+import numpy as np
+import pytest
+from aiohttp import web
+from click.testing import CliRunner
+
+from vp_monitor.cli_context import Context, ErrorsAsExitCodes
+from vp_monitor.probes.cli import check, discover, reference, register_from_onvif
+from vp_monitor.registry.schemas import MunicipalityInput, SiteInput
+from vp_monitor.sim.camera import SimCamera
+from vp_monitor.sim.discovery import start_discovery_responder
+from vp_monitor.sim.encoder import GopCache
+from vp_monitor.sim.onvif import create_onvif_app
+from vp_monitor.sim.rtsp import RtspServer
+
+pytestmark = pytest.mark.timeout(90)
+HOST = "127.0.7.1"
+PASSWORD = "Sup3r-S3cret!"
+
+
+def free_port(host: str, kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def sim():
+    """A simulated camera (RTSP, ONVIF, WS-Discovery) served by an event loop in a thread."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    camera = SimCamera(index=1, host=HOST, onvif_port=free_port(HOST), rtsp_port=free_port(HOST),
+                       password=PASSWORD)  # fmt: skip
+    jpeg = cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes()
+    cache = GopCache()
+
+    async def start():
+        await cache.get(cache.key_for(camera, "sub"))
+        server = RtspServer(camera, cache, auth="both")
+        await server.start()
+        runner = web.AppRunner(create_onvif_app(camera, lambda: jpeg), shutdown_timeout=0.5)
+        await runner.setup()
+        await web.TCPSite(runner, HOST, camera.onvif_port).start()
+        responder = await start_discovery_responder([camera], HOST, 0)
+        return server, runner, responder
+
+    server, runner, responder = asyncio.run_coroutine_threadsafe(start(), loop).result(60)
+    camera.discovery_port = responder.port
+    yield camera
+
+    async def stop():
+        await responder.close()
+        await runner.cleanup()
+        await server.close()
+
+    asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+
+
+@pytest.fixture
+def cli(database_url, secret_key, tmp_path, monkeypatch):
+    """The probe commands in a group of their own, on a fresh database with one site."""
+    monkeypatch.chdir(tmp_path)
+
+    @click.group(cls=ErrorsAsExitCodes)
+    @click.pass_context
+    def group(ctx):
+        ctx.obj = Context(None, database_url, "tester")
+
+    for command in (check, discover, reference):
+        group.add_command(command)
+    context = Context(None, database_url, "tester")
+    with context.registry() as registry:
+        registry.add_municipality(MunicipalityInput(insee="92012", name="Boulogne"))
+        registry.add_site(SiteInput(name="Mairie", municipality="92012"))
+    runner = CliRunner()
+
+    def run(*args):
+        result = runner.invoke(group, list(args))
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result.exit_code, result.stdout, result.stderr
+
+    run.context = context
+    return run
+
+
+def test_register_check_and_reference_commands(cli, sim):
+    """ONVIF registration fills identity and URLs and stores a first reference; `check --json`
+    gives the contract fields; `reference --approve` adds one and `--list` shows both."""
+    with cli.context.registry() as registry:
+        camera = register_from_onvif(registry, "BB-001", "Mairie", "92012", HOST,
+                                     sim.onvif_port, "admin", PASSWORD)  # fmt: skip
+        assert (camera.serial, camera.model, camera.expected_codec) == (sim.serial, "SIM-2000",
+                                                                         "h264")  # fmt: skip
+        assert camera.rtsp_sub.endswith("/sub") and PASSWORD not in camera.rtsp_sub
+    code, out, err = cli("check", "BB-001", "--json", "--save-frame", "frame.jpg")
+    assert code == 0, err
+    report = json.loads(out)
+    assert set(report) == {"camera", "state", "conditions", "probes"}
+    assert report["state"] == "ok", report
+    assert {"onvif", "rtsp", "stream"} <= set(report["probes"])
+    assert PASSWORD not in out and cv2.imread("frame.jpg") is not None
+    sim.set_fault("black")
+    code, out, _ = cli("check", "BB-001")
+    assert code == 0 and "degraded" in out and "black" in out
+    sim.set_fault("none")
+    assert cli("reference", "BB-001", "--approve", "--note", "after cleaning")[0] == 0
+    code, out, _ = cli("reference", "BB-001", "--list", "--json")
+    assert [r["note"] for r in json.loads(out)] == [
+        "after cleaning",
+        "first picture at registration",
+    ]
+
+
+def test_check_unknown_camera_is_bad_input(cli):
+    """`check` on an unknown code exits with 2 (bad input), not with a traceback."""
+    code, _out, err = cli("check", "NOPE")
+    assert code == 2 and "unknown camera" in err
+
+
+def test_discover_lists_unregistered_devices_by_unicast(cli, sim):
+    """`discover --address` finds the simulated device; once registered it is no longer listed."""
+    args = ("discover", "--address", HOST, "--port", str(sim.discovery_port), "--timeout", "1",
+            "--json")  # fmt: skip
+    code, out, err = cli(*args)
+    assert code == 0, err
+    assert [(d["host"], d["port"]) for d in json.loads(out)] == [(HOST, sim.onvif_port)]
+    with cli.context.registry() as registry:
+        register_from_onvif(registry, "BB-002", "Mairie", "92012", HOST, sim.onvif_port,
+                            "admin", PASSWORD)  # fmt: skip
+    assert json.loads(cli(*args)[1]) == []

@@ -1,0 +1,180 @@
+"""What every probe shares: the target it looks at, the result it returns, its settings."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from vp_monitor.registry.secrets import MASK, redact_url
+
+# Conditions that mean "no usable video": the camera is down, not merely degraded.
+DOWN_CONDITIONS = frozenset({"unreachable", "auth_failed", "no_video", "rtsp_error"})
+MAX_ERROR_CHARS = 300
+
+
+@dataclass(frozen=True)
+class ProbeTarget:
+    """One camera as the probes see it; the password never shows in its repr."""
+
+    camera: str
+    onvif_host: str | None = None
+    onvif_port: int | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    rtsp_main: str | None = None
+    rtsp_sub: str | None = None
+    expected_serial: str | None = None
+    expected_firmware: str | None = None
+    expected_codec: str | None = None
+    expected_width: int | None = None
+    expected_height: int | None = None
+    expected_fps: float | None = None
+    clock_offset_s: float | None = None
+
+    def __repr__(self) -> str:
+        password = MASK if self.password else None
+        return (
+            f"ProbeTarget(camera={self.camera!r}, onvif={self.onvif_host}:{self.onvif_port}, "
+            f"username={self.username!r}, password={password!r}, "
+            f"rtsp_main={redact_url(self.rtsp_main)!r}, rtsp_sub={redact_url(self.rtsp_sub)!r})"
+        )
+
+    def secrets(self) -> tuple[str, ...]:
+        """Strings that must never appear in a result (the password, and URL credentials)."""
+        return tuple(s for s in (self.password,) if s and len(s) >= 3)
+
+    def with_urls(self, rtsp_main: str | None, rtsp_sub: str | None) -> ProbeTarget:
+        """A copy with the RTSP URLs filled in where the registry had none."""
+        return replace(
+            self, rtsp_main=self.rtsp_main or rtsp_main, rtsp_sub=self.rtsp_sub or rtsp_sub
+        )
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What one probe saw: conditions, metrics, JSON-safe detail, decoded frames (in memory)."""
+
+    probe: str
+    ok: bool
+    conditions: frozenset[str] = frozenset()
+    metrics: dict[str, float] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    duration_s: float = 0.0
+    frames: tuple[np.ndarray, ...] = field(default=(), repr=False, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-safe record (frames left out)."""
+        return {
+            "probe": self.probe,
+            "ok": self.ok,
+            "conditions": sorted(self.conditions),
+            "metrics": {k: _finite(v) for k, v in sorted(self.metrics.items())},
+            "detail": self.detail,
+            "error": self.error,
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+def _finite(value: float) -> float | None:
+    value = float(value)
+    return round(value, 4) if math.isfinite(value) else None
+
+
+def failed(probe: str, condition: str, error: str, **detail: Any) -> ProbeResult:
+    """A result for a probe that could not do its job."""
+    return ProbeResult(probe, False, frozenset({condition}), error=error, detail=detail)
+
+
+_CREDENTIALS_IN_TEXT = re.compile(r"(?i)(password|passwd|pwd)=[^&\s;,]+")
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Text safe to show: URL credentials, password parameters and known secrets masked, short."""
+    text = redact_url(text) or ""
+    text = _CREDENTIALS_IN_TEXT.sub(lambda m: f"{m[1]}={MASK}", text)
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    if len(text) > MAX_ERROR_CHARS:
+        text = text[: MAX_ERROR_CHARS - 1] + "…"
+    return text
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OnvifProbeSettings(_Section):
+    """ONVIF device probe."""
+
+    timeout_s: float = Field(default=8.0, gt=0, le=120, description="Deadline of the whole probe.")
+    max_clock_drift_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="clock_drift when the camera clock is off by more than this.",
+    )
+    max_reply_bytes: int = Field(
+        default=1_000_000, ge=10_000, description="A SOAP reply larger than this is cut off."
+    )
+    clients: int = Field(
+        default=256, ge=1, le=100_000, description="ONVIF clients kept open (LRU, one per camera)."
+    )
+
+
+class RtspProbeSettings(_Section):
+    """RTSP OPTIONS + DESCRIBE probe."""
+
+    timeout_s: float = Field(default=5.0, gt=0, le=120, description="Deadline of the whole probe.")
+    max_response_bytes: int = Field(
+        default=64_000, ge=1_000, description="An RTSP answer larger than this is refused."
+    )
+
+
+class StreamProbeSettings(_Section):
+    """Stream probe: PLAY for a bounded window, measure, decode the keyframes needed."""
+
+    timeout_s: float = Field(default=15.0, gt=0, le=300, description="Deadline of the whole probe.")
+    window_s: float = Field(
+        default=4.0, ge=0, le=120, description="Seconds of stream measured (fps, bitrate, loss)."
+    )
+    second_keyframe_delay_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="The second keyframe (for `frozen`) is at least this long after the first; "
+        "0 decodes only one keyframe.",
+    )
+    fps_tolerance: float = Field(
+        default=0.7, gt=0, le=1, description="low_fps when measured fps < expected x this."
+    )
+    max_packet_loss: float = Field(
+        default=0.02, ge=0, le=1, description="packet_loss when this share of RTP packets is lost."
+    )
+    workers: int = Field(default=2, ge=1, le=64, description="Decoder worker processes.")
+    decode_timeout_s: float = Field(
+        default=5.0, gt=0, description="A decoder worker busy longer than this is killed."
+    )
+    max_width: int = Field(
+        default=640, ge=64, le=3840, description="Frames are scaled down to this width at decode."
+    )
+    max_pixels: int = Field(
+        default=3840 * 2160,
+        ge=64 * 64,
+        description="Streams announcing more pixels per frame than this are not decoded.",
+    )
+    max_keyframe_bytes: int = Field(
+        default=4_000_000, ge=10_000, description="A keyframe larger than this is not decoded."
+    )
+    prefer_sub: bool = Field(default=True, description="Use the sub-stream when there is one.")
+
+
+class ProbeSettings(_Section):
+    """Every probe's settings: the `[probes]` section of the configuration."""
+
+    onvif: OnvifProbeSettings = Field(default_factory=OnvifProbeSettings)
+    rtsp: RtspProbeSettings = Field(default_factory=RtspProbeSettings)
+    stream: StreamProbeSettings = Field(default_factory=StreamProbeSettings)

@@ -1,0 +1,278 @@
+"""Decoding in worker processes: a decoder crash or hang costs one check, never the monitor.
+
+The stream probe hands a worker the bytes of the keyframes it needs (Annex B access units with
+their parameter sets); the worker decodes them with PyAV and returns BGR frames already scaled
+down, so a 4K picture never crosses the process boundary at full size. MJPEG streams, which we
+do not depacketize ourselves, are grabbed by the worker with PyAV's own RTSP client instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+CODEC_NAMES = {"h264": "h264", "h265": "hevc", "mjpeg": "mjpeg"}
+# Fork is unsafe in a threaded asyncio process; a fork server imports the decoder once, so a
+# replacement worker starts in milliseconds instead of re-importing everything.
+_START = multiprocessing.get_context("forkserver")
+_START.set_forkserver_preload(["av", "numpy", "vp_monitor.probes.capture"])
+STARTUP_TIMEOUT_S = 30.0
+
+
+class DecodeError(Exception):
+    """The worker could not produce a frame: crashed, hung, or the data did not decode."""
+
+
+@dataclass(frozen=True)
+class DecodeJob:
+    """Keyframes to decode (Annex B bytes each), or a URL to grab from (MJPEG)."""
+
+    codec: str
+    keyframes: tuple[bytes, ...] = ()
+    url: str | None = None
+    max_width: int = 640
+    max_pixels: int = 3840 * 2160
+    timeout_s: float = 5.0
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Decoded frames (scaled) with the stream's true size; one reason per frame that failed."""
+
+    frames: tuple[np.ndarray, ...] = ()
+    width: int = 0
+    height: int = 0
+    errors: tuple[str, ...] = field(default=())
+
+
+# -- inside the worker process -----------------------------------------------------------------
+def _scaled(frame: Any, max_width: int) -> np.ndarray:
+    """BGR array no wider than max_width (scale and convert in one pass)."""
+    width, height = frame.width, frame.height
+    if width > max_width:
+        height = max(2, round(height * max_width / width / 2) * 2)
+        width = max_width
+    return frame.reformat(width=width, height=height, format="bgr24").to_ndarray()
+
+
+def _decode_one(codec: str, data: bytes, job: DecodeJob) -> tuple[np.ndarray, int, int]:
+    import av
+
+    context = av.CodecContext.create(CODEC_NAMES[codec], "r")
+    context.thread_count = 1  # many workers already run side by side
+    # One packet holding the whole access unit, then a flush: the decoder outputs the picture
+    # at once instead of waiting for the next one.
+    frames = list(context.decode(av.Packet(data))) + list(context.decode(None))
+    if not frames:
+        raise DecodeError("decoder produced no picture from the keyframe")
+    frame = frames[0]
+    if frame.width * frame.height > job.max_pixels:
+        raise DecodeError(f"picture {frame.width}x{frame.height} over the size limit")
+    return _scaled(frame, job.max_width), frame.width, frame.height
+
+
+def _decode_keyframes(job: DecodeJob) -> Decoded:
+    import av
+
+    frames, errors, size = [], [], (0, 0)
+    for data in job.keyframes:
+        try:
+            image, width, height = _decode_one(job.codec, data, job)
+        except (av.FFmpegError, DecodeError, ValueError) as exc:
+            errors.append(f"decode failed: {exc}")
+            continue
+        frames.append(image)
+        size = (width, height)
+    return Decoded(tuple(frames), size[0], size[1], tuple(errors))
+
+
+def _grab_url(job: DecodeJob) -> Decoded:
+    """First `count` pictures of an RTSP URL via PyAV (used for MJPEG)."""
+    import av
+
+    timeout_us = str(int(job.timeout_s * 1e6))
+    options = {"rtsp_transport": "tcp", "timeout": timeout_us, "probesize": "32768",
+               "analyzeduration": "0"}  # fmt: skip
+    frames, size = [], (0, 0)
+    try:
+        with av.open(job.url, options=options, timeout=job.timeout_s) as container:
+            for frame in container.decode(video=0):
+                if frame.width * frame.height > job.max_pixels:
+                    raise DecodeError(f"picture {frame.width}x{frame.height} over the size limit")
+                frames.append(_scaled(frame, job.max_width))
+                size = (frame.width, frame.height)
+                if len(frames) >= job.count:
+                    break
+    except (av.FFmpegError, DecodeError, OSError) as exc:
+        return Decoded(tuple(frames), size[0], size[1], (f"grab failed: {exc}",))
+    return Decoded(tuple(frames), size[0], size[1])
+
+
+def run_job(job: DecodeJob) -> Decoded:
+    """Do one decode job (in the worker; callable in-process for tests and benchmarks)."""
+    return _grab_url(job) if job.url else _decode_keyframes(job)
+
+
+def _worker_main(conn: Connection) -> None:
+    conn.send("ready")
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            reply: Any = run_job(job)
+        except Exception as exc:  # an unexpected decoder failure is this job's result
+            reply = Decoded(errors=(f"decoder failed: {type(exc).__name__}: {exc}",))
+        conn.send(reply)
+
+
+# -- in the monitor process --------------------------------------------------------------------
+class _Worker:
+    """One decoder process and the pipe to it."""
+
+    def __init__(self) -> None:
+        self.conn, child = _START.Pipe()
+        self.process = _START.Process(target=_worker_main, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+        if not self.conn.poll(STARTUP_TIMEOUT_S) or self.conn.recv() != "ready":
+            self.stop()
+            raise DecodeError("decoder worker did not start")
+
+    def call(self, job: DecodeJob, timeout: float) -> Decoded:
+        """Send a job and wait for its answer; raises DecodeError on crash or time-out."""
+        try:
+            self.conn.send(job)
+            if not self.conn.poll(timeout):
+                raise DecodeError(f"decoder busy more than {timeout:.1f} s; worker replaced")
+            return self.conn.recv()
+        except (EOFError, OSError) as exc:
+            raise DecodeError(f"decoder worker died (exit code {self.process.exitcode})") from exc
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def stop(self) -> None:
+        """Kill the process and release its pipe."""
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=2)
+        self.conn.close()
+        self.process.close()
+
+
+class DecoderPool:
+    """A fixed number of decoder processes; a worker that crashes or hangs is replaced."""
+
+    def __init__(self, workers: int = 2) -> None:
+        self.size = workers
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+        self._lock = threading.Lock()
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self.replaced = 0
+
+    def _take(self) -> _Worker:
+        with self._lock:
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.alive():
+                    return worker
+                worker.stop()
+                self.replaced += 1
+        try:
+            return _Worker()  # first use, or replacing a dead one
+        except (EOFError, OSError) as exc:
+            raise DecodeError(f"decoder worker did not start: {exc}") from exc
+
+    def _give_back(self, worker: _Worker) -> None:
+        with self._lock:
+            keep = len(self._idle) < self.size  # extra workers exist after a cancelled wait
+            if keep:
+                self._idle.append(worker)
+        if not keep:
+            worker.stop()
+
+    def _call(self, job: DecodeJob) -> Decoded:
+        worker = self._take()
+        with self._lock:
+            self._busy.add(worker)
+        try:
+            result = worker.call(job, job.timeout_s)
+        except DecodeError:
+            worker.stop()
+            with self._lock:
+                self.replaced += 1
+            raise
+        finally:
+            with self._lock:
+                self._busy.discard(worker)
+        self._give_back(worker)
+        return result
+
+    async def decode(self, job: DecodeJob) -> Decoded:
+        """Run a job on a free worker (waiting for one); raises DecodeError on crash/time-out."""
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:  # asyncio locks bind to one loop
+            self._slots = (loop, asyncio.Semaphore(self.size))
+        async with self._slots[1]:
+            # The thread waits on the pipe with its own time-out, so it always ends.
+            return await asyncio.to_thread(self._call, job)
+
+    def busy_pids(self) -> list[int]:
+        """Process ids of the workers decoding right now (for tests and diagnostics)."""
+        with self._lock:
+            return [w.process.pid for w in self._busy if w.process.pid]
+
+    def close(self) -> None:
+        """Stop every worker."""
+        with self._lock:
+            workers, self._idle = self._idle, []
+        for worker in workers:
+            worker.stop()
+
+
+_POOL: DecoderPool | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def decoder_pool(workers: int = 2) -> DecoderPool:
+    """The process-wide decoder pool (created on first use)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = DecoderPool(workers)
+        return _POOL
+
+
+def close_decoder_pool() -> None:
+    """Stop the process-wide pool's workers (at shutdown)."""
+    global _POOL
+    with _POOL_LOCK:
+        pool, _POOL = _POOL, None
+    if pool:
+        pool.close()
+
+
+def warm_up(pool: DecoderPool, deadline_s: float = 30.0) -> None:
+    """Start the pool's workers ahead of the first check (spawning takes a moment)."""
+    started = time.monotonic()
+    workers = [pool._take() for _ in range(pool.size)]
+    for worker in workers:
+        if time.monotonic() - started > deadline_s:
+            break
+        pool._give_back(worker)

@@ -1,0 +1,298 @@
+"""Command-line faces of the probes: `check`, `discover`, `camera reference`, and the ONVIF
+registration helper used by `camera add --onvif`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+from xml.etree.ElementTree import ParseError
+
+import click
+import cv2
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+from vp_monitor.cli_context import Context, fail, json_option, pass_context, print_records
+from vp_monitor.probes.base import ProbeSettings, ProbeTarget
+
+WSD_MULTICAST = ("239.255.255.250", 3702)
+SOAP_ENV = "http://www.w3.org/2003/05/soap-envelope"
+WSA_NS = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
+WSD_NS = "http://schemas.xmlsoap.org/ws/2005/04/discovery"
+MAX_DATAGRAM = 16 * 1024
+MAX_DEVICES = 10_000
+
+
+def probe_settings(context: Context) -> ProbeSettings:
+    """The `[probes]` section of the configuration, or the defaults."""
+    return getattr(context.settings, "probes", None) or ProbeSettings()
+
+
+def target_for(registry: Any, camera: Any) -> ProbeTarget:
+    """What the probes need to know about a registered camera (password decrypted)."""
+    return ProbeTarget(
+        camera=camera.code, onvif_host=camera.onvif_host, onvif_port=camera.onvif_port,
+        username=camera.username, password=registry.password(camera),
+        rtsp_main=camera.rtsp_main, rtsp_sub=camera.rtsp_sub,
+        expected_serial=camera.serial, expected_firmware=camera.firmware,
+        expected_codec=camera.expected_codec, expected_width=camera.expected_width,
+        expected_height=camera.expected_height, expected_fps=camera.expected_fps,
+    )  # fmt: skip
+
+
+def _references(registry: Any, camera: Any) -> dict[str, bytes]:
+    """The reference JPEG in force for each kind (newest first in the registry)."""
+    found: dict[str, bytes] = {}
+    for reference in registry.references(camera):
+        found.setdefault(str(reference.kind.value), reference.jpeg)
+    return found
+
+
+# -- check -------------------------------------------------------------------------------------
+@click.command("check")
+@click.argument("code")
+@json_option
+@click.option("--save-frame", type=click.Path(dir_okay=False), help="Write the frame (JPEG).")
+@pass_context
+def check(context: Context, code: str, as_json: bool, save_frame: str | None) -> None:
+    """Run every probe once on a camera and print what was found (exit 0 even if it is down)."""
+    from vp_monitor.probes.capture import close_decoder_pool
+    from vp_monitor.probes.check import check_camera
+    from vp_monitor.probes.onvif import close_clients
+
+    with context.registry() as registry:
+        camera = registry.camera(code)
+        target, references = target_for(registry, camera), _references(registry, camera)
+
+    async def run():
+        try:
+            return await check_camera(target, probe_settings(context), references)
+        finally:
+            await close_clients()
+
+    try:
+        report = asyncio.run(run())
+    finally:
+        close_decoder_pool()
+    if save_frame and report.evidence_jpeg:
+        with open(save_frame, "wb") as handle:
+            handle.write(report.evidence_jpeg)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{report.camera}: {report.state}  {' '.join(report.conditions) or '-'}")
+    for name, result in report.probes.items():
+        metrics = ", ".join(f"{k}={v:.3g}" for k, v in sorted(result.metrics.items()))
+        line = f"  {name:7} {'ok' if result.ok else 'FAILED':6} {result.duration_s:6.2f} s  "
+        click.echo(line + (result.error or metrics))
+
+
+# -- ONVIF registration --------------------------------------------------------------------------
+def register_from_onvif(
+    registry: Any, code: str, site: str, municipality: str, host: str, port: int | None,
+    user: str | None, password: str | None, settings: ProbeSettings | None = None,
+) -> Any:  # fmt: skip
+    """Register a camera from what it says over ONVIF (identity, profiles, stream URLs), and
+    take its first reference image; raises RegistryError when the camera cannot be read."""
+    from vp_monitor.probes.capture import close_decoder_pool
+    from vp_monitor.probes.onvif import OnvifFailure, inventory
+    from vp_monitor.registry.schemas import CameraInput
+    from vp_monitor.registry.service import RegistryError
+
+    settings = settings or ProbeSettings()
+    try:
+        found = asyncio.run(inventory(host, port or 80, user, password, settings.onvif.timeout_s))
+    except OnvifFailure as exc:
+        raise RegistryError(f"camera {code!r}: ONVIF {exc.condition}: {exc}") from None
+    main = found.profiles[0] if found.profiles else None
+    data = CameraInput(
+        code=code, site=site, municipality=municipality, onvif_host=host, onvif_port=port,
+        username=user, password=password, rtsp_main=found.rtsp_main, rtsp_sub=found.rtsp_sub,
+        manufacturer=found.manufacturer, model=found.model, serial=found.serial,
+        firmware=found.firmware, expected_codec=main and main.codec,
+        expected_width=main and main.width, expected_height=main and main.height,
+        expected_fps=main and main.fps,
+    )  # fmt: skip
+    camera = registry.add_camera(data)
+    target = ProbeTarget(code, host, port, user, password, found.rtsp_main, found.rtsp_sub)
+    try:
+        frame = _capture(target, settings)
+    finally:
+        close_decoder_pool()
+    if frame is not None:
+        registry.session.flush()  # the camera needs its id before a reference can point to it
+        _store_reference(registry, camera, frame, "day", "first picture at registration")
+    return camera
+
+
+def _capture(target: ProbeTarget, settings: ProbeSettings):
+    """One frame from the camera now, or None."""
+    from vp_monitor.probes.runner import run_probe
+
+    one = settings.model_copy(update={"stream": settings.stream.model_copy(
+        update={"window_s": 0.5, "second_keyframe_delay_s": 0.0})})  # fmt: skip
+    result = asyncio.run(run_probe("stream", target, one))
+    return result.frames[0] if result.frames else None
+
+
+def _store_reference(registry: Any, camera: Any, frame: Any, kind: str, note: str) -> Any:
+    ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    height, width = frame.shape[:2]
+    return registry.add_reference(camera, data.tobytes(), (width, height), kind, note)
+
+
+# -- camera reference ----------------------------------------------------------------------------
+@click.command("reference")
+@click.argument("code")
+@click.option("--approve", is_flag=True, help="Capture a frame now and make it the reference.")
+@click.option(
+    "--night", is_flag=True, help="The night (infrared) reference instead of the day one."
+)
+@click.option("--note", default="", help="Why the reference changes (intervention, ...).")
+@click.option("--list", "list_", is_flag=True, help="Show the reference history.")
+@json_option
+@pass_context
+def reference(context: Context, code, approve, night, note, list_, as_json) -> None:
+    """Approve a new reference image for a camera (captured now), or list the history."""
+    from vp_monitor.probes.capture import close_decoder_pool
+
+    if approve == list_:
+        raise click.UsageError("give either --approve or --list")
+    with context.registry() as registry:
+        camera = registry.camera(code)
+        if list_:
+            rows = [{"id": r.id, "kind": str(r.kind.value), "captured_at": r.captured_at,
+                     "size": f"{r.width}x{r.height}", "approved_by": r.approved_by,
+                     "note": r.note} for r in registry.references(camera)]  # fmt: skip
+            print_records(rows, ("id", "kind", "captured_at", "size", "approved_by", "note"),
+                          as_json)  # fmt: skip
+            return
+        try:
+            frame = _capture(target_for(registry, camera), probe_settings(context))
+        finally:
+            close_decoder_pool()
+        if frame is None:
+            fail(f"camera {code!r}: no picture could be captured; reference unchanged")
+        kind = "night" if night else "day"
+        stored = _store_reference(registry, camera, frame, kind, note)
+        click.echo(f"{code}: new {kind} reference {stored.width}x{stored.height} approved")
+
+
+# -- discover ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Device:
+    """One ONVIF device that answered a WS-Discovery Probe."""
+
+    address: str
+    xaddrs: tuple[str, ...]
+    scopes: tuple[str, ...]
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.xaddrs[0]).hostname or "" if self.xaddrs else ""
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.xaddrs[0]) if self.xaddrs else None
+        return (parts.port or 80) if parts else 80
+
+
+def probe_message(message_id: str) -> bytes:
+    """A WS-Discovery Probe for NetworkVideoTransmitter devices."""
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="{SOAP_ENV}" '
+        f'xmlns:a="{WSA_NS}" xmlns:d="{WSD_NS}" '
+        'xmlns:dn="http://www.onvif.org/ver10/network/wsdl"><s:Header>'
+        f"<a:Action>{WSD_NS}/Probe</a:Action><a:MessageID>{message_id}</a:MessageID>"
+        "<a:To>urn:schemas-xmlsoap-org:ws:2005:04:discovery</a:To></s:Header>"
+        "<s:Body><d:Probe><d:Types>dn:NetworkVideoTransmitter</d:Types></d:Probe></s:Body>"
+        "</s:Envelope>"
+    ).encode()
+
+
+def parse_matches(datagram: bytes, message_id: str) -> list[Device]:
+    """Devices in a ProbeMatches answer to our probe; [] for anything else (never raises)."""
+    if len(datagram) > MAX_DATAGRAM:
+        return []
+    try:
+        root = SafeET.fromstring(datagram, forbid_dtd=True)
+    except (DefusedXmlException, ParseError):
+        return []
+    relates = root.findtext(f"{{{SOAP_ENV}}}Header/{{{WSA_NS}}}RelatesTo") or ""
+    if relates.strip() != message_id:
+        return []
+    devices = []
+    for match in root.iter(f"{{{WSD_NS}}}ProbeMatch"):
+        address = match.findtext(f"{{{WSA_NS}}}EndpointReference/{{{WSA_NS}}}Address") or ""
+        xaddrs = (match.findtext(f"{{{WSD_NS}}}XAddrs") or "").split()
+        scopes = (match.findtext(f"{{{WSD_NS}}}Scopes") or "").split()
+        if xaddrs:
+            devices.append(Device(address.strip(), tuple(xaddrs), tuple(scopes)))
+    return devices
+
+
+class _Collector(asyncio.DatagramProtocol):
+    def __init__(self, message_id: str) -> None:
+        self.message_id = message_id
+        self.devices: dict[str, Device] = {}
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        for device in parse_matches(data, self.message_id):
+            if len(self.devices) < MAX_DEVICES:
+                self.devices.setdefault(device.address or device.xaddrs[0], device)
+
+
+async def discover_devices(
+    timeout_s: float = 3.0, unicast: tuple[str, int] | None = None, interface: str | None = None,
+    multicast: bool = True,
+) -> list[Device]:  # fmt: skip
+    """ONVIF devices answering a WS-Discovery Probe within `timeout_s` (multicast + unicast)."""
+    message_id = f"urn:uuid:{uuid.uuid4()}"
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((interface or ("127.0.0.1" if unicast and not multicast else "0.0.0.0"), 0))
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 2)
+    if interface:
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface))
+    transport, collector = await loop.create_datagram_endpoint(
+        lambda: _Collector(message_id), sock=sock
+    )
+    try:
+        message = probe_message(message_id)
+        for destination in ([WSD_MULTICAST] if multicast else []) + ([unicast] if unicast else []):
+            try:
+                transport.sendto(message, destination)
+            except OSError:
+                continue  # no multicast route here: the unicast probe may still answer
+        await asyncio.sleep(timeout_s)
+    finally:
+        transport.close()
+    return sorted(collector.devices.values(), key=lambda d: d.xaddrs[0])
+
+
+@click.command("discover")
+@click.option("--interface", help="Local IPv4 address to send the multicast probe from.")
+@click.option("--address", help="Also probe this address by unicast (e.g. 127.0.0.1).")
+@click.option("--port", default=3702, show_default=True, help="WS-Discovery port for --address.")
+@click.option("--timeout", default=3.0, show_default=True, help="Seconds to wait for answers.")
+@click.option("--all", "show_all", is_flag=True, help="Also list devices already registered.")
+@json_option
+@pass_context
+def discover(context: Context, interface, address, port, timeout, show_all, as_json) -> None:
+    """List ONVIF devices on the network (WS-Discovery) that are not registered yet."""
+    unicast = (address, port) if address else None
+    devices = asyncio.run(discover_devices(timeout, unicast, interface))
+    with context.registry() as registry:
+        known = {(c.onvif_host, c.onvif_port or 80) for c in registry.cameras()}
+    rows = [
+        {"xaddr": d.xaddrs[0], "host": d.host, "port": d.port, "endpoint": d.address,
+         "scopes": " ".join(s.rsplit("/", 1)[-1] for s in d.scopes if "/name/" in s or
+                            "/hardware/" in s)}
+        for d in devices if show_all or (d.host, d.port) not in known
+    ]  # fmt: skip
+    print_records(rows, ("host", "port", "xaddr", "endpoint", "scopes"), as_json)

@@ -1,0 +1,38 @@
+"""The table of probes and the runner that owns each probe's deadline and duration."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from vp_monitor.probes import onvif, rtsp, stream
+from vp_monitor.probes.base import ProbeResult, ProbeSettings, ProbeTarget, failed, redact
+
+log = logging.getLogger(__name__)
+
+Probe = Callable[[ProbeTarget, ProbeSettings], Awaitable[ProbeResult]]
+
+PROBES: dict[str, Probe] = {"onvif": onvif.run, "rtsp": rtsp.run, "stream": stream.run}
+
+# What a probe that overran its deadline is taken to mean: the stream probe ends its own window
+# in time, so only a control exchange that never got an answer makes it overrun.
+TIMEOUT_CONDITION = {"onvif": "unreachable", "rtsp": "unreachable", "stream": "unreachable"}
+
+
+async def run_probe(kind: str, target: ProbeTarget, settings: ProbeSettings) -> ProbeResult:
+    """Run one probe under its deadline; a time-out or unexpected error becomes a result."""
+    timeout_s = getattr(settings, kind).timeout_s
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(timeout_s):
+            result = await PROBES[kind](target, settings)
+    except TimeoutError:
+        result = failed(kind, TIMEOUT_CONDITION[kind], f"no answer within {timeout_s:g} s")
+    except Exception as exc:  # a probe bug must cost one result, not the monitor
+        log.exception("%s: %s probe failed unexpectedly", target.camera, kind)
+        error = redact(f"probe error: {type(exc).__name__}: {exc}", target.secrets())
+        result = failed(kind, f"{kind}_error" if kind != "stream" else "no_video", error)
+    return replace(result, duration_s=time.monotonic() - started)
