@@ -1,0 +1,47 @@
+"""The alerting stage's periodic work, registered on the monitor's scheduler."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from vp_monitor.alerts import escalation, outbox
+from vp_monitor.alerts.channels import ChannelSettings, build_channels
+from vp_monitor.alerts.settings import AlertSettings
+from vp_monitor.db import transaction, utcnow
+from vp_monitor.registry.secrets import SecretBox
+
+log = logging.getLogger(__name__)
+
+GROUP_EVERY_S = 1.0
+DISPATCH_EVERY_S = 1.0
+ESCALATE_EVERY_S = 30.0
+
+
+def add_alert_jobs(
+    add_periodic: Any,
+    factory: sessionmaker[Session],
+    settings: AlertSettings,
+    channel_settings: ChannelSettings,
+    secrets: SecretBox | None,
+) -> None:
+    """Group owed events into deliveries, send them, escalate: each on its own period."""
+    channels = build_channels(channel_settings)
+
+    def group() -> None:
+        with transaction(factory) as session:
+            outbox.group_once(session, settings, utcnow())
+
+    async def dispatch() -> None:
+        while await outbox.dispatch_once(factory, channels, settings, utcnow(), secrets):
+            pass  # a full batch went out: more may be waiting
+
+    def escalate() -> None:
+        with transaction(factory) as session:
+            escalation.escalate_once(session, settings, utcnow())
+
+    add_periodic(group, GROUP_EVERY_S, "alerts-group")
+    add_periodic(dispatch, DISPATCH_EVERY_S, "alerts-dispatch")
+    add_periodic(escalate, ESCALATE_EVERY_S, "alerts-escalation")
