@@ -1,0 +1,251 @@
+"""The monitor end to end: simulated cameras in a temporary database, faults injected through
+the simulator's control API, states followed through hysteresis, overruns and restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import time
+from collections.abc import Callable
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from vp_monitor.db import session_factory, transaction
+from vp_monitor.monitor.engine import Monitor
+from vp_monitor.monitor.evaluator import TierResult
+from vp_monitor.monitor.events import CameraChange
+from vp_monitor.monitor.models import CameraStatus, CheckRecord, CheckSchedule
+from vp_monitor.monitor.settings import MonitorSettings
+from vp_monitor.probes.base import ProbeSettings
+from vp_monitor.registry.models import Camera, Municipality, Site
+from vp_monitor.registry.secrets import SecretBox
+from vp_monitor.sim.camera import SimCamera, camera_address
+from vp_monitor.sim.fleet import Fleet, FleetCamera, RunningFleet
+from vp_monitor.sim.fleet import Site as SimSite
+
+pytestmark = pytest.mark.timeout(90)
+
+FAST_PROBES = ProbeSettings.model_validate(
+    {
+        "onvif": {"timeout_s": 1.5},
+        "rtsp": {"timeout_s": 1.5},
+        "stream": {"timeout_s": 4.0, "window_s": 1.5, "second_keyframe_delay_s": 1.0},
+    }
+)
+FAST_MONITOR = MonitorSettings(
+    node="test-node",
+    intervals={"reachability": 1, "stream": 2, "inventory": 3600},
+    timeouts={"reachability": 2.5, "stream": 5, "inventory": 5},
+    planner_tick_s=0.2,
+    jitter=0.0,
+    lease_s=30,
+    concurrency=8,
+)
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+async def fleet(gop_cache):
+    """Four simulated cameras (ONVIF + RTSP) on their own loopback addresses."""
+    cameras = []
+    for index in random.sample(range(30_000, 60_000), 4):
+        host = camera_address(index)
+        cameras.append(SimCamera(index, host=host, rtsp_port=free_port(host),
+                                 onvif_port=free_port(host)))  # fmt: skip
+    site = SimSite("Test", "78646")
+    running = RunningFleet(Fleet([FleetCamera(c, site) for c in cameras]), cache=gop_cache,
+                           discovery_port=None)  # fmt: skip
+    for camera in cameras:  # encode the loops now, not inside a check's deadline
+        for stream in ("main", "sub"):
+            await gop_cache.get(gop_cache.key_for(camera, stream))
+    await running.start()
+    yield cameras
+    await running.close()
+
+
+def register(engine, cameras: list[SimCamera], box: SecretBox) -> dict[str, int]:
+    """Register the simulated cameras; their ids by code."""
+    with transaction(session_factory(engine)) as session:
+        town = Municipality(insee="78646", name="Versailles", departement="78")
+        site = Site(name="Gare", municipality=town)
+        for sim in cameras:
+            base = f"rtsp://{sim.host}:{sim.rtsp_port}"
+            session.add(Camera(
+                code=sim.code, site=site, municipality=town, onvif_host=sim.host,
+                onvif_port=sim.onvif_port, username="admin",
+                password_encrypted=box.encrypt("admin"), rtsp_main=f"{base}/main",
+                rtsp_sub=f"{base}/sub", serial=sim.serial, firmware=sim.firmware,
+            ))  # fmt: skip
+        session.flush()
+        return {c.code: c.id for c in session.scalars(select(Camera))}
+
+
+async def set_fault(camera: SimCamera, fault: str) -> None:
+    """Switch a simulated camera's fault through its HTTP control API."""
+    url = f"http://{camera.host}:{camera.onvif_port}/sim/fault"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+        async with http.post(url, json={"fault": fault}) as response:
+            assert response.status == 200, await response.text()
+
+
+def statuses(engine) -> dict[int, CameraStatus]:
+    with transaction(session_factory(engine)) as session:
+        return {s.camera_id: s for s in session.scalars(select(CameraStatus))}
+
+
+async def wait_for(
+    condition: Callable[[], bool], timeout_s: float, what: str, show: Callable[[], object] = str
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}: {show()}"
+        await asyncio.sleep(0.2)
+
+
+def states(engine, ids: dict[str, int]) -> dict[str, tuple[str, list[str]]]:
+    found = statuses(engine)
+    return {code: (found[i].state, found[i].conditions) if i in found else ("-", [])
+            for code, i in ids.items()}  # fmt: skip
+
+
+def record_count(engine, camera_id: int) -> int:
+    with transaction(session_factory(engine)) as session:
+        query = select(func.count()).where(CheckRecord.camera_id == camera_id)
+        return session.scalar(query.select_from(CheckRecord))
+
+
+async def test_faults_go_through_hysteresis_and_recover(engine, fleet, secret_key):
+    """black → degraded, refuse → down, hang → down at its time-out only; all recover; a restarted
+    monitor opens nothing twice."""
+    healthy, black, refused, hung = fleet
+    box = SecretBox(secret_key.encode())
+    ids = register(engine, fleet, box)
+    changes: list[tuple[str, CameraChange]] = []
+
+    def monitor() -> Monitor:
+        return Monitor(engine, FAST_MONITOR, probe_settings=FAST_PROBES, secrets=box,
+                       on_change=lambda code, change: changes.append((code, change)))  # fmt: skip
+
+    first = monitor()
+    await first.start()
+    try:
+        await wait_for(lambda: all(s == "ok" for s, _ in states(engine, ids).values()), 20,
+                       "every camera ok")  # fmt: skip
+        for camera, fault in ((black, "black"), (refused, "refuse"), (hung, "hang")):
+            await set_fault(camera, fault)
+        checks_before = record_count(engine, ids[healthy.code])
+        expected = {
+            healthy.code: ("ok", []), black.code: ("degraded", ["black"]),
+            refused.code: ("down", ["unreachable"]),
+        }  # fmt: skip
+
+        def faults_shown() -> bool:
+            found = states(engine, ids)
+            hung_state, hung_conditions = found.pop(hung.code)
+            # A hanging camera: no answer (unreachable), or a stream that never starts (no_video).
+            hung_down = hung_state == "down" and set(hung_conditions) <= {"unreachable", "no_video"}
+            return found == expected and hung_down
+
+        await wait_for(faults_shown, 25, "faults to show", lambda: states(engine, ids))
+        # The hanging camera cost its deadlines; the healthy one kept being checked meanwhile.
+        assert record_count(engine, ids[healthy.code]) >= checks_before + 4
+        with transaction(session_factory(engine)) as session:
+            query = select(func.sum(CheckSchedule.overruns))
+            overruns = session.scalar(query.where(CheckSchedule.camera_id == ids[hung.code]))
+        assert overruns >= 1
+        refused_changes = [c for code, c in changes if code == refused.code and c.changed]
+        assert ("ok", "down") in [(c.previous_state, c.state) for c in refused_changes]
+    finally:
+        await first.stop()
+
+    # A new process on the same database: it goes on from the stored state, opens nothing again.
+    changes.clear()
+    second = monitor()
+    await second.start()
+    try:
+        done = second.checks_done
+        await wait_for(lambda: second.checks_done >= done + 8, 15, "checks after restart")
+        assert not any(c.opened for _code, c in changes), changes
+        for camera in (black, refused, hung):
+            await set_fault(camera, "none")
+        await wait_for(lambda: all(s == "ok" for s, _ in states(engine, ids).values()), 25,
+                       "recovery")  # fmt: skip
+        cleared = {code for code, c in changes if c.cleared}
+        assert cleared == {black.code, refused.code, hung.code}
+    finally:
+        await second.stop()
+
+
+async def _slow_or_broken(tier, target, settings, references, vision) -> TierResult:
+    """A fake check: `hang-*` cameras never answer, `bug-*` cameras crash the check."""
+    if target.camera.startswith("hang"):
+        await asyncio.sleep(3600)
+    if target.camera.startswith("bug"):
+        raise RuntimeError("probe bug")
+    await asyncio.sleep(0.05)
+    return TierResult(tier, frozenset(), frozenset({"unreachable"}), True)
+
+
+def register_codes(engine, codes: list[str], sites: int = 1) -> None:
+    with transaction(session_factory(engine)) as session:
+        town = Municipality(insee="92012", name="Boulogne", departement="92")
+        site_rows = [Site(name=f"S{n}", municipality=town) for n in range(sites)]
+        for n, code in enumerate(codes):
+            session.add(Camera(code=code, site=site_rows[n % sites], municipality=town,
+                               rtsp_main="rtsp://192.0.2.1/main"))  # fmt: skip
+
+
+async def test_overrun_and_crash_cost_one_check_each(engine):
+    """A check that never returns is abandoned at its deadline (overrun counted) and a crashing
+    check is a result; neither stops the other cameras' checks."""
+    register_codes(engine, ["hang-1", "bug-1", "ok-1", "ok-2"])
+    settings = FAST_MONITOR.model_copy(
+        update={"timeouts": MonitorSettings(timeouts={"reachability": 0.5, "stream": 0.5}).timeouts}
+    )
+    mon = Monitor(engine, settings, check=_slow_or_broken)
+    started = time.monotonic()
+    await mon.start()
+    try:
+        await wait_for(lambda: len(statuses(engine)) == 4 and mon.runner.overruns >= 2, 10,
+                       "overruns")  # fmt: skip
+    finally:
+        await mon.stop()
+    assert time.monotonic() - started < 8
+    with transaction(session_factory(engine)) as session:
+        by_code = dict(session.execute(select(Camera.code, Camera.id)).all())
+        counts = dict(session.execute(select(CheckRecord.camera_id, func.count())
+                                      .group_by(CheckRecord.camera_id)).all())  # fmt: skip
+        hung = session.scalars(select(CheckRecord).where(
+            CheckRecord.camera_id == by_code["hang-1"], CheckRecord.tier == "reachability")
+        ).first()  # fmt: skip
+    assert hung.detail["overran"] is True and hung.conditions == ["unreachable"]
+    # The healthy cameras were checked at their own pace all along, the others too.
+    assert counts[by_code["ok-1"]] >= counts[by_code["hang-1"]] >= 2
+    assert counts[by_code["bug-1"]] >= 2
+
+
+async def test_site_concurrency_is_bounded(engine):
+    """No more checks than site_concurrency run at once on one site."""
+    register_codes(engine, [f"c{n}" for n in range(12)], sites=1)
+    running, peak = 0, 0
+
+    async def counting(tier, target, settings, references, vision) -> TierResult:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.05)
+        running -= 1
+        return TierResult(tier, frozenset(), frozenset(), True)
+
+    settings = FAST_MONITOR.model_copy(update={"site_concurrency": 3})
+    mon = Monitor(engine, settings, check=counting)
+    assert await mon.run_once() == 36  # 12 cameras x 3 tiers, each never run before
+    assert peak == 3

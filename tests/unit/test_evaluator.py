@@ -1,0 +1,165 @@
+"""Evaluator: hysteresis, confirmations, flapping, maintenance and history, from plain results."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from vp_monitor.db import session_factory, transaction
+from vp_monitor.monitor.evaluator import TierResult, evaluate, new_status, step
+from vp_monitor.monitor.models import CameraStatus, CheckRecord
+from vp_monitor.monitor.settings import MonitorSettings
+from vp_monitor.registry.models import (
+    Camera,
+    Lifecycle,
+    MaintenanceScope,
+    MaintenanceWindow,
+    Municipality,
+    Site,
+)
+
+SETTINGS = MonitorSettings()
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+REACH = frozenset({"unreachable", "auth_failed", "rtsp_error", "onvif_error"})
+PICTURE = frozenset({"black", "frozen", "blurred", "covered", "moved", "low_fps", "packet_loss"})
+DEVICE = frozenset({"clock_drift", "device_replaced", "firmware_changed", "config_mismatch"})
+
+
+def reach(*conditions: str) -> TierResult:
+    """A reachability result: video_ok unless a no-video condition was seen."""
+    found = frozenset(conditions)
+    ok = not found & {"unreachable", "auth_failed", "rtsp_error"}
+    return TierResult("reachability", found, REACH | (DEVICE if ok else frozenset()), ok)
+
+
+def stream(*conditions: str) -> TierResult:
+    """A stream result with a decoded picture."""
+    observed = REACH | PICTURE | DEVICE | {"no_video"}
+    return TierResult("stream", frozenset(conditions), observed, True)
+
+
+def run(status, results, start=T0, every_s=60.0, settings=SETTINGS, maintenance=False):
+    """Apply results one minute apart; the changes, in order."""
+    changes = []
+    for n, result in enumerate(results):
+        at = start + timedelta(seconds=n * every_s)
+        changes.append(step(status, result, settings, at, maintenance))
+    return changes
+
+
+def test_down_after_two_failures_and_back_after_two_successes():
+    """One failed check changes nothing; the second makes it down; it takes two good ones back."""
+    status = new_status(1)
+    changes = run(status, [reach(), reach("unreachable"), reach("unreachable"), reach(), reach()])
+    assert [c.state for c in changes] == ["ok", "ok", "down", "down", "ok"]
+    assert changes[2].opened == {"unreachable"} and changes[2].previous_state == "ok"
+    assert changes[4].cleared == {"unreachable"} and changes[4].conditions == frozenset()
+
+
+def test_first_failure_of_a_new_camera_leaves_it_unknown():
+    """A camera never seen healthy stays unknown on its first failure, down on the second."""
+    status = new_status(1)
+    changes = run(status, [reach("unreachable"), reach("unreachable")])
+    assert [c.state for c in changes] == ["unknown", "down"]
+
+
+def test_alternating_failure_causes_still_mean_down():
+    """Two failed checks in a row make the camera down even when their causes differ."""
+    status = new_status(1)
+    changes = run(status, [reach(), reach("unreachable"), reach("rtsp_error")])
+    assert changes[-1].state == "down" and changes[-1].conditions == {"rtsp_error"}
+
+
+def test_single_good_check_does_not_recover_a_down_camera():
+    """A down camera with one good check then a failure stays down throughout."""
+    status = new_status(1)
+    changes = run(status, [reach("unreachable")] * 2 + [reach(), reach("unreachable")])
+    assert [c.state for c in changes] == ["unknown", "down", "down", "down"]
+    assert not changes[2].cleared and not changes[3].opened
+
+
+def test_image_condition_needs_a_second_check():
+    """black seen once is pending; seen twice it is opened (degraded); one clean check clears."""
+    status = new_status(1)
+    changes = run(status, [stream(), stream("black"), stream("black"), stream()])
+    assert [c.state for c in changes] == ["ok", "ok", "degraded", "ok"]
+    assert changes[2].opened == {"black"} and changes[3].cleared == {"black"}
+
+
+def test_a_tier_that_cannot_see_a_condition_does_not_clear_it():
+    """A reachability check (no picture) leaves an opened `black` in place."""
+    status = new_status(1)
+    changes = run(status, [stream("black"), stream("black"), reach(), reach()])
+    assert [c.state for c in changes] == ["unknown", "degraded", "degraded", "degraded"]
+    assert changes[-1].conditions == {"black"}
+
+
+def test_device_conditions_open_on_first_sight():
+    """device_replaced and auth_failed are facts, not glitches: opened on the first check."""
+    status = new_status(1)
+    changes = run(status, [reach(), reach("device_replaced")])
+    assert changes[1].opened == {"device_replaced"} and changes[1].state == "degraded"
+    status = new_status(2)
+    changes = run(status, [reach(), reach("auth_failed")])
+    assert changes[1].opened == {"auth_failed"} and changes[1].state == "down"
+
+
+def test_flapping_after_too_many_transitions_until_a_quiet_window():
+    """More than 6 transitions in 30 min set flapping; it stays until a whole window is quiet."""
+    settings = MonitorSettings(down_after=1, recover_after=1)
+    status = new_status(1)
+    pattern = [reach(), reach("unreachable")] * 5  # 9 transitions after the first verdict
+    changes = run(status, pattern, settings=settings)
+    flags = [c.flapping for c in changes]
+    assert flags.index(True) == 7 and all(flags[7:])
+    quiet = run(status, [reach()] * 3, start=T0 + timedelta(minutes=20), every_s=900,
+                settings=settings)  # fmt: skip
+    assert [c.flapping for c in quiet] == [True, True, False]
+
+
+def test_maintenance_shows_the_real_state():
+    """A camera in maintenance still goes down; the change says in_maintenance."""
+    status = new_status(1)
+    changes = run(status, [reach("unreachable")] * 2, maintenance=True)
+    assert changes[-1].state == "down" and changes[-1].in_maintenance
+
+
+def _camera(session, lifecycle=Lifecycle.ACTIVE) -> Camera:
+    town = Municipality(insee="78646", name="Versailles", departement="78")
+    site = Site(name="Gare", municipality=town)
+    camera = Camera(code="VER-1", site=site, municipality=town, lifecycle=lifecycle)
+    session.add(camera)
+    session.flush()
+    return camera
+
+
+def test_evaluate_writes_status_history_and_honours_site_maintenance(engine):
+    """evaluate() keeps status and a history row; a site window marks the change in_maintenance."""
+    factory = session_factory(engine)
+    now = datetime.now(UTC)
+    with transaction(factory) as session:
+        camera = _camera(session)
+        camera_id = camera.id
+        session.add(MaintenanceWindow(scope=MaintenanceScope.SITE, site_id=camera.site_id,
+                                      starts_at=now - timedelta(hours=1),
+                                      ends_at=now + timedelta(hours=1)))  # fmt: skip
+    for n in range(2):
+        with transaction(factory) as session:
+            at = now + timedelta(seconds=n)
+            change = evaluate(session, camera_id, reach("unreachable"), SETTINGS, at)
+    assert change.state == "down" and change.in_maintenance and change.opened == {"unreachable"}
+    with transaction(factory) as session:
+        status = session.get(CameraStatus, camera_id)
+        assert status.state == "down" and status.conditions == ["unreachable"]
+        assert status.consecutive_failures == 2
+        records = session.scalars(select(CheckRecord).order_by(CheckRecord.id)).all()
+        assert [r.state for r in records] == ["unknown", "down"]
+        assert records[1].detail["in_maintenance"] is True
+
+
+def test_evaluate_ignores_a_decommissioned_camera(engine):
+    """A result for a camera decommissioned while its check ran is dropped."""
+    with transaction(session_factory(engine)) as session:
+        camera = _camera(session, Lifecycle.DECOMMISSIONED)
+        assert evaluate(session, camera.id, reach(), SETTINGS) is None

@@ -1,0 +1,177 @@
+"""`vp-monitor demo`: the demo fleet simulated, registered and monitored, with local sinks.
+
+Everything runs in one process on the embedded default (SQLite under var/demo/): the simulator
+serves the cameras of config/demo-fleet.toml (some fail on a script), the monitor checks them,
+and the notifications it sends are caught by a local webhook receiver and a local SMTP server
+that print what they receive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import socket
+import tempfile
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from pathlib import Path
+
+import click
+from aiohttp import web
+
+from vp_monitor.config import Settings
+from vp_monitor.db import ensure_schema, make_engine, session_factory, transaction
+from vp_monitor.registry.schemas import ContactInput, MunicipalityInput
+from vp_monitor.registry.secrets import SecretBox, load_key
+from vp_monitor.registry.service import NotFound, Registry
+from vp_monitor.registry.transfer import apply_import, plan_import, read_rows
+
+DEFAULT_FLEET = Path(__file__).resolve().parents[1] / "config" / "demo-fleet.toml"
+DEMO_DIR = Path("var/demo")
+WEBHOOK_SECRET = "demo-signing-key"
+log = logging.getLogger(__name__)
+
+
+def demo_settings(smtp_port: int) -> Settings:
+    """Short intervals so the scripted faults show within a minute or two."""
+    return Settings.model_validate(
+        {
+            "database_url": f"sqlite:///{DEMO_DIR / 'vp-monitor.db'}",
+            "secret_key_file": str(DEMO_DIR / "secret.key"),
+            "monitor": {"intervals": {"reachability": 10, "stream": 20}},
+            "alerts": {"group_wait_s": 5, "correlation_window_s": 15},
+            "channels": {"email": {"host": "127.0.0.1", "port": smtp_port}},
+        }
+    )
+
+
+def register_fleet(registry: Registry, fleet, webhook_url: str) -> int:
+    """Municipalities, sites and cameras of the fleet, and one contact per audience."""
+    from vp_monitor.sim.fleet import write_registry_csv
+
+    for fc in fleet.cameras:
+        site = fc.site
+        try:
+            registry.municipality(site.municipality)
+        except NotFound:
+            name = site.municipality_name or site.municipality
+            registry.add_municipality(MunicipalityInput(insee=site.municipality, name=name))
+            registry.add_contact(
+                ContactInput(
+                    name=f"Police municipale {name}",
+                    channel="email",
+                    address=f"pm-{site.municipality}@demo.invalid",
+                    municipality=site.municipality,
+                )  # fmt: skip
+            )
+    registry.add_contact(
+        ContactInput(name="CSU", channel="webhook", address=webhook_url, secret=WEBHOOK_SECRET)
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = Path(tmp) / "fleet.csv"
+        write_registry_csv(fleet, csv_path)
+        plan = plan_import(registry, read_rows(csv_path))
+    if plan.problems:
+        raise click.ClickException("; ".join(str(p) for p in plan.problems))
+    apply_import(registry, plan)
+    return len(plan.create)
+
+
+async def start_webhook_sink() -> tuple[web.AppRunner, str]:
+    """A local webhook receiver that prints each message it gets."""
+
+    async def receive(request: web.Request) -> web.Response:
+        payload = await request.json()
+        for item in payload.get("items", []):
+            click.echo(
+                f"  webhook ← {item['event']:<12} {item['severity']:<8} "
+                f"{item['camera']['code']:<12} {', '.join(item['conditions'])}"
+            )
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/hook", receive)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://127.0.0.1:{port}/hook"
+
+
+def start_smtp_sink():
+    """A local SMTP server that prints the subject and recipients of each mail."""
+    from aiosmtpd.controller import Controller
+
+    class PrintingHandler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
+            message = message_from_bytes(envelope.content)
+            subject = str(make_header(decode_header(message.get("Subject", ""))))
+            click.echo(f"  e-mail  → {', '.join(envelope.rcpt_tos)}: {subject}")
+            return "250 OK"
+
+    with socket.socket() as probe:  # aiosmtpd cannot take port 0: pick a free one
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(PrintingHandler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller
+
+
+async def run_demo(fleet_path: Path, duration: float | None) -> None:
+    """Simulate, register, monitor and print until `duration` elapses or Ctrl-C."""
+    from vp_monitor.monitor.cli import print_change
+    from vp_monitor.monitor.engine import Monitor
+    from vp_monitor.sim.fleet import RunningFleet, load_fleet
+
+    fleet = load_fleet(fleet_path)
+    smtp = start_smtp_sink()
+    webhook_runner, webhook_url = await start_webhook_sink()
+    settings = demo_settings(smtp.port)
+    database = DEMO_DIR / "vp-monitor.db"
+    for leftover in DEMO_DIR.glob("vp-monitor.db*"):  # a fresh registry each run
+        leftover.unlink()
+    engine = make_engine(settings.database_url)
+    ensure_schema(engine)
+    secrets = SecretBox(load_key(settings.secret_key_file))
+    with transaction(session_factory(engine)) as session:
+        count = register_fleet(Registry(session, secrets, "demo"), fleet, webhook_url)
+    click.echo(f"{count} cameras registered in {database}; simulator starting…")
+    running = RunningFleet(fleet, discovery_port=None)
+    await running.start()
+    monitor = Monitor(
+        engine, settings.monitor, probe_settings=settings.probes,
+        vision_settings=settings.vision, alert_settings=settings.alerts,
+        channel_settings=settings.channels, secrets=secrets, on_change=print_change,
+    )  # fmt: skip
+    await monitor.start()
+    click.echo("monitoring (state changes and notifications below; Ctrl-C to stop)")
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), duration)
+    finally:
+        await monitor.stop()
+        await running.close()
+        await webhook_runner.cleanup()
+        smtp.stop()
+        engine.dispose()
+    click.echo(json.dumps({"stopped": True, "database": str(database)}))
+
+
+@click.command("demo")
+@click.option("--fleet", "fleet_path", type=click.Path(exists=True, path_type=Path),
+              default=DEFAULT_FLEET, show_default=True, help="Fleet file to simulate.")  # fmt: skip
+@click.option("--duration", type=float, help="Stop after this many seconds (default: Ctrl-C).")
+def demo(fleet_path: Path, duration: float | None) -> None:
+    """Simulate the demo fleet, register it, monitor it and show notifications (SQLite only)."""
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("vp_monitor").setLevel(logging.WARNING)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_demo(fleet_path, duration))

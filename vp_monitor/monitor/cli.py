@@ -1,0 +1,101 @@
+"""`vp-monitor serve`: run the monitor (poller) and, later, the web interface."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import click
+
+from vp_monitor.cli_context import Context, pass_context
+from vp_monitor.monitor.events import CameraChange
+from vp_monitor.monitor.settings import MonitorSettings
+
+log = logging.getLogger(__name__)
+
+
+def change_line(code: str, change: CameraChange) -> str:
+    """One terminal line for a state change: time, camera, old → new state, conditions."""
+    conditions = ", ".join(sorted(change.conditions)) or "-"
+    marks = "".join(
+        (
+            " [maintenance]" if change.in_maintenance else "",
+            " [flapping]" if change.flapping else "",
+        )
+    )
+    return (f"{change.at:%H:%M:%S} {code}: {change.previous_state} → {change.state} "
+            f"({conditions}){marks}")  # fmt: skip
+
+
+def print_change(code: str, change: CameraChange) -> None:
+    """Print a line when a camera's state or confirmed conditions changed."""
+    if change.changed:
+        click.echo(change_line(code, change))
+
+
+def build_monitor(context: Context) -> object:
+    """A Monitor wired to the configured database, probes, vision and alert settings."""
+    from vp_monitor.monitor.engine import Monitor
+
+    settings = context.settings
+    return Monitor(
+        context.engine,
+        getattr(settings, "monitor", None) or MonitorSettings(),
+        probe_settings=getattr(settings, "probes", None),
+        vision_settings=getattr(settings, "vision", None),
+        alert_settings=settings.alerts,
+        channel_settings=settings.channels,
+        secrets=context.secrets,
+        on_change=print_change,
+    )
+
+
+async def _serve(context: Context, role: str, once: bool) -> None:
+    if role in ("all", "web"):
+        log.warning("the web interface is not built yet: nothing served on HTTP")
+    if role == "web" and once:
+        return
+    monitor = build_monitor(context) if role in ("all", "poller") else None
+    if monitor is not None and once:
+        count = await monitor.run_once()
+        click.echo(f"{count} checks run")
+        return
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    if monitor is not None:
+        await monitor.start()
+    try:
+        await stopping.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        if monitor is not None:
+            await monitor.stop()
+
+
+@click.command()
+@click.option("--config", type=click.Path(dir_okay=False), help="TOML configuration file.")
+@click.option(
+    "--role",
+    type=click.Choice(["all", "poller", "web"]),
+    default="all",
+    show_default=True,
+    help="poller: run checks; web: the web interface (not built yet); all: both.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Web interface address.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Web interface port.")
+@click.option("--once", is_flag=True, help="Run every due (or never run) check once, then exit.")
+@pass_context
+def serve(context: Context, config: str | None, role: str, host: str, port: int, once: bool):
+    """Check the camera fleet on schedule until SIGINT/SIGTERM; print each state change."""
+    if config:
+        context.config_path = config
+    level = getattr(getattr(context.settings, "log", None), "level", "INFO")
+    logging.getLogger("vp_monitor").setLevel(level)
+    del host, port  # used by the web interface (later issue)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(context, role, once))

@@ -1,0 +1,336 @@
+"""The monitor: planner tick → runner → evaluator → alerting, driven by APScheduler.
+
+Everything the monitor knows lives in the database (schedule rows with leases, camera status,
+history), so a restart, even after kill -9, resumes where it stopped: leases of the dead
+process expire and the conditions already opened are not opened again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
+
+from vp_monitor.db import session_factory, transaction, utcnow
+from vp_monitor.monitor import planner
+from vp_monitor.monitor.evaluator import TierResult, active_windows, evaluate
+from vp_monitor.monitor.events import CameraChange
+from vp_monitor.monitor.models import CameraStatus, CheckRecord
+from vp_monitor.monitor.runner import CheckFunction, Job, Runner, supervise
+from vp_monitor.monitor.settings import MonitorSettings
+from vp_monitor.probes.base import ProbeSettings, ProbeTarget
+from vp_monitor.registry.models import Camera, ReferenceImage
+
+log = logging.getLogger(__name__)
+
+WRITE_BATCH = 50  # results written in one transaction (each in its own savepoint)
+RESULT_QUEUE = 512
+ChangeListener = Callable[[str, CameraChange], None]
+AlertStage = Callable[[Session, CameraChange, Any], None]
+
+
+def _alerts_not_built_yet(session: Session, change: CameraChange, settings: Any) -> None:
+    """Stand-in for vp_monitor.alerts.incidents.record_change until that module exists."""
+
+
+def alert_stage() -> AlertStage:
+    """The alerting stage's `record_change`, or a no-op (logged) while it is not written yet."""
+    try:
+        from vp_monitor.alerts.incidents import record_change
+    except ImportError:
+        log.warning("vp_monitor.alerts.incidents not available: state changes raise no incident")
+        return _alerts_not_built_yet
+    return record_change
+
+
+def _alert_defaults() -> Any:
+    try:
+        from vp_monitor.alerts.settings import AlertSettings
+    except ImportError:
+        return None
+    return AlertSettings()
+
+
+def load_jobs(session: Session, claims: list[planner.Claim], secrets: Any = None) -> list[Job]:
+    """What the probes need for each claim: the camera's address, credentials, references."""
+    ids = {claim.camera_id for claim in claims}
+    cameras = {c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_(ids)))}
+    offsets = dict(
+        session.execute(
+            select(CameraStatus.camera_id, CameraStatus.clock_offset_s).where(
+                CameraStatus.camera_id.in_(ids)
+            )
+        ).all()
+    )
+    streamed = {claim.camera_id for claim in claims if claim.tier == "stream"}
+    references: dict[int, dict[str, bytes]] = {}
+    if streamed:
+        rows = session.execute(
+            select(ReferenceImage.camera_id, ReferenceImage.kind, ReferenceImage.jpeg)
+            .where(ReferenceImage.camera_id.in_(streamed))
+            .order_by(ReferenceImage.id.desc())
+        )
+        for camera_id, kind, jpeg in rows:  # newest first: the first of each kind is in force
+            references.setdefault(camera_id, {}).setdefault(str(kind.value), jpeg)
+    jobs = []
+    for claim in claims:
+        camera = cameras.get(claim.camera_id)
+        if camera is not None:
+            target = probe_target(camera, offsets.get(camera.id), secrets)
+            jobs.append(Job(claim, target, references.get(camera.id, {})))
+    return jobs
+
+
+def probe_target(camera: Camera, clock_offset_s: float | None, secrets: Any) -> ProbeTarget:
+    """The camera as the probes see it; the password is decrypted only here."""
+    password = None
+    if camera.password_encrypted and secrets is not None:
+        try:
+            password = secrets.decrypt(camera.password_encrypted)
+        except Exception:  # wrong key: the check runs and reports auth_failed
+            log.error("%s: stored password cannot be decrypted", camera.code)
+    return ProbeTarget(
+        camera=camera.code, onvif_host=camera.onvif_host, onvif_port=camera.onvif_port,
+        username=camera.username, password=password, rtsp_main=camera.rtsp_main,
+        rtsp_sub=camera.rtsp_sub, expected_serial=camera.serial,
+        expected_firmware=camera.firmware, expected_codec=camera.expected_codec,
+        expected_width=camera.expected_width, expected_height=camera.expected_height,
+        expected_fps=camera.expected_fps, clock_offset_s=clock_offset_s,
+    )  # fmt: skip
+
+
+def preload(session: Session, camera_ids: list[int]) -> list[Any]:
+    """A batch's cameras and statuses in two queries; hold the list while lookups use them."""
+    cameras = session.scalars(select(Camera).where(Camera.id.in_(camera_ids))).all()
+    query = select(CameraStatus).where(CameraStatus.camera_id.in_(camera_ids))
+    return [*cameras, *session.scalars(query)]
+
+
+def prune_history(session: Session, days: int) -> int:
+    """Delete check history older than `days`."""
+    before = utcnow() - timedelta(days=days)
+    return session.execute(delete(CheckRecord).where(CheckRecord.at < before)).rowcount
+
+
+async def _close_probe_clients() -> None:
+    """Close the ONVIF clients the probes keep between checks."""
+    from vp_monitor.probes.onvif import close_clients
+
+    try:
+        async with asyncio.timeout(5):
+            await close_clients()
+    except Exception:  # closing is best effort at shutdown
+        log.warning("ONVIF clients not closed cleanly", exc_info=True)
+
+
+class Monitor:
+    """Checks the whole fleet on schedule and turns results into states and incidents."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: MonitorSettings | None = None,
+        *,
+        probe_settings: ProbeSettings | None = None,
+        vision_settings: Any = None,
+        alert_settings: Any = None,
+        channel_settings: Any = None,
+        secrets: Any = None,
+        check: CheckFunction | None = None,
+        on_change: ChangeListener | None = None,
+    ) -> None:
+        self.settings = settings or MonitorSettings()
+        self.factory = session_factory(engine)
+        self.owner = self.settings.node_name()
+        self.secrets = secrets
+        self.channel_settings = channel_settings  # None: this node sends no notifications
+        self.alert_settings = alert_settings if alert_settings is not None else _alert_defaults()
+        self.record_change = alert_stage()
+        self.listeners: list[ChangeListener] = [on_change] if on_change else []
+        self.runner = Runner(self.settings, self._submit, check, probe_settings, vision_settings)
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.results: asyncio.Queue[tuple[Job, TierResult]] = asyncio.Queue(RESULT_QUEUE)
+        # SQLite allows one writer: serialising our own database work avoids lock errors.
+        self.db_workers = 1 if engine.dialect.name == "sqlite" else 4
+        self.db = ThreadPoolExecutor(self.db_workers, thread_name_prefix="monitor-db")
+        self.writers: list[asyncio.Task[None]] = []
+        self.checks_done = 0
+        self.stopped = False  # a stopped Monitor is not started again: make a new one
+
+    # -- life cycle ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Schedule the fleet and start the workers, the result writer and the periodic jobs."""
+        await self._db(self._sync_schedule)
+        self._start_pipeline()
+        self.add_periodic(self.tick, self.settings.planner_tick_s, "planner-tick")
+        self.add_periodic(self.sync_schedule, self.settings.schedule_sync_s, "schedule-sync")
+        self.add_periodic(self.prune, 86400, "retention", first_in_s=3600)
+        if self.channel_settings is not None:
+            from vp_monitor.alerts.jobs import add_alert_jobs
+
+            add_alert_jobs(
+                self.add_periodic, self.factory, self.alert_settings, self.channel_settings,
+                self.secrets,
+            )  # fmt: skip
+        self.scheduler.start()
+        log.info("monitor %s started (%d workers)", self.owner, self.settings.concurrency)
+
+    async def stop(self) -> None:
+        """Stop taking work, finish writing results, and give back the leases still held."""
+        if self.stopped:
+            return
+        self.stopped = True
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self.runner.stop()
+        await self._drain_results()
+        released = await self._db(self._release)
+        self.db.shutdown(wait=True)
+        await _close_probe_clients()
+        log.info("monitor %s stopped (%d leases given back)", self.owner, released)
+
+    async def run_once(self) -> int:
+        """Run every check that is due or has never run, once, then stop; returns how many."""
+        await self._db(self._sync_schedule)
+        self._start_pipeline()
+        total = 0
+        try:
+            while jobs := await self._db(self._claim, max(1, self.runner.free_slots), True):
+                total += len(jobs)
+                for job in jobs:
+                    await self.runner.queue.put(job)
+            await self.runner.queue.join()
+        finally:
+            await self.stop()
+        return total
+
+    def add_periodic(
+        self, func: Callable[[], Any], seconds: float, name: str, first_in_s: float = 0.0
+    ) -> None:
+        """Run `func` (plain or async) every `seconds` in this process; one run at a time."""
+        self.scheduler.add_job(
+            func, "interval", seconds=seconds, id=name, name=name, max_instances=1,
+            coalesce=True, misfire_grace_time=None, replace_existing=True,
+            next_run_time=utcnow() + timedelta(seconds=first_in_s),
+        )  # fmt: skip
+
+    def _start_pipeline(self) -> None:
+        self.runner.start()
+        for number in range(self.db_workers):  # PostgreSQL takes several writers at once
+            name = f"result-writer-{number}"
+            task = asyncio.create_task(supervise(name, self._write_results), name=name)
+            self.writers.append(task)
+
+    # -- periodic jobs -------------------------------------------------------------------------
+    async def tick(self) -> None:
+        """Claim the checks due now (as many as the queue takes) and queue them."""
+        free = min(self.settings.batch_size, self.runner.free_slots)
+        if free <= 0:
+            return  # workers are behind: leave the rows due, another node may take them
+        for job in await self._db(self._claim, free, False):
+            self.runner.queue.put_nowait(job)  # cannot block: no more than free slots
+
+    async def sync_schedule(self) -> None:
+        """Schedule new cameras and unschedule retired ones."""
+        await self._db(self._sync_schedule)
+
+    async def prune(self) -> None:
+        """Delete history older than the retention period."""
+        removed = await self._db(self._prune)
+        log.info("retention: %d old check records deleted", removed)
+
+    # -- database work (in the executor thread) ------------------------------------------------
+    async def _db(self, func: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.db, func, *args)
+
+    def _sync_schedule(self) -> None:
+        with transaction(self.factory) as session:
+            change = planner.ensure_schedule(session, self.settings)
+        if change.added or change.removed or change.updated:
+            log.info("schedule: %d added, %d removed, %d updated", change.added, change.removed,
+                     change.updated)  # fmt: skip
+
+    def _claim(self, limit: int, never_run: bool) -> list[Job]:
+        with transaction(self.factory) as session:
+            claims = planner.claim_due(
+                session, self.owner, utcnow(), limit, lease_s=self.settings.lease_s,
+                jitter=self.settings.jitter, never_run=never_run,
+            )  # fmt: skip
+            return load_jobs(session, claims, self.secrets) if claims else []
+
+    def _release(self) -> int:
+        with transaction(self.factory) as session:
+            return planner.release_owner(session, self.owner)
+
+    def _prune(self) -> int:
+        with transaction(self.factory) as session:
+            return prune_history(session, self.settings.retention_days)
+
+    def _record(self, batch: list[tuple[Job, TierResult]]) -> list[tuple[str, CameraChange]]:
+        """Evaluate a batch of results, each in its own savepoint, in one transaction."""
+        changes = []
+        # Same lock order in every writer (camera id): concurrent batches cannot deadlock.
+        batch = sorted(batch, key=lambda item: item[0].claim.camera_id)
+        with transaction(self.factory) as session:
+            now = utcnow()
+            windows = active_windows(session, now)
+            # The session's identity map holds objects weakly: keep them referenced.
+            loaded = preload(session, [job.claim.camera_id for job, _ in batch])
+            for job, result in batch:
+                try:
+                    with session.begin_nested():
+                        camera_id = job.claim.camera_id
+                        change = evaluate(session, camera_id, result, self.settings, now, windows)
+                        if change is not None:
+                            self.record_change(session, change, self.alert_settings)
+                            changes.append((job.target.camera, change))
+                        planner.finish(session, job.claim, overran=result.overran)
+                except Exception:  # one camera's bad result must not lose the others
+                    log.exception("%s: result could not be recorded", job.target.camera)
+            del loaded
+        return changes
+
+    # -- results -------------------------------------------------------------------------------
+    async def _submit(self, job: Job, result: TierResult) -> None:
+        await self.results.put((job, result))  # bounded: slows workers if writing lags
+
+    async def _write_results(self) -> None:
+        while True:
+            batch = [await self.results.get()]
+            while len(batch) < WRITE_BATCH and not self.results.empty():
+                batch.append(self.results.get_nowait())
+            try:
+                await self._write(batch)
+            finally:
+                for _ in batch:
+                    self.results.task_done()
+
+    async def _write(self, batch: list[tuple[Job, TierResult]]) -> None:
+        changes = await self._db(self._record, batch)
+        self.checks_done += len(batch)
+        for code, change in changes:
+            for listener in self.listeners:
+                try:
+                    listener(code, change)
+                except Exception:  # a display bug must not stop the monitor
+                    log.exception("change listener failed")
+
+    async def _drain_results(self) -> None:
+        """Write what the workers finished, then stop the writer."""
+        if not self.writers:
+            return
+        try:
+            await asyncio.wait_for(self.results.join(), timeout=30)
+        except TimeoutError:
+            log.warning("results still unwritten at shutdown: their checks run again")
+        for task in self.writers:
+            task.cancel()
+        await asyncio.gather(*self.writers, return_exceptions=True)
+        self.writers.clear()

@@ -1,0 +1,260 @@
+"""Evaluator: what one check's result means for a camera, with hysteresis and flapping.
+
+A condition is opened after enough consecutive checks saw it and cleared after enough
+consecutive checks that could have seen it did not. A check only moves the conditions it can
+judge (its `observed` set): a reachability check says nothing about a black picture, and a
+stream check without a decoded frame says nothing about blur.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vp_monitor.db import utcnow
+from vp_monitor.monitor.events import CameraChange
+from vp_monitor.monitor.models import CameraStatus, CheckRecord
+from vp_monitor.monitor.planner import insert_ignoring_duplicates
+from vp_monitor.monitor.settings import MonitorSettings
+from vp_monitor.registry.models import Camera, Lifecycle, MaintenanceScope, MaintenanceWindow
+
+# No usable video: opened after `down_after` failed checks, cleared after `recover_after`.
+NO_VIDEO = frozenset({"unreachable", "rtsp_error", "no_video"})
+# Facts about the device, not glitches: opened on first sight, cleared on first absence.
+DEVICE = frozenset(
+    {"auth_failed", "clock_drift", "device_replaced", "firmware_changed", "config_mismatch"}
+)
+# Picture and stream quality, and ONVIF misbehaviour: opened after `image_confirmations`.
+QUALITY = frozenset(
+    {"black", "frozen", "blurred", "covered", "moved", "overexposed", "underexposed",
+     "low_fps", "packet_loss", "onvif_error"}
+)  # fmt: skip
+DOWN = NO_VIDEO | {"auth_failed"}  # DESIGN.md: `down` = no usable video
+ALL_CONDITIONS = NO_VIDEO | DEVICE | QUALITY
+
+
+@dataclass(frozen=True)
+class TierResult:
+    """What one check of one tier saw, as plain data (the runner's output, the evaluator's input).
+
+    `observed` names the conditions this check could have seen: only those can open or clear.
+    `video_ok` is whether the camera delivered usable video (None: this tier cannot tell).
+    """
+
+    tier: str
+    conditions: frozenset[str]
+    observed: frozenset[str]
+    video_ok: bool | None
+    metrics: dict[str, float] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+    evidence_jpeg: bytes | None = field(default=None, repr=False)
+    clock_offset_s: float | None = None
+    overran: bool = False
+
+
+def initial_status(camera_id: int, now: datetime | None = None) -> dict[str, Any]:
+    """Column values of a camera never checked yet: every counter at its start value."""
+    return dict(
+        camera_id=camera_id, state="unknown", conditions=[], since=now or utcnow(),
+        consecutive_failures=0, consecutive_successes=0, pending={}, transitions=[],
+        flapping=False, metrics={},
+    )  # fmt: skip
+
+
+def new_status(camera_id: int, now: datetime | None = None) -> CameraStatus:
+    """A status for a camera never checked yet (not added to any session)."""
+    return CameraStatus(**initial_status(camera_id, now))
+
+
+def _needed_to_open(condition: str, settings: MonitorSettings) -> int:
+    if condition in NO_VIDEO:
+        return settings.down_after
+    return 1 if condition in DEVICE else settings.image_confirmations
+
+
+def _needed_to_clear(condition: str, settings: MonitorSettings) -> int:
+    return settings.recover_after if condition in DOWN else 1
+
+
+def confirm(
+    confirmed: set[str],
+    pending: dict[str, int],
+    result: TierResult,
+    failures: int,
+    settings: MonitorSettings,
+) -> set[str]:
+    """Confirmed conditions after this result; `pending` is updated in place.
+
+    pending[c] > 0: consecutive checks that saw c; < 0: consecutive checks that did not see
+    a confirmed c. `failures` (checks in a row without video) opens every no-video condition
+    seen now, so a camera failing for alternating reasons still goes down.
+    """
+    confirmed = set(confirmed)
+    for condition in result.observed | result.conditions:
+        count = pending.get(condition, 0)
+        if condition in result.conditions:
+            pending[condition] = count = max(count, 0) + 1
+            enough = count >= _needed_to_open(condition, settings)
+            if condition in NO_VIDEO and failures >= settings.down_after:
+                enough = True
+            if enough:
+                confirmed.add(condition)
+        elif condition in confirmed:
+            pending[condition] = count = min(count, 0) - 1
+            if -count >= _needed_to_clear(condition, settings):
+                confirmed.discard(condition)
+                pending.pop(condition, None)
+        else:
+            pending.pop(condition, None)
+    return confirmed
+
+
+def state_of(confirmed: set[str], pending: dict[str, int], previous: str) -> str:
+    """down for no usable video, degraded for any other condition, else ok (unknown until sure)."""
+    if confirmed & DOWN:
+        return "down"
+    if confirmed:
+        return "degraded"
+    if previous == "unknown" and any(count > 0 for count in pending.values()):
+        return "unknown"  # a first failure not yet confirmed: too early to say ok
+    return "ok"
+
+
+def flapping_after(transitions: list[float], was_flapping: bool, settings: MonitorSettings) -> bool:
+    """Flapping above K transitions in the window; it stays until a whole window is quiet."""
+    if len(transitions) > settings.flapping_transitions:
+        return True
+    return was_flapping and bool(transitions)
+
+
+def step(
+    status: CameraStatus,
+    result: TierResult,
+    settings: MonitorSettings,
+    now: datetime,
+    in_maintenance: bool = False,
+) -> CameraChange:
+    """Apply one result to a camera's status (in place) and say what changed."""
+    previous_state = status.state or "unknown"
+    before = set(status.conditions or [])
+    pending = dict(status.pending or {})
+    if result.video_ok is not None:
+        failed = not result.video_ok
+        status.consecutive_failures = (status.consecutive_failures or 0) + 1 if failed else 0
+        status.consecutive_successes = 0 if failed else (status.consecutive_successes or 0) + 1
+    confirmed = confirm(before, pending, result, status.consecutive_failures or 0, settings)
+    state = state_of(confirmed, pending, previous_state)
+    epoch = now.timestamp()
+    transitions = [t for t in status.transitions or [] if t > epoch - settings.flapping_window_s]
+    if state != previous_state:
+        status.since = now
+        if previous_state != "unknown":  # the first verdict after start-up is not a flap
+            transitions.append(epoch)
+    status.flapping = flapping_after(transitions, bool(status.flapping), settings)
+    status.state, status.conditions, status.pending = state, sorted(confirmed), pending
+    status.transitions = transitions
+    status.metrics = {**(status.metrics or {}), **finite(result.metrics)}
+    status.last_check_at = now
+    if result.clock_offset_s is not None:
+        status.clock_offset_s = result.clock_offset_s
+    return CameraChange(
+        camera_id=status.camera_id, at=now, state=state, previous_state=previous_state,
+        conditions=frozenset(confirmed), opened=frozenset(confirmed - before),
+        cleared=frozenset(before - confirmed), flapping=status.flapping,
+        in_maintenance=in_maintenance, metrics=finite(result.metrics),
+        evidence_jpeg=result.evidence_jpeg,
+    )  # fmt: skip
+
+
+def finite(metrics: dict[str, float]) -> dict[str, float]:
+    """Metrics safe for JSON columns: finite numbers only, rounded."""
+    out = {}
+    for name, value in metrics.items():
+        if isinstance(value, int | float) and math.isfinite(value):
+            out[name] = round(float(value), 4)
+    return out
+
+
+def active_windows(session: Session, now: datetime) -> list[MaintenanceWindow]:
+    """Maintenance windows open now (few at any time: loaded once per batch of results)."""
+    query = select(MaintenanceWindow).where(
+        MaintenanceWindow.starts_at <= now, MaintenanceWindow.ends_at > now
+    )
+    return list(session.scalars(query))
+
+
+def covers(window: MaintenanceWindow, camera: Camera) -> bool:
+    """Whether the window applies to the camera: itself, its site or its municipality."""
+    if window.scope == MaintenanceScope.CAMERA:
+        return window.camera_id == camera.id
+    if window.scope == MaintenanceScope.SITE:
+        return window.site_id == camera.site_id
+    return window.municipality_id == camera.municipality_id
+
+
+def in_maintenance(
+    session: Session,
+    camera: Camera,
+    now: datetime,
+    windows: list[MaintenanceWindow] | None = None,
+) -> bool:
+    """Whether the camera is in maintenance: by lifecycle, or a window on it, its site or town."""
+    if camera.lifecycle == Lifecycle.MAINTENANCE:
+        return True
+    windows = active_windows(session, now) if windows is None else windows
+    return any(covers(window, camera) for window in windows)
+
+
+def locked_status(session: Session, camera_id: int, now: datetime) -> CameraStatus:
+    """The camera's status row, created if missing, locked until commit (PostgreSQL).
+
+    Two writers finishing a new camera's first checks at once both see no row: the insert
+    that skips an existing row, then the locking read, makes them apply their results in turn.
+    """
+    query = (
+        select(CameraStatus)
+        .where(CameraStatus.camera_id == camera_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # read again under the lock, not the cache
+    )
+    status = session.scalars(query).one_or_none()
+    if status is None:
+        values = initial_status(camera_id, now)
+        session.execute(insert_ignoring_duplicates(session, CameraStatus).values(**values))
+        status = session.scalars(query).one()
+    return status
+
+
+def evaluate(
+    session: Session,
+    camera_id: int,
+    result: TierResult,
+    settings: MonitorSettings,
+    now: datetime | None = None,
+    windows: list[MaintenanceWindow] | None = None,
+) -> CameraChange | None:
+    """Update the camera's status and history from one result; None if it is no longer watched.
+
+    `windows` are the maintenance windows open now, when the caller loaded them already.
+    """
+    now = now or utcnow()
+    camera = session.get(Camera, camera_id)
+    if camera is None or camera.lifecycle in (Lifecycle.PLANNED, Lifecycle.DECOMMISSIONED):
+        return None  # retired while its check ran: the planner unschedules it
+    status = locked_status(session, camera_id, now)
+    change = step(status, result, settings, now, in_maintenance(session, camera, now, windows))
+    session.add(
+        CheckRecord(
+            camera_id=camera_id, tier=result.tier, at=now, state=change.state,
+            conditions=sorted(result.conditions), duration_s=round(result.duration_s, 3),
+            detail={**result.detail, "confirmed": sorted(change.conditions),
+                    "in_maintenance": change.in_maintenance, "overran": result.overran},
+        )
+    )  # fmt: skip
+    return change

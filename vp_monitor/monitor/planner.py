@@ -1,0 +1,199 @@
+"""Planner: one schedule row per camera and tier; due rows are claimed in batches under a lease.
+
+Several `vp-monitor serve` nodes can share one PostgreSQL database: each claims due rows with
+`SELECT ... FOR UPDATE SKIP LOCKED`, so two nodes never take the same row, and a node that dies
+only loses its leases, which expire. SQLite serves one process, so a plain SELECT is enough.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from vp_monitor.db import utcnow
+from vp_monitor.monitor.models import CheckSchedule
+from vp_monitor.monitor.settings import MonitorSettings
+from vp_monitor.registry.models import Camera, Lifecycle, Site
+
+# Cameras in these lifecycle states are checked (maintenance ones too: their real state shows).
+SCHEDULED_LIFECYCLES = (Lifecycle.ACTIVE, Lifecycle.MAINTENANCE)
+GOLDEN = 0.6180339887498949
+# A different phase per tier so a camera's three tiers do not start in the same second.
+TIER_PHASE = {"reachability": 0.0, "stream": 1 / 3, "inventory": 2 / 3}
+CHUNK = 5_000  # rows per bulk statement: stays far below any driver's parameter limit
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One check this node holds the lease of, until `lease_expires_at`."""
+
+    schedule_id: int
+    camera_id: int
+    site_id: int
+    tier: str
+    interval_s: float
+    owner: str
+    claimed_at: datetime
+    lease_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ScheduleChange:
+    """What `ensure_schedule` did."""
+
+    added: int = 0
+    removed: int = 0
+    updated: int = 0
+
+
+def first_due_fraction(camera_id: int, tier: str) -> float:
+    """Where in its first interval a camera's check falls (0..1), evenly spread over the fleet.
+
+    The golden-ratio sequence spreads any run of ids evenly (no clumps, unlike random offsets)
+    and gives the same answer after a restart.
+    """
+    return (camera_id * GOLDEN + TIER_PHASE.get(tier, 0.0)) % 1.0
+
+
+def ensure_schedule(
+    session: Session, settings: MonitorSettings, now: datetime | None = None
+) -> ScheduleChange:
+    """Schedule every active/maintenance camera on every tier; unschedule the others."""
+    now = now or utcnow()
+    cameras = session.execute(
+        select(Camera.id, Camera.code, Camera.lifecycle, Site.name).join(Site)
+    ).all()
+    wanted: dict[tuple[int, str], float] = {}
+    for camera_id, code, lifecycle, site_name in cameras:
+        if lifecycle in SCHEDULED_LIFECYCLES:
+            for tier, interval in settings.intervals_for(code, site_name).items():
+                wanted[(camera_id, tier)] = interval
+    existing = {
+        (row.camera_id, row.tier): (row.id, row.interval_s)
+        for row in session.execute(
+            select(
+                CheckSchedule.id,
+                CheckSchedule.camera_id,
+                CheckSchedule.tier,
+                CheckSchedule.interval_s,
+            )  # fmt: skip
+        )
+    }
+    stale = [row_id for key, (row_id, _) in existing.items() if key not in wanted]
+    new = [
+        {"camera_id": camera_id, "tier": tier, "interval_s": interval, "overruns": 0,
+         "next_due_at": now + timedelta(seconds=interval * first_due_fraction(camera_id, tier))}
+        for (camera_id, tier), interval in wanted.items()
+        if (camera_id, tier) not in existing
+    ]  # fmt: skip
+    changed = [
+        {"id": existing[key][0], "interval_s": interval,
+         "next_due_at": now + timedelta(seconds=interval * first_due_fraction(*key))}
+        for key, interval in wanted.items()
+        if key in existing and existing[key][1] != interval
+    ]  # fmt: skip
+    for start in range(0, len(stale), CHUNK):
+        session.execute(
+            delete(CheckSchedule).where(CheckSchedule.id.in_(stale[start : start + CHUNK]))
+        )
+    for start in range(0, len(new), CHUNK):
+        session.execute(
+            insert_ignoring_duplicates(session, CheckSchedule), new[start : start + CHUNK]
+        )
+    if changed:
+        session.execute(update(CheckSchedule), changed)
+    return ScheduleChange(len(new), len(stale), len(changed))
+
+
+def insert_ignoring_duplicates(session: Session, model: type):
+    """INSERT that skips rows another writer inserted meanwhile (unique or primary key)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        return insert(model)
+    return dialect_insert(model).on_conflict_do_nothing()
+
+
+def claim_due(
+    session: Session,
+    owner: str,
+    now: datetime,
+    limit: int,
+    *,
+    lease_s: float = 120.0,
+    jitter: float = 0.1,
+    never_run: bool = False,
+    rng: random.Random | None = None,
+) -> list[Claim]:
+    """Lease up to `limit` due checks (oldest first) to `owner`; move each to its next due time.
+
+    `never_run` also takes rows that never ran, due or not (for `serve --once`).
+    """
+    rng = rng or random
+    due = CheckSchedule.next_due_at <= now
+    if never_run:
+        due = or_(due, CheckSchedule.last_started_at.is_(None))
+    free = or_(CheckSchedule.lease_owner.is_(None), CheckSchedule.lease_expires_at < now)
+    query = (
+        select(
+            CheckSchedule.id,
+            CheckSchedule.camera_id,
+            Camera.site_id,
+            CheckSchedule.tier,
+            CheckSchedule.interval_s,
+        )  # fmt: skip
+        .join(Camera, Camera.id == CheckSchedule.camera_id)
+        .where(and_(due, free))
+        .order_by(CheckSchedule.next_due_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Rows another node is claiming right now are skipped, not waited for.
+        query = query.with_for_update(skip_locked=True, of=CheckSchedule)
+    rows = session.execute(query).all()
+    if not rows:
+        return []
+    expires = now + timedelta(seconds=lease_s)
+    claims, changes = [], []
+    for schedule_id, camera_id, site_id, tier, interval in rows:
+        claims.append(Claim(schedule_id, camera_id, site_id, tier, interval, owner, now, expires))
+        step = interval * (1.0 + rng.uniform(-jitter, jitter))
+        changes.append({"id": schedule_id, "lease_owner": owner, "lease_expires_at": expires,
+                        "last_started_at": now,
+                        "next_due_at": now + timedelta(seconds=step)})  # fmt: skip
+    session.execute(update(CheckSchedule), changes)
+    return claims
+
+
+def finish(
+    session: Session, claim: Claim, now: datetime | None = None, overran: bool = False
+) -> bool:
+    """Release the lease of a done check (counting an overrun); False if the lease was lost."""
+    values = {"lease_owner": None, "lease_expires_at": None, "last_finished_at": now or utcnow()}
+    if overran:
+        values["overruns"] = CheckSchedule.overruns + 1
+    result = session.execute(
+        update(CheckSchedule)
+        .where(CheckSchedule.id == claim.schedule_id, CheckSchedule.lease_owner == claim.owner)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def release_owner(session: Session, owner: str, now: datetime | None = None) -> int:
+    """Give back every lease `owner` still holds (at shutdown): those checks are due at once."""
+    result = session.execute(
+        update(CheckSchedule)
+        .where(CheckSchedule.lease_owner == owner)
+        .values(lease_owner=None, lease_expires_at=None, next_due_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount

@@ -1,0 +1,126 @@
+"""Monitoring settings (`[monitor]` in the TOML): schedule, concurrency, hysteresis, retention."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Section(BaseModel):
+    # Local base rather than vp_monitor.config.Section: config embeds this model (no cycle).
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TierIntervals(_Section):
+    """Seconds between two checks of one camera, per tier."""
+
+    reachability: float = Field(
+        default=60.0, ge=1, description="ONVIF clock + RTSP DESCRIBE: is the camera there?"
+    )
+    stream: float = Field(
+        default=300.0, ge=1, description="Full check: stream played, picture decoded and analysed."
+    )
+    inventory: float = Field(
+        default=86400.0, ge=1, description="ONVIF device information: serial, firmware, profiles."
+    )
+
+
+class TierOverride(_Section):
+    """Intervals for one site (by name) or one camera (by code); unset tiers keep the default."""
+
+    reachability: float | None = Field(default=None, ge=1, description="Reachability interval.")
+    stream: float | None = Field(default=None, ge=1, description="Stream interval.")
+    inventory: float | None = Field(default=None, ge=1, description="Inventory interval.")
+
+
+class TierTimeouts(_Section):
+    """Deadline of one whole check, per tier; a check still running then is abandoned."""
+
+    reachability: float = Field(default=20.0, gt=0, description="Reachability check deadline.")
+    stream: float = Field(default=45.0, gt=0, description="Full (stream) check deadline.")
+    inventory: float = Field(default=20.0, gt=0, description="Inventory check deadline.")
+
+
+class MonitorSettings(_Section):
+    """How the fleet is checked and how results become camera states."""
+
+    node: str = Field(
+        default="",
+        max_length=60,
+        description="This node's name, written as the owner of the checks it leases; empty: "
+        "host name and process id (unique per process).",
+    )
+    intervals: TierIntervals = Field(default_factory=TierIntervals)
+    timeouts: TierTimeouts = Field(default_factory=TierTimeouts)
+    overrides: dict[str, TierOverride] = Field(
+        default_factory=dict,
+        description='Per site name or camera code: [monitor.overrides."cam042"] stream = 60. '
+        "A camera's own entry wins over its site's.",
+    )
+    jitter: float = Field(
+        default=0.1,
+        ge=0,
+        le=0.5,
+        description="Each next check is moved by up to this fraction of its interval, at random, "
+        "so checks do not bunch up.",
+    )
+    lease_s: float = Field(
+        default=120.0,
+        ge=5,
+        description="A claimed check belongs to its node this long; after that (node dead) "
+        "another node may take it. Keep it above the longest check deadline.",
+    )
+    batch_size: int = Field(
+        default=200, ge=1, le=10_000, description="Most checks claimed in one planner tick."
+    )
+    concurrency: int = Field(default=64, ge=1, le=4096, description="Checks running at once.")
+    site_concurrency: int = Field(
+        default=4, ge=1, description="Checks running at once on one site (shared uplink)."
+    )
+    queue_size: int = Field(
+        default=256, ge=1, description="Claimed checks waiting for a free worker, at most."
+    )
+    down_after: int = Field(
+        default=2, ge=1, description="Consecutive checks without usable video before 'down'."
+    )
+    recover_after: int = Field(
+        default=2, ge=1, description="Consecutive good checks before a down camera is back."
+    )
+    image_confirmations: int = Field(
+        default=2,
+        ge=1,
+        description="Consecutive checks an image or stream condition (black, frozen, low_fps…) "
+        "must be seen before it is opened.",
+    )
+    flapping_window_s: float = Field(
+        default=1800.0, gt=0, description="Window in which state transitions are counted."
+    )
+    flapping_transitions: int = Field(
+        default=6,
+        ge=1,
+        description="More transitions than this in the window: flapping (until a quiet window).",
+    )
+    planner_tick_s: float = Field(
+        default=2.0, gt=0, le=60, description="How often due checks are claimed."
+    )
+    schedule_sync_s: float = Field(
+        default=60.0, gt=0, description="How often new or retired cameras are (un)scheduled."
+    )
+    retention_days: int = Field(
+        default=90, ge=1, description="Check history older than this is deleted (daily)."
+    )
+
+    def node_name(self) -> str:
+        """The lease owner name of this process."""
+        return self.node or f"{socket.gethostname()[:40]}-{os.getpid()}"
+
+    def intervals_for(self, camera_code: str, site_name: str | None) -> dict[str, float]:
+        """The tier intervals of one camera: defaults, then its site's, then its own override."""
+        intervals = self.intervals.model_dump()
+        for key in (site_name, camera_code):
+            override = self.overrides.get(key) if key else None
+            if override is not None:
+                intervals |= override.model_dump(exclude_none=True)
+        return intervals
