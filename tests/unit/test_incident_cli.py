@@ -1,0 +1,101 @@
+"""Operators' commands: `status`, `incident list|show|ack`, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from vp_monitor.alerts.models import Incident, OutboxEvent
+from vp_monitor.cli import main
+from vp_monitor.db import session_factory, transaction
+from vp_monitor.monitor.models import CameraStatus
+from vp_monitor.registry.models import Camera, Contact, Municipality, Site
+
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fleet(engine):
+    """Two towns with one camera each: BB-001 down with an open incident, VE-001 ok."""
+    with transaction(session_factory(engine)) as session:
+        boulogne = Municipality(insee="92012", name="Boulogne-Billancourt", departement="92")
+        versailles = Municipality(insee="78646", name="Versailles", departement="78")
+        session.add(Contact(name="CSU", channel="email", address="csu@example.org"))
+        cameras = []
+        for town, code in ((boulogne, "BB-001"), (versailles, "VE-001")):
+            site = Site(name=f"Mairie {town.name}", municipality=town, uplink=f"UP-{code}")
+            cameras.append(Camera(code=code, name=code, site=site, municipality=town))
+        session.add_all(cameras)
+        session.flush()
+        down, ok = cameras
+        session.add(CameraStatus(camera_id=down.id, state="down", conditions=["no_video"],
+                                 since=T0))  # fmt: skip
+        session.add(CameraStatus(camera_id=ok.id, state="ok", conditions=[], since=T0))
+        session.add(Incident(id="0d5c1e2a-0000-4000-8000-000000000001", kind="camera",
+                             camera_id=down.id, site_id=down.site_id, severity="critical",
+                             conditions=["no_video"], opened_at=T0,
+                             evidence_jpeg=b"\xff\xd8jpeg\xff\xd9"))  # fmt: skip
+    return engine
+
+
+@pytest.fixture
+def cli(database_url, secret_key, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def run(*args):
+        result = runner.invoke(main, ["--database-url", database_url, "--actor", "op.martin",
+                                      *args])  # fmt: skip
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result.exit_code, result.stdout, result.stderr
+
+    return run
+
+
+def test_status_wall_worst_first_and_per_municipality(fleet, cli):
+    code, out, _ = cli("status", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [(r["camera"], r["state"]) for r in rows] == [("BB-001", "down"), ("VE-001", "ok")]
+    _, out, _ = cli("status", "--json", "--municipality", "78646")
+    assert [r["camera"] for r in json.loads(out)] == ["VE-001"]
+    _, out, _ = cli("status", "--json", "--problems")
+    assert [r["camera"] for r in json.loads(out)] == ["BB-001"]
+
+
+def test_incident_list_is_scoped_to_a_municipality(fleet, cli):
+    _, out, _ = cli("incident", "list", "--json")
+    rows = json.loads(out)
+    assert [(r["camera"], r["severity"], r["status"]) for r in rows] == [
+        ("BB-001", "critical", "open")
+    ]
+    _, out, _ = cli("incident", "list", "--json", "--municipality", "78646")
+    assert json.loads(out) == []
+
+
+def test_ack_by_prefix_records_who_and_tells_recipients(fleet, cli, tmp_path):
+    code, out, err = cli("incident", "ack", "0d5c1e2a", "--note", "technicien envoyé")
+    assert code == 0, err
+    assert "acknowledged by op.martin" in out
+    with session_factory(fleet)() as session:
+        incident = session.scalars(select(Incident)).one()
+        assert (incident.status, incident.acknowledged_by) == ("acknowledged", "op.martin")
+        assert incident.acknowledgement_note == "technicien envoyé"
+        told = [row.payload["event"] for row in session.scalars(select(OutboxEvent))]
+    assert told == ["acknowledged"]
+    code, out, _ = cli("incident", "ack", "0d5c1e2a")
+    assert code == 0 and "nothing to acknowledge" in out
+    code, out, _ = cli("incident", "show", "0d5c", "--json", "--evidence",
+                       str(tmp_path / "e.jpg"))  # fmt: skip
+    assert json.loads(out)["acknowledged_by"] == "op.martin"
+    assert (tmp_path / "e.jpg").read_bytes() == b"\xff\xd8jpeg\xff\xd9"
+
+
+def test_unknown_incident_is_exit_code_2(fleet, cli):
+    code, _, err = cli("incident", "ack", "ffff")
+    assert code == 2 and "no incident has this id" in err

@@ -1,0 +1,160 @@
+"""Operators' commands: the status wall in a terminal, incidents listed, shown, acknowledged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vp_monitor.alerts.models import Incident
+from vp_monitor.cli_context import Context, json_option, pass_context, print_record, print_records
+from vp_monitor.registry.models import Camera, Lifecycle, Municipality, Site
+
+LIST_COLUMNS = ("id", "kind", "status", "severity", "camera", "site", "conditions", "opened_at")
+STATUS_COLUMNS = ("camera", "site", "municipality", "state", "conditions", "since", "last_check")
+
+
+def incident_record(session: Session, incident: Incident) -> dict[str, Any]:
+    """What an operator reads about an incident (the evidence frame only as its size)."""
+    camera = session.get(Camera, incident.camera_id) if incident.camera_id else None
+    site = session.get(Site, incident.site_id) if incident.site_id else None
+    return {
+        "id": incident.id,
+        "kind": incident.kind,
+        "status": incident.status,
+        "severity": incident.severity,
+        "camera": camera.code if camera else None,
+        "site": site.name if site else None,
+        "conditions": ", ".join(incident.conditions or []),
+        "opened_at": incident.opened_at,
+        "acknowledged_at": incident.acknowledged_at,
+        "acknowledged_by": incident.acknowledged_by,
+        "acknowledgement_note": incident.acknowledgement_note,
+        "resolved_at": incident.resolved_at,
+        "reopened_count": incident.reopened_count,
+        "escalation_level": incident.escalation_level,
+        "silenced": incident.silenced,
+        "parent_id": incident.parent_id,
+        "metrics": incident.metrics or {},
+        "evidence_bytes": len(incident.evidence_jpeg or b""),
+    }
+
+
+def _find(session: Session, incident_id: str) -> Incident:
+    """An incident by its id or an unambiguous prefix of it (ids are long UUIDs)."""
+    from vp_monitor.registry.service import NotFound
+
+    found = session.scalars(select(Incident).where(Incident.id.startswith(incident_id))).all()
+    if len(found) != 1:
+        reason = "matches several incidents" if found else "no incident has this id"
+        raise NotFound(f"incident {incident_id!r}: {reason}")
+    return found[0]
+
+
+def _municipality_filter(query, insee: str | None):
+    if insee is None:
+        return query
+    return query.join(Municipality, Camera.municipality_id == Municipality.id).where(
+        Municipality.insee == insee
+    )
+
+
+@click.group("incident")
+def incident() -> None:
+    """Incidents: list, show, acknowledge."""
+
+
+@incident.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include resolved incidents.")
+@click.option("--municipality", help="INSEE: only this municipality's cameras.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True)
+@json_option
+@pass_context
+def incident_list(context: Context, show_all, municipality, limit, as_json) -> None:
+    """Unresolved incidents, newest first."""
+    with context.registry() as registry:
+        session = registry.session
+        query = select(Incident).outerjoin(Camera, Incident.camera_id == Camera.id)
+        query = _municipality_filter(query, municipality)
+        if not show_all:
+            query = query.where(Incident.status != "resolved")
+        query = query.order_by(Incident.opened_at.desc()).limit(limit)
+        records = [incident_record(session, i) for i in session.scalars(query)]
+    print_records(records, LIST_COLUMNS, as_json)
+
+
+@incident.command("show")
+@click.argument("incident_id")
+@click.option("--evidence", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the evidence frame (JPEG) to this file.")  # fmt: skip
+@json_option
+@pass_context
+def incident_show(context: Context, incident_id, evidence, as_json) -> None:
+    """One incident with its metrics; optionally its evidence frame."""
+    with context.registry() as registry:
+        found = _find(registry.session, incident_id)
+        record = incident_record(registry.session, found)
+        jpeg = found.evidence_jpeg
+    if evidence is not None:
+        if not jpeg:
+            click.echo("this incident has no evidence frame", err=True)
+        else:
+            evidence.write_bytes(jpeg)
+            click.echo(f"evidence frame written to {evidence}", err=True)
+    print_record(record, as_json)
+
+
+@incident.command("ack")
+@click.argument("incident_id")
+@click.option("--note", default="", help="What is being done about it.")
+@pass_context
+def incident_ack(context: Context, incident_id, note) -> None:
+    """Acknowledge an incident: stops escalation and reminders, and tells the recipients."""
+    from vp_monitor.alerts.incidents import acknowledge
+
+    with context.registry() as registry:
+        found = _find(registry.session, incident_id)
+        before = found.status
+        acknowledge(registry.session, found.id, context.actor, note, context.settings.alerts)
+        if before != "open":
+            click.echo(f"incident {found.id} is {before}: nothing to acknowledge")
+            return
+    click.echo(f"incident {found.id} acknowledged by {context.actor}")
+
+
+@click.command("status")
+@click.option("--municipality", help="INSEE: only this municipality's cameras.")
+@click.option("--problems", is_flag=True, help="Only cameras that are not ok.")
+@json_option
+@pass_context
+def status(context: Context, municipality, problems, as_json) -> None:
+    """The status wall: every active camera's current state, worst first."""
+    from vp_monitor.monitor.models import CameraStatus
+
+    order = {"down": 0, "degraded": 1, "unknown": 2, "maintenance": 3, "ok": 4}
+    with context.registry() as registry:
+        query = select(Camera, CameraStatus).outerjoin(
+            CameraStatus, CameraStatus.camera_id == Camera.id
+        )
+        query = _municipality_filter(query, municipality).where(
+            Camera.lifecycle != Lifecycle.DECOMMISSIONED
+        )
+        records = []
+        for camera, current in registry.session.execute(query):
+            state = current.state if current else "unknown"
+            if problems and state == "ok":
+                continue
+            records.append({
+                "camera": camera.code,
+                "site": camera.site.name,
+                "municipality": camera.municipality.insee,
+                "state": state,
+                "conditions": ", ".join(current.conditions or []) if current else "",
+                "since": current.since if current else None,
+                "last_check": current.last_check_at if current else None,
+            })  # fmt: skip
+    records.sort(key=lambda r: (order.get(r["state"], 5), r["camera"]))
+    print_records(records, STATUS_COLUMNS, as_json)
