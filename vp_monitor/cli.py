@@ -627,14 +627,15 @@ def maintenance_remove(context: Context, window_id) -> None:
 
 def _register_commands() -> None:
     """Commands that live with their subsystem, one line each."""
-    from vp_monitor.alerts.cli import incident, status
+    from vp_monitor.alerts.cli import availability_command, incident, status
     from vp_monitor.demo import demo
     from vp_monitor.monitor.cli import serve
     from vp_monitor.probes.cli import check, discover, reference
     from vp_monitor.sim.cli import sim
     from vp_monitor.vision.cli import analyze
 
-    for command in (sim, analyze, check, discover, serve, demo, status, incident):
+    commands = (sim, analyze, check, discover, serve, demo, status, incident, availability_command)
+    for command in commands:
         main.add_command(command)
     camera.add_command(reference)
 

@@ -142,6 +142,7 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
     click.echo(f"{count} cameras registered in {database}; simulator starting…")
     running = RunningFleet(fleet, discovery_port=None)
     await running.start()
+    await running.encoded()  # a camera still encoding its first loop would look down
     monitor = Monitor(
         engine, settings.monitor, probe_settings=settings.probes,
         vision_settings=settings.vision, alert_settings=settings.alerts,

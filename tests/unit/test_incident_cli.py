@@ -1,9 +1,10 @@
-"""Operators' commands: `status`, `incident list|show|ack`, on SQLite and PostgreSQL."""
+"""Operators' commands: `status`, `incident list|show|ack`, `availability`, on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -12,7 +13,8 @@ from sqlalchemy import select
 from vp_monitor.alerts.models import Incident, OutboxEvent
 from vp_monitor.cli import main
 from vp_monitor.db import session_factory, transaction
-from vp_monitor.monitor.models import CameraStatus
+from vp_monitor.monitor.availability import availability
+from vp_monitor.monitor.models import CameraStatus, CheckRecord
 from vp_monitor.registry.models import Camera, Contact, Municipality, Site
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -99,3 +101,42 @@ def test_ack_by_prefix_records_who_and_tells_recipients(fleet, cli, tmp_path):
 def test_unknown_incident_is_exit_code_2(fleet, cli):
     code, _, err = cli("incident", "ack", "ffff")
     assert code == 2 and "no incident has this id" in err
+
+
+def _history(engine, code, *points):
+    """Check records (minutes after T0, state, in maintenance) for one camera."""
+    with transaction(session_factory(engine)) as session:
+        camera_id = session.scalars(select(Camera.id).where(Camera.code == code)).one()
+        for minutes, state, in_maintenance in points:
+            at, detail = T0 + timedelta(minutes=minutes), {"in_maintenance": in_maintenance}
+            session.add(CheckRecord(camera_id=camera_id, tier="reachability", at=at,
+                                    state=state, duration_s=0.1, detail=detail))  # fmt: skip
+    return camera_id
+
+
+def test_availability_weighs_time_and_leaves_maintenance_out(fleet):
+    down = _history(fleet, "BB-001", (-30, "ok", False), (60, "down", False),
+                    (120, "down", True), (180, "ok", False), (300, "down", False))  # fmt: skip
+    late = _history(fleet, "VE-001", (120, "ok", False))
+    with session_factory(fleet)() as session:
+        found = availability(session, T0, T0 + timedelta(hours=4))
+    hour = 3600.0
+    assert (found[down].up_s, found[down].down_s, found[down].maintenance_s) == (
+        2 * hour, hour, hour)  # fmt: skip
+    assert found[down].ratio == pytest.approx(2 / 3)
+    assert (found[late].up_s, found[late].ratio) == (2 * hour, 1.0)
+
+
+def test_availability_command_per_municipality(fleet, cli):
+    _history(fleet, "BB-001", (0, "ok", False), (90, "down", False))
+    start, end = T0.isoformat(), (T0 + timedelta(hours=2)).isoformat()
+    code, out, err = cli("availability", "--from", start, "--to", end, "--json")
+    assert code == 0, err
+    rows = {r["camera"]: r for r in json.loads(out)}
+    assert rows["BB-001"]["availability_pct"] == 75.0 and rows["BB-001"]["down_min"] == 30.0
+    assert rows["VE-001"]["availability_pct"] is None  # never checked in the period
+    _, out, _ = cli("availability", "--from", start, "--to", end, "--municipality", "78646",
+                    "--json")  # fmt: skip
+    assert [r["camera"] for r in json.loads(out)] == ["VE-001"]
+    code, _, err = cli("availability", "--from", end, "--to", start)
+    assert code == 2 and "before" in err

@@ -288,3 +288,27 @@ def test_incident_and_its_notifications_roll_back_together(factory):
     assert incidents(factory) == [] and events(factory) == []
     Evaluator(factory).check(cam, T0, "down", {"unreachable"})
     assert len(incidents(factory)) == 1 and len(events(factory)) == 1
+
+
+def test_decommissioning_resolves_what_was_open_and_shows_the_camera_retired(factory):
+    """A camera retired while down: its incident is resolved (told once), its status says so."""
+    from vp_monitor.monitor.evaluator import retire_decommissioned
+    from vp_monitor.registry.models import Lifecycle
+
+    camera_id = build_fleet(factory)["site0"][0]
+    evaluator = Evaluator(factory)
+    evaluator.check(camera_id, T0, "down", ["unreachable"])
+    with transaction(factory) as session:
+        session.get(Camera, camera_id).lifecycle = Lifecycle.DECOMMISSIONED
+    for attempt in range(2):  # the second sync finds nothing left to retire
+        with transaction(factory) as session:
+            changes = retire_decommissioned(session, T0 + timedelta(minutes=5))
+            for change in changes:
+                record_change(session, change, SETTINGS)
+        assert len(changes) == (1 - attempt)
+    (incident,) = incidents(factory)
+    assert incident.status == "resolved"
+    assert [event for _, event in events(factory)] == ["opened", "resolved"]
+    with factory() as session:
+        status = session.get(CameraStatus, camera_id)
+        assert (status.state, status.conditions) == ("decommissioned", [])

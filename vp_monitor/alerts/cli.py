@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,51 @@ def status(context: Context, municipality, problems, as_json) -> None:
             })  # fmt: skip
     records.sort(key=lambda r: (order.get(r["state"], 5), r["camera"]))
     print_records(records, STATUS_COLUMNS, as_json)
+
+
+def _when(value: str | None, default: datetime) -> datetime:
+    if value is None:
+        return default
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 date or time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@click.command("availability")
+@click.option("--from", "start", help="Start (ISO 8601; default: 24 hours ago).")
+@click.option("--to", "end", help="End (ISO 8601; default: now).")
+@click.option("--municipality", help="INSEE: only this municipality's cameras.")
+@json_option
+@pass_context
+def availability_command(context: Context, start, end, municipality, as_json) -> None:
+    """Share of time each camera was up, maintenance windows excluded."""
+    from vp_monitor.db import utcnow
+    from vp_monitor.monitor.availability import availability
+
+    end_at = _when(end, utcnow())
+    start_at = _when(start, end_at - timedelta(days=1))
+    if start_at >= end_at:
+        raise click.BadParameter("--from must be before --to")
+    with context.registry() as registry:
+        session = registry.session
+        cameras = {
+            camera.id: camera
+            for camera in session.scalars(_municipality_filter(select(Camera), municipality))
+        }
+        found = availability(session, start_at, end_at, cameras)
+        records = []
+        for camera_id, camera in sorted(cameras.items(), key=lambda item: item[1].code):
+            figures = found.get(camera_id)
+            ratio = figures.ratio if figures else None
+            records.append({
+                "camera": camera.code,
+                "site": camera.site.name,
+                "municipality": camera.municipality.insee,
+                "availability_pct": None if ratio is None else round(ratio * 100, 2),
+                "down_min": round(figures.down_s / 60, 1) if figures else 0.0,
+                "maintenance_min": round(figures.maintenance_s / 60, 1) if figures else 0.0,
+            })  # fmt: skip
+    columns = ("camera", "site", "municipality", "availability_pct", "down_min", "maintenance_min")
+    print_records(records, columns, as_json)

@@ -18,14 +18,17 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
+from vp_monitor.alerts.incidents import record_change
+from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import session_factory, transaction, utcnow
 from vp_monitor.monitor import planner
-from vp_monitor.monitor.evaluator import TierResult, active_windows, evaluate
+from vp_monitor.monitor.evaluator import TierResult, active_windows, evaluate, retire_decommissioned
 from vp_monitor.monitor.events import CameraChange
 from vp_monitor.monitor.models import CameraStatus, CheckRecord
 from vp_monitor.monitor.runner import CheckFunction, Job, Runner, supervise
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.probes.base import ProbeSettings, ProbeTarget
+from vp_monitor.probes.capture import keep_freed_memory
 from vp_monitor.registry.models import Camera, ReferenceImage
 
 log = logging.getLogger(__name__)
@@ -33,29 +36,6 @@ log = logging.getLogger(__name__)
 WRITE_BATCH = 50  # results written in one transaction (each in its own savepoint)
 RESULT_QUEUE = 512
 ChangeListener = Callable[[str, CameraChange], None]
-AlertStage = Callable[[Session, CameraChange, Any], None]
-
-
-def _alerts_not_built_yet(session: Session, change: CameraChange, settings: Any) -> None:
-    """Stand-in for vp_monitor.alerts.incidents.record_change until that module exists."""
-
-
-def alert_stage() -> AlertStage:
-    """The alerting stage's `record_change`, or a no-op (logged) while it is not written yet."""
-    try:
-        from vp_monitor.alerts.incidents import record_change
-    except ImportError:
-        log.warning("vp_monitor.alerts.incidents not available: state changes raise no incident")
-        return _alerts_not_built_yet
-    return record_change
-
-
-def _alert_defaults() -> Any:
-    try:
-        from vp_monitor.alerts.settings import AlertSettings
-    except ImportError:
-        return None
-    return AlertSettings()
 
 
 def load_jobs(session: Session, claims: list[planner.Claim], secrets: Any = None) -> list[Job]:
@@ -151,8 +131,7 @@ class Monitor:
         self.owner = self.settings.node_name()
         self.secrets = secrets
         self.channel_settings = channel_settings  # None: this node sends no notifications
-        self.alert_settings = alert_settings if alert_settings is not None else _alert_defaults()
-        self.record_change = alert_stage()
+        self.alert_settings = alert_settings if alert_settings is not None else AlertSettings()
         self.listeners: list[ChangeListener] = [on_change] if on_change else []
         self.runner = Runner(self.settings, self._submit, check, probe_settings, vision_settings)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -167,6 +146,7 @@ class Monitor:
     # -- life cycle ----------------------------------------------------------------------------
     async def start(self) -> None:
         """Schedule the fleet and start the workers, the result writer and the periodic jobs."""
+        keep_freed_memory()
         await self._db(self._sync_schedule)
         self._start_pipeline()
         self.add_periodic(self.tick, self.settings.planner_tick_s, "planner-tick")
@@ -253,6 +233,8 @@ class Monitor:
     def _sync_schedule(self) -> None:
         with transaction(self.factory) as session:
             change = planner.ensure_schedule(session, self.settings)
+            for retired in retire_decommissioned(session, utcnow()):
+                record_change(session, retired, self.alert_settings)  # resolves what was open
         if change.added or change.removed or change.updated:
             log.info("schedule: %d added, %d removed, %d updated", change.added, change.removed,
                      change.updated)  # fmt: skip
@@ -289,7 +271,7 @@ class Monitor:
                         camera_id = job.claim.camera_id
                         change = evaluate(session, camera_id, result, self.settings, now, windows)
                         if change is not None:
-                            self.record_change(session, change, self.alert_settings)
+                            record_change(session, change, self.alert_settings)
                             changes.append((job.target.camera, change))
                         planner.finish(session, job.claim, overran=result.overran)
                 except Exception:  # one camera's bad result must not lose the others

@@ -231,6 +231,27 @@ def locked_status(session: Session, camera_id: int, now: datetime) -> CameraStat
     return status
 
 
+def retire_decommissioned(session: Session, now: datetime) -> list[CameraChange]:
+    """Show decommissioned cameras as such; the changes let the alert stage resolve what was
+    still open about them (a retired camera must not stay "down" on the wall for ever)."""
+    query = (
+        select(CameraStatus)
+        .join(Camera, Camera.id == CameraStatus.camera_id)
+        .where(Camera.lifecycle == Lifecycle.DECOMMISSIONED, CameraStatus.state != "decommissioned")
+        .with_for_update()
+    )
+    changes = []
+    for status in session.scalars(query):
+        before = frozenset(status.conditions or [])
+        changes.append(
+            CameraChange(camera_id=status.camera_id, at=now, state="decommissioned",
+                         previous_state=status.state, conditions=frozenset(), cleared=before)
+        )  # fmt: skip
+        status.state, status.conditions, status.pending = "decommissioned", [], {}
+        status.since = now
+    return changes
+
+
 def evaluate(
     session: Session,
     camera_id: int,

@@ -429,6 +429,13 @@ class RunningFleet:
             for fc in self.fleet.cameras:
                 self.cache.get_nowait(self.cache.key_for(fc.camera, stream))
 
+    async def encoded(self, timeout: float = 120.0) -> None:
+        """Wait until every camera's loops are encoded (the first answers are then instant)."""
+        async with asyncio.timeout(timeout):
+            for stream in ("sub", "main"):
+                for fc in self.fleet.cameras:
+                    await self.cache.get(self.cache.key_for(fc.camera, stream))
+
     async def _start_onvif(self) -> None:
         from aiohttp import web
 
