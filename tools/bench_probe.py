@@ -1,6 +1,6 @@
 """Benchmark of a complete frame check (connect, first keyframe, decode, analyse) against the
 simulator: our stream probe vs an ffmpeg subprocess vs naive cv2.VideoCapture; checks per
-second; analysis alone. Writes docs/benchmarks-probes.md.
+second; analysis alone. Prints a Markdown report (and writes it with --output FILE).
 
     .venv/bin/python tools/bench_probe.py [--cameras 20] [--samples 20] [--seconds 20]
     .venv/bin/python tools/bench_probe.py --failing 1000     # memory / descriptor leak check
@@ -303,7 +303,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=40)
-    parser.add_argument("--output", default="docs/benchmarks-probes.md")
+    parser.add_argument("--output", help="Also write the report to this file.")
     parser.add_argument("--failing", type=int, help="Only run this many failing probes (leaks).")
     args = parser.parse_args()
     if args.serve:
@@ -319,8 +319,8 @@ def main() -> None:
     finally:
         close_decoder_pool()
     print(text)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(text, encoding="utf-8")
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ from pydantic import ValidationError
 from vp_monitor.probes.base import ProbeResult, ProbeSettings, ProbeTarget, redact
 from vp_monitor.probes.check import camera_state
 from vp_monitor.probes.cli import parse_matches, probe_message
-from vp_monitor.probes.rtsp import RtspFailure, _challenge, parse_sdp, split_credentials
-from vp_monitor.probes.stream import Depacketizer, StreamStats
+from vp_monitor.probes.rtsp import RtspFailure, Sdp, _challenge, parse_sdp, split_credentials
+from vp_monitor.probes.stream import Depacketizer, KeyframeCollector, StreamStats
 
 SPS, PPS = b"\x67\x42\x00\x1e\xab", b"\x68\xce\x3c\x80"
 SDP = (
@@ -68,6 +68,19 @@ def test_h265_fragmentation_units_are_rebuilt():
     d = Depacketizer("h265")
     fu = lambda flags, chunk: bytes([49 << 1, 1, flags | 19]) + chunk  # noqa: E731
     assert d.push(fu(0x80, nal[2:10])) == [] and d.push(fu(0x40, nal[10:])) == [nal]
+
+
+def test_second_keyframe_is_spaced_by_rtp_time_not_arrival():
+    """Keyframes every 2 s of stream time arriving in one burst: the second one kept is the one
+    2 s later (a whole GOP further would be the same picture on a looping camera)."""
+    sdp = Sdp("h264", "H264", 96, "rtsp://x/track1", parameter_sets=(b"\x67sps", b"\x68pps"))
+    collector = KeyframeCollector(sdp, wanted=2, delay_s=2.0, max_bytes=1 << 20)
+    stats = StreamStats()
+    start = 0xFFFF0000  # the RTP clock wraps between the first and the second keyframe
+    for n in range(4):
+        idr = bytes((0x65, 0x88, n))  # an IDR slice; its last byte tells which one was kept
+        collector.push((start + n * 180_000) & 0xFFFFFFFF, True, idr, stats)
+    assert [k[-1] for k in collector.keyframes] == [0, 1]
 
 
 def test_packet_loss_counts_sequence_gaps_across_wrap():

@@ -19,6 +19,7 @@ from vp_monitor.probes.capture import Decoded, DecodeError, DecodeJob, decoder_p
 from vp_monitor.probes.rtsp import RtspClient, RtspFailure, Sdp, split_credentials, stream_url
 
 START_CODE = b"\x00\x00\x00\x01"
+RTP_VIDEO_CLOCK_HZ = 90_000
 H264_IDR, H264_PARAMS = {5}, {7, 8}
 H265_IRAP, H265_PARAMS = set(range(16, 22)), {32, 33, 34}
 
@@ -68,6 +69,11 @@ class Depacketizer:
             nals.append(payload[pos + 2 : pos + 2 + size])
             pos += 2 + size
         return [n for n in nals if n]
+
+
+def _rtp_seconds(ticks: int) -> float:
+    """An RTP timestamp difference (90 kHz video clock, modulo 2^32) in seconds."""
+    return (ticks & 0xFFFFFFFF) / RTP_VIDEO_CLOCK_HZ
 
 
 def _h265_header(payload: bytes) -> bytes:
@@ -134,7 +140,7 @@ class KeyframeCollector:
         self.params: dict[int, bytes] = {nal_type(sdp.codec, p): p for p in sdp.parameter_sets if p}
         self.wanted, self.delay_s, self.max_bytes = wanted, delay_s, max_bytes
         self.keyframes: list[bytes] = []
-        self.first_at: float | None = None
+        self.first_timestamp: int | None = None  # RTP time of the first keyframe kept
         self.unit: list[bytes] = []
         self.unit_bytes = 0
         self.damaged = False  # a packet of the unit being assembled was lost
@@ -161,7 +167,7 @@ class KeyframeCollector:
             self._finish(stats)
 
     def _finish(self, stats: StreamStats) -> None:
-        unit, size, damaged = self.unit, self.unit_bytes, self.damaged
+        unit, size, damaged, timestamp = self.unit, self.unit_bytes, self.damaged, self.timestamp
         self.unit, self.unit_bytes, self.timestamp, self.damaged = [], 0, None, False
         if not unit:
             return
@@ -184,9 +190,16 @@ class KeyframeCollector:
         if damaged:  # decoding half a picture would fake a blurred or covered image
             stats.damaged_keyframes += 1
             return
-        if self.done or (self.first_at is not None and now - self.first_at < self.delay_s):
-            return
-        self.first_at = self.first_at or now
+        # Spacing by the stream's own clock, not arrival time: jitter or a burst must not make
+        # the keyframe `delay_s` later look early and push the second pick a whole GOP further.
+        if self.done or (
+            self.first_timestamp is not None
+            and timestamp is not None
+            and _rtp_seconds(timestamp - self.first_timestamp) < self.delay_s
+        ):
+            return  # fmt: skip
+        if self.first_timestamp is None:
+            self.first_timestamp = timestamp
         self.keyframes.append(self._annexb(unit, types))
 
     def _annexb(self, unit: list[bytes], types: list[int]) -> bytes:
