@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
-import resource
 import signal
 import socket
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -192,6 +193,21 @@ async def test_h265_camera_is_decoded(sim_camera):
     assert result.frames[0].shape == (360, 640, 3)
 
 
+async def test_4k_main_stream_is_decoded_scaled_down_within_the_time_limit(sim_camera):
+    """A camera with only a 4K stream: the frame comes back 640 wide, the true size in detail."""
+    from vp_monitor.sim.camera import StreamSpec
+
+    _camera, target = await sim_camera(main=StreamSpec(3840, 2160, 2, 6000, gop_seconds=1.0))
+    only_main = ProbeTarget(**{**target.__dict__, "rtsp_sub": None})
+    started = time.monotonic()
+    result = await run_probe("stream", only_main, FAST)
+    assert time.monotonic() - started < FAST.stream.timeout_s
+    assert result.ok, result.error
+    assert (result.detail["stream"], result.detail["width"], result.detail["height"]) == (
+        "main", 3840, 2160)  # fmt: skip
+    assert result.frames[0].shape == (360, 640, 3)
+
+
 async def test_corrupt_nal_units_give_a_result_within_the_time_limit(sim_camera):
     """Corrupted NAL units never crash or hang the probe: a result comes within its time-out."""
     camera, target = await sim_camera()
@@ -219,27 +235,6 @@ async def test_worker_killed_mid_task_fails_one_check_and_the_next_works(sim_cam
     camera.set_fault("none")
     result = await run_probe("stream", target, FAST)
     assert result.ok and len(result.frames) == 2, result.error
-
-
-async def test_many_failing_checks_leak_no_memory_or_file_descriptors(sim_camera):
-    """200 failing checks (refused, auth failure) leave RSS and open descriptors flat."""
-    camera, target = await sim_camera()
-    wrong = ProbeTarget(**{**target.__dict__, "password": "bad"})
-    closed = f"rtsp://{target.onvif_host}:1/main"
-    refused = ProbeTarget(
-        **{**target.__dict__, "onvif_port": free_port(target.onvif_host), "rtsp_main": closed}
-    )
-
-    async def batch(n: int) -> None:
-        for i in range(n):
-            kind = ("onvif", "rtsp")[i % 2]
-            await run_probe(kind, (wrong, refused)[i % 4 // 2], FAST)
-
-    await batch(40)  # warm caches and allocators
-    fds, rss = len(os.listdir("/proc/self/fd")), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    await batch(200)
-    assert len(os.listdir("/proc/self/fd")) <= fds + 3
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss < 20_000  # KiB
 
 
 # -- hostile servers ---------------------------------------------------------------------------
@@ -339,6 +334,82 @@ async def test_non_xml_dtd_and_huge_soap_replies_give_onvif_error(body, reason):
     finally:
         await close_clients()
         await runner.cleanup()
+
+
+async def huge_soap_reply(request: web.Request) -> web.StreamResponse:
+    """100 MB of XML, streamed without a length, as a broken device might send."""
+    response = web.StreamResponse(headers={"Content-Type": "application/soap+xml"})
+    await response.prepare(request)
+    chunk = b"<x>" + b"a" * 65_530 + b"</x>"
+    with contextlib.suppress(ConnectionError):
+        for _ in range(100 * 1024 * 1024 // len(chunk)):
+            await response.write(chunk)
+    return response
+
+
+async def test_1000_hostile_checks_leak_no_memory_or_file_descriptors(sim_camera):
+    """1,000 checks against truncated SDP, an undecodable codec, non-XML, DTD and 100 MB SOAP
+    replies, a refused port and a wrong password: each a result with a reason, in time, and
+    resident memory and open descriptors stay flat."""
+    camera, target = await sim_camera()
+    host = "127.0.8.3"
+    truncated = sdp_answer("v=0\r\nm=video 0 RTP/AVP 96\r\n", 4000)
+    undecodable = sdp_answer("v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 VP9/90000\r\n")
+    fakes = [await rtsp_fake(host, truncated), await rtsp_fake(host, undecodable)]
+
+    async def not_xml(_request: web.Request) -> web.Response:
+        return web.Response(body=b"not XML")
+
+    async def entity_bomb(_request: web.Request) -> web.Response:
+        return web.Response(body=BOMB.encode())
+
+    handlers = [not_xml, entity_bomb, huge_soap_reply]
+    runners, soap_ports = [], []
+    for handler in handlers:  # stock ONVIF clients know one path: one device per port
+        app = web.Application()
+        app.router.add_post("/onvif/device_service", handler)
+        runners.append(web.AppRunner(app))
+        await runners[-1].setup()
+        soap_ports.append(free_port(host))
+        await web.TCPSite(runners[-1], host, soap_ports[-1]).start()
+    rtsp_urls = [f"rtsp://{host}:{s.sockets[0].getsockname()[1]}/main" for s in fakes]
+    checks = [("rtsp", ProbeTarget("fake", rtsp_main=url)) for url in rtsp_urls]
+    checks += [("stream", ProbeTarget("fake", rtsp_main=url)) for url in rtsp_urls]
+    checks += [("onvif", ProbeTarget(f"soap{port}", host, port, "admin", "x"))
+               for port in soap_ports]  # fmt: skip
+    checks += [
+        ("rtsp", ProbeTarget("refused", rtsp_main=f"rtsp://{host}:1/main")),
+        ("onvif", ProbeTarget(**{**target.__dict__, "password": "bad"})),
+    ]
+
+    async def batch(n: int) -> None:
+        for i in range(n):
+            kind, checked = checks[i % len(checks)]
+            started = time.monotonic()
+            result = await run_probe(kind, checked, FAST)
+            assert not result.ok and result.error, (kind, checked.camera)
+            assert time.monotonic() - started < 3.0, (kind, checked.camera)
+
+    try:
+        await batch(100)  # warm caches and allocators
+        fds, rss = len(os.listdir("/proc/self/fd")), _rss_kib()
+        await batch(1000)
+        assert len(os.listdir("/proc/self/fd")) <= fds + 3
+        assert _rss_kib() - rss < 20_000
+    finally:
+        await close_clients()
+        for runner in runners:
+            await runner.cleanup()
+        for fake in fakes:
+            fake.close()
+
+
+def _rss_kib() -> int:
+    """Current (not peak) resident memory of this process."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS in /proc/self/status")
 
 
 async def test_inventory_lists_identity_profiles_and_plain_urls(sim_camera):

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from vp_monitor.alerts.models import Incident
 from vp_monitor.cli_context import Context, json_option, pass_context, print_record, print_records
@@ -53,6 +53,9 @@ def _find(session: Session, incident_id: str) -> Incident:
         reason = "matches several incidents" if found else "no incident has this id"
         raise NotFound(f"incident {incident_id!r}: {reason}")
     return found[0]
+
+
+WITH_PLACES = (selectinload(Camera.site), selectinload(Camera.municipality))
 
 
 def _municipality_filter(query, insee: str | None):
@@ -137,8 +140,10 @@ def status(context: Context, municipality, problems, as_json) -> None:
 
     order = {"down": 0, "degraded": 1, "unknown": 2, "maintenance": 3, "ok": 4}
     with context.registry() as registry:
-        query = select(Camera, CameraStatus).outerjoin(
-            CameraStatus, CameraStatus.camera_id == Camera.id
+        query = (
+            select(Camera, CameraStatus)
+            .options(*WITH_PLACES)
+            .outerjoin(CameraStatus, CameraStatus.camera_id == Camera.id)
         )
         query = _municipality_filter(query, municipality).where(
             Camera.lifecycle != Lifecycle.DECOMMISSIONED
@@ -188,10 +193,8 @@ def availability_command(context: Context, start, end, municipality, as_json) ->
         raise click.BadParameter("--from must be before --to")
     with context.registry() as registry:
         session = registry.session
-        cameras = {
-            camera.id: camera
-            for camera in session.scalars(_municipality_filter(select(Camera), municipality))
-        }
+        query = _municipality_filter(select(Camera).options(*WITH_PLACES), municipality)
+        cameras = {camera.id: camera for camera in session.scalars(query)}
         found = availability(session, start_at, end_at, cameras)
         records = []
         for camera_id, camera in sorted(cameras.items(), key=lambda item: item[1].code):

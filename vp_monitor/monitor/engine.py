@@ -120,7 +120,7 @@ class Monitor:
         *,
         probe_settings: ProbeSettings | None = None,
         vision_settings: Any = None,
-        alert_settings: Any = None,
+        alert_settings: AlertSettings | None = None,
         channel_settings: Any = None,
         secrets: Any = None,
         check: CheckFunction | None = None,

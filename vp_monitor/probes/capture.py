@@ -2,9 +2,9 @@
 
 The stream probe hands a worker the bytes of the keyframes it needs (Annex B access units with
 their parameter sets); the worker decodes them with PyAV and returns BGR frames already scaled
-down, so a 4K picture never crosses the process boundary at full size, through a memory area
-shared with the monitor. MJPEG streams, which we
-do not depacketize ourselves, are grabbed by the worker with PyAV's own RTSP client instead.
+down (a 4K picture never crosses the process boundary at full size) in a memory area it shares
+with the monitor. MJPEG streams, which we do not depacketize ourselves, are grabbed by the
+worker with PyAV's own RTSP client instead.
 """
 
 from __future__ import annotations
