@@ -71,13 +71,19 @@ def test_status_wall_worst_first_and_per_municipality(fleet, cli):
 
 
 def test_incident_list_is_scoped_to_a_municipality(fleet, cli):
-    _, out, _ = cli("incident", "list", "--json")
+    with transaction(session_factory(fleet)) as session:
+        site = session.scalars(select(Site).where(Site.name == "Mairie Versailles")).one()
+        session.add(Incident(id="5173-0000", kind="site", site_id=site.id, severity="critical",
+                             conditions=["site_down"], opened_at=T0))  # fmt: skip
+    _, out, _ = cli("incident", "list", "--json", "--municipality", "92012")
     rows = json.loads(out)
     assert [(r["camera"], r["severity"], r["status"]) for r in rows] == [
         ("BB-001", "critical", "open")
     ]
     _, out, _ = cli("incident", "list", "--json", "--municipality", "78646")
-    assert json.loads(out) == []
+    assert [(r["kind"], r["site"]) for r in json.loads(out)] == [("site", "Mairie Versailles")]
+    _, out, _ = cli("incident", "list", "--json")
+    assert len(json.loads(out)) == 2
 
 
 def test_ack_by_prefix_records_who_and_tells_recipients(fleet, cli, tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from vp_monitor.alerts.models import Incident
@@ -48,7 +48,8 @@ def _find(session: Session, incident_id: str) -> Incident:
     """An incident by its id or an unambiguous prefix of it (ids are long UUIDs)."""
     from vp_monitor.registry.service import NotFound
 
-    found = session.scalars(select(Incident).where(Incident.id.startswith(incident_id))).all()
+    query = select(Incident).where(Incident.id.startswith(incident_id, autoescape=True))
+    found = session.scalars(query.limit(2)).all()
     if len(found) != 1:
         reason = "matches several incidents" if found else "no incident has this id"
         raise NotFound(f"incident {incident_id!r}: {reason}")
@@ -81,8 +82,15 @@ def incident_list(context: Context, show_all, municipality, limit, as_json) -> N
     """Unresolved incidents, newest first."""
     with context.registry() as registry:
         session = registry.session
-        query = select(Incident).outerjoin(Camera, Incident.camera_id == Camera.id)
-        query = _municipality_filter(query, municipality)
+        query = select(Incident)
+        if municipality is not None:  # camera incidents and site outages of that municipality
+            town = select(Municipality.id).where(Municipality.insee == municipality)
+            query = query.outerjoin(Camera, Incident.camera_id == Camera.id).outerjoin(
+                Site, Incident.site_id == Site.id
+            )
+            query = query.where(
+                or_(Camera.municipality_id.in_(town), Site.municipality_id.in_(town))
+            )
         if not show_all:
             query = query.where(Incident.status != "resolved")
         query = query.order_by(Incident.opened_at.desc()).limit(limit)
