@@ -50,13 +50,14 @@ def add_contact(factory, channel="webhook", address="http://127.0.0.1:9/hook", *
         return contact.id
 
 
-def add_event(factory, contact_id, at, event="opened", severity="major", state="degraded", n=1):
+def add_event(factory, contact_id, at, event="opened", severity="major", state="degraded", n=1,
+              conditions=("frozen",)):  # fmt: skip
     """An outbox event about incident `inc-n`, created at `at`."""
     item = IncidentEvent(
         incident_id=f"inc-{n}",
         event=event,
         severity=severity,
-        conditions=("frozen",),
+        conditions=conditions,
         camera_code=f"C-{n}",
         camera_name="",
         site_name="Mairie",
@@ -99,12 +100,17 @@ def test_events_are_grouped_once_the_oldest_waited(factory):
         assert sorted(e.payload["event"] for e in grouped) == ["opened", "resolved"]
 
 
-def test_camera_down_waits_for_the_correlation_window(factory):
-    """A camera-down opening waits correlation_window_s, so a site outage can still replace it."""
+def test_unreachable_camera_waits_for_the_correlation_window(factory):
+    """An unreachable camera's opening waits correlation_window_s, so a site outage can still
+    replace it; a camera that answers without video cannot be part of one: told at once."""
     contact = add_contact(factory)
-    add_event(factory, contact, T0, severity="critical", state="down")
+    add_event(factory, contact, T0, severity="critical", state="down", conditions=("unreachable",))
     assert group(factory, T0 + timedelta(seconds=59)) == 0
     assert group(factory, T0 + timedelta(seconds=60)) == 1
+    later = T0 + timedelta(minutes=5)
+    add_event(factory, contact, later, severity="critical", state="down", n=2,
+              conditions=("no_video",))  # fmt: skip
+    assert group(factory, later + timedelta(seconds=31)) == 1  # group wait only
 
 
 def test_quiet_hours_hold_then_release(factory):

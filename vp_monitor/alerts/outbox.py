@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 500
 # Opening events that an outage of the whole site (or of the monitor) may still take back.
 INHIBITABLE = frozenset({"opened", "reopened"})
+NETWORK_CONDITIONS = frozenset({"unreachable", "site_down"})
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,10 @@ def group_once(session: Session, settings: AlertSettings, now: datetime) -> int:
 def is_held(event: OutboxEvent, contact: Contact, settings: AlertSettings, now: datetime) -> bool:
     """Whether an event must wait: a possible site outage, or the contact's quiet hours."""
     payload = event.payload
-    inhibitable = payload["event"] in INHIBITABLE and (
-        payload["camera"]["state"] == "down" or "site_down" in payload["conditions"]
+    # Only a camera the network cannot reach may be part of an uplink or site outage; one that
+    # answers without video (no_video) is told at once.
+    inhibitable = payload["event"] in INHIBITABLE and bool(
+        NETWORK_CONDITIONS.intersection(payload["conditions"])
     )
     window = timedelta(seconds=settings.correlation_window_s)
     if inhibitable and now - event.created_at < window:

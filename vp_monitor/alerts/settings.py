@@ -67,7 +67,8 @@ class AlertSettings(BaseModel):
         default=60.0,
         ge=0,
         description="Cameras of one uplink (or site) going down within this time are one site "
-        "outage; camera outages are held this long so that the site outage can replace them.",
+        "outage; an unreachable camera's incident is held this long so that the site outage can "
+        "replace it.",
     )
     site_min_cameras: int = Field(
         default=2, ge=2, description="Fewest active cameras behind an uplink to open site outages."
