@@ -118,10 +118,12 @@ def test_register_check_and_reference_commands(cli, sim):
     assert code == 0 and "degraded" in out and "black" in out
     sim.set_fault("none")
     assert cli("reference", "BB-001", "--approve", "--note", "after cleaning")[0] == 0
+    assert cli("reference", "BB-001", "--approve", "--night", "--note", "IR on")[0] == 0
     code, out, _ = cli("reference", "BB-001", "--list", "--json")
-    assert [r["note"] for r in json.loads(out)] == [
-        "after cleaning",
-        "first picture at registration",
+    assert [(r["kind"], r["note"]) for r in json.loads(out)] == [
+        ("night", "IR on"),
+        ("day", "after cleaning"),
+        ("day", "first picture at registration"),
     ]
 
 

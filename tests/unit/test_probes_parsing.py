@@ -83,6 +83,22 @@ def test_second_keyframe_is_spaced_by_rtp_time_not_arrival():
     assert [k[-1] for k in collector.keyframes] == [0, 1]
 
 
+def test_a_monochrome_picture_is_compared_with_the_night_reference():
+    """Infrared (grey) pictures use the night reference, colour ones the day reference; an
+    infrared picture is never compared with a day reference."""
+    import numpy as np
+
+    from vp_monitor.probes.check import _reference
+
+    colour = np.zeros((36, 64, 3), np.uint8)
+    colour[..., 2] = 200  # red
+    grey = np.full((36, 64, 3), 90, np.uint8)
+    day, night = np.full_like(colour, 1), np.full_like(colour, 2)
+    assert _reference(colour, {"day": day, "night": night}, None) is day
+    assert _reference(grey, {"day": day, "night": night}, None) is night
+    assert _reference(grey, {"day": day}, None) is None
+
+
 def test_packet_loss_counts_sequence_gaps_across_wrap():
     """Loss is the share of missing sequence numbers, across the 16-bit wrap."""
     stats = StreamStats()
