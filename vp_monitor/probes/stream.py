@@ -197,7 +197,7 @@ class KeyframeCollector:
             and timestamp is not None
             and _rtp_seconds(timestamp - self.first_timestamp) < self.delay_s
         ):
-            return  # fmt: skip
+            return
         if self.first_timestamp is None:
             self.first_timestamp = timestamp
         self.keyframes.append(self._annexb(unit, types))

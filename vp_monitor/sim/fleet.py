@@ -425,16 +425,19 @@ class RunningFleet:
     def _prewarm(self) -> None:
         """Start encoding every camera's loops now, so the first clients do not wait; all
         sub-streams first, as monitors check pictures on the sub-stream."""
-        for stream in ("sub", "main"):
-            for fc in self.fleet.cameras:
-                self.cache.get_nowait(self.cache.key_for(fc.camera, stream))
+        for key in self._loop_keys():
+            self.cache.get_nowait(key)
+
+    def _loop_keys(self) -> list[Any]:
+        """Every camera's loops, sub-streams first."""
+        streams = ("sub", "main")
+        return [self.cache.key_for(fc.camera, s) for s in streams for fc in self.fleet.cameras]
 
     async def encoded(self, timeout: float = 120.0) -> None:
         """Wait until every camera's loops are encoded (the first answers are then instant)."""
         async with asyncio.timeout(timeout):
-            for stream in ("sub", "main"):
-                for fc in self.fleet.cameras:
-                    await self.cache.get(self.cache.key_for(fc.camera, stream))
+            for key in self._loop_keys():
+                await self.cache.get(key)
 
     async def _start_onvif(self) -> None:
         from aiohttp import web
