@@ -87,6 +87,16 @@ def test_image_condition_needs_a_second_check():
     assert changes[2].opened == {"black"} and changes[3].cleared == {"black"}
 
 
+def test_unconfirmed_sightings_ask_for_an_early_retry():
+    """A condition seen once, or a confirmed one gone once, is `confirming` (the engine checks
+    again after retry_s); once opened or cleared, it is settled."""
+    status = new_status(1)
+    changes = run(status, [reach(), reach("unreachable"), reach("unreachable"), reach(), reach()])
+    assert [c.confirming for c in changes] == [False, True, False, True, False]
+    changes = run(new_status(2), [stream(), stream("black"), stream("black"), stream()])
+    assert [c.confirming for c in changes] == [False, True, False, False]
+
+
 def test_a_tier_that_cannot_see_a_condition_does_not_clear_it():
     """A reachability check (no picture) leaves an opened `black` in place."""
     status = new_status(1)

@@ -94,6 +94,25 @@ def test_claim_leases_and_moves_the_next_due_time(engine):
         assert timedelta(seconds=54) <= row.next_due_at - now <= timedelta(seconds=66)
 
 
+def test_finish_with_retry_brings_the_next_check_forward_never_back(engine):
+    """A check that saw an unconfirmed fault is due again after retry_s, not a whole interval
+    later; a retry later than the regular due time leaves that time alone."""
+    factory = session_factory(engine)
+    add_fleet(factory, 2)
+    schedule(factory)
+    now = T0 + timedelta(seconds=60)
+    early, late = claim(factory, "node-a", now)
+    with transaction(factory) as session:
+        regular = session.get(CheckSchedule, late.schedule_id).next_due_at
+        assert finish(session, early, now, retry_s=10)
+        assert finish(session, late, now, retry_s=600)
+    with transaction(factory) as session:
+        assert session.get(CheckSchedule, early.schedule_id).next_due_at == now + timedelta(
+            seconds=10
+        )
+        assert session.get(CheckSchedule, late.schedule_id).next_due_at == regular
+
+
 def test_claim_respects_the_limit_oldest_first(engine):
     """A batch takes the most overdue rows first."""
     factory = session_factory(engine)

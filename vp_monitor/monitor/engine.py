@@ -270,10 +270,13 @@ class Monitor:
                     with session.begin_nested():
                         camera_id = job.claim.camera_id
                         change = evaluate(session, camera_id, result, self.settings, now, windows)
+                        retry = None
                         if change is not None:
                             record_change(session, change, self.alert_settings)
                             changes.append((job.target.camera, change))
-                        planner.finish(session, job.claim, overran=result.overran)
+                            if change.confirming and self.settings.retry_s:
+                                retry = self.settings.retry_s
+                        planner.finish(session, job.claim, now, result.overran, retry)
                 except Exception:  # one camera's bad result must not lose the others
                     log.exception("%s: result could not be recorded", job.target.camera)
             del loaded

@@ -149,6 +149,9 @@ def step(
         status.consecutive_failures = (status.consecutive_failures or 0) + 1 if failed else 0
         status.consecutive_successes = 0 if failed else (status.consecutive_successes or 0) + 1
     confirmed = confirm(before, pending, result, status.consecutive_failures or 0, settings)
+    confirming = bool(result.conditions - confirmed) or any(
+        pending.get(condition, 0) < 0 for condition in confirmed
+    )
     state = state_of(confirmed, pending, previous_state)
     epoch = now.timestamp()
     transitions = [t for t in status.transitions or [] if t > epoch - settings.flapping_window_s]
@@ -167,7 +170,7 @@ def step(
         camera_id=status.camera_id, at=now, state=state, previous_state=previous_state,
         conditions=frozenset(confirmed), opened=frozenset(confirmed - before),
         cleared=frozenset(before - confirmed), flapping=status.flapping,
-        in_maintenance=in_maintenance, metrics=finite(result.metrics),
+        in_maintenance=in_maintenance, confirming=confirming, metrics=finite(result.metrics),
         evidence_jpeg=result.evidence_jpeg,
     )  # fmt: skip
 

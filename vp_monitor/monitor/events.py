@@ -19,6 +19,7 @@ class CameraChange:
     cleared: frozenset[str] = frozenset()  # confirmed before, gone now
     flapping: bool = False  # more than K transitions in the flapping window
     in_maintenance: bool = False  # inside a maintenance window: silenced, still shown
+    confirming: bool = False  # a condition seen or gone, not yet confirmed: check again soon
     metrics: dict[str, float] = field(default_factory=dict)
     evidence_jpeg: bytes | None = None
 

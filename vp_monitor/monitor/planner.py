@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, case, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from vp_monitor.db import utcnow
@@ -173,12 +173,25 @@ def claim_due(
 
 
 def finish(
-    session: Session, claim: Claim, now: datetime | None = None, overran: bool = False
+    session: Session,
+    claim: Claim,
+    now: datetime | None = None,
+    overran: bool = False,
+    retry_s: float | None = None,
 ) -> bool:
-    """Release the lease of a done check (counting an overrun); False if the lease was lost."""
-    values = {"lease_owner": None, "lease_expires_at": None, "last_finished_at": now or utcnow()}
+    """Release the lease of a done check (counting an overrun); False if the lease was lost.
+
+    `retry_s`: run this check again that soon, unless it is due sooner anyway.
+    """
+    now = now or utcnow()
+    values: dict = {"lease_owner": None, "lease_expires_at": None, "last_finished_at": now}
     if overran:
         values["overruns"] = CheckSchedule.overruns + 1
+    if retry_s is not None:
+        retry_at = now + timedelta(seconds=retry_s)
+        values["next_due_at"] = case(
+            (CheckSchedule.next_due_at > retry_at, retry_at), else_=CheckSchedule.next_due_at
+        )
     result = session.execute(
         update(CheckSchedule)
         .where(CheckSchedule.id == claim.schedule_id, CheckSchedule.lease_owner == claim.owner)

@@ -94,6 +94,13 @@ class MonitorSettings(_Section):
         description="Consecutive checks an image or stream condition (black, frozen, low_fps…) "
         "must be seen before it is opened.",
     )
+    retry_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="A check that sees a condition not yet confirmed (or a confirmed one gone, "
+        "not yet cleared) runs again this soon instead of after its interval, as Nagios's "
+        "retry_interval: a fault is confirmed in one interval plus this. 0: no early retry.",
+    )
     flapping_window_s: float = Field(
         default=1800.0, gt=0, description="Window in which state transitions are counted."
     )
