@@ -531,6 +531,8 @@ def _quiet(value: str | None) -> tuple[str | None, str | None]:
 @click.option("--language", type=click.Choice(["fr", "en"]), default="fr")
 @click.option("--level", type=int, default=0, help="Escalation level (0 is told first).")
 @click.option("--quiet", help="Quiet hours HH:MM-HH:MM (non-critical messages wait).")
+@click.option("--digest", is_flag=True, help="Gather events into digests at the digest times.")
+@click.option("--reports", is_flag=True, help="Send the daily report about its cameras.")
 @click.option("--secret-stdin", is_flag=True, help="Read the webhook signing key from stdin.")
 @pass_context
 def contact_add(context: Context, name, quiet, secret_stdin, **fields) -> None:
@@ -556,8 +558,24 @@ def contact_list(context: Context, as_json) -> None:
 
     with context.registry() as registry:
         records = [contact_record(c) for c in registry.contacts()]
-    columns = ("id", "name", "channel", "address", "owner", "min_severity", "level", "quiet_hours")
+    columns = ("id", "name", "channel", "address", "owner", "min_severity", "level",
+               "quiet_hours", "digest", "reports")  # fmt: skip
     print_records(records, columns, as_json)
+
+
+@contact.command("update")
+@click.argument("contact_id", type=int)
+@click.option("--min-severity", type=click.Choice(["minor", "major", "critical"]))
+@click.option("--language", type=click.Choice(["fr", "en"]))
+@click.option("--level", type=click.IntRange(0, 9), help="Escalation level (0 is told first).")
+@click.option("--digest/--no-digest", default=None, help="Digests instead of immediate messages.")
+@click.option("--reports/--no-reports", default=None, help="The daily report, or not.")
+@pass_context
+def contact_update(context: Context, contact_id, **changes) -> None:
+    """Change how a recipient is told."""
+    with context.registry() as registry:
+        registry.update_contact(contact_id, changes)
+    click.echo(f"contact {contact_id} updated")
 
 
 @contact.command("remove")
@@ -627,14 +645,15 @@ def maintenance_remove(context: Context, window_id) -> None:
 
 def _register_commands() -> None:
     """Commands that live with their subsystem, one line each."""
-    from vp_monitor.alerts.cli import availability_command, incident, status
+    from vp_monitor.alerts.cli import availability_command, incident, report_command, status
     from vp_monitor.demo import demo
     from vp_monitor.monitor.cli import serve
     from vp_monitor.probes.cli import check, discover, reference
     from vp_monitor.sim.cli import sim
     from vp_monitor.vision.cli import analyze
 
-    commands = (sim, analyze, check, discover, serve, demo, status, incident, availability_command)
+    commands = (sim, analyze, check, discover, serve, demo, status, incident,
+                availability_command, report_command)  # fmt: skip
     for command in commands:
         main.add_command(command)
     camera.add_command(reference)

@@ -1,7 +1,8 @@
 """The whole alert pipeline against real receivers: camera changes in, messages out.
 
 record_change → group_once → dispatch_once with the real channels, an aiohttp webhook
-receiver, an aiosmtpd server and Mosquitto. Time is simulated by passing `now`.
+receiver, an aiosmtpd server and Mosquitto; daily reports and digests too. Time is simulated
+by passing `now`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from vp_monitor.alerts.escalation import escalate_once
 from vp_monitor.alerts.incidents import record_change
 from vp_monitor.alerts.models import Delivery
 from vp_monitor.alerts.outbox import dispatch_once, group_once
+from vp_monitor.alerts.reports import create_due_reports
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import session_factory, transaction
 from vp_monitor.monitor.events import CameraChange
@@ -328,4 +330,75 @@ async def test_maintenance_silences_and_escalation_reaches_level_one(engine):
     assert [p["items"][0]["camera"]["code"] for _, p in duty.got] == ["MAIRIE-1"]
     assert [(i["camera"]["code"], i["event"]) for _, p in chief.got for i in p["items"]] == [
         ("MAIRIE-1", "escalated")
+    ]
+
+
+async def test_daily_report_reaches_webhook_email_and_mqtt_once_a_day(engine, mailbox):
+    """At 07:00 Paris each contact that takes reports gets yesterday's report about its own
+    cameras, once, through its channel: signed JSON, a French e-mail, a retained MQTT topic."""
+    if not mqtt_up():
+        pytest.skip("no MQTT broker on 127.0.0.1:1883")
+    prefix = f"vp-test-{uuid.uuid4().hex[:8]}"
+    async with webhook_receiver() as (town_a, url_a):
+        pipeline = Pipeline(engine, mailbox.port)
+        ids = build(pipeline.factory, {}, gare_cameras=2)
+        with transaction(pipeline.factory) as session:
+            town = session.get(Camera, ids["MAIRIE-1"]).municipality_id
+            session.add_all([
+                Contact(name="A-hook", channel="webhook", address=url_a, municipality_id=town,
+                        reports=True),
+                Contact(name="A-mail", channel="email", address="maire@boulogne.example",
+                        municipality_id=town, reports=True),
+                Contact(name="CSU", channel="mqtt", address=prefix, reports=True),
+            ])  # fmt: skip
+        # During the day (T0 is 10:00 Paris) one camera of each town fails and recovers.
+        pipeline.check(ids["MAIRIE-1"], T0, "degraded", {"black"})
+        pipeline.check(ids["CHATEAU-1"], T0, "degraded", {"frozen"})
+        pipeline.check(ids["MAIRIE-1"], T0 + timedelta(hours=1), "ok")
+        next_morning = datetime(2026, 11, 24, 6, 0, 10, tzinfo=UTC)  # 07:00:10 in Paris
+        for minutes in (-2, 0, 1, 2, 60):  # the job runs every minute, and on every node
+            with transaction(pipeline.factory) as session:
+                create_due_reports(session, SETTINGS, next_morning + timedelta(minutes=minutes))
+        async with aiomqtt.Client(MQTT_HOST, MQTT_PORT, timeout=5) as mqtt:
+            await pipeline.run(next_morning, minutes=3)
+            await mqtt.subscribe(f"{prefix}/reports/#", qos=1)  # after: retained, still there
+            async with asyncio.timeout(5):
+                retained = await anext(mqtt.messages)
+    [(key, report)] = [(k, p) for k, p in town_a.got if p["type"] == "report"]
+    assert key.startswith("report-") and report["period"]["day"] == "2026-11-23"
+    assert report["scope"] == {"kind": "municipality", "name": "Boulogne"}
+    assert report["incidents"]["opened"] == 1 and report["incidents"]["resolved"] == 1
+    assert [row["camera"] for row in report["incidents"]["items"]] == ["MAIRIE-1"]
+    mails = [m for m in mailbox.messages if b"Rapport quotidien" in m]
+    assert len(mails) == 1 and b"text/html" in mails[0]
+    whole_fleet = json.loads(retained.payload)
+    assert str(retained.topic) == f"{prefix}/reports/daily" and retained.retain
+    assert whole_fleet["scope"]["kind"] == "all" and whole_fleet["incidents"]["opened"] == 2
+
+
+async def test_digest_contact_gets_one_message_at_digest_time(engine):
+    """A digest-mode contact hears nothing at 10:00 and gets, at 17:00 Paris, one message
+    listing the failures and recoveries since; an immediate contact is told at once."""
+    async with webhook_receiver() as (digest, url_digest), webhook_receiver() as (now, url_now):
+        pipeline = Pipeline(engine)
+        ids = build(pipeline.factory, {"now": ("CSU", "webhook", url_now)}, gare_cameras=2)
+        with transaction(pipeline.factory) as session:
+            session.add(Contact(name="digest", channel="webhook", address=url_digest,
+                                digest=True))  # fmt: skip
+        pipeline.check(ids["MAIRIE-1"], T0, "degraded", {"black"})
+        await pipeline.run(T0, minutes=4)
+        pipeline.check(ids["CHATEAU-1"], T0 + timedelta(minutes=5), "degraded", {"frozen"})
+        await pipeline.run(T0 + timedelta(minutes=5), minutes=4)
+        assert len(now.got) == 2 and digest.got == []
+        pipeline.check(ids["MAIRIE-1"], T0 + timedelta(hours=2), "ok")
+        await pipeline.run(T0 + timedelta(hours=2), minutes=5)
+        assert len(now.got) == 3 and digest.got == []
+        five_pm = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)
+        await pipeline.run(five_pm - timedelta(minutes=5), minutes=10)
+    [(_, payload)] = digest.got
+    assert payload["type"] == "digest" and all(p["type"] == "incidents" for _, p in now.got)
+    assert [(i["camera"]["code"], i["event"]) for i in payload["items"]] == [
+        ("MAIRIE-1", "opened"),
+        ("CHATEAU-1", "opened"),
+        ("MAIRIE-1", "resolved"),
     ]

@@ -146,3 +146,33 @@ def test_availability_command_per_municipality(fleet, cli):
     assert [r["camera"] for r in json.loads(out)] == ["VE-001"]
     code, _, err = cli("availability", "--from", end, "--to", start)
     assert code == 2 and "before" in err
+
+
+def test_report_command_prints_a_towns_day(fleet, cli):
+    """`report` prints the day's report of one town (text, French; JSON), or says what is
+    wrong with its options."""
+    code, out, _ = cli("report", "--day", "2026-11-23", "--municipality", "92012")
+    assert code == 0
+    assert out.startswith("[vp-monitor] Rapport quotidien du 23/11/2026 — Boulogne-Billancourt")
+    assert "BB-001" in out and "VE-001" not in out
+    _, out, _ = cli("report", "--day", "2026-11-23", "--json", "--language", "en")
+    report = json.loads(out)
+    assert report["scope"] == {"kind": "all", "name": ""} and report["incidents"]["opened"] == 1
+    code, _, err = cli("report", "--day", "23/11/2026")
+    assert code == 2 and "not a day" in err
+    code, _, err = cli("report", "--maintainer", "Nobody")
+    assert code != 0 and "unknown maintainer" in err
+
+
+def test_contact_update_sets_digest_and_reports(fleet, cli):
+    """A contact switched to digests and reports shows it; an unknown id is an error."""
+    code, out, _ = cli("contact", "update", "1", "--digest", "--reports", "--min-severity", "major")
+    assert code == 0
+    _, out, _ = cli("contact", "list", "--json")
+    [row] = json.loads(out)
+    assert (row["digest"], row["reports"], row["min_severity"]) == (True, True, "major")
+    cli("contact", "update", "1", "--no-digest")
+    _, out, _ = cli("contact", "list", "--json")
+    assert json.loads(out)[0]["digest"] is False and json.loads(out)[0]["reports"] is True
+    code, _, err = cli("contact", "update", "99", "--digest")
+    assert code != 0 and "unknown contact 99" in err

@@ -42,9 +42,10 @@ def notification(*items, secret="s3cret-hmac"):
 def test_payload_has_documented_schema():
     """to_json() gives the versioned payload with every documented field and no recipient."""
     payload = json.loads(notification(event()).to_json())
-    assert payload["version"] == "1"
+    assert payload["version"] == "1" and payload["type"] == "incidents"
     assert set(payload) == {
         "version",
+        "type",
         "idempotency_key",
         "created_at",
         "severity",

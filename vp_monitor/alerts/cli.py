@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -218,3 +218,48 @@ def availability_command(context: Context, start, end, municipality, as_json) ->
             })  # fmt: skip
     columns = ("camera", "site", "municipality", "availability_pct", "down_min", "maintenance_min")
     print_records(records, columns, as_json)
+
+
+@click.command("report")
+@click.option("--day", help="Local day YYYY-MM-DD (default: yesterday).")
+@click.option("--municipality", help="INSEE: this municipality's cameras.")
+@click.option("--maintainer", help="Maintainer company: the cameras it maintains.")
+@click.option("--language", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@json_option
+@pass_context
+def report_command(context: Context, day, municipality, maintainer, language, as_json) -> None:
+    """The daily report of a municipality, a maintainer or the whole fleet, as contacts get it."""
+    import json
+    from zoneinfo import ZoneInfo
+
+    from vp_monitor.alerts.report_format import plain_report
+    from vp_monitor.alerts.reports import Scope, build_report, day_period
+    from vp_monitor.db import utcnow
+    from vp_monitor.registry.models import Maintainer
+    from vp_monitor.registry.service import NotFound
+
+    settings = context.settings.alerts
+    if municipality and maintainer:
+        raise click.UsageError("give --municipality or --maintainer, not both")
+    try:
+        wanted = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise click.BadParameter(f"{day!r} is not a day (YYYY-MM-DD)", param_hint="--day") from None
+    if wanted is None:
+        wanted = utcnow().astimezone(ZoneInfo(settings.timezone)).date() - timedelta(days=1)
+    with context.registry() as registry:
+        scope = Scope("all")
+        if municipality:
+            town = registry.municipality(municipality)
+            scope = Scope("municipality", town.name, town.id)
+        elif maintainer:
+            found = registry.session.scalar(select(Maintainer).where(Maintainer.name == maintainer))
+            if found is None:
+                raise NotFound(f"unknown maintainer {maintainer!r}")
+            scope = Scope("maintainer", found.name, None, found.id)
+        content = build_report(registry.session, scope, day_period(wanted, settings.timezone),
+                               settings)  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(content, ensure_ascii=False, indent=2))
+    else:
+        click.echo(plain_report(content, language), nl=False)

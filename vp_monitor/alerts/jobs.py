@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from vp_monitor.alerts import escalation, outbox
+from vp_monitor.alerts import escalation, outbox, reports
 from vp_monitor.alerts.channels import ChannelSettings, build_channels
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import transaction, utcnow
@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 GROUP_EVERY_S = 1.0
 DISPATCH_EVERY_S = 1.0
 ESCALATE_EVERY_S = 30.0
+REPORTS_EVERY_S = 60.0  # a report is written within a minute of its time
 
 
 def add_alert_jobs(
@@ -27,7 +28,8 @@ def add_alert_jobs(
     channel_settings: ChannelSettings,
     secrets: SecretBox | None,
 ) -> None:
-    """Group owed events into deliveries, send them, escalate: each on its own period."""
+    """Group owed events into deliveries (digests at their times), send them, escalate, write
+    the daily reports: each on its own period."""
     channels = build_channels(channel_settings)
 
     def group() -> None:
@@ -42,6 +44,13 @@ def add_alert_jobs(
         with transaction(factory) as session:
             escalation.escalate_once(session, settings, utcnow())
 
+    def report() -> None:
+        with transaction(factory) as session:
+            made = reports.create_due_reports(session, settings, utcnow())
+        if made:
+            log.info("daily reports: %d written to the outbox", made)
+
     add_periodic(group, GROUP_EVERY_S, "alerts-group")
+    add_periodic(report, REPORTS_EVERY_S, "alerts-reports")
     add_periodic(dispatch, DISPATCH_EVERY_S, "alerts-dispatch")
     add_periodic(escalate, ESCALATE_EVERY_S, "alerts-escalation")

@@ -64,6 +64,10 @@ class Delivery(Base):
         ForeignKey("contact.id", ondelete="CASCADE"), index=True
     )
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # incidents: grouped outbox events; digest: the same, gathered at digest times; report: the
+    # daily report, whose content is `payload` (computed once: every attempt sends the same).
+    kind: Mapped[str] = mapped_column(String(10), default="incidents")
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sent|failed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -73,8 +73,8 @@ class IncidentEvent:
             },
             "site": self.site_name,
             "municipality": self.municipality_name,
-            "started_at": _iso(self.started_at),
-            "resolved_at": _iso(self.resolved_at) if self.resolved_at else None,
+            "started_at": iso_utc(self.started_at),
+            "resolved_at": iso_utc(self.resolved_at) if self.resolved_at else None,
             "duration_s": self.duration_s,
             "summary": self.summary,
             "metrics": dict(self.metrics),
@@ -112,6 +112,7 @@ class Notification:
     recipient: Recipient
     items: tuple[IncidentEvent, ...]
     created_at: datetime
+    digest: bool = False  # the events a digest-mode contact was owed since its last digest
 
     @property
     def failures(self) -> tuple[IncidentEvent, ...]:
@@ -138,8 +139,9 @@ class Notification:
         """The versioned webhook payload; never contains the recipient's address or secret."""
         return {
             "version": PAYLOAD_VERSION,
+            "type": "digest" if self.digest else "incidents",
             "idempotency_key": self.idempotency_key,
-            "created_at": _iso(self.created_at),
+            "created_at": iso_utc(self.created_at),
             "severity": self.severity,
             "counts": {"failures": len(self.failures), "recoveries": len(self.recoveries)},
             "items": [item.to_dict() for item in self.items],
@@ -160,10 +162,40 @@ class Notification:
             recipient=recipient,
             items=tuple(IncidentEvent.from_dict(item) for item in data["items"]),
             created_at=datetime.fromisoformat(data["created_at"]),
+            digest=data.get("type") == "digest",
         )
 
 
-def _iso(moment: datetime) -> str:
+@dataclass(frozen=True)
+class Report:
+    """The daily report to one recipient: `content` as built by `alerts.reports.build_report`."""
+
+    idempotency_key: str
+    recipient: Recipient
+    content: dict[str, Any]
+    created_at: datetime
+    incident_ids: tuple[str, ...] = ()  # a report opens no incident: nothing to correlate
+
+    def to_dict(self) -> dict[str, Any]:
+        """The versioned webhook payload of a report (docs/notifications.md)."""
+        return {
+            "version": PAYLOAD_VERSION,
+            "type": "report",
+            "idempotency_key": self.idempotency_key,
+            "created_at": iso_utc(self.created_at),
+            **self.content,
+        }
+
+    def to_json(self) -> str:
+        """The payload as compact JSON text (UTF-8, accents kept)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+# What the outbox hands a channel.
+Message = Notification | Report
+
+
+def iso_utc(moment: datetime) -> str:
     # Naive datetimes are taken as UTC: the database stores UTC.
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)

@@ -1,9 +1,11 @@
 """The outbox: group each recipient's events into messages, then deliver them, retried.
 
 Two periodic jobs. `group_once` gathers a contact's waiting events into one Delivery when the
-oldest is `group_wait_s` old (failures and recoveries in one message). `dispatch_once` leases
-due deliveries, sends them through their channel and records the outcome: sent, retried with
-exponential back-off until `give_up_after_s`, or failed for good. A contact's deliveries go
+oldest is `group_wait_s` old (failures and recoveries in one message), or at the next digest
+time for a contact in digest mode. `dispatch_once` leases
+due deliveries (incident messages, digests and the daily reports of `reports`), sends them
+through their channel and records the outcome: sent, retried with exponential back-off until
+`give_up_after_s`, or failed for good. A contact's deliveries go
 out in order: a later one waits while an earlier one is still pending.
 """
 
@@ -25,7 +27,13 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from vp_monitor.alerts.channels import Channel, DeliveryError
 from vp_monitor.alerts.channels.base import scrub, url_secrets
 from vp_monitor.alerts.models import Delivery, OutboxEvent
-from vp_monitor.alerts.notification import IncidentEvent, Notification, Recipient
+from vp_monitor.alerts.notification import (
+    IncidentEvent,
+    Message,
+    Notification,
+    Recipient,
+    Report,
+)
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import transaction
 from vp_monitor.registry.models import Contact
@@ -45,7 +53,7 @@ class Claimed:
 
     delivery_id: int
     channel: str
-    notification: Notification
+    message: Message
 
 
 # --- grouping ------------------------------------------------------------------------------
@@ -68,20 +76,39 @@ def group_once(session: Session, settings: AlertSettings, now: datetime) -> int:
     }
     made = 0
     for contact_id, events in waiting.items():
-        ready = [e for e in events if not is_held(e, contacts[contact_id], settings, now)]
-        oldest = min((event.created_at for event in ready), default=now)
-        if not ready or now - oldest < timedelta(seconds=settings.group_wait_s):
+        contact = contacts[contact_id]
+        ready = [e for e in events if not is_held(e, contact, settings, now)]
+        if not ready:
             continue
+        # A digest has waited for its time already; other messages wait for the group window.
+        oldest = min(event.created_at for event in ready)
+        if not contact.digest and now - oldest < timedelta(seconds=settings.group_wait_s):
+            continue
+        kind = "digest" if contact.digest else "incidents"
         for start in range(0, len(ready), settings.max_items_per_message):
-            _new_delivery(
-                session, contact_id, ready[start : start + settings.max_items_per_message], now
-            )
+            chunk = ready[start : start + settings.max_items_per_message]
+            _new_delivery(session, contact_id, chunk, now, kind)
             made += 1
     return made
 
 
+def next_digest_at(moment: datetime, settings: AlertSettings) -> datetime:
+    """The first digest time (local, `alerts.digest_times`) after `moment`."""
+    zone = ZoneInfo(settings.timezone)
+    local = moment.astimezone(zone)
+    for days in (0, 1):
+        for at in sorted(settings.digest_times):
+            candidate = datetime.combine(local.date() + timedelta(days=days), at, zone)
+            if candidate > local:
+                return candidate
+    raise AssertionError("digest_times is never empty")  # the settings require one time
+
+
 def is_held(event: OutboxEvent, contact: Contact, settings: AlertSettings, now: datetime) -> bool:
-    """Whether an event must wait: a possible site outage, or the contact's quiet hours."""
+    """Whether an event must wait: a possible site outage, the contact's digest time or its
+    quiet hours."""
+    if contact.digest and now < next_digest_at(event.created_at, settings):
+        return True
     payload = event.payload
     # Only a camera the network cannot reach may be part of an uplink or site outage; one that
     # answers without video (no_video) is told at once.
@@ -106,10 +133,11 @@ def in_quiet_hours(contact: Contact, settings: AlertSettings, now: datetime) -> 
 
 
 def _new_delivery(
-    session: Session, contact_id: int, events: list[OutboxEvent], now: datetime
+    session: Session, contact_id: int, events: list[OutboxEvent], now: datetime, kind: str
 ) -> Delivery:
     delivery = Delivery(
         contact_id=contact_id,
+        kind=kind,
         # Random, stored once: every attempt of this message carries the same key.
         idempotency_key=uuid.uuid4().hex,
         status="pending",
@@ -144,7 +172,7 @@ async def dispatch_once(
 
     async def send(item: Claimed) -> DeliveryError | None:
         async with limit:
-            return await send_one(channels.get(item.channel), item.notification, settings)
+            return await send_one(channels.get(item.channel), item.message, settings)
 
     errors = await asyncio.gather(*(send(item) for item in claimed))
     with transaction(factory) as session:
@@ -190,9 +218,6 @@ def claim(
 
 def _prepare(session: Session, delivery: Delivery, secrets: SecretBox | None) -> Claimed:
     contact = session.get(Contact, delivery.contact_id)
-    events = session.scalars(
-        select(OutboxEvent).where(OutboxEvent.delivery_id == delivery.id).order_by(OutboxEvent.id)
-    )
     secret = None
     if contact.secret_encrypted and secrets is not None:
         secret = secrets.decrypt(contact.secret_encrypted)
@@ -202,31 +227,43 @@ def _prepare(session: Session, delivery: Delivery, secrets: SecretBox | None) ->
         language="en" if contact.language == "en" else "fr",
         secret=secret,
     )
-    notification = Notification(
-        idempotency_key=delivery.idempotency_key,
-        recipient=recipient,
-        items=tuple(IncidentEvent.from_dict(event.payload) for event in events),
-        created_at=delivery.created_at,
-    )
-    return Claimed(delivery.id, str(contact.channel), notification)
+    message: Message
+    if delivery.kind == "report":
+        message = Report(
+            delivery.idempotency_key, recipient, delivery.payload or {}, delivery.created_at
+        )
+    else:
+        events = session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.delivery_id == delivery.id)
+            .order_by(OutboxEvent.id)
+        )
+        message = Notification(
+            idempotency_key=delivery.idempotency_key,
+            recipient=recipient,
+            items=tuple(IncidentEvent.from_dict(event.payload) for event in events),
+            created_at=delivery.created_at,
+            digest=delivery.kind == "digest",
+        )
+    return Claimed(delivery.id, str(contact.channel), message)
 
 
 async def send_one(
-    channel: Channel | None, notification: Notification, settings: AlertSettings
+    channel: Channel | None, message: Message, settings: AlertSettings
 ) -> DeliveryError | None:
     """Send through `channel` within the time-out; the failure as a DeliveryError, or None."""
     if channel is None:
-        return DeliveryError(f"no channel {notification.recipient.channel!r}", retryable=False)
+        return DeliveryError(f"no channel {message.recipient.channel!r}", retryable=False)
     try:
         async with asyncio.timeout(settings.send_timeout_s):
-            await channel.send(notification)
+            await channel.send(message)
     except DeliveryError as exc:
         return exc
     except TimeoutError:
         return DeliveryError("timed out", retryable=True)
     except Exception as exc:  # noqa: BLE001 - a channel bug must not stop the other deliveries
         # Only the type: the message or traceback of a library error may quote the address.
-        log.error("channel %s raised %s", notification.recipient.channel, type(exc).__name__)
+        log.error("channel %s raised %s", message.recipient.channel, type(exc).__name__)
         return DeliveryError(f"channel error {type(exc).__name__}", retryable=True)
     return None
 
@@ -248,7 +285,7 @@ def record(
     if error is None:
         delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
         return
-    text = redact(str(error), item.notification.recipient)
+    text = redact(str(error), item.message.recipient)
     too_old = now - delivery.created_at >= timedelta(seconds=settings.give_up_after_s)
     if not error.retryable or too_old:
         delivery.status = "failed"

@@ -38,6 +38,8 @@ def tell(
         return 0  # maintenance silence, or inhibited under a site/monitor incident
     if contacts is None:
         contacts = recipients(session, incident, event)
+    if event == "reminder":  # a digest lists what is still open: it is its own reminder
+        contacts = [contact for contact in contacts if not contact.digest]
     state = camera_state or _camera_state(session, incident)
     for contact in contacts:
         payload = build_event(session, incident, event, state, contact.language, settings)

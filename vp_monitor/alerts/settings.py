@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -125,7 +126,22 @@ class AlertSettings(BaseModel):
         default=200, ge=1, description="Most events in one message; the rest go in the next."
     )
     timezone: str = Field(
-        default="Europe/Paris", description="Time zone of the contacts' quiet hours."
+        default="Europe/Paris",
+        description="Time zone of the contacts' quiet hours, digest times and report days.",
+    )
+    digest_times: list[time] = Field(
+        default_factory=lambda: [time(8, 0), time(17, 0)],
+        min_length=1,
+        description="Local times at which contacts in digest mode get the events gathered "
+        "since their last digest, in one message.",
+    )
+    report_time: time = Field(
+        default=time(7, 0),
+        description="Local time of the daily report about the previous day, for contacts that "
+        "take reports.",
+    )
+    report_rows: int = Field(
+        default=20, ge=1, le=1000, description="Most cameras and incidents listed in a report."
     )
     evidence_url: str | None = Field(
         default=None,

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from vp_monitor.monitor.models import CheckRecord
 
 UP_STATES = frozenset({"ok", "degraded"})  # a degraded camera still films
 DOWN_STATES = frozenset({"down"})
+# How far before a period to look for the state in force at its start: cameras are checked
+# every minute or so, so an hour is plenty; a camera silent longer is "unknown" until checked.
+LOOKBACK = timedelta(hours=1)
 
 
 @dataclass
@@ -49,31 +52,42 @@ class Availability:
 def availability(
     session: Session, start: datetime, end: datetime, camera_ids: Iterable[int] | None = None
 ) -> dict[int, Availability]:
-    """Availability of each camera with history between `start` and `end`."""
-    wanted = None if camera_ids is None else list(camera_ids)
+    """Availability of each camera with history between `start` and `end`.
 
-    def only_wanted(query):
-        return query if wanted is None else query.where(CheckRecord.camera_id.in_(wanted))
-
-    # The state in force at `start`: each camera's last record before it.
-    before = only_wanted(
-        select(CheckRecord.camera_id, func.max(CheckRecord.at)).where(CheckRecord.at < start)
-    ).group_by(CheckRecord.camera_id)
-    columns = (CheckRecord.camera_id, CheckRecord.at, CheckRecord.state, CheckRecord.detail)
-    opening = select(*columns).where(
-        tuple_(CheckRecord.camera_id, CheckRecord.at).in_(before.subquery().select())
+    The database keeps only the records where a camera's state or maintenance flag changed
+    (a window function), so a day of 10,000 cameras checked every minute, 14 million records,
+    comes back as a few thousand rows.
+    """
+    maintenance = func.coalesce(CheckRecord.detail["in_maintenance"].as_boolean(), False)
+    order = {"partition_by": CheckRecord.camera_id, "order_by": (CheckRecord.at, CheckRecord.id)}
+    marks = select(
+        CheckRecord.camera_id,
+        CheckRecord.at,
+        CheckRecord.state,
+        maintenance.label("in_maintenance"),
+        func.lag(CheckRecord.state).over(**order).label("previous_state"),
+        func.lag(maintenance).over(**order).label("previous_maintenance"),
+    ).where(CheckRecord.at >= start - LOOKBACK, CheckRecord.at < end)
+    if camera_ids is not None:
+        marks = marks.where(CheckRecord.camera_id.in_(list(camera_ids)))
+    marks = marks.subquery()
+    changes = (
+        select(marks.c.camera_id, marks.c.at, marks.c.state, marks.c.in_maintenance)
+        .where(
+            or_(
+                marks.c.previous_state.is_(None),
+                marks.c.previous_state != marks.c.state,
+                marks.c.previous_maintenance != marks.c.in_maintenance,
+            )
+        )
+        .order_by(marks.c.camera_id, marks.c.at)
     )
-    inside = only_wanted(
-        select(*columns).where(CheckRecord.at >= start, CheckRecord.at < end)
-    ).order_by(CheckRecord.camera_id, CheckRecord.at, CheckRecord.id)
     history: dict[int, list[tuple[datetime, str, bool]]] = {}
-    for rows in (session.execute(opening), session.execute(inside)):
-        for camera_id, at, state, detail in rows:
-            in_maintenance = bool((detail or {}).get("in_maintenance"))
-            history.setdefault(camera_id, []).append((max(at, start), state, in_maintenance))
+    for camera_id, at, state, in_maintenance in session.execute(changes):
+        # Changes before `start` only say which state was in force when the period began.
+        history.setdefault(camera_id, []).append((max(at, start), state, bool(in_maintenance)))
     found = {}
     for camera_id, points in history.items():
-        points.sort(key=lambda point: point[0])
         result = found[camera_id] = Availability(camera_id)
         ends = [at for at, _, _ in points[1:]] + [end]
         for (at, state, in_maintenance), until in zip(points, ends, strict=True):

@@ -165,6 +165,10 @@ class Contact(Timestamped, Base):
     secret_encrypted: Mapped[str | None] = mapped_column(Text)
     quiet_from: Mapped[time | None] = mapped_column(Time)
     quiet_until: Mapped[time | None] = mapped_column(Time)
+    # Incident events gathered into a digest at `alerts.digest_times` instead of told at once.
+    digest: Mapped[bool] = mapped_column(default=False)
+    # Receives the daily report about its cameras at `alerts.report_time`.
+    reports: Mapped[bool] = mapped_column(default=False)
 
     municipality: Mapped[Municipality | None] = relationship()
     maintainer: Mapped[Maintainer | None] = relationship()

@@ -206,6 +206,8 @@ class ContactInput(Input):
     level: Annotated[int, Field(ge=0, le=9)] = 0
     quiet_from: time | None = None
     quiet_until: time | None = None
+    digest: bool = False
+    reports: bool = False
     secret: Optional = None
 
     @model_validator(mode="after")

@@ -346,6 +346,20 @@ class Registry:
         self.audit("create", "contact", str(contact.id), after=contact_record(contact))
         return contact
 
+    def update_contact(self, contact_id: int, changes: dict[str, Any]) -> Contact:
+        """Change how a recipient is told (severity, language, level, digest, reports)."""
+        contact = self.session.get(Contact, contact_id)
+        if contact is None:
+            raise NotFound(f"unknown contact {contact_id}")
+        before = contact_record(contact)
+        for name, value in _given(changes).items():
+            setattr(contact, name, value)
+        self.session.flush()
+        self.audit(
+            "update", "contact", str(contact_id), before=before, after=contact_record(contact)
+        )
+        return contact
+
     def remove_contact(self, contact_id: int) -> None:
         contact = self.session.get(Contact, contact_id)
         if contact is None:
@@ -444,11 +458,9 @@ def contact_record(contact: Contact) -> dict[str, Any]:
         "min_severity": _plain(contact.min_severity),
         "language": contact.language,
         "level": contact.level,
-        "quiet_hours": (
-            f"{contact.quiet_from:%H:%M}-{contact.quiet_until:%H:%M}"
-            if contact.quiet_from
-            else None
-        ),
+        "quiet_hours": _quiet_hours(contact),
+        "digest": contact.digest,
+        "reports": contact.reports,
         "secret": MASK if contact.secret_encrypted else None,
     }
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
-from vp_monitor.alerts.notification import Notification
+from vp_monitor.alerts.notification import Message
 
 REDACTED = "<redacted>"
 
@@ -31,8 +31,8 @@ class Channel(Protocol):
     Any other exception is a bug in the channel, not a delivery failure.
     """
 
-    async def send(self, notification: Notification) -> None:
-        """Deliver one notification within the channel's time-out."""
+    async def send(self, notification: Message) -> None:
+        """Deliver one notification (or report) within the channel's time-out."""
         ...
 
 

@@ -16,7 +16,8 @@ from pydantic import Field, SecretStr, field_validator
 
 from vp_monitor.alerts import labels
 from vp_monitor.alerts.channels.base import ChannelSection, DeliveryError, scrub
-from vp_monitor.alerts.notification import IncidentEvent, Language, Notification
+from vp_monitor.alerts.notification import IncidentEvent, Language, Message, Notification, Report
+from vp_monitor.alerts.report_format import html_report, plain_report, report_subject
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ TEXTS: dict[Language, dict[str, str]] = {
         "resolved_at": "rétabli le",
         "evidence": "Preuve",
         "footer": "Message automatique de vp-monitor. Ne pas répondre.",
+        "digest": "Récapitulatif",
         "date": "%d/%m/%Y %H:%M %Z",
     },
     "en": {
@@ -62,6 +64,7 @@ TEXTS: dict[Language, dict[str, str]] = {
         "resolved_at": "resolved on",
         "evidence": "Evidence",
         "footer": "Automatic message from vp-monitor. Do not reply.",
+        "digest": "Digest",
         "date": "%Y-%m-%d %H:%M %Z",
     },
 }
@@ -107,6 +110,8 @@ def subject(notification: Notification) -> str:
         if severity
         else text["recovered"]
     )
+    if notification.digest:
+        level = f"{text['digest']} · {level}"
     return f"[vp-monitor] {level} — {', '.join(parts)}"
 
 
@@ -191,22 +196,29 @@ def html_body(notification: Notification, formatter: _Formatter) -> str:
     return "\n".join(parts)
 
 
-def compose(notification: Notification, settings: EmailSettings) -> EmailMessage:
-    """The complete e-mail for one notification."""
-    formatter = _Formatter(notification.recipient.language, ZoneInfo(settings.timezone))
+def compose(notification: Message, settings: EmailSettings) -> EmailMessage:
+    """The complete e-mail for one notification or report."""
+    language = notification.recipient.language
+    if isinstance(notification, Report):
+        title = report_subject(notification.content, language)
+        plain = plain_report(notification.content, language)
+        rich = html_report(notification.content, language)
+    else:
+        formatter = _Formatter(language, ZoneInfo(settings.timezone))
+        title = subject(notification)
+        plain, rich = plain_body(notification, formatter), html_body(notification, formatter)
     message = EmailMessage()
-    message["Subject"] = subject(notification)
+    message["Subject"] = title
     message["From"] = settings.sender
     message["To"] = notification.recipient.address
     message["Date"] = format_datetime(notification.created_at)
     message["Message-ID"] = message_id(notification.idempotency_key, settings.sender)
     message["X-VP-Idempotency-Key"] = notification.idempotency_key
-    message["X-VP-Incident-Ids"] = ",".join(notification.incident_ids)
+    if notification.incident_ids:
+        message["X-VP-Incident-Ids"] = ",".join(notification.incident_ids)
     # Quoted-printable keeps the message 7-bit clean: some relays still mangle 8-bit bodies.
-    message.set_content(plain_body(notification, formatter), cte="quoted-printable")
-    message.add_alternative(
-        html_body(notification, formatter), subtype="html", cte="quoted-printable"
-    )
+    message.set_content(plain, cte="quoted-printable")
+    message.add_alternative(rich, subtype="html", cte="quoted-printable")
     return message
 
 
@@ -225,7 +237,7 @@ class EmailChannel:
     def __init__(self, settings: EmailSettings) -> None:
         self.settings = settings
 
-    async def send(self, notification: Notification) -> None:
+    async def send(self, notification: Message) -> None:
         """Compose and send the e-mail; raises DeliveryError on any SMTP failure."""
         settings = self.settings
         where = f"smtp {settings.host}:{settings.port}"

@@ -12,7 +12,7 @@ import aiomqtt
 from pydantic import Field, SecretStr
 
 from vp_monitor.alerts.channels.base import ChannelSection, DeliveryError, scrub
-from vp_monitor.alerts.notification import IncidentEvent, Notification
+from vp_monitor.alerts.notification import IncidentEvent, Message, Notification, Report
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +81,12 @@ def event_time(notification: Notification) -> str:
     return notification.to_dict()["created_at"]
 
 
-def messages(notification: Notification, default_prefix: str) -> list[tuple[str, str, bool]]:
-    """(topic, payload, retain) for every event, then the latest state of each camera."""
+def messages(notification: Message, default_prefix: str) -> list[tuple[str, str, bool]]:
+    """(topic, payload, retain) for every event, then the latest state of each camera; a
+    report goes to `<prefix>/reports/daily`, retained: a dashboard that connects gets the last."""
     prefix = notification.recipient.address.strip("/") or default_prefix
+    if isinstance(notification, Report):
+        return [(f"{prefix}/reports/daily", notification.to_json(), True)]
     out = [
         (
             f"{prefix}/incidents/{topic_level(item.incident_id)}",
@@ -118,7 +121,7 @@ class MqttChannel:
     def __init__(self, settings: MqttSettings) -> None:
         self.settings = settings
 
-    async def send(self, notification: Notification) -> None:
+    async def send(self, notification: Message) -> None:
         """Publish every message and wait for the broker's acks; raises DeliveryError if not."""
         settings = self.settings
         where = f"mqtt {settings.host}:{settings.port}"
@@ -136,7 +139,7 @@ class MqttChannel:
             ) from None
         log.debug("%s: delivered %s", where, notification.idempotency_key)
 
-    async def _publish(self, notification: Notification, password: str | None) -> None:
+    async def _publish(self, notification: Message, password: str | None) -> None:
         settings = self.settings
         async with aiomqtt.Client(
             settings.host,

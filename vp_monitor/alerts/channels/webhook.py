@@ -17,7 +17,7 @@ from vp_monitor.alerts.channels.base import (
     scrub,
     url_secrets,
 )
-from vp_monitor.alerts.notification import Notification
+from vp_monitor.alerts.notification import Message
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +42,15 @@ def sign(body: bytes, secret: str) -> str:
     return f"sha256={digest}"
 
 
-def headers_for(notification: Notification, body: bytes, user_agent: str) -> dict[str, str]:
+def headers_for(notification: Message, body: bytes, user_agent: str) -> dict[str, str]:
     """Request headers: content type, idempotency key, incident ids, signature if a secret."""
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": user_agent,
         "X-VP-Idempotency-Key": notification.idempotency_key,
-        "X-VP-Incident-Ids": ",".join(notification.incident_ids),
     }
+    if notification.incident_ids:
+        headers["X-VP-Incident-Ids"] = ",".join(notification.incident_ids)
     if notification.recipient.secret:
         headers["X-VP-Signature"] = sign(body, notification.recipient.secret)
     return headers
@@ -66,7 +67,7 @@ class WebhookChannel:
     def __init__(self, settings: WebhookSettings) -> None:
         self.settings = settings
 
-    async def send(self, notification: Notification) -> None:
+    async def send(self, notification: Message) -> None:
         """POST the payload; 2xx is success, anything else raises DeliveryError."""
         url = notification.recipient.address
         where = f"webhook {redact_url(url)}"
