@@ -7,6 +7,7 @@ injected at several strengths, plus unaltered pairs to measure false alarms.
 from __future__ import annotations
 
 import argparse
+import datetime
 import math
 import sys
 import time
@@ -361,7 +362,7 @@ def report(results: dict, command: str) -> str:
         "# Vision benchmark",
         "",
         f"Command: `{command}`  ",
-        "Date: 2026-11-23",
+        f"Date: {datetime.date.today().isoformat()}",
         "",
         "Cases: the real courtyard footage (vtest.avi, 768x576, people walking; weighted x3) and",
         "five generated scenes (three day scenes with moving people and vehicles, two still",

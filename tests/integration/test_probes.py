@@ -167,6 +167,19 @@ async def test_black_fault_gives_black_through_check_camera(sim_camera):
     assert report.evidence_jpeg and report.to_json()["camera"] == camera.code
 
 
+@pytest.mark.parametrize("fault", ["covered_dark", "covered_light"])
+async def test_covered_lens_is_covered_against_the_reference(sim_camera, fault):
+    """A lens covered by a dark or light object, through the real encoder and decoder, is
+    `covered` (critical), not `blurred` or `underexposed`: a dark cover over most of the view
+    must not be mistaken for the scene getting darker."""
+    camera, target = await sim_camera()
+    reference = (await check_camera(target, FAST)).evidence_jpeg
+    camera.set_fault(fault)
+    report = await check_camera(target, FAST, {"day": reference})
+    picture = set(report.conditions) - {"unreachable", "onvif_error"}  # ONVIF not under test
+    assert picture == {"covered"}, report.to_json()
+
+
 async def test_packet_loss_fault_gives_packet_loss(sim_camera):
     """RTP sequence gaps above the threshold give packet_loss."""
     camera, target = await sim_camera()

@@ -178,10 +178,11 @@ def _cover(img: np.ndarray, level: int) -> np.ndarray:
     mask = np.zeros((h, w), np.uint8)
     cv2.ellipse(mask, (w // 2, h // 2 + h // 8), (int(w * 0.62), int(h * 0.62)), 0, 0, 360, 255, -1)
     mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, w / 80))[..., None] / 255.0
-    # Same texture every frame: whatever covers the lens does not move.
+    # Same texture every frame: whatever covers the lens does not move. Against the lens it is
+    # far out of focus, so its texture is soft: only broad shading is left.
     texture = np.random.default_rng(7).normal(0, 6, (h // 16 + 1, w // 16 + 1, 1))
-    texture = texture.astype(np.float32)
-    texture = cv2.resize(texture, (w, h))[..., None]
+    texture = cv2.resize(texture.astype(np.float32), (w, h))
+    texture = cv2.GaussianBlur(texture, (0, 0), max(1.0, w / 40))[..., None]
     cover = np.full_like(img, level, dtype=np.float32) + texture
     return (img * (1 - mask) + cover * mask).clip(0, 255).astype(np.uint8)
 

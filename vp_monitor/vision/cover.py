@@ -14,6 +14,10 @@ TEXTURED_MARGIN = 2.0
 LUMA_OFFSET = 16.0
 # With fewer textured reference blocks than this share, the reference says too little.
 MIN_TEXTURED_SHARE = 0.2
+# Fewest blocks still showing detail to judge a change of exposure by, and how far their
+# brightness ratio must differ from the whole picture's to be trusted instead.
+MIN_SEEN_BLOCKS = 6
+GAIN_DISAGREEMENT = 1.5
 
 
 def flat_blocks(view: View, settings: VisionSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -50,7 +54,7 @@ def check(
     else:
         # Where the brightness changed too, a flat block is hidden even at the cover's edge,
         # where the step to the still-visible scene makes it look coarse.
-        gain = float(current.grey.mean()) / max(float(reference.grey.mean()), 1.0)
+        gain = exposure_gain(current, reference, fine)
         changed = np.abs(current.block_luma - gain * reference.block_luma)
         lost = smooth | (fine & (changed >= settings.covered_min_luma_change))
         covered_fraction = float(lost[textured].mean())
@@ -58,6 +62,28 @@ def check(
     conditions = frozenset({"covered"}) if covered_fraction >= threshold else frozenset()
     metrics = {"covered_fraction": covered_fraction, "flat_fraction": float(smooth.mean())}
     return Finding(conditions, metrics)
+
+
+def exposure_gain(current: View, reference: View, fine: np.ndarray) -> float:
+    """How much brighter the picture is than the reference, to discount a change of exposure.
+
+    Normally the ratio of mean brightness. But a dark or light cover over most of the lens
+    drags that mean along: taken as a change of exposure, it would make the covered blocks look
+    as expected. When the blocks that still show detail (the scene itself) say the light moved
+    far less than the mean did, their ratio is the one to trust.
+    """
+    overall = float(current.grey.mean()) / max(float(reference.grey.mean()), 1.0)
+    seen = ~fine & (reference.block_luma >= 8.0)
+    if seen.sum() < MIN_SEEN_BLOCKS:
+        return overall
+    scene = float(current.block_luma[seen].sum()) / max(
+        float(reference.block_luma[seen].sum()), 1.0
+    )
+    return (
+        scene
+        if not 1 / GAIN_DISAGREEMENT < scene / max(overall, 1e-3) < GAIN_DISAGREEMENT
+        else overall
+    )
 
 
 def coarse_steps(block_luma: np.ndarray) -> np.ndarray:
