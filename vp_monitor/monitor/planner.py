@@ -207,9 +207,19 @@ def finish_all(session: Session, done: list[Done], now: datetime | None = None) 
     if not done:
         return 0
     now = now or utcnow()
+    rows = [
+        {"schedule_id": d.claim.schedule_id, "owner": d.claim.owner, "finished_at": now,
+         "overran": int(d.overran),
+         "retry_at": None if d.retry_s is None else now + timedelta(seconds=d.retry_s)}
+        for d in done
+    ]  # fmt: skip
+    return session.execute(_FINISH, rows).rowcount
+
+
+def _finish_statement():
     table = CheckSchedule.__table__  # a Core statement: one executemany, no ORM bulk mode
     retry_at = bindparam("retry_at", type_=UTCDateTime)
-    statement = (
+    return (
         update(table)
         .where(table.c.id == bindparam("schedule_id"), table.c.lease_owner == bindparam("owner"))
         .values(
@@ -221,13 +231,9 @@ def finish_all(session: Session, done: list[Done], now: datetime | None = None) 
                              else_=table.c.next_due_at),
         )
     )  # fmt: skip
-    rows = [
-        {"schedule_id": d.claim.schedule_id, "owner": d.claim.owner, "finished_at": now,
-         "overran": int(d.overran),
-         "retry_at": None if d.retry_s is None else now + timedelta(seconds=d.retry_s)}
-        for d in done
-    ]  # fmt: skip
-    return session.execute(statement, rows).rowcount
+
+
+_FINISH = _finish_statement()  # built once: finish runs for every check
 
 
 def release_owner(session: Session, owner: str, now: datetime | None = None) -> int:
