@@ -259,13 +259,14 @@ class Monitor:
 
     def _record(self, batch: list[tuple[Job, TierResult]]) -> list[tuple[str, CameraChange]]:
         """Write a batch of results in one transaction; one by one if that fails."""
-        # Same lock order in every writer (camera id): concurrent batches cannot deadlock.
+        # Status rows are locked in camera id order by every writer. Site rows, locked by the
+        # alert stage for cameras going down, are not: a deadlock there costs a retry below.
         batch = sorted(batch, key=lambda item: item[0].claim.camera_id)
         now = utcnow()
         try:
             with transaction(self.factory) as session:
                 return self._apply(session, batch, now)
-        except Exception:
+        except Exception:  # a bad result, or a deadlock the database broke: nothing is written
             log.warning("%d results not written together: one by one now", len(batch),
                         exc_info=True)  # fmt: skip
         changes = []
