@@ -17,7 +17,7 @@ import uuid
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import make_url
 
 from vp_monitor.db import make_engine, session_factory, transaction, upgrade, utcnow
@@ -87,25 +87,40 @@ def bench(url: str, cameras: int, batch: int) -> dict[str, float]:
             for claim in claimed[n : n + 50]:
                 finish(session, claim, now)
     figures["finishes_per_s"] = len(claimed) / (time.perf_counter() - t)
-    figures["results_per_s"] = write_results(engine, settings, factory, start, batch)
+    figures.update(write_results(engine, settings, factory, start))
     engine.dispose()
     return figures
 
 
-def write_results(engine, settings, factory, start, batch: int, count: int = 3000) -> float:
-    """Results written per second by the monitor's writers: evaluate, incidents, finish."""
+def write_results(engine, settings, factory, start, count: int = 3000) -> dict[str, float]:
+    """Results written per second by the monitor's writers (evaluate, incidents, finish), for
+    the same cameras: first checks, checks again ok (the steady state), then with one camera
+    in ten failing twice in a row (the second time opens its incident: the full alert stage).
+    """
     now = start + timedelta(seconds=200)
     with transaction(factory) as session:
         claims = claim_due(session, "writer", now, count)
     ok = TierResult("reachability", frozenset(), frozenset({"unreachable"}), True)
-    jobs = [(Job(c, ProbeTarget(f"id-{c.camera_id}")), ok) for c in claims]
+    down = TierResult("reachability", frozenset({"unreachable"}), frozenset({"unreachable"}), False)
+    faulty = [down if n % 10 == 0 else ok for n in range(len(claims))]
     monitor = Monitor(engine, settings)
-    batches = [jobs[n : n + WRITE_BATCH] for n in range(0, len(jobs), WRITE_BATCH)]
-    t = time.perf_counter()
-    # As many concurrent writers as the monitor runs on this backend (1 on SQLite).
-    list(monitor.db.map(monitor._record, batches))
+    figures = {}
+    for name, results in (("first", [ok] * len(claims)), ("again", [ok] * len(claims)),
+                          (None, faulty), ("faults", faulty)):  # fmt: skip
+        with transaction(factory) as session:  # leased again, as if claimed once more
+            ids = [claim.schedule_id for claim in claims]
+            session.execute(update(CheckSchedule).where(CheckSchedule.id.in_(ids))
+                            .values(lease_owner="writer"))  # fmt: skip
+        pairs = zip(claims, results, strict=True)
+        jobs = [(Job(c, ProbeTarget(f"id-{c.camera_id}")), r) for c, r in pairs]
+        batches = [jobs[n : n + WRITE_BATCH] for n in range(0, len(jobs), WRITE_BATCH)]
+        t = time.perf_counter()
+        # As many concurrent writers as the monitor runs on this backend (1 on SQLite).
+        list(monitor.db.map(monitor._record, batches))
+        if name:
+            figures[f"results_{name}_per_s"] = len(jobs) / (time.perf_counter() - t)
     monitor.db.shutdown()
-    return len(jobs) / (time.perf_counter() - t)
+    return figures
 
 
 def postgres_database(admin_url: str) -> tuple[str, callable]:
@@ -128,7 +143,9 @@ def report(backend: str, f: dict[str, float]) -> None:
     print(
         f"{backend}: schedule {f['schedule_s']:.2f} s, re-sync {f['resync_s']:.2f} s, "
         f"{f['claims']:.0f} claims at {f['claims_per_s']:.0f}/s, "
-        f"finish {f['finishes_per_s']:.0f}/s, results written {f['results_per_s']:.0f}/s, "
+        f"finish {f['finishes_per_s']:.0f}/s, results written {f['results_first_per_s']:.0f}/s "
+        f"(again ok {f['results_again_per_s']:.0f}/s, 1 in 10 going down "
+        f"{f['results_faults_per_s']:.0f}/s), "
         f"reachability due per second "
         f"max {f['reachability_max_per_s']:.0f} (mean {f['reachability_mean_per_s']:.0f}), "
         f"stream max {f['stream_max_per_s']:.0f} (mean {f['stream_mean_per_s']:.0f})"

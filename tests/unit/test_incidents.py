@@ -312,3 +312,33 @@ def test_decommissioning_resolves_what_was_open_and_shows_the_camera_retired(fac
     with factory() as session:
         status = session.get(CameraStatus, camera_id)
         assert (status.state, status.conditions) == ("decommissioned", [])
+
+
+def test_open_incidents_say_which_checks_the_alert_stage_can_skip(factory):
+    """OpenIncidents: a check of an ok camera with no incident, outside any site outage, needs
+    no alerting; one with an incident, on a site of an uplink in outage, or not ok does."""
+    from vp_monitor.alerts.incidents import OpenIncidents
+
+    ids = build_fleet(factory, (3, 1, 1), uplinks=["UP-A", "UP-A", None])
+    site_of = {}
+    with factory() as session:
+        for camera in session.scalars(select(Camera)):
+            site_of[camera.id] = camera.site_id
+    check = Evaluator(factory).check
+    down, back, lone = ids["site0"][0], ids["site1"][0], ids["site2"][0]
+    for cam in [back, *ids["site0"]]:  # uplink A in outage, opened on site 0 (site 2 apart)
+        check(cam, T0, "down", {"unreachable"})
+    check(back, T0 + timedelta(minutes=1), "ok")  # its incident over, the outage not yet
+    check(lone, T0, "ok")
+    assert [i.status for i in incidents(factory, kind="site")] == ["open"]
+    with factory() as session:
+        open_now = OpenIncidents.load(session, [down, back, lone])
+
+    def concern(camera_id: int, state: str = "ok", **extra) -> bool:
+        change = CameraChange(camera_id=camera_id, at=T0, state=state, previous_state="ok",
+                              conditions=frozenset(), **extra)  # fmt: skip
+        return open_now.concern(change, site_of[camera_id])
+
+    assert concern(down) and concern(back)  # its own incident; its uplink in outage
+    assert not concern(lone) and not concern(lone, "unknown")
+    assert concern(lone, "degraded") and concern(lone, flapping=True)

@@ -11,7 +11,14 @@ from sqlalchemy import insert, select
 
 from vp_monitor.db import session_factory, transaction
 from vp_monitor.monitor.models import CheckSchedule
-from vp_monitor.monitor.planner import claim_due, ensure_schedule, finish, release_owner
+from vp_monitor.monitor.planner import (
+    Done,
+    claim_due,
+    ensure_schedule,
+    finish,
+    finish_all,
+    release_owner,
+)
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.registry.models import Camera, Lifecycle, Municipality, Site
 
@@ -111,6 +118,32 @@ def test_finish_with_retry_brings_the_next_check_forward_never_back(engine):
             seconds=10
         )
         assert session.get(CheckSchedule, late.schedule_id).next_due_at == regular
+
+
+def test_finish_all_releases_a_batch_in_one_go_but_not_a_lease_taken_over(engine):
+    """finish_all() gives back a batch's leases with each one's overrun and retry; the lease of
+    a check another node took over is left to that node, and is not counted."""
+    factory = session_factory(engine)
+    add_fleet(factory, 4)
+    schedule(factory)
+    now = T0 + timedelta(seconds=60)
+    plain, overran, retried, lost = claim(factory, "node-a", now)
+    with transaction(factory) as session:
+        regular = {c.schedule_id: session.get(CheckSchedule, c.schedule_id).next_due_at
+                   for c in (plain, overran, lost)}  # fmt: skip
+        session.get(CheckSchedule, lost.schedule_id).lease_owner = "node-b"
+    done = [Done(plain), Done(overran, overran=True), Done(retried, retry_s=10), Done(lost)]
+    with transaction(factory) as session:
+        assert finish_all(session, done, now) == 3
+    with transaction(factory) as session:
+        rows = {d.claim.schedule_id: session.get(CheckSchedule, d.claim.schedule_id) for d in done}
+        assert all(rows[c.schedule_id].lease_owner is None for c in (plain, overran, retried))
+        assert [rows[c.schedule_id].overruns for c in (plain, overran, retried)] == [0, 1, 0]
+        assert rows[plain.schedule_id].next_due_at == regular[plain.schedule_id]
+        assert rows[retried.schedule_id].next_due_at == now + timedelta(seconds=10)
+        assert rows[lost.schedule_id].lease_owner == "node-b"
+        assert rows[lost.schedule_id].last_finished_at is None
+        assert rows[lost.schedule_id].next_due_at == regular[lost.schedule_id]
 
 
 def test_claim_respects_the_limit_oldest_first(engine):

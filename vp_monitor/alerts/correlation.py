@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from vp_monitor.alerts import routing
@@ -86,6 +86,19 @@ def check_parent(
         session.flush()
         routing.tell(session, child, "opened", settings, at)
     check_parent(session, parent.parent_id, at, settings, recovered=recovered)
+
+
+def sites_in_outage(session: Session) -> set[int]:
+    """Ids of the sites whose group (the site, or every site on its uplink) has an unresolved
+    site incident: the sites whose cameras' checks `on_camera_up` has something to look at."""
+    outages = select(Incident.site_id).where(
+        Incident.kind == "site", Incident.status.in_(UNRESOLVED)
+    )
+    uplinks = select(Site.uplink).where(
+        Site.id.in_(outages), Site.uplink.is_not(None), Site.uplink != ""
+    )
+    in_group = or_(Site.id.in_(outages), Site.uplink.in_(uplinks))
+    return set(session.scalars(select(Site.id).where(in_group)))
 
 
 def open_monitor_incident(session: Session) -> Incident | None:

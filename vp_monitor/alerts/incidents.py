@@ -7,6 +7,7 @@ it causes are committed together or not at all.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -26,6 +27,40 @@ DOWN_WITHOUT_CONDITION = ("no_video",)
 
 class IncidentNotFound(LookupError):
     """No incident has this id."""
+
+
+@dataclass(frozen=True)
+class OpenIncidents:
+    """Which of a batch's cameras have an unresolved incident, and which sites are in outage.
+
+    Most checks find a camera ok that was ok: for those `record_change` opens nothing, resolves
+    nothing and has no outage to end, yet costs several queries. Loaded once for a batch (after
+    its cameras' status rows are locked, so no other writer changes their incidents meanwhile),
+    this says which changes can skip it. Load it again after any `record_change`: what that
+    did may concern the next change.
+    """
+
+    cameras: frozenset[int]
+    sites: frozenset[int]
+
+    @classmethod
+    def load(cls, session: Session, camera_ids: list[int]) -> OpenIncidents:
+        """The unresolved incidents of these cameras and every site outage, in two queries."""
+        query = select(Incident.camera_id).where(
+            Incident.camera_id.in_(camera_ids),
+            Incident.kind.in_(CAMERA_KINDS),
+            Incident.status != "resolved",
+        )
+        sites = correlation.sites_in_outage(session)
+        return cls(frozenset(session.scalars(query)), frozenset(sites))
+
+    def concern(self, change: CameraChange, site_id: int) -> bool:
+        """Whether `record_change` has anything to do for this change of a camera on `site_id`."""
+        if change.state == "unknown":
+            return False  # record_change waits for a verdict
+        if change.state != "ok" or change.flapping or change.camera_id in self.cameras:
+            return True  # a problem to open or update, or an incident to resolve
+        return site_id in self.sites  # an ok camera may end its site's outage (on_camera_up)
 
 
 def record_change(

@@ -11,18 +11,27 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.orm import Session
 
-from vp_monitor.alerts.incidents import record_change
+from vp_monitor.alerts.incidents import OpenIncidents, record_change
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import session_factory, transaction, utcnow
 from vp_monitor.monitor import planner
-from vp_monitor.monitor.evaluator import TierResult, active_windows, evaluate, retire_decommissioned
+from vp_monitor.monitor.evaluator import (
+    TierResult,
+    active_windows,
+    history_row,
+    in_maintenance,
+    locked_statuses,
+    retire_decommissioned,
+    step,
+    watched,
+)
 from vp_monitor.monitor.events import CameraChange
 from vp_monitor.monitor.models import CameraStatus, CheckRecord
 from vp_monitor.monitor.runner import CheckFunction, Job, Runner, supervise
@@ -33,7 +42,7 @@ from vp_monitor.registry.models import Camera, ReferenceImage
 
 log = logging.getLogger(__name__)
 
-WRITE_BATCH = 50  # results written in one transaction (each in its own savepoint)
+WRITE_BATCH = 50  # results written in one transaction
 RESULT_QUEUE = 512
 ChangeListener = Callable[[str, CameraChange], None]
 
@@ -84,13 +93,6 @@ def probe_target(camera: Camera, clock_offset_s: float | None, secrets: Any) -> 
         expected_width=camera.expected_width, expected_height=camera.expected_height,
         expected_fps=camera.expected_fps, clock_offset_s=clock_offset_s,
     )  # fmt: skip
-
-
-def preload(session: Session, camera_ids: list[int]) -> list[Any]:
-    """A batch's cameras and statuses in two queries; hold the list while lookups use them."""
-    cameras = session.scalars(select(Camera).where(Camera.id.in_(camera_ids))).all()
-    query = select(CameraStatus).where(CameraStatus.camera_id.in_(camera_ids))
-    return [*cameras, *session.scalars(query)]
 
 
 def prune_history(session: Session, days: int) -> int:
@@ -256,30 +258,58 @@ class Monitor:
             return prune_history(session, self.settings.retention_days)
 
     def _record(self, batch: list[tuple[Job, TierResult]]) -> list[tuple[str, CameraChange]]:
-        """Evaluate a batch of results, each in its own savepoint, in one transaction."""
-        changes = []
-        # Same lock order in every writer (camera id): concurrent batches cannot deadlock.
+        """Write a batch of results in one transaction; one by one if that fails."""
+        # Status rows are locked in camera id order by every writer. Site rows, locked by the
+        # alert stage for cameras going down, are not: a deadlock there costs a retry below.
         batch = sorted(batch, key=lambda item: item[0].claim.camera_id)
-        with transaction(self.factory) as session:
-            now = utcnow()
-            windows = active_windows(session, now)
-            # The session's identity map holds objects weakly: keep them referenced.
-            loaded = preload(session, [job.claim.camera_id for job, _ in batch])
-            for job, result in batch:
-                try:
-                    with session.begin_nested():
-                        camera_id = job.claim.camera_id
-                        change = evaluate(session, camera_id, result, self.settings, now, windows)
-                        retry = None
-                        if change is not None:
-                            record_change(session, change, self.alert_settings)
-                            changes.append((job.target.camera, change))
-                            if change.confirming and self.settings.retry_s:
-                                retry = self.settings.retry_s
-                        planner.finish(session, job.claim, now, result.overran, retry)
-                except Exception:  # one camera's bad result must not lose the others
-                    log.exception("%s: result could not be recorded", job.target.camera)
-            del loaded
+        now = utcnow()
+        try:
+            with transaction(self.factory) as session:
+                return self._apply(session, batch, now)
+        except Exception:  # a bad result, or a deadlock the database broke: nothing is written
+            log.warning("%d results not written together: one by one now", len(batch),
+                        exc_info=True)  # fmt: skip
+        changes = []
+        for item in batch:  # one camera's bad result must not lose the others
+            try:
+                with transaction(self.factory) as session:
+                    changes += self._apply(session, [item], now)
+            except Exception:
+                log.exception("%s: result could not be recorded", item[0].target.camera)
+        return changes
+
+    def _apply(
+        self, session: Session, batch: list[tuple[Job, TierResult]], now: datetime
+    ) -> list[tuple[str, CameraChange]]:
+        """Statuses, history, incidents and leases of a batch of results sorted by camera.
+
+        Per batch, not per result: one query locks the statuses, one inserts the history, one
+        gives back the leases; the alert stage runs only for results it has something to do for.
+        """
+        ids = [job.claim.camera_id for job, _ in batch]
+        cameras = {c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_(ids)))}
+        windows = active_windows(session, now)
+        watched_ids = [camera_id for camera_id in ids if watched(cameras.get(camera_id))]
+        statuses = locked_statuses(session, watched_ids, now)
+        open_now: OpenIncidents | None = None
+        changes, history, done = [], [], []
+        for job, result in batch:
+            camera, retry = cameras.get(job.claim.camera_id), None
+            if watched(camera):  # else retired while its check ran: the planner unschedules it
+                open_now = open_now or OpenIncidents.load(session, watched_ids)
+                maintenance = in_maintenance(session, camera, now, windows)
+                change = step(statuses[camera.id], result, self.settings, now, maintenance)
+                history.append(history_row(result, change))
+                if open_now.concern(change, camera.site_id):
+                    record_change(session, change, self.alert_settings)
+                    open_now = None  # what it did may concern the next results: load again
+                changes.append((job.target.camera, change))
+                if change.confirming and self.settings.retry_s:
+                    retry = self.settings.retry_s
+            done.append(planner.Done(job.claim, result.overran, retry))
+        if history:
+            session.execute(insert(CheckRecord), history)
+        planner.finish_all(session, done, now)
         return changes
 
     # -- results -------------------------------------------------------------------------------

@@ -215,23 +215,38 @@ def in_maintenance(
 
 
 def locked_status(session: Session, camera_id: int, now: datetime) -> CameraStatus:
-    """The camera's status row, created if missing, locked until commit (PostgreSQL).
+    """The camera's status row, created if missing, locked until commit (PostgreSQL)."""
+    return locked_statuses(session, [camera_id], now)[camera_id]
 
+
+def locked_statuses(
+    session: Session, camera_ids: list[int], now: datetime
+) -> dict[int, CameraStatus]:
+    """The cameras' status rows by camera id, created if missing, locked until commit.
+
+    Rows are locked in camera id order, so writers locking overlapping batches cannot deadlock.
     Two writers finishing a new camera's first checks at once both see no row: the insert
     that skips an existing row, then the locking read, makes them apply their results in turn.
     """
-    query = (
-        select(CameraStatus)
-        .where(CameraStatus.camera_id == camera_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)  # read again under the lock, not the cache
-    )
-    status = session.scalars(query).one_or_none()
-    if status is None:
-        values = initial_status(camera_id, now)
-        session.execute(insert_ignoring_duplicates(session, CameraStatus).values(**values))
-        status = session.scalars(query).one()
-    return status
+
+    def lock(ids: list[int]) -> dict[int, CameraStatus]:
+        query = (
+            select(CameraStatus)
+            .where(CameraStatus.camera_id.in_(ids))
+            .order_by(CameraStatus.camera_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)  # read again under the lock
+        )
+        return {status.camera_id: status for status in session.scalars(query)}
+
+    ids = sorted(set(camera_ids))
+    statuses = lock(ids)
+    missing = [camera_id for camera_id in ids if camera_id not in statuses]
+    if missing:
+        rows = [initial_status(camera_id, now) for camera_id in missing]
+        session.execute(insert_ignoring_duplicates(session, CameraStatus), rows)
+        statuses.update(lock(missing))
+    return statuses
 
 
 def retire_decommissioned(session: Session, now: datetime) -> list[CameraChange]:
@@ -255,6 +270,24 @@ def retire_decommissioned(session: Session, now: datetime) -> list[CameraChange]
     return changes
 
 
+def watched(camera: Camera | None) -> bool:
+    """Whether results for this camera still count (not deleted, planned or retired)."""
+    return camera is not None and camera.lifecycle not in (
+        Lifecycle.PLANNED,
+        Lifecycle.DECOMMISSIONED,
+    )
+
+
+def history_row(result: TierResult, change: CameraChange) -> dict[str, Any]:
+    """The CheckRecord columns of one evaluated result."""
+    return dict(
+        camera_id=change.camera_id, tier=result.tier, at=change.at, state=change.state,
+        conditions=sorted(result.conditions), duration_s=round(result.duration_s, 3),
+        detail={**result.detail, "confirmed": sorted(change.conditions),
+                "in_maintenance": change.in_maintenance, "overran": result.overran},
+    )  # fmt: skip
+
+
 def evaluate(
     session: Session,
     camera_id: int,
@@ -269,16 +302,9 @@ def evaluate(
     """
     now = now or utcnow()
     camera = session.get(Camera, camera_id)
-    if camera is None or camera.lifecycle in (Lifecycle.PLANNED, Lifecycle.DECOMMISSIONED):
+    if not watched(camera):
         return None  # retired while its check ran: the planner unschedules it
     status = locked_status(session, camera_id, now)
     change = step(status, result, settings, now, in_maintenance(session, camera, now, windows))
-    session.add(
-        CheckRecord(
-            camera_id=camera_id, tier=result.tier, at=now, state=change.state,
-            conditions=sorted(result.conditions), duration_s=round(result.duration_s, 3),
-            detail={**result.detail, "confirmed": sorted(change.conditions),
-                    "in_maintenance": change.in_maintenance, "overran": result.overran},
-        )
-    )  # fmt: skip
+    session.add(CheckRecord(**history_row(result, change)))
     return change

@@ -11,10 +11,10 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, delete, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from vp_monitor.db import utcnow
+from vp_monitor.db import UTCDateTime, utcnow
 from vp_monitor.monitor.models import CheckSchedule
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.registry.models import Camera, Lifecycle, Site
@@ -39,6 +39,19 @@ class Claim:
     owner: str
     claimed_at: datetime
     lease_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Done:
+    """A finished check whose lease `finish_all` gives back.
+
+    `overran`: it ran past its deadline (counted). `retry_s`: run it again that soon, unless it
+    is due sooner anyway.
+    """
+
+    claim: Claim
+    overran: bool = False
+    retry_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -183,22 +196,44 @@ def finish(
 
     `retry_s`: run this check again that soon, unless it is due sooner anyway.
     """
+    return finish_all(session, [Done(claim, overran, retry_s)], now) == 1
+
+
+def finish_all(session: Session, done: list[Done], now: datetime | None = None) -> int:
+    """Release the leases of done checks in one statement; how many were still ours.
+
+    A lease another node took over (ours expired) is not touched: that node's run owns it now.
+    """
+    if not done:
+        return 0
     now = now or utcnow()
-    values: dict = {"lease_owner": None, "lease_expires_at": None, "last_finished_at": now}
-    if overran:
-        values["overruns"] = CheckSchedule.overruns + 1
-    if retry_s is not None:
-        retry_at = now + timedelta(seconds=retry_s)
-        values["next_due_at"] = case(
-            (CheckSchedule.next_due_at > retry_at, retry_at), else_=CheckSchedule.next_due_at
+    rows = [
+        {"schedule_id": d.claim.schedule_id, "owner": d.claim.owner, "finished_at": now,
+         "overran": int(d.overran),
+         "retry_at": None if d.retry_s is None else now + timedelta(seconds=d.retry_s)}
+        for d in done
+    ]  # fmt: skip
+    return session.execute(_FINISH, rows).rowcount
+
+
+def _finish_statement():
+    table = CheckSchedule.__table__  # a Core statement: one executemany, no ORM bulk mode
+    retry_at = bindparam("retry_at", type_=UTCDateTime)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("schedule_id"), table.c.lease_owner == bindparam("owner"))
+        .values(
+            lease_owner=None, lease_expires_at=None,
+            last_finished_at=bindparam("finished_at", type_=UTCDateTime),
+            overruns=table.c.overruns + bindparam("overran"),
+            # No retry: retry_at is NULL, the comparison is not true, next_due_at stays.
+            next_due_at=case((table.c.next_due_at > retry_at, retry_at),
+                             else_=table.c.next_due_at),
         )
-    result = session.execute(
-        update(CheckSchedule)
-        .where(CheckSchedule.id == claim.schedule_id, CheckSchedule.lease_owner == claim.owner)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+    )  # fmt: skip
+
+
+_FINISH = _finish_statement()  # built once: finish runs for every check
 
 
 def release_owner(session: Session, owner: str, now: datetime | None = None) -> int:

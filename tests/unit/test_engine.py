@@ -1,0 +1,133 @@
+"""The monitor's result writer: a batch of results in one transaction, on SQLite and PostgreSQL,
+without losing a result to another's fault, a lease to another node, or an alert to batching."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from vp_monitor.alerts.models import Incident
+from vp_monitor.db import session_factory, transaction
+from vp_monitor.monitor.engine import Monitor
+from vp_monitor.monitor.evaluator import TierResult
+from vp_monitor.monitor.models import CameraStatus, CheckRecord, CheckSchedule
+from vp_monitor.monitor.planner import Claim, claim_due, ensure_schedule
+from vp_monitor.monitor.runner import Job
+from vp_monitor.monitor.settings import MonitorSettings
+from vp_monitor.probes.base import ProbeTarget
+from vp_monitor.registry.models import Camera, Municipality, Site
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+REACH = frozenset({"unreachable", "auth_failed", "rtsp_error", "onvif_error"})
+
+
+def result(*conditions: str, tier: str = "reachability", **extra: Any) -> TierResult:
+    """A result of `tier` that could see every reachability condition; video_ok unless one."""
+    return TierResult(tier, frozenset(conditions), REACH, not conditions, **extra)
+
+
+@pytest.fixture
+def factory(engine):
+    return session_factory(engine)
+
+
+@pytest.fixture
+def cameras(factory) -> list[int]:
+    """Three active cameras on one site; their ids."""
+    with transaction(factory) as session:
+        town = Municipality(insee="78646", name="Versailles", departement="78")
+        site = Site(name="Gare", municipality=town)
+        session.add_all([Camera(code=f"VER-{n}", site=site, municipality=town) for n in range(3)])
+        session.flush()
+        return list(session.scalars(select(Camera.id).order_by(Camera.id)))
+
+
+@pytest.fixture
+def monitor(engine):
+    monitor = Monitor(engine, MonitorSettings(node="node-a", down_after=1, recover_after=1))
+    yield monitor
+    monitor.db.shutdown()
+
+
+def claims(factory, monitor: Monitor) -> dict[tuple[int, str], Claim]:
+    """Every check of every camera, leased to `monitor`, by (camera id, tier)."""
+    with transaction(factory) as session:
+        ensure_schedule(session, monitor.settings, T0)
+        got = claim_due(session, monitor.owner, T0, 100, never_run=True)
+    return {(claim.camera_id, claim.tier): claim for claim in got}
+
+
+def job(claim: Claim) -> Job:
+    return Job(claim, ProbeTarget(f"cam-{claim.camera_id}"))
+
+
+def state(factory, camera_id: int) -> str | None:
+    with factory() as session:
+        status = session.get(CameraStatus, camera_id)
+        return status.state if status else None
+
+
+def lease_owner(factory, claim: Claim) -> str | None:
+    with factory() as session:
+        return session.get(CheckSchedule, claim.schedule_id).lease_owner
+
+
+def test_a_bad_result_does_not_lose_the_others_of_its_batch(factory, cameras, monitor):
+    """A result that cannot be stored fails alone: the others of its batch are written and their
+    leases given back; its own lease stays, so it runs again when the lease expires."""
+    held = claims(factory, monitor)
+    first, bad, last = (held[(camera_id, "reachability")] for camera_id in cameras)
+    unstorable = result(detail={"not json": object()})
+    monitor._record([(job(first), result()), (job(bad), unstorable), (job(last), result())])
+    assert [state(factory, camera_id) for camera_id in cameras] == ["ok", None, "ok"]
+    with factory() as session:
+        written = session.scalars(select(CheckRecord.camera_id).order_by(CheckRecord.camera_id))
+        assert list(written) == [first.camera_id, last.camera_id]
+    assert [lease_owner(factory, claim) for claim in (first, bad, last)] == [None, "node-a", None]
+
+
+def test_a_batch_does_not_release_a_lease_another_node_took_over(factory, cameras, monitor):
+    """A check whose lease expired and was taken by another node: its result still counts, but
+    the lease is that node's and stays so; the other leases of the batch are given back."""
+    held = claims(factory, monitor)
+    mine, lost = held[(cameras[0], "reachability")], held[(cameras[1], "reachability")]
+    with transaction(factory) as session:
+        session.get(CheckSchedule, lost.schedule_id).lease_owner = "node-b"
+    monitor._record([(job(mine), result()), (job(lost), result())])
+    assert lease_owner(factory, mine) is None and lease_owner(factory, lost) == "node-b"
+    assert state(factory, lost.camera_id) == "ok"
+
+
+def test_a_camera_down_then_back_in_one_batch_opens_and_resolves(factory, cameras, monitor):
+    """Two results of one camera in one batch: the second sees the incident the first opened
+    (alerting skipped for quiet results must not rely on what was open before the batch)."""
+    held = claims(factory, monitor)
+    camera_id = cameras[0]
+    monitor._record([(job(held[(camera_id, "inventory")]), result(tier="inventory"))])
+    down = (job(held[(camera_id, "reachability")]), result("unreachable"))
+    back = (job(held[(camera_id, "stream")]), result(tier="stream"))
+    changes = monitor._record([down, back])
+    assert [change.state for _, change in changes] == ["down", "ok"]
+    with factory() as session:
+        [incident] = session.scalars(select(Incident).where(Incident.camera_id == camera_id))
+        assert incident.status == "resolved"
+
+
+def test_a_camera_that_stays_ok_still_ends_its_sites_outage(factory, cameras, monitor):
+    """A check that changes nothing for its camera still lets the alert stage end the outage of
+    the camera's site (an outage holding no camera incident ends when one camera answers)."""
+    held = claims(factory, monitor)
+    monitor._record([(job(held[(cameras[0], "reachability")]), result())])
+    with transaction(factory) as session:
+        site_id = session.get(Camera, cameras[0]).site_id
+        session.add(Incident(id="site-outage", kind="site", site_id=site_id, status="open",
+                             conditions=["site_down"], severity="critical", metrics={},
+                             opened_at=T0, silenced=False, reopened_count=0,
+                             escalation_level=0))  # fmt: skip
+    changes = monitor._record([(job(held[(cameras[0], "stream")]), result(tier="stream"))])
+    assert [(c.previous_state, c.state) for _, c in changes] == [("ok", "ok")]
+    with factory() as session:
+        assert session.get(Incident, "site-outage").status == "resolved"
