@@ -3,7 +3,7 @@ without losing a result to another's fault, a lease to another node, or an alert
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -131,3 +131,28 @@ def test_a_camera_that_stays_ok_still_ends_its_sites_outage(factory, cameras, mo
     assert [(c.previous_state, c.state) for _, c in changes] == [("ok", "ok")]
     with factory() as session:
         assert session.get(Incident, "site-outage").status == "resolved"
+
+
+def test_the_writer_keeps_history_rows_for_changes_and_heartbeats(factory, cameras, monitor):
+    """Results that see what the tier's last row saw are not written again within
+    history_every_s; a change is; a clean check keeps its figures, not what the camera said."""
+    held = claims(factory, monitor)
+    check = held[(cameras[0], "reachability")]
+    probes = {
+        "probes": {
+            "onvif": {
+                "ok": True,
+                "metrics": {"clock_offset_s": 0.1},
+                "detail": {"profiles": [{"rtsp_uri": "rtsp://x/main"}]},
+            }
+        }
+    }
+    timeline = [result(detail=probes)] * 3 + [result("unreachable")] + [result()] * 2
+    for minute, outcome in enumerate(timeline):
+        with transaction(factory) as session:
+            monitor._apply(session, [(job(check), outcome)], T0 + timedelta(minutes=minute))
+    with factory() as session:
+        rows = session.scalars(select(CheckRecord).order_by(CheckRecord.at)).all()
+    assert [(row.at - T0).total_seconds() / 60 for row in rows] == [0, 3, 4]
+    assert [row.state for row in rows] == ["ok", "down", "ok"]
+    assert rows[0].detail["probes"]["onvif"] == {"ok": True, "metrics": {"clock_offset_s": 0.1}}

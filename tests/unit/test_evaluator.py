@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from vp_monitor.db import session_factory, transaction
+from vp_monitor.monitor.availability import availability
 from vp_monitor.monitor.evaluator import TierResult, evaluate, new_status, step
 from vp_monitor.monitor.models import CameraStatus, CheckRecord
 from vp_monitor.monitor.settings import MonitorSettings
@@ -173,3 +174,24 @@ def test_evaluate_ignores_a_decommissioned_camera(engine):
     with transaction(session_factory(engine)) as session:
         camera = _camera(session, Lifecycle.DECOMMISSIONED)
         assert evaluate(session, camera.id, reach(), SETTINGS) is None
+
+
+def test_history_keeps_changes_and_a_heartbeat_not_every_check(engine):
+    """A camera checked every minute leaves one row per half hour while nothing changes; what
+    it sees changing is written at once, so availability is what every check would give."""
+    factory = session_factory(engine)
+    with transaction(factory) as session:
+        camera_id = _camera(session).id
+    timeline = [reach()] * 120 + [reach("unreachable")] * 3 + [reach()] * 57
+    for n, result in enumerate(timeline):
+        with transaction(factory) as session:
+            evaluate(session, camera_id, result, SETTINGS, T0 + timedelta(minutes=n))
+    with transaction(factory) as session:
+        rows = session.scalars(select(CheckRecord).order_by(CheckRecord.at)).all()
+        found = availability(session, T0, T0 + timedelta(minutes=180))[camera_id]
+    minutes = [round((row.at - T0).total_seconds() / 60) for row in rows]
+    # Every 30 min; the failure seen (120), confirmed down (121), the first good check seen
+    # while still down (123), recovered (124); then every 30 min from the last row.
+    assert minutes == [0, 30, 60, 90, 120, 121, 123, 124, 154]
+    assert [row.state for row in rows][4:8] == ["ok", "down", "down", "ok"]
+    assert (found.up_s, found.down_s) == (177 * 60, 3 * 60)  # down from 121 to 124

@@ -73,10 +73,14 @@ def create_due_reports(session: Session, settings: AlertSettings, now: datetime)
     )  # fmt: skip
     period = day_period(day, settings.timezone)
     created = 0
+    built: dict[Scope, dict[str, Any]] = {}  # contacts of one town share one computation
     for contact in contacts:
         if keys[contact.id] in made:
             continue
-        content = build_report(session, Scope.of(contact), period, settings)
+        scope = Scope.of(contact)
+        if scope not in built:
+            built[scope] = build_report(session, scope, period, settings)
+        content = built[scope]
         # Another node may be writing the same report: the unique key keeps one.
         inserted = session.execute(
             insert_ignoring_duplicates(session, Delivery)

@@ -17,9 +17,10 @@ from vp_monitor.monitor.models import CheckRecord
 
 UP_STATES = frozenset({"ok", "degraded"})  # a degraded camera still films
 DOWN_STATES = frozenset({"down"})
-# How far before a period to look for the state in force at its start: cameras are checked
-# every minute or so, so an hour is plenty; a camera silent longer is "unknown" until checked.
-LOOKBACK = timedelta(hours=1)
+# How far before a period to look for the state in force at its start: a camera's history
+# has a row at least every `monitor.history_every_s` (an hour at most) while it is checked; a
+# camera silent longer is "unknown" until its next record.
+LOOKBACK = timedelta(hours=2)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from vp_monitor.monitor import planner
 from vp_monitor.monitor.evaluator import (
     TierResult,
     active_windows,
+    history_due,
     history_row,
     in_maintenance,
     locked_statuses,
@@ -298,8 +299,10 @@ class Monitor:
             if watched(camera):  # else retired while its check ran: the planner unschedules it
                 open_now = open_now or OpenIncidents.load(session, watched_ids)
                 maintenance = in_maintenance(session, camera, now, windows)
-                change = step(statuses[camera.id], result, self.settings, now, maintenance)
-                history.append(history_row(result, change))
+                status = statuses[camera.id]
+                change = step(status, result, self.settings, now, maintenance)
+                if history_due(status, result, change, self.settings.history_every_s):
+                    history.append(history_row(result, change))
                 if open_now.concern(change, camera.site_id):
                     record_change(session, change, self.alert_settings)
                     open_now = None  # what it did may concern the next results: load again

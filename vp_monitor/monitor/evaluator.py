@@ -278,12 +278,44 @@ def watched(camera: Camera | None) -> bool:
     )
 
 
+def history_due(
+    status: CameraStatus, result: TierResult, change: CameraChange, every_s: float
+) -> bool:
+    """Whether this check goes into the history, noting it in `status` if so.
+
+    Yes when it saw something else than its tier's last history row (state, confirmed or seen
+    conditions, maintenance), overran, or that row is `every_s` old: 10,000 cameras checked
+    every minute would otherwise write 17 million rows a day, the same rows over and over.
+    """
+    key = [change.state, sorted(change.conditions), sorted(result.conditions),
+           change.in_maintenance]  # fmt: skip
+    recorded = dict(status.recorded or {})
+    last = recorded.get(result.tier)
+    epoch = change.at.timestamp()
+    if last and last["key"] == key and epoch - last["at"] < every_s and not result.overran:
+        return False
+    recorded[result.tier] = {"at": epoch, "key": key}
+    status.recorded = recorded
+    return True
+
+
 def history_row(result: TierResult, change: CameraChange) -> dict[str, Any]:
-    """The CheckRecord columns of one evaluated result."""
+    """The CheckRecord columns of one evaluated result.
+
+    A check that found nothing keeps its probes' figures but not what they read from the
+    camera (profiles, stream URLs): the registry and the status hold that already.
+    """
+    detail = dict(result.detail)
+    if not result.conditions and isinstance(detail.get("probes"), dict):
+        detail["probes"] = {
+            name: {key: value for key, value in probe.items() if key != "detail"}
+            if isinstance(probe, dict) else probe
+            for name, probe in detail["probes"].items()
+        }  # fmt: skip
     return dict(
         camera_id=change.camera_id, tier=result.tier, at=change.at, state=change.state,
         conditions=sorted(result.conditions), duration_s=round(result.duration_s, 3),
-        detail={**result.detail, "confirmed": sorted(change.conditions),
+        detail={**detail, "confirmed": sorted(change.conditions),
                 "in_maintenance": change.in_maintenance, "overran": result.overran},
     )  # fmt: skip
 
@@ -306,5 +338,6 @@ def evaluate(
         return None  # retired while its check ran: the planner unschedules it
     status = locked_status(session, camera_id, now)
     change = step(status, result, settings, now, in_maintenance(session, camera, now, windows))
-    session.add(CheckRecord(**history_row(result, change)))
+    if history_due(status, result, change, settings.history_every_s):
+        session.add(CheckRecord(**history_row(result, change)))
     return change

@@ -55,10 +55,16 @@ class CameraStatus(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     clock_offset_s: Mapped[float | None] = mapped_column(Float)
+    # tier -> {"at": epoch seconds, "key": what the check saw}: the tier's last history row.
+    recorded: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class CheckRecord(Base):
-    """One finished check (history for availability and the camera page; pruned by retention)."""
+    """A finished check (history for availability and the camera page; pruned by retention).
+
+    Written when a check saw something else than the tier's previous record, and at least
+    every `monitor.history_every_s` otherwise: availability needs only the changes.
+    """
 
     __tablename__ = "check_record"
 

@@ -115,6 +115,14 @@ class MonitorSettings(_Section):
     schedule_sync_s: float = Field(
         default=60.0, gt=0, description="How often new or retired cameras are (un)scheduled."
     )
+    history_every_s: float = Field(
+        default=1800.0,
+        ge=0,
+        le=3600,
+        description="A check that saw the same as its tier's previous history row is written "
+        "to the history only if that row is older than this (changes are always written). "
+        "0: every check.",
+    )
     retention_days: int = Field(
         default=90, ge=1, description="Check history older than this is deleted (daily)."
     )
