@@ -17,13 +17,13 @@ import uuid
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import make_url
 
 from vp_monitor.db import make_engine, session_factory, transaction, upgrade, utcnow
 from vp_monitor.monitor.engine import WRITE_BATCH, Monitor
 from vp_monitor.monitor.evaluator import TierResult
-from vp_monitor.monitor.models import CheckSchedule
+from vp_monitor.monitor.models import CheckRecord, CheckSchedule
 from vp_monitor.monitor.planner import claim_due, ensure_schedule, finish
 from vp_monitor.monitor.runner import Job
 from vp_monitor.monitor.settings import MonitorSettings
@@ -114,13 +114,20 @@ def write_results(engine, settings, factory, start, count: int = 3000) -> dict[s
         pairs = zip(claims, results, strict=True)
         jobs = [(Job(c, ProbeTarget(f"id-{c.camera_id}")), r) for c, r in pairs]
         batches = [jobs[n : n + WRITE_BATCH] for n in range(0, len(jobs), WRITE_BATCH)]
+        rows_before = history_rows(factory)
         t = time.perf_counter()
         # As many concurrent writers as the monitor runs on this backend (1 on SQLite).
         list(monitor.db.map(monitor._record, batches))
         if name:
             figures[f"results_{name}_per_s"] = len(jobs) / (time.perf_counter() - t)
+            figures[f"history_{name}"] = (history_rows(factory) - rows_before) / len(jobs)
     monitor.db.shutdown()
     return figures
+
+
+def history_rows(factory) -> int:
+    with factory() as session:
+        return session.scalar(select(func.count()).select_from(CheckRecord))
 
 
 def postgres_database(admin_url: str) -> tuple[str, callable]:
@@ -145,7 +152,8 @@ def report(backend: str, f: dict[str, float]) -> None:
         f"{f['claims']:.0f} claims at {f['claims_per_s']:.0f}/s, "
         f"finish {f['finishes_per_s']:.0f}/s, results written {f['results_first_per_s']:.0f}/s "
         f"(again ok {f['results_again_per_s']:.0f}/s, 1 in 10 going down "
-        f"{f['results_faults_per_s']:.0f}/s), "
+        f"{f['results_faults_per_s']:.0f}/s), history rows per result {f['history_first']:.2f} "
+        f"(again ok {f['history_again']:.2f}, 1 in 10 going down {f['history_faults']:.2f}), "
         f"reachability due per second "
         f"max {f['reachability_max_per_s']:.0f} (mean {f['reachability_mean_per_s']:.0f}), "
         f"stream max {f['stream_max_per_s']:.0f} (mean {f['stream_mean_per_s']:.0f})"

@@ -26,7 +26,7 @@ from sqlalchemy import select, text
 from vp_monitor.alerts.reports import Scope, build_report, day_period
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import make_engine, session_factory, transaction, upgrade
-from vp_monitor.monitor.availability import Availability, availability
+from vp_monitor.monitor.availability import Availability, accumulate, availability
 from vp_monitor.monitor.models import CheckRecord
 
 DAY = date(2026, 11, 23)
@@ -56,23 +56,13 @@ def every_record(session, start, end) -> dict[int, Availability]:
     for camera_id, at, state, detail in rows:
         maintenance = bool((detail or {}).get("in_maintenance"))
         history.setdefault(camera_id, []).append((max(at, start), state, maintenance))
-    found = {}
-    for camera_id, points in history.items():
-        result = found[camera_id] = Availability(camera_id)
-        ends = [at for at, _, _ in points[1:]] + [end]
-        for (at, state, maintenance), until in zip(points, ends, strict=True):
-            result.add((until - at).total_seconds(), state, maintenance)
-    return found
+    return accumulate(history, end)
 
 
 def compare(factory, period, changes: dict[int, Availability], ours: float) -> None:
     """Time the baseline and check that it finds the same figures for every camera."""
     with factory() as session:
-        before = peak_mb()
-        t = time.perf_counter()
-        baseline = every_record(session, period.start, period.end)
-        base = time.perf_counter() - t
-        base_mb = peak_mb() - before
+        baseline, base, base_mb = measured(every_record, session, period.start, period.end)
     assert changes.keys() == baseline.keys()
     for camera_id, figures in baseline.items():
         mine = changes[camera_id]
@@ -83,8 +73,13 @@ def compare(factory, period, changes: dict[int, Availability], ours: float) -> N
     print(f"ratio: {ours / base:.2f} of the time; both agree for every camera")
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def measured(func, *args):
+    """func(*args), the seconds it took and how much it raised this process's peak memory."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    result = func(*args)
+    seconds = time.perf_counter() - t
+    return result, seconds, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
 
 
 def main() -> None:
@@ -110,11 +105,7 @@ def main() -> None:
         print(f"history: {records:,} check records for {args.cameras:,} cameras "
               f"({time.perf_counter() - t:.0f} s to generate)")  # fmt: skip
         with factory() as session:
-            before = peak_mb()
-            t = time.perf_counter()
-            changes = availability(session, period.start, period.end)
-            ours = time.perf_counter() - t
-            ours_mb = peak_mb() - before
+            changes, ours, ours_mb = measured(availability, session, period.start, period.end)
         print(f"availability, state changes only: {ours:.1f} s, peak memory +{ours_mb:.0f} MB")
         if not args.no_baseline:
             compare(factory, period, changes, ours)

@@ -87,6 +87,14 @@ def availability(
     for camera_id, at, state, in_maintenance in session.execute(changes):
         # Changes before `start` only say which state was in force when the period began.
         history.setdefault(camera_id, []).append((max(at, start), state, bool(in_maintenance)))
+    return accumulate(history, end)
+
+
+def accumulate(
+    history: dict[int, list[tuple[datetime, str, bool]]], end: datetime
+) -> dict[int, Availability]:
+    """Seconds in each state per camera: each point (time, state, in maintenance), in time
+    order, holds until the next one or `end`."""
     found = {}
     for camera_id, points in history.items():
         result = found[camera_id] = Availability(camera_id)
