@@ -230,3 +230,26 @@ def test_digest_times_are_local(engine):
     assert next_digest_at(at(9), settings) == at(17)  # 09:00 → 17:00 the same day
     assert next_digest_at(at(17), settings) == at(24 + 8)  # exactly 17:00 → next morning
     assert next_digest_at(at(3), settings) == at(8)
+
+
+def test_serve_runs_the_report_job_every_minute(engine):
+    """The alert jobs of `serve` include the daily report: run now (report time 00:00, so
+    yesterday's is due), it writes the report of a contact that takes reports, once."""
+    from vp_monitor.alerts.channels import ChannelSettings
+    from vp_monitor.alerts.jobs import REPORTS_EVERY_S, add_alert_jobs
+
+    factory = session_factory(engine)
+    fleet(factory)
+    with transaction(factory) as session:
+        session.add(Contact(name="CSU", channel="email", address="csu@example.org", reports=True))
+    jobs = {}
+    settings = AlertSettings(report_time=time(0, 0))
+    add_alert_jobs(lambda func, every, name: jobs.__setitem__(name, (func, every)), factory,
+                   settings, ChannelSettings(), None)  # fmt: skip
+    report, every = jobs["alerts-reports"]
+    assert every == REPORTS_EVERY_S == 60
+    report()
+    report()
+    with factory() as session:
+        [delivery] = session.scalars(select(Delivery)).all()
+    assert delivery.kind == "report" and delivery.payload["scope"]["kind"] == "all"
