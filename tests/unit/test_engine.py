@@ -3,6 +3,10 @@ without losing a result to another's fault, a lease to another node, or an alert
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -156,3 +160,23 @@ def test_the_writer_keeps_history_rows_for_changes_and_heartbeats(factory, camer
     assert [(row.at - T0).total_seconds() / 60 for row in rows] == [0, 3, 4]
     assert [row.state for row in rows] == ["ok", "down", "ok"]
     assert rows[0].detail["probes"]["onvif"] == {"ok": True, "metrics": {"clock_offset_s": 0.1}}
+
+
+async def test_stop_lets_a_periodic_job_under_way_finish(engine, caplog):
+    """Stopping the monitor while a periodic job runs waits for it (its database work is not
+    cut off) and logs no failed job."""
+    monitor = Monitor(engine, MonitorSettings(node="node-a"))
+    started, finished = threading.Event(), []
+
+    def slow() -> None:
+        started.set()
+        time.sleep(0.5)
+        finished.append(True)
+
+    monitor.add_periodic(slow, 3600, "slow")
+    await monitor.start()
+    assert await asyncio.to_thread(started.wait, 5)
+    with caplog.at_level(logging.WARNING):
+        await monitor.stop()
+    assert finished == [True]
+    assert "Error running job" not in caplog.text

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 WRITE_BATCH = 50  # results written in one transaction
 RESULT_QUEUE = 512
+JOBS_STOP_TIMEOUT_S = 15.0  # at shutdown, how long periodic jobs under way may take to end
 ChangeListener = Callable[[str, CameraChange], None]
 
 
@@ -143,6 +144,7 @@ class Monitor:
         self.db_workers = 1 if engine.dialect.name == "sqlite" else 4
         self.db = ThreadPoolExecutor(self.db_workers, thread_name_prefix="monitor-db")
         self.writers: list[asyncio.Task[None]] = []
+        self.running_jobs: set[asyncio.Task[Any]] = set()  # periodic jobs under way
         self.checks_done = 0
         self.stopped = False  # a stopped Monitor is not started again: make a new one
 
@@ -171,6 +173,11 @@ class Monitor:
             return
         self.stopped = True
         if self.scheduler.running:
+            # No new runs; let the ones under way finish (a sync job's thread cannot be
+            # cancelled anyway): shutting down cancels them and APScheduler logs each as failed.
+            self.scheduler.pause()
+            if self.running_jobs:
+                await asyncio.wait(list(self.running_jobs), timeout=JOBS_STOP_TIMEOUT_S)
             self.scheduler.shutdown(wait=False)
         await self.runner.stop()
         await self._drain_results()
@@ -198,8 +205,20 @@ class Monitor:
         self, func: Callable[[], Any], seconds: float, name: str, first_in_s: float = 0.0
     ) -> None:
         """Run `func` (plain or async) every `seconds` in this process; one run at a time."""
+
+        async def run() -> None:
+            task = asyncio.current_task()
+            self.running_jobs.add(task)
+            try:
+                if asyncio.iscoroutinefunction(func):
+                    await func()
+                else:  # in a thread: database work must not hold up the event loop
+                    await asyncio.get_running_loop().run_in_executor(None, func)
+            finally:
+                self.running_jobs.discard(task)
+
         self.scheduler.add_job(
-            func, "interval", seconds=seconds, id=name, name=name, max_instances=1,
+            run, "interval", seconds=seconds, id=name, name=name, max_instances=1,
             coalesce=True, misfire_grace_time=None, replace_existing=True,
             next_run_time=utcnow() + timedelta(seconds=first_in_s),
         )  # fmt: skip
