@@ -226,7 +226,9 @@ def _group_site_ids(session: Session, site: Site) -> list[int]:
 def _lock_sites(session: Session, site_ids: list[int]) -> None:
     # Two nodes checking two cameras of one site at once must not both open (or both miss)
     # its outage; the row lock serialises them on PostgreSQL (SQLite has one writer anyway).
-    session.execute(select(Site.id).where(Site.id.in_(site_ids)).with_for_update()).all()
+    # In id order, as every writer does: two writers locking one group cannot deadlock.
+    query = select(Site.id).where(Site.id.in_(site_ids)).order_by(Site.id).with_for_update()
+    session.execute(query).all()
 
 
 def _open_site_incident(session: Session, site_ids: list[int]) -> Incident | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine, delete, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from vp_monitor.alerts.incidents import OpenIncidents, record_change
 from vp_monitor.alerts.settings import AlertSettings
@@ -95,6 +95,13 @@ def probe_target(camera: Camera, clock_offset_s: float | None, secrets: Any) -> 
         expected_width=camera.expected_width, expected_height=camera.expected_height,
         expected_fps=camera.expected_fps, clock_offset_s=clock_offset_s,
     )  # fmt: skip
+
+
+def site_group(camera: Camera | None) -> tuple[str, int]:
+    """A key ordering the site groups (an uplink's sites, or a site without uplink)."""
+    if camera is None:
+        return ("", 0)
+    return (camera.site.uplink, 0) if camera.site.uplink else ("", camera.site_id)
 
 
 def prune_history(session: Session, days: int) -> int:
@@ -279,8 +286,9 @@ class Monitor:
 
     def _record(self, batch: list[tuple[Job, TierResult]]) -> list[tuple[str, CameraChange]]:
         """Write a batch of results in one transaction; one by one if that fails."""
-        # Status rows are locked in camera id order by every writer. Site rows, locked by the
-        # alert stage for cameras going down, are not: a deadlock there costs a retry below.
+        # Every writer locks status rows in camera id order (one query) and site rows in site
+        # group order (see `_apply`), so concurrent writers do not deadlock; should the
+        # database still break one transaction, the retry below writes its results.
         batch = sorted(batch, key=lambda item: item[0].claim.camera_id)
         now = utcnow()
         try:
@@ -307,7 +315,11 @@ class Monitor:
         gives back the leases; the alert stage runs only for results it has something to do for.
         """
         ids = [job.claim.camera_id for job, _ in batch]
-        cameras = {c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_(ids)))}
+        query = select(Camera).options(selectinload(Camera.site)).where(Camera.id.in_(ids))
+        cameras = {camera.id: camera for camera in session.scalars(query)}
+        # The alert stage locks the sites behind a camera's uplink: take the groups in one
+        # global order. The sort is stable: two results of one camera keep their order.
+        batch = sorted(batch, key=lambda item: site_group(cameras.get(item[0].claim.camera_id)))
         windows = active_windows(session, now)
         watched_ids = [camera_id for camera_id in ids if watched(cameras.get(camera_id))]
         statuses = locked_statuses(session, watched_ids, now)
