@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from vp_monitor.alerts.models import Delivery, Incident
@@ -113,31 +113,32 @@ class Scope:
             return cls("maintainer", contact.maintainer.name, None, contact.maintainer_id)
         return cls("all")
 
+    def where(self, query: Select) -> Select:
+        """`query` on cameras narrowed to the scope's watched cameras."""
+        query = query.where(Camera.lifecycle.in_(SCHEDULED_LIFECYCLES))
+        if self.municipality_id is not None:
+            return query.where(Camera.municipality_id == self.municipality_id)
+        if self.maintainer_id is not None:
+            return query.where(Camera.maintainer_id == self.maintainer_id)
+        return query
+
+    def camera_ids(self) -> Select:
+        """The scope's camera ids as a subquery (a whole fleet is too many for a literal list)."""
+        return self.where(select(Camera.id))
+
 
 def scope_cameras(session: Session, scope: Scope) -> list[Camera]:
     """The watched cameras of the scope."""
-    query = (
-        select(Camera)
-        .options(selectinload(Camera.site))
-        .where(Camera.lifecycle.in_(SCHEDULED_LIFECYCLES))
-        .order_by(Camera.code)
-    )
-    if scope.municipality_id is not None:
-        query = query.where(Camera.municipality_id == scope.municipality_id)
-    elif scope.maintainer_id is not None:
-        query = query.where(Camera.maintainer_id == scope.maintainer_id)
-    return list(session.scalars(query))
+    query = scope.where(select(Camera).options(selectinload(Camera.site)))
+    return list(session.scalars(query.order_by(Camera.code)))
 
 
-def scope_incidents(
-    session: Session, scope: Scope, cameras: list[Camera], period: Period
-) -> list[Incident]:
+def scope_incidents(session: Session, scope: Scope, period: Period) -> list[Incident]:
     """Incidents told on their own (not held under a site outage, not silenced by maintenance)
     about the contact's cameras or their sites, that were open at some time in the period."""
-    camera_ids = [camera.id for camera in cameras]
-    site_ids = list({camera.site_id for camera in cameras})
+    site_ids = scope.where(select(Camera.site_id))
     about = [
-        and_(Incident.kind.in_(("camera", "flapping")), Incident.camera_id.in_(camera_ids)),
+        and_(Incident.kind.in_(("camera", "flapping")), Incident.camera_id.in_(scope.camera_ids())),
         and_(Incident.kind == "site", Incident.site_id.in_(site_ids)),
     ]
     if scope.kind == "all":
@@ -163,17 +164,19 @@ def build_report(
     cameras = scope_cameras(session, scope)
     by_id = {camera.id: camera for camera in cameras}
     states = Counter(
-        session.scalars(select(CameraStatus.state).where(CameraStatus.camera_id.in_(list(by_id))))
+        session.scalars(
+            select(CameraStatus.state).where(CameraStatus.camera_id.in_(scope.camera_ids()))
+        )
     )
     states["unknown"] += len(cameras) - sum(states.values())  # never checked yet
-    figures = availability(session, period.start, period.end, list(by_id))
+    figures = availability(session, period.start, period.end, scope.camera_ids())
     up = sum(f.up_s for f in figures.values())
     down = sum(f.down_s for f in figures.values())
     lowest = sorted(
         (f for f in figures.values() if f.ratio is not None and f.down_s > 0),
         key=lambda f: (f.ratio, by_id[f.camera_id].code),
     )
-    incidents = scope_incidents(session, scope, cameras, period)
+    incidents = scope_incidents(session, scope, period)
     opened = [i for i in incidents if i.opened_at >= period.start]
     resolved = [i for i in incidents if i.resolved_at is not None and i.resolved_at < period.end]
     still_open = [i for i in incidents if i.status != "resolved"]

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from vp_monitor.monitor.models import CheckRecord
@@ -51,9 +51,13 @@ class Availability:
 
 
 def availability(
-    session: Session, start: datetime, end: datetime, camera_ids: Iterable[int] | None = None
+    session: Session,
+    start: datetime,
+    end: datetime,
+    camera_ids: Iterable[int] | Select | None = None,
 ) -> dict[int, Availability]:
-    """Availability of each camera with history between `start` and `end`.
+    """Availability of each camera with history between `start` and `end`; `camera_ids` (ids
+    or a query of ids) narrows it, None is every camera.
 
     The database keeps only the records where a camera's state or maintenance flag changed
     (a window function), so a day of 10,000 cameras checked every minute, 14 million records,
@@ -70,7 +74,8 @@ def availability(
         func.lag(maintenance).over(**order).label("previous_maintenance"),
     ).where(CheckRecord.at >= start - LOOKBACK, CheckRecord.at < end)
     if camera_ids is not None:
-        marks = marks.where(CheckRecord.camera_id.in_(list(camera_ids)))
+        wanted = camera_ids if isinstance(camera_ids, Select) else list(camera_ids)
+        marks = marks.where(CheckRecord.camera_id.in_(wanted))
     marks = marks.subquery()
     changes = (
         select(marks.c.camera_id, marks.c.at, marks.c.state, marks.c.in_maintenance)
