@@ -372,7 +372,7 @@ async def test_daily_report_reaches_webhook_email_and_mqtt_once_a_day(engine, ma
     mails = [m for m in mailbox.messages if b"Rapport quotidien" in m]
     assert len(mails) == 1 and b"text/html" in mails[0]
     whole_fleet = json.loads(retained.payload)
-    assert str(retained.topic) == f"{prefix}/reports/daily" and retained.retain
+    assert str(retained.topic) == f"{prefix}/reports/all" and retained.retain
     assert whole_fleet["scope"]["kind"] == "all" and whole_fleet["incidents"]["opened"] == 2
 
 

@@ -83,10 +83,15 @@ def event_time(notification: Notification) -> str:
 
 def messages(notification: Message, default_prefix: str) -> list[tuple[str, str, bool]]:
     """(topic, payload, retain) for every event, then the latest state of each camera; a
-    report goes to `<prefix>/reports/daily`, retained: a dashboard that connects gets the last."""
+    report goes to `<prefix>/reports/<scope>` (e.g. reports/municipality/Versailles or
+    reports/all), retained: a dashboard that connects gets the last one of its scope."""
     prefix = notification.recipient.address.strip("/") or default_prefix
     if isinstance(notification, Report):
-        return [(f"{prefix}/reports/daily", notification.to_json(), True)]
+        scope = notification.content["scope"]
+        topic = f"{prefix}/reports/{topic_level(scope['kind'])}"
+        if scope["name"]:
+            topic += f"/{topic_level(scope['name'])}"
+        return [(topic, notification.to_json(), True)]
     out = [
         (
             f"{prefix}/incidents/{topic_level(item.incident_id)}",
