@@ -143,6 +143,7 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
     running = RunningFleet(fleet, discovery_port=None)
     await running.start()
     await running.encoded()  # a camera still encoding its first loop would look down
+    await approve_references(engine, secrets, settings)
     monitor = Monitor(
         engine, settings.monitor, probe_settings=settings.probes,
         vision_settings=settings.vision, alert_settings=settings.alerts,
@@ -164,6 +165,22 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
         smtp.stop()
         engine.dispose()
     click.echo(json.dumps({"stopped": True, "database": str(database)}))
+
+
+async def approve_references(engine, secrets: SecretBox, settings: Settings) -> None:
+    """A day reference for every camera, as technicians approve one at installation: covered
+    and moved are judged against it."""
+    from vp_monitor.probes.cli import capture_frame, store_reference, target_for
+
+    with transaction(session_factory(engine)) as session:
+        registry = Registry(session, secrets, "demo")
+        cameras = registry.cameras()
+        frames = await asyncio.gather(
+            *(capture_frame(target_for(registry, camera), settings.probes) for camera in cameras)
+        )
+        for camera, frame in zip(cameras, frames, strict=True):
+            if frame is not None:
+                store_reference(registry, camera, frame, "day", "demo installation")
 
 
 @click.command("demo")

@@ -126,21 +126,26 @@ def register_from_onvif(
         close_decoder_pool()
     if frame is not None:
         registry.session.flush()  # the camera needs its id before a reference can point to it
-        _store_reference(registry, camera, frame, "day", "first picture at registration")
+        store_reference(registry, camera, frame, "day", "first picture at registration")
     return camera
 
 
-def _capture(target: ProbeTarget, settings: ProbeSettings):
+async def capture_frame(target: ProbeTarget, settings: ProbeSettings):
     """One frame from the camera now, or None."""
     from vp_monitor.probes.runner import run_probe
 
     one = settings.model_copy(update={"stream": settings.stream.model_copy(
         update={"window_s": 0.5, "second_keyframe_delay_s": 0.0})})  # fmt: skip
-    result = asyncio.run(run_probe("stream", target, one))
+    result = await run_probe("stream", target, one)
     return result.frames[0] if result.frames else None
 
 
-def _store_reference(registry: Any, camera: Any, frame: Any, kind: str, note: str) -> Any:
+def _capture(target: ProbeTarget, settings: ProbeSettings):
+    return asyncio.run(capture_frame(target, settings))
+
+
+def store_reference(registry: Any, camera: Any, frame: Any, kind: str, note: str) -> Any:
+    """Store `frame` as the camera's approved reference of `kind` (day or night)."""
     ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
     height, width = frame.shape[:2]
     return registry.add_reference(camera, data.tobytes(), (width, height), kind, note)
@@ -179,7 +184,7 @@ def reference(context: Context, code, approve, night, note, list_, as_json) -> N
         if frame is None:
             fail(f"camera {code!r}: no picture could be captured; reference unchanged")
         kind = "night" if night else "day"
-        stored = _store_reference(registry, camera, frame, kind, note)
+        stored = store_reference(registry, camera, frame, kind, note)
         click.echo(f"{code}: new {kind} reference {stored.width}x{stored.height} approved")
 
 
