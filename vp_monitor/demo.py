@@ -170,17 +170,11 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
 async def approve_references(engine, secrets: SecretBox, settings: Settings) -> None:
     """A day reference for every camera, as technicians approve one at installation: covered
     and moved are judged against it."""
-    from vp_monitor.probes.cli import capture_frame, store_reference, target_for
+    from vp_monitor.probes.cli import approve_missing
 
     with transaction(session_factory(engine)) as session:
         registry = Registry(session, secrets, "demo")
-        cameras = registry.cameras()
-        frames = await asyncio.gather(
-            *(capture_frame(target_for(registry, camera), settings.probes) for camera in cameras)
-        )
-        for camera, frame in zip(cameras, frames, strict=True):
-            if frame is not None:
-                store_reference(registry, camera, frame, "day", "demo installation")
+        await approve_missing(registry, settings.probes, "day", "demo installation")
 
 
 @click.command("demo")

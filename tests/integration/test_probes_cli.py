@@ -144,3 +144,27 @@ def test_discover_lists_unregistered_devices_by_unicast(cli, sim):
         register_from_onvif(registry, "BB-002", "Mairie", "92012", HOST, sim.onvif_port,
                             "admin", PASSWORD)  # fmt: skip
     assert json.loads(cli(*args)[1]) == []
+
+
+def test_reference_for_every_camera_missing_one(cli, sim):
+    """After an import (no pictures), `reference --approve --missing` captures one for each
+    camera that has none, names those that gave no picture, and leaves the others alone."""
+    from vp_monitor.registry.schemas import CameraInput
+
+    base = f"rtsp://{HOST}:{sim.rtsp_port}"
+    dead = f"rtsp://{HOST}:{free_port(HOST)}"
+    with cli.context.registry() as registry:
+        for code, url in (("BB-010", base), ("BB-011", dead)):
+            registry.add_camera(CameraInput(code=code, site="Mairie", municipality="92012",
+                                            rtsp_main=f"{url}/main", rtsp_sub=f"{url}/sub",
+                                            username="admin", password=PASSWORD))  # fmt: skip
+    code, _, err = cli("reference", "--approve", "--missing")
+    assert code == 2 and "BB-011" in err and "BB-010" not in err
+    assert cli("reference", "--approve", "--missing")[0] == 2  # BB-011 still dark
+    code, out, _ = cli("reference", "BB-010", "--list", "--json")
+    assert [(r["kind"], r["note"]) for r in json.loads(out)] == [("day", "approved in bulk")]
+    with cli.context.registry() as registry:
+        registry.remove_camera("BB-011")
+    code, out, _ = cli("reference", "--approve", "--missing", "--municipality", "92012")
+    assert code == 0 and "every camera has a day reference" in out
+    assert cli("reference", "--missing")[0] == 2  # --missing approves: it needs --approve

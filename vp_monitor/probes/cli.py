@@ -130,6 +130,9 @@ def register_from_onvif(
     return camera
 
 
+CAPTURE_CONCURRENCY = 8  # cameras captured at once by --missing
+
+
 async def capture_frame(target: ProbeTarget, settings: ProbeSettings):
     """One frame from the camera now, or None."""
     from vp_monitor.probes.runner import run_probe
@@ -144,6 +147,33 @@ def _capture(target: ProbeTarget, settings: ProbeSettings):
     return asyncio.run(capture_frame(target, settings))
 
 
+async def approve_missing(
+    registry: Any, settings: ProbeSettings, kind: str, note: str, municipality: str | None = None
+) -> list[str]:
+    """Capture and approve a `kind` reference for every watched camera that has none (after a
+    CSV import, say), a few cameras at a time; the codes of those that gave no picture."""
+    from vp_monitor.monitor.planner import SCHEDULED_LIFECYCLES
+
+    cameras = [
+        camera for camera in registry.cameras(municipality)
+        if camera.lifecycle in SCHEDULED_LIFECYCLES and not registry.references(camera, kind)
+    ]  # fmt: skip
+    limit = asyncio.Semaphore(CAPTURE_CONCURRENCY)
+
+    async def capture(camera: Any) -> Any:
+        async with limit:
+            return await capture_frame(target_for(registry, camera), settings)
+
+    frames = await asyncio.gather(*(capture(camera) for camera in cameras))
+    missed = []
+    for camera, frame in zip(cameras, frames, strict=True):
+        if frame is None:
+            missed.append(camera.code)
+        else:
+            store_reference(registry, camera, frame, kind, note)
+    return missed
+
+
 def store_reference(registry: Any, camera: Any, frame: Any, kind: str, note: str) -> Any:
     """Store `frame` as the camera's approved reference of `kind` (day or night)."""
     ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
@@ -153,21 +183,52 @@ def store_reference(registry: Any, camera: Any, frame: Any, kind: str, note: str
 
 # -- camera reference ----------------------------------------------------------------------------
 @click.command("reference")
-@click.argument("code")
+@click.argument("code", required=False)
 @click.option("--approve", is_flag=True, help="Capture a frame now and make it the reference.")
 @click.option(
     "--night", is_flag=True, help="The night (infrared) reference instead of the day one."
 )
 @click.option("--note", default="", help="Why the reference changes (intervention, ...).")
 @click.option("--list", "list_", is_flag=True, help="Show the reference history.")
+@click.option(
+    "--missing",
+    is_flag=True,
+    help="With --approve and no CODE: every camera without a reference of this kind.",
+)
+@click.option("--municipality", help="INSEE: with --missing, only this municipality's cameras.")
 @json_option
 @pass_context
-def reference(context: Context, code, approve, night, note, list_, as_json) -> None:
-    """Approve a new reference image for a camera (captured now), or list the history."""
+def reference(
+    context: Context, code, approve, night, note, list_, missing, municipality, as_json
+) -> None:
+    """Approve a new reference image for a camera (captured now), or list the history; with
+    --missing, for every camera that has none yet (after an import)."""
     from vp_monitor.probes.capture import close_decoder_pool
 
     if approve == list_:
         raise click.UsageError("give either --approve or --list")
+    if missing != (code is None) or (missing and not approve):
+        raise click.UsageError("give a CODE, or --approve --missing without one")
+    kind = "night" if night else "day"
+    if missing:
+        with context.registry() as registry:
+            try:
+                missed = asyncio.run(
+                    approve_missing(
+                        registry,
+                        probe_settings(context),
+                        kind,
+                        note or "approved in bulk",
+                        municipality,
+                    )
+                )
+            finally:
+                close_decoder_pool()
+        if missed:
+            fail(f"no picture from {len(missed)} cameras, no reference for them: "
+                 f"{', '.join(missed)}")  # fmt: skip
+        click.echo(f"every camera has a {kind} reference")
+        return
     with context.registry() as registry:
         camera = registry.camera(code)
         if list_:
@@ -183,7 +244,6 @@ def reference(context: Context, code, approve, night, note, list_, as_json) -> N
             close_decoder_pool()
         if frame is None:
             fail(f"camera {code!r}: no picture could be captured; reference unchanged")
-        kind = "night" if night else "day"
         stored = store_reference(registry, camera, frame, kind, note)
         click.echo(f"{code}: new {kind} reference {stored.width}x{stored.height} approved")
 
