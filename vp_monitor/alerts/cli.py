@@ -203,7 +203,8 @@ def availability_command(context: Context, start, end, municipality, as_json) ->
         session = registry.session
         query = _municipality_filter(select(Camera).options(*WITH_PLACES), municipality)
         cameras = {camera.id: camera for camera in session.scalars(query)}
-        found = availability(session, start_at, end_at, cameras)
+        # The whole fleet unfiltered: a literal list of every id outgrows SQLite's parameters.
+        found = availability(session, start_at, end_at, cameras if municipality else None)
         records = []
         for camera_id, camera in sorted(cameras.items(), key=lambda item: item[1].code):
             figures = found.get(camera_id)
