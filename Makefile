@@ -7,12 +7,19 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps test lint demo bench clean
+.PHONY: install system-deps test lint demo bench clean lock deps-upgrade
 
-$(STAMP): pyproject.toml
+LOCK := requirements.lock
+# Same resolution on every machine: `make lock` after changing pyproject.toml's dependencies.
+LOCK_COMMAND = $(BIN)/uv pip compile pyproject.toml --extra test --generate-hashes \
+	--universal --python-version 3.11 -q -o $(LOCK)
+
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps -e .
+	$(BIN)/python -m pip check  # fails when pyproject.toml names a package the lock lacks
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,6 +36,17 @@ lint: $(STAMP)
 
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest -q
+
+$(BIN)/uv: $(STAMP)
+	$(BIN)/python -m pip install -q uv
+
+lock: $(BIN)/uv
+	$(LOCK_COMMAND)
+
+# Newest releases within pyproject.toml's bounds, then the whole suite against them.
+deps-upgrade: $(BIN)/uv
+	$(LOCK_COMMAND) --upgrade
+	$(MAKE) test
 
 demo: $(STAMP)
 	$(BIN)/vp-monitor demo

@@ -230,13 +230,21 @@ async def test_webhook_delivers_signed_payload():
     assert Notification.from_json(body, n.recipient) == n
 
 
-async def test_webhook_signature_fails_with_another_secret():
-    """A receiver holding a different secret rejects the message (the signature is real)."""
+async def test_webhook_signature_depends_on_the_secret():
+    """The same message signed with two secrets carries two signatures, each its own secret's
+    HMAC: a receiver holding another secret rejects it."""
     async with webhook_receiver() as receiver:
-        await webhook().send(notify("webhook", receiver.url, secret="right"))
-    [(headers, body)] = receiver.requests
-    wrong = hmac.new(b"wrong", body, hashlib.sha256).hexdigest()
-    assert headers["X-VP-Signature"] != f"sha256={wrong}"
+        await webhook().send(notify("webhook", receiver.url, secret="right", key="same"))
+        await webhook().send(notify("webhook", receiver.url, secret="other", key="same"))
+    [(right_headers, body), (other_headers, other_body)] = receiver.requests
+    assert body == other_body
+    signed = {
+        secret: "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        for secret in ("right", "other")
+    }
+    assert right_headers["X-VP-Signature"] == signed["right"]
+    assert other_headers["X-VP-Signature"] == signed["other"]
+    assert signed["right"] != signed["other"]
 
 
 @pytest.mark.parametrize(("status", "retryable"), [(500, True), (503, True), (429, True),

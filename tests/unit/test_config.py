@@ -2,7 +2,7 @@
 
 import pytest
 
-from vp_monitor.config import ConfigError, load_settings
+from vp_monitor.config import ConfigError, Settings, load_settings
 
 
 def test_defaults_without_file():
@@ -49,11 +49,11 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 
 def test_example_configuration_is_valid():
-    """The documented example configuration loads as it is shipped."""
+    """The documented example configuration loads as it is shipped, to the defaults."""
     from pathlib import Path
 
     example = Path(__file__).parents[2] / "config" / "vp-monitor.example.toml"
-    load_settings(example, environ={})
+    assert load_settings(example, environ={}).model_dump() == Settings().model_dump()
 
 
 def test_example_configuration_documents_every_key():
