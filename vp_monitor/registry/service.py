@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from vp_monitor.redaction import MASK
 from vp_monitor.registry.models import (
     AuditEntry,
     Camera,
@@ -31,7 +32,7 @@ from vp_monitor.registry.schemas import (
     MunicipalityInput,
     SiteInput,
 )
-from vp_monitor.registry.secrets import MASK, SecretBox
+from vp_monitor.registry.secrets import SecretBox
 
 
 class RegistryError(Exception):
