@@ -117,15 +117,18 @@ def validation_problems(error: ValidationError) -> list[Problem]:
     secrets = [s for item in items for s in _secrets_in(item["input"], _leaf(item["loc"]))]
     problems = []
     for item in items:
-        field = ".".join(str(part) for part in item["loc"])
-        cause = (item.get("ctx") or {}).get("error")
-        if isinstance(cause, FieldsError):
-            field = ", ".join(f"{field}.{name}" if field else name for name in cause.fields)
+        loc, value = tuple(item["loc"]), item["input"]
+        field = ".".join(str(part) for part in loc)
         if item["type"] == "extra_forbidden":
             problems.append(Problem(field, None, "unknown field", unknown=True))
             continue
+        cause = (item.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldsError):
+            field = ", ".join(f"{field}.{name}" if field else name for name in cause.fields)
+            if len(cause.fields) == 1 and isinstance(value, dict):  # the one field's value
+                loc, value = (*loc, cause.fields[0]), value.get(cause.fields[0])
         reason = redact(item["msg"].removeprefix("Value error, "), secrets)
-        problems.append(Problem(field, _shown(item["input"], item["loc"], secrets), reason))
+        problems.append(Problem(field, _shown(value, loc, secrets), reason))
     return problems
 
 

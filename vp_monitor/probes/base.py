@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -91,7 +92,7 @@ def failed(probe: str, condition: str, error: str, **detail: Any) -> ProbeResult
     return ProbeResult(probe, False, frozenset({condition}), error=error, detail=detail)
 
 
-def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """Text safe to put in a result: redacted (see vp_monitor.redaction) and short."""
     text = redact_text(text, secrets)
     if len(text) > MAX_ERROR_CHARS:

@@ -11,11 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from vp_monitor.redaction import MASK
+from vp_monitor.redaction import MASK, redact_url
 from vp_monitor.registry.models import (
     AuditEntry,
     Camera,
     Contact,
+    ContactChannel,
     Lifecycle,
     Maintainer,
     MaintenanceScope,
@@ -443,12 +444,13 @@ class Registry:
 
 
 def contact_record(contact: Contact) -> dict[str, Any]:
-    """The contact as plain values; its webhook secret is masked."""
+    """The contact as plain values; its webhook secret and its URL's credentials are masked."""
+    webhook = contact.channel == ContactChannel.WEBHOOK
     return {
         "id": contact.id,
         "name": contact.name,
         "channel": _plain(contact.channel),
-        "address": contact.address,
+        "address": redact_url(contact.address) if webhook else contact.address,
         "owner": (
             f"municipality {contact.municipality.insee}"
             if contact.municipality
