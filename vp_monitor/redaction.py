@@ -87,8 +87,8 @@ def url_secrets(url: str) -> list[str]:
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """Text safe to show: known secrets (empty ones ignored), URL credentials and queries,
-    and password=... parameters masked."""
+    """Text safe to show: known secrets, URL credentials and queries, password=... masked."""
+    # Empty secrets are skipped: replacing "" would put the mask between every character.
     # Longest first, so that a secret containing another is masked whole.
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(secret, MASK)
