@@ -27,7 +27,11 @@ from vp_monitor.cli_context import (
 
 @click.group(cls=ErrorsAsExitCodes)
 @click.option("--config", type=click.Path(dir_okay=False), help="TOML configuration file.")
-@click.option("--database-url", help="Database URL (overrides VP_DATABASE_URL and the config).")
+@click.option(
+    "--database-url",
+    help="Database URL (overrides VP_DATABASE_URL and the config).",
+    callback=lambda _ctx, _param, value: warn_password_in_url(value, "--database-url", ENV_INSTEAD),
+)
 @click.option("--actor", help="Name recorded in the audit trail (default: $VP_ACTOR or $USER).")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 @click.version_option(package_name="vp-monitor")
@@ -255,8 +259,8 @@ def camera_options(function):
         click.option("--name"),
         click.option("--kind", type=KINDS),
         click.option("--onvif", "onvif_host", help="ONVIF address HOST[:PORT]."),
-        click.option("--rtsp", "rtsp_main", help="Main stream RTSP URL."),
-        click.option("--rtsp-sub", "rtsp_sub", help="Sub stream RTSP URL."),
+        click.option("--rtsp", "rtsp_main", help="Main stream RTSP URL.", callback=_rtsp_url),
+        click.option("--rtsp-sub", "rtsp_sub", help="Sub stream RTSP URL.", callback=_rtsp_url),
         click.option("--user", "username", help="Camera user name."),
         click.option(
             "--password-stdin", is_flag=True, help="Read the camera password from standard input."
@@ -272,6 +276,31 @@ def camera_options(function):
     for option in reversed(options):
         function = option(function)
     return function
+
+
+STDIN_INSTEAD = "give the URL without it and the password with --user and --password-stdin"
+ENV_INSTEAD = "put the URL in VP_DATABASE_URL or the configuration file instead"
+
+
+def warn_password_in_url(url: str | None, option: str, instead: str) -> str | None:
+    """Warn when a URL given on the command line holds a password: `ps` shows it to all users."""
+    from urllib.parse import urlsplit
+
+    try:
+        password = urlsplit(url).password if url else None
+    except ValueError:  # a malformed URL is reported by validation
+        password = None
+    if password:
+        click.echo(
+            f"warning: the password in {option} is visible to other users of this machine "
+            f"(ps, shell history); {instead}",
+            err=True,
+        )
+    return url
+
+
+def _rtsp_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    return warn_password_in_url(value, param.opts[0], STDIN_INSTEAD)
 
 
 def read_password(password_stdin: bool) -> str | None:

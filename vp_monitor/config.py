@@ -13,6 +13,7 @@ from vp_monitor.alerts.channels import ChannelSettings
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.probes.base import ProbeSettings
+from vp_monitor.redaction import validation_problems
 from vp_monitor.vision.settings import VisionSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///var/vp-monitor.db"
@@ -90,15 +91,15 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe_errors(error: ValidationError, origin: str) -> str:
-    """Readable lines naming each bad key, its value and what was expected."""
+    """Readable lines naming each bad key and what was expected; secret values never shown."""
     lines = []
-    for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"])
-        if item["type"] == "extra_forbidden":
-            lines.append(f"{origin}: unknown key {key!r}")
+    for problem in validation_problems(error):
+        if problem.unknown:
+            lines.append(f"{origin}: unknown key {problem.field!r}")
+        elif problem.value is None:
+            lines.append(f"{origin}: {problem.field}: {problem.reason}")
         else:
-            reason = item["msg"].removeprefix("Value error, ")
-            lines.append(f"{origin}: {key} = {item.get('input')!r}: {reason}")
+            lines.append(f"{origin}: {problem.field} = {problem.value}: {problem.reason}")
     return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from vp_monitor.cli_context import Context, ErrorsAsExitCodes
 from vp_monitor.probes.cli import check, discover, reference, register_from_onvif
+from vp_monitor.redaction import MASK
 from vp_monitor.registry.schemas import MunicipalityInput, SiteInput
 from vp_monitor.sim.camera import SimCamera
 from vp_monitor.sim.discovery import start_discovery_responder
@@ -168,3 +169,28 @@ def test_reference_for_every_camera_missing_one(cli, sim):
     code, out, _ = cli("reference", "--approve", "--missing", "--municipality", "92012")
     assert code == 0 and "every camera has a day reference" in out
     assert cli("reference", "--missing")[0] == 2  # --missing approves: it needs --approve
+
+
+def test_missing_password_is_said_plainly(cli, sim, database_url):
+    """No password given: the ONVIF and RTSP auth_failed reasons say so, readable, unmasked
+    (an empty secret used to be "masked" between every character)."""
+    from vp_monitor.cli import main
+
+    runner = CliRunner()
+    add = ["--database-url", database_url, "camera", "add", "--site", "Mairie",
+           "--municipality", "92012"]  # fmt: skip
+    result = runner.invoke(main, [*add[:4], "BB-NOPW", *add[4:], "--onvif",
+                                  f"{HOST}:{sim.onvif_port}", "--user", "admin"])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "auth_failed" in result.stderr and "no password was given" in result.stderr
+    assert "*c*" not in result.stderr.replace("********", "*"), result.stderr
+    for code, url, said in [
+        ("BB-USER", f"rtsp://admin@{HOST}:{sim.rtsp_port}/main", "no password was given"),
+        ("BB-NONE", f"rtsp://{HOST}:{sim.rtsp_port}/main", "none were given"),
+    ]:
+        result = runner.invoke(main, [*add[:4], code, *add[4:], "--rtsp", url])
+        assert result.exit_code == 0, result.output
+        _code, out, _err = cli("check", code, "--json")
+        rtsp = json.loads(out)["probes"]["rtsp"]
+        assert rtsp["conditions"] == ["auth_failed"] and said in rtsp["error"], rtsp
+        assert MASK not in rtsp["error"]

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import pytest
 
 from vp_monitor.alerts import labels
-from vp_monitor.alerts.channels.base import redact_url
 from vp_monitor.alerts.notification import IncidentEvent, Notification, Recipient
+from vp_monitor.redaction import MASK, url_origin
 
 T0 = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
 
@@ -147,9 +147,9 @@ def test_format_duration(seconds, fr, en):
         ("https://user:pw@hooks.example:8443/services/T0/B0/XYZ?token=abc",
          "https://hooks.example:8443/…"),
         ("http://127.0.0.1:9000", "http://127.0.0.1:9000"),
-        ("not a url", "<redacted>"),
+        ("not a url", MASK),
     ],
 )  # fmt: skip
-def test_redact_url_keeps_only_scheme_host_port(url, shown):
-    """Credentials, path tokens and query tokens never survive redaction."""
-    assert redact_url(url) == shown
+def test_url_origin_keeps_only_scheme_host_port(url, shown):
+    """Credentials, path tokens and query tokens never survive in a delivery error's URL."""
+    assert url_origin(url) == shown

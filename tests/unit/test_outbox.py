@@ -14,6 +14,7 @@ from vp_monitor.alerts.notification import IncidentEvent, Notification
 from vp_monitor.alerts.outbox import backoff, claim, dispatch_once, group_once
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import session_factory, transaction
+from vp_monitor.redaction import MASK
 from vp_monitor.registry.models import Contact
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 11:00 in Paris
@@ -227,7 +228,7 @@ async def test_errors_are_stored_redacted(factory):
         factory, {"webhook": FakeChannel(leaky)}, SETTINGS, T0 + timedelta(minutes=1)
     )
     [delivery] = deliveries(factory)
-    assert "s3cr3tT0ken" not in delivery.last_error and "<redacted>" in delivery.last_error
+    assert "s3cr3tT0ken" not in delivery.last_error and MASK in delivery.last_error
 
 
 async def test_a_channel_bug_does_not_stop_other_deliveries(factory):

@@ -4,9 +4,10 @@ import pytest
 from sqlalchemy import select, text
 
 from vp_monitor.db import session_factory, transaction
+from vp_monitor.redaction import MASK, redact_url
 from vp_monitor.registry.models import AuditEntry, Camera, Lifecycle
 from vp_monitor.registry.schemas import CameraInput, MunicipalityInput, SiteInput
-from vp_monitor.registry.secrets import MASK, SecretBox, redact_url
+from vp_monitor.registry.secrets import SecretBox
 from vp_monitor.registry.service import NotFound, Registry, RegistryError
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from vp_monitor.redaction import MASK
+
 PAYLOAD_VERSION = "1"
 
 ChannelKind = Literal["email", "webhook", "mqtt"]
@@ -30,7 +32,7 @@ class Recipient:
 
     def __repr__(self) -> str:
         # Never show the secret, nor a URL that may hold credentials: the outbox logs recipients.
-        address = self.address if self.channel == "email" else "<redacted>"
+        address = self.address if self.channel == "email" else MASK
         return f"Recipient(channel={self.channel!r}, address={address!r})"
 
 

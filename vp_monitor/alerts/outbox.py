@@ -25,7 +25,6 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from vp_monitor.alerts.channels import Channel, DeliveryError
-from vp_monitor.alerts.channels.base import scrub, url_secrets
 from vp_monitor.alerts.models import Delivery, OutboxEvent
 from vp_monitor.alerts.notification import (
     IncidentEvent,
@@ -36,6 +35,8 @@ from vp_monitor.alerts.notification import (
 )
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import transaction
+from vp_monitor.redaction import redact as redact_text
+from vp_monitor.redaction import url_secrets
 from vp_monitor.registry.models import Contact
 from vp_monitor.registry.secrets import SecretBox
 
@@ -307,4 +308,4 @@ def redact(text: str, recipient: Recipient) -> str:
     secrets: list[str | None] = [recipient.secret]
     if recipient.channel != "email":
         secrets += url_secrets(recipient.address)
-    return scrub(text, secrets)[:MAX_ERROR_CHARS]
+    return redact_text(text, secrets)[:MAX_ERROR_CHARS]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
-import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from vp_monitor.registry.secrets import MASK, redact_url
+from vp_monitor.redaction import MASK, redact_url
+from vp_monitor.redaction import redact as redact_text
 
 # Conditions that mean "no usable video": the camera is down, not merely degraded.
 DOWN_CONDITIONS = frozenset({"unreachable", "auth_failed", "no_video", "rtsp_error"})
@@ -91,15 +92,9 @@ def failed(probe: str, condition: str, error: str, **detail: Any) -> ProbeResult
     return ProbeResult(probe, False, frozenset({condition}), error=error, detail=detail)
 
 
-_CREDENTIALS_IN_TEXT = re.compile(r"(?i)(password|passwd|pwd)=[^&\s;,]+")
-
-
-def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Text safe to show: URL credentials, password parameters and known secrets masked, short."""
-    text = redact_url(text) or ""
-    text = _CREDENTIALS_IN_TEXT.sub(lambda m: f"{m[1]}={MASK}", text)
-    for secret in secrets:
-        text = text.replace(secret, MASK)
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """Text safe to put in a result: redacted (see vp_monitor.redaction) and short."""
+    text = redact_text(text, secrets)
     if len(text) > MAX_ERROR_CHARS:
         text = text[: MAX_ERROR_CHARS - 1] + "…"
     return text

@@ -141,8 +141,15 @@ class OnvifFailure(Exception):
         self.condition = condition
 
 
-def classify(exc: BaseException) -> tuple[str, str]:
+def classify(exc: BaseException, password: str | None = None) -> tuple[str, str]:
     """The condition and a short reason for an exception raised while talking to a camera."""
+    condition, reason = _classify(exc)
+    if condition == "auth_failed" and not password:
+        reason += "; no password was given"
+    return condition, reason
+
+
+def _classify(exc: BaseException) -> tuple[str, str]:
     root = exc.__cause__ if isinstance(exc, ONVIFError) and exc.__cause__ else exc
     if isinstance(root, Fault):
         if is_auth_error(root):
@@ -325,8 +332,8 @@ async def inventory(
         async with asyncio.timeout(timeout_s):
             return await _read(client, max_bytes, fresh=True)
     except PROTOCOL_ERRORS + UNREACHABLE_ERRORS as exc:
-        condition, reason = classify(exc)
-        raise OnvifFailure(condition, redact(reason, (password or "",))) from None
+        condition, reason = classify(exc, password)
+        raise OnvifFailure(condition, redact(reason, (password,))) from None
     finally:
         await _close(client)
 
@@ -347,7 +354,7 @@ async def run(target: ProbeTarget, settings: Any) -> ProbeResult:
         found = await _read(client, conf.max_reply_bytes, fresh, target.clock_offset_s)
     except PROTOCOL_ERRORS + UNREACHABLE_ERRORS as exc:
         await (CLIENTS.drop(target) if not fresh else _close(client))
-        condition, reason = classify(exc)
+        condition, reason = classify(exc, target.password)
         log.info("%s: ONVIF %s: %s", target.camera, condition, redact(reason, target.secrets()))
         return ProbeResult("onvif", False, frozenset({condition}),
                            error=redact(reason, target.secrets()))  # fmt: skip

@@ -116,7 +116,12 @@ class RtspClient:
             self._authorization = _challenge(response.headers.get("www-authenticate", []))
             response = await self._exchange(method, url, headers)
         if response.status == 401:
-            reason = "credentials refused" if self.username else "credentials required"
+            if not self.username:
+                reason = "credentials required, none were given"
+            elif not self.password:
+                reason = "credentials refused, no password was given"
+            else:
+                reason = "credentials refused"
             raise RtspFailure("auth_failed", f"{method}: 401 Unauthorized ({reason})")
         if response.status >= 300:
             raise RtspFailure("rtsp_error", f"{method}: status {response.status}")

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from vp_monitor.redaction import FieldsError
 from vp_monitor.registry.models import (
     CameraKind,
     ContactChannel,
@@ -99,9 +100,10 @@ class MunicipalityInput(Input):
         if self.departement is None:
             self.departement = expected
         elif self.departement != expected:
-            raise ValueError(
+            raise FieldsError(
+                "departement",
                 f"departement {self.departement!r} does not match INSEE code {self.insee} "
-                f"(expected {expected})"
+                f"(expected {expected})",
             )
         return self
 
@@ -157,9 +159,12 @@ class CameraInput(Input):
     @model_validator(mode="after")
     def _checks(self):
         if self.expected_codec is not None and self.expected_codec not in CODECS:
-            raise ValueError(f"expected_codec must be one of {', '.join(CODECS)}")
+            raise FieldsError("expected_codec", f"expected one of {', '.join(CODECS)}")
         if self.onvif_host is not None:
-            self.onvif_host, port = split_host_port(self.onvif_host)
+            try:
+                self.onvif_host, port = split_host_port(self.onvif_host)
+            except ValueError as exc:
+                raise FieldsError("onvif_host", str(exc)) from None
             self.onvif_port = self.onvif_port or port
         self._move_url_credentials()
         return self
@@ -213,19 +218,25 @@ class ContactInput(Input):
     @model_validator(mode="after")
     def _checks(self):
         if self.municipality is not None:
-            self.municipality = _insee(self.municipality)
+            try:
+                self.municipality = _insee(self.municipality)
+            except ValueError as exc:
+                raise FieldsError("municipality", str(exc)) from None
         if self.municipality and self.maintainer:
-            raise ValueError("a contact belongs to a municipality or a maintainer, not both")
+            raise FieldsError(
+                ("municipality", "maintainer"),
+                "a contact belongs to a municipality or a maintainer, not both",
+            )
         if (self.quiet_from is None) != (self.quiet_until is None):
-            raise ValueError("give both ends of the quiet hours")
+            raise FieldsError(("quiet_from", "quiet_until"), "give both ends of the quiet hours")
         if self.channel is ContactChannel.EMAIL and not EMAIL.match(self.address):
-            raise ValueError(f"{self.address!r} is not an e-mail address")
+            raise FieldsError("address", f"{self.address!r} is not an e-mail address")
         if self.channel is ContactChannel.WEBHOOK:
             scheme = urlsplit(self.address).scheme
             if scheme not in ("http", "https") or not urlsplit(self.address).hostname:
-                raise ValueError("a webhook address is an http:// or https:// URL")
+                raise FieldsError("address", "a webhook address is an http:// or https:// URL")
         if self.channel is ContactChannel.MQTT and any(c in self.address for c in "#+"):
-            raise ValueError("an MQTT topic prefix cannot hold the wildcards # or +")
+            raise FieldsError("address", "an MQTT topic prefix cannot hold the wildcards # or +")
         return self
 
 
@@ -242,5 +253,5 @@ class MaintenanceInput(Input):
     @model_validator(mode="after")
     def _order(self):
         if self.ends_at <= self.starts_at:
-            raise ValueError("the window must end after it starts")
+            raise FieldsError(("starts_at", "ends_at"), "the window must end after it starts")
         return self

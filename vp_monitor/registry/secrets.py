@@ -1,15 +1,11 @@
-"""Encryption of camera passwords at rest, and redaction of secrets in anything shown."""
+"""Encryption of camera passwords at rest (redaction of what is shown: vp_monitor.redaction)."""
 
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
-
-MASK = "********"
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
 
 class SecretKeyError(Exception):
@@ -59,10 +55,3 @@ class SecretBox:
             raise SecretKeyError(
                 "a stored password cannot be decrypted with this key (wrong VP_SECRET_KEY?)"
             ) from exc
-
-
-def redact_url(url: str | None) -> str | None:
-    """The URL with any user:password@ part replaced by the mask."""
-    if url is None:
-        return None
-    return _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{MASK}@", url)

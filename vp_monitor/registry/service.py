@@ -11,10 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from vp_monitor.redaction import MASK, redact_url
 from vp_monitor.registry.models import (
     AuditEntry,
     Camera,
     Contact,
+    ContactChannel,
     Lifecycle,
     Maintainer,
     MaintenanceScope,
@@ -31,7 +33,7 @@ from vp_monitor.registry.schemas import (
     MunicipalityInput,
     SiteInput,
 )
-from vp_monitor.registry.secrets import MASK, SecretBox
+from vp_monitor.registry.secrets import SecretBox
 
 
 class RegistryError(Exception):
@@ -442,12 +444,13 @@ class Registry:
 
 
 def contact_record(contact: Contact) -> dict[str, Any]:
-    """The contact as plain values; its webhook secret is masked."""
+    """The contact as plain values; its webhook secret and its URL's credentials are masked."""
+    webhook = contact.channel == ContactChannel.WEBHOOK
     return {
         "id": contact.id,
         "name": contact.name,
         "channel": _plain(contact.channel),
-        "address": contact.address,
+        "address": redact_url(contact.address) if webhook else contact.address,
         "owner": (
             f"municipality {contact.municipality.insee}"
             if contact.municipality

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from vp_monitor.redaction import MASK, validation_problems
 from vp_monitor.registry.models import Camera, Site
 from vp_monitor.registry.schemas import CameraInput
-from vp_monitor.registry.secrets import MASK
 from vp_monitor.registry.service import NotFound, Registry, RegistryError, camera_record
 
 # Import/export columns, documented in the README; only code, site and municipality are required.
@@ -129,14 +129,10 @@ def _csv_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _problems(line: int, error: ValidationError) -> list[RowProblem]:
-    problems = []
-    for item in error.errors():
-        column = str(item["loc"][0]) if item["loc"] else "row"
-        reason = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            reason = "unknown field"
-        problems.append(RowProblem(line, column, reason))
-    return problems
+    return [
+        RowProblem(line, problem.field or "row", problem.reason)
+        for problem in validation_problems(error)
+    ]
 
 
 def plan_import(registry: Registry, rows: Iterable[tuple[int, dict[str, Any]]]) -> ImportPlan:

@@ -15,9 +15,10 @@ import aiosmtplib
 from pydantic import Field, SecretStr, field_validator
 
 from vp_monitor.alerts import labels
-from vp_monitor.alerts.channels.base import ChannelSection, DeliveryError, scrub
+from vp_monitor.alerts.channels.base import ChannelSection, DeliveryError
 from vp_monitor.alerts.notification import IncidentEvent, Language, Message, Notification, Report
 from vp_monitor.alerts.report_format import html_report, plain_report, report_subject
+from vp_monitor.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -258,8 +259,8 @@ class EmailChannel:
                     timeout=settings.timeout_s,
                 )
         except (aiosmtplib.SMTPException, TimeoutError, OSError) as exc:
-            detail = scrub(str(exc), [password]) or "timed out"
-            # "from None": keep the unscrubbed cause out of logged tracebacks.
+            detail = redact(str(exc), [password]) or "timed out"
+            # "from None": keep the unredacted cause out of logged tracebacks.
             raise DeliveryError(
                 f"{where}: {type(exc).__name__}: {detail}", retryable=classify(exc)
             ) from None

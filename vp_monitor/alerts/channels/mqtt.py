@@ -11,8 +11,9 @@ from typing import Any
 import aiomqtt
 from pydantic import Field, SecretStr
 
-from vp_monitor.alerts.channels.base import ChannelSection, DeliveryError, scrub
+from vp_monitor.alerts.channels.base import ChannelSection, DeliveryError
 from vp_monitor.alerts.notification import IncidentEvent, Message, Notification, Report
+from vp_monitor.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +138,8 @@ class MqttChannel:
             async with asyncio.timeout(settings.timeout_s):
                 await self._publish(notification, password)
         except (aiomqtt.MqttError, TimeoutError, OSError) as exc:
-            detail = scrub(str(exc), [password]) or "timed out"
-            # "from None": keep the unscrubbed cause out of logged tracebacks.
+            detail = redact(str(exc), [password]) or "timed out"
+            # "from None": keep the unredacted cause out of logged tracebacks.
             raise DeliveryError(
                 f"{where}: {type(exc).__name__}: {detail}", retryable=classify(exc)
             ) from None

@@ -10,14 +10,9 @@ import logging
 import aiohttp
 from pydantic import Field
 
-from vp_monitor.alerts.channels.base import (
-    ChannelSection,
-    DeliveryError,
-    redact_url,
-    scrub,
-    url_secrets,
-)
+from vp_monitor.alerts.channels.base import ChannelSection, DeliveryError
 from vp_monitor.alerts.notification import Message
+from vp_monitor.redaction import redact, url_origin, url_secrets
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +65,7 @@ class WebhookChannel:
     async def send(self, notification: Message) -> None:
         """POST the payload; 2xx is success, anything else raises DeliveryError."""
         url = notification.recipient.address
-        where = f"webhook {redact_url(url)}"
+        where = f"webhook {url_origin(url)}"
         if not url.startswith(("http://", "https://")):
             raise DeliveryError(f"{where}: not an http(s) URL", retryable=False)
         body = notification.to_json().encode()
@@ -78,7 +73,7 @@ class WebhookChannel:
         try:
             status, reason = await self._post(url, body, headers)
         except TRANSPORT_ERRORS as exc:
-            detail = scrub(str(exc), url_secrets(url)) or "timed out"
+            detail = redact(str(exc), url_secrets(url)) or "timed out"
             # "from None": a traceback of the cause could print the URL with its tokens.
             raise DeliveryError(
                 f"{where}: {type(exc).__name__}: {detail}",
