@@ -41,7 +41,8 @@ def write_csv(path, rows, encoding="utf-8", delimiter=","):
 def camera_row(code, **fields):
     row = {
         "code": code, "name": f"Caméra {code}", "site": "Mairie", "municipality": "92012",
-        "rtsp_main": f"rtsp://10.1.0.{len(code)}/main", "username": "admin", "password": PASSWORD,
+        "rtsp_main": f"rtsp://10.1.0.{len(code)}/{code}/main", "username": "admin",
+        "password": PASSWORD,
     }  # fmt: skip
     return {**row, **fields}
 
@@ -90,7 +91,8 @@ def test_bad_input_exit_code_2(cli, args, message):
 
 def test_duplicate_camera_writes_nothing(cli):
     """A duplicate asset code is refused and the first camera is left as it was."""
-    args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012", "--rtsp"]
+    args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012", "--no-probe",
+            "--rtsp"]  # fmt: skip
     assert cli(*args, "rtsp://10.0.0.1/a")[0] == 0
     code, _, err = cli(*args, "rtsp://10.0.0.2/b")
     assert code == 2 and "duplicate asset code" in err
@@ -200,7 +202,7 @@ def test_json_import(cli, tmp_path):
 
 def test_update_decommission_history(cli):
     """Updates and decommissioning are recorded in the camera's history, password masked."""
-    args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012"]
+    args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012", "--no-probe"]
     assert cli(*args, "--rtsp", "rtsp://10.0.0.1/a")[0] == 0
     assert cli("camera", "update", "BB-1", "--password-stdin", input="n3w\n")[0] == 0
     assert cli("camera", "decommission", "BB-1", "--note", "retirée")[0] == 0
@@ -249,7 +251,7 @@ def test_bad_contacts_refused(cli, args, message):
 
 def test_maintenance_windows(cli):
     """Maintenance windows are planned on a camera, site or municipality, and validated."""
-    args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012"]
+    args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012", "--no-probe"]
     assert cli(*args, "--rtsp", "rtsp://10.0.0.1/a")[0] == 0
     window = ["--start", "2026-11-24T08:00:00+01:00", "--end", "2026-11-24T12:00:00+01:00"]
     assert cli("maintenance", "add", "--camera", "BB-1", *window, "--reason", "nettoyage")[0] == 0

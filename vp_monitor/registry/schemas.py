@@ -24,6 +24,7 @@ from vp_monitor.registry.models import (
     MaintenanceScope,
     Severity,
 )
+from vp_monitor.registry.secrets import MASK
 
 INSEE = re.compile(r"^(?:\d{2}|2[AB])\d{3}$")
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
@@ -90,7 +91,8 @@ class Input(BaseModel):
 
 class MunicipalityInput(Input):
     insee: Insee
-    name: Annotated[str, Field(min_length=1, max_length=120)]
+    # None: the official name from the shipped list of communes (see Registry.add_municipality).
+    name: Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=120)] = None
     departement: Optional = None
 
     @model_validator(mode="after")
@@ -170,14 +172,21 @@ class CameraInput(Input):
             url = getattr(self, attr)
             if not url:
                 continue
-            parts = urlsplit(url)
-            if parts.username is None:
-                continue
-            self.username = self.username or unquote(parts.username)
-            if parts.password is not None:
-                self.password = self.password or unquote(parts.password)
-            netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
-            setattr(self, attr, urlunsplit(parts._replace(netloc=netloc)))
+            url, user, password = split_url_credentials(url)
+            setattr(self, attr, url)
+            self.username = self.username or user
+            if password is not None and self.password in (None, MASK):
+                self.password = password
+
+
+def split_url_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """'rtsp://u:p@host/x' -> ('rtsp://host/x', 'u', 'p'); (url, None, None) without them."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, None, None
+    netloc = parts.netloc.rpartition("@")[2]
+    password = None if parts.password is None else unquote(parts.password)
+    return urlunsplit(parts._replace(netloc=netloc)), unquote(parts.username), password
 
 
 def split_host_port(value: str) -> tuple[str, int | None]:

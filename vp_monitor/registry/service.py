@@ -6,11 +6,13 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from vp_monitor.registry.communes import commune, departements
 from vp_monitor.registry.models import (
     AuditEntry,
     Camera,
@@ -30,6 +32,7 @@ from vp_monitor.registry.schemas import (
     MaintenanceInput,
     MunicipalityInput,
     SiteInput,
+    split_url_credentials,
 )
 from vp_monitor.registry.secrets import MASK, SecretBox
 
@@ -49,6 +52,66 @@ CAMERA_FIELDS = (
     "model", "serial", "firmware", "lifecycle", "installed_on", "authorisation_number",
     "authorisation_expires", "tags", "notes",
 )  # fmt: skip
+
+
+DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322}
+
+
+def stream_key(url: str) -> str:
+    """An RTSP URL in a comparable form: scheme and host lower-cased, default port explicit."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or DEFAULT_PORTS.get(scheme)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}{parts.path or '/'}" + (
+        f"?{parts.query}" if parts.query else ""
+    )
+
+
+@dataclass
+class DeviceIndex:
+    """Which camera holds each serial number, stream URL and ONVIF address (one device is
+    registered once)."""
+
+    keys: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+
+    @staticmethod
+    def _keys(serial, onvif_host, onvif_port, rtsp_main, rtsp_sub) -> dict[str, str]:
+        keys = {}
+        if serial:
+            keys[f"serial:{serial.strip().lower()}"] = f"serial number {serial!r}"
+        if onvif_host:
+            address = f"{onvif_host.lower()}:{onvif_port or 80}"
+            keys[f"onvif:{address}"] = f"ONVIF address {address}"
+        for url in (rtsp_main, rtsp_sub):
+            if url:
+                keys[f"stream:{stream_key(url)}"] = f"stream URL {url}"
+        return keys
+
+    def add(self, code, serial, onvif_host, onvif_port, rtsp_main, rtsp_sub, camera_id=None):
+        """Record a camera's device identifiers."""
+        for key in self._keys(serial, onvif_host, onvif_port, rtsp_main, rtsp_sub):
+            self.keys.setdefault(key, (code, camera_id))
+
+    def add_input(self, data: CameraInput) -> None:
+        """Record the identifiers of a camera about to be written."""
+        self.add(data.code, data.serial, data.onvif_host, data.onvif_port, data.rtsp_main,
+                 data.rtsp_sub)  # fmt: skip
+
+    def find(self, data: CameraInput, camera_id: int | None = None) -> str | None:
+        """Why `data` is a device already registered as another camera, or None."""
+        keys = self._keys(data.serial, data.onvif_host, data.onvif_port, data.rtsp_main,
+                          data.rtsp_sub)  # fmt: skip
+        for key, what in keys.items():
+            holder = self.keys.get(key)
+            if holder is None or holder[0].lower() == data.code.lower():
+                continue
+            if camera_id is not None and holder[1] == camera_id:
+                continue
+            return (
+                f"{what} is already registered as camera {holder[0]!r} (the same device "
+                "twice?); give --allow-duplicate-device for an encoder shared by cameras"
+            )
+        return None
 
 
 def _plain(value: Any) -> Any:
@@ -140,10 +203,22 @@ class Registry:
     def municipalities(self) -> list[Municipality]:
         return list(self.session.scalars(select(Municipality).order_by(Municipality.insee)))
 
-    def add_municipality(self, data: MunicipalityInput) -> Municipality:
-        """Create a municipality; its INSEE code must be new."""
+    def add_municipality(self, data: MunicipalityInput, force: bool = False) -> Municipality:
+        """Create a municipality; its INSEE code must be new and, unless `force`, a current
+        commune of the shipped official list (which gives the name when none is given)."""
         if self.session.scalar(select(Municipality.id).where(Municipality.insee == data.insee)):
             raise RegistryError(f"municipality {data.insee} already exists")
+        official = commune(data.insee)
+        if official is None and not force:
+            raise RegistryError(
+                f"INSEE code {data.insee} is not a current commune of départements "
+                f"{', '.join(departements())} (official list shipped with vp-monitor); "
+                "check the code, or give --force to add it anyway"
+            )
+        if data.name is None:
+            if official is None:
+                raise RegistryError(f"municipality {data.insee}: give its --name")
+            data = data.model_copy(update={"name": official.name})
         municipality = Municipality(**data.model_dump())
         self.session.add(municipality)
         self.session.flush()
@@ -232,10 +307,10 @@ class Registry:
 
     # -- cameras -------------------------------------------------------------------------------
     def camera(self, code: str) -> Camera:
-        """The camera with this asset code, or NotFound."""
+        """The camera with this asset code (whatever its case), or NotFound."""
         found = self.session.scalar(
             select(Camera)
-            .where(Camera.code == code)
+            .where(func.lower(Camera.code) == code.lower())
             .options(joinedload(Camera.site), joinedload(Camera.municipality))
         )
         if found is None:
@@ -262,36 +337,79 @@ class Registry:
             self.audit("create", "maintainer", name, after={"name": name})
         return found
 
-    def add_camera(self, data: CameraInput) -> Camera:
-        """Register a camera; its code must be new, its municipality and site must exist."""
-        with self.session.no_autoflush:  # a flush per row would make bulk imports crawl
-            exists = self.session.scalar(select(Camera.id).where(Camera.code == data.code))
-        if exists or data.code in self._new_codes:
-            raise RegistryError(f"camera {data.code!r} already exists (duplicate asset code)")
-        if not (data.onvif_host or data.rtsp_main):
-            raise RegistryError(f"camera {data.code!r}: give an ONVIF host or an RTSP URL")
+    def add_camera(self, data: CameraInput, allow_duplicate_device: bool = False) -> Camera:
+        """Register a camera once `check_new_camera` accepts it."""
+        self.check_new_camera(data, allow_duplicate_device)
         camera = Camera(code=data.code, tags=[], notes="", name="")
         self._apply(camera, data)
         self.session.add(camera)
-        self._new_codes.add(camera.code)
+        self._new_codes.add(camera.code.lower())
         self.audit("create", "camera", camera.code, after=camera_record(camera))
         return camera
 
-    def update_camera(self, code: str, **changes: Any) -> tuple[Camera, bool]:
-        """Apply the given (non-None) changes; returns the camera and whether anything changed."""
+    def check_new_camera(self, data: CameraInput, allow_duplicate_device: bool = False) -> None:
+        """Raise RegistryError unless `data` can be added: its code must be new (whatever its
+        case), its municipality and site must exist, and no other camera may have its serial,
+        stream URL or ONVIF address unless `allow_duplicate_device` (a shared encoder)."""
+        with self.session.no_autoflush:  # a flush per row would make bulk imports crawl
+            exists = self.session.scalar(
+                select(Camera.code).where(func.lower(Camera.code) == data.code.lower())
+            )
+        if exists or data.code.lower() in self._new_codes:
+            same = f" (as {exists!r})" if exists and exists != data.code else ""
+            raise RegistryError(f"camera {data.code!r} already exists{same} (duplicate asset code)")
+        if not (data.onvif_host or data.rtsp_main):
+            raise RegistryError(f"camera {data.code!r}: give an ONVIF host or an RTSP URL")
+        self.site(data.site, self.municipality(data.municipality).insee)
+        if not allow_duplicate_device:
+            self._refuse_duplicate_device(data)
+
+    def update_camera(
+        self, code: str, allow_duplicate_device: bool = False, **changes: Any
+    ) -> tuple[Camera, bool]:
+        """Apply the given (non-None) changes; returns the camera and whether anything changed.
+        Credentials inside a given RTSP URL replace the stored ones, as on `add`."""
         camera = self.camera(code)
         before = camera_record(camera)
+        changes = _given(changes)
+        for attr in ("rtsp_main", "rtsp_sub"):
+            if attr in changes:
+                changes[attr], user, password = split_url_credentials(changes[attr])
+                if user is not None:
+                    changes.setdefault("username", user)
+                if password is not None and changes.get("password") in (None, MASK):
+                    changes["password"] = password
         merged = CameraInput.model_validate(
-            {**_input_from_record(before), **_given(changes), "code": code}
+            {**_input_from_record(before), **changes, "code": camera.code}
         )
+        if not allow_duplicate_device:
+            self._refuse_duplicate_device(merged, camera.id)
         password_changed = self._apply(camera, merged)
         after = camera_record(camera)
         changed = after != before or password_changed
         if changed:
             if password_changed:
                 before["password"], after["password"] = MASK + " (old)", MASK + " (new)"
-            self.audit("update", "camera", code, before, after)
+            self.audit("update", "camera", camera.code, before, after)
         return camera, changed
+
+    def device_index(self) -> DeviceIndex:
+        """The serials, stream URLs and ONVIF addresses of every registered camera."""
+        index = DeviceIndex()
+        with self.session.no_autoflush:
+            rows = self.session.execute(
+                select(Camera.id, Camera.code, Camera.serial, Camera.onvif_host,
+                       Camera.onvif_port, Camera.rtsp_main, Camera.rtsp_sub)
+            )  # fmt: skip
+            for row in rows:
+                index.add(row.code, row.serial, row.onvif_host, row.onvif_port,
+                          row.rtsp_main, row.rtsp_sub, camera_id=row.id)  # fmt: skip
+        return index
+
+    def _refuse_duplicate_device(self, data: CameraInput, camera_id: int | None = None) -> None:
+        clash = self.device_index().find(data, camera_id)
+        if clash:
+            raise RegistryError(f"camera {data.code!r}: {clash}")
 
     def decommission_camera(self, code: str, note: str | None = None) -> Camera:
         """Mark a camera decommissioned; it keeps its history and is no longer checked."""
