@@ -142,3 +142,41 @@ def test_redact_url():
     """Credentials inside any URL are masked."""
     assert redact_url("rtsp://admin:pw@h/x") == f"rtsp://{MASK}@h/x"
     assert redact_url("rtsp://h/x") == "rtsp://h/x"
+
+
+def test_database_refuses_codes_differing_only_by_case(registry):
+    """The unique index on lower(code) holds even for writes that bypass the registry checks."""
+    from sqlalchemy.exc import IntegrityError
+
+    first = add(registry, code="CAM-MAIRIE-01")
+    registry.session.flush()
+    twin = Camera(code="cam-mairie-01", site_id=first.site_id, municipality_id=first.municipality_id,
+                  tags=[], notes="", name="")  # fmt: skip
+    registry.session.add(twin)
+    with pytest.raises(IntegrityError):
+        registry.session.flush()
+    registry.session.rollback()
+
+
+def test_camera_found_whatever_the_case_of_its_code(registry):
+    """Lookups by code ignore case, so a technician's `cam-01` finds `CAM-01`."""
+    add(registry, code="CAM-01")
+    assert registry.camera("cam-01").code == "CAM-01"
+
+
+def test_shipped_communes_are_the_official_ones():
+    """The shipped list holds the current communes of Île-de-France with their official names,
+    and every INSEE code of the demo fleet is one of them with the same name."""
+    import tomllib
+    from pathlib import Path
+
+    from vp_monitor.registry.communes import commune, departements
+
+    assert departements() == ["75", "77", "78", "91", "92", "93", "94", "95"]
+    assert commune("92012").name == "Boulogne-Billancourt"
+    assert (commune("92050").name, commune("78646").name) == ("Nanterre", "Versailles")
+    assert commune("75056").name == "Paris" and commune("75101") is None  # arrondissement
+    assert commune("99999") is None
+    fleet = tomllib.loads((Path(__file__).parents[2] / "config" / "demo-fleet.toml").read_text())
+    for site in fleet["site"]:
+        assert commune(site["municipality"]).name == site["municipality_name"]

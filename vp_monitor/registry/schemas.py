@@ -92,7 +92,9 @@ class Input(BaseModel):
 class MunicipalityInput(Input):
     insee: Insee
     # None: the official name from the shipped list of communes (see Registry.add_municipality).
-    name: Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=120)] = None
+    name: Annotated[
+        Annotated[str, Field(max_length=120)] | None, BeforeValidator(_blank_to_none)
+    ] = None
     departement: Optional = None
 
     @model_validator(mode="after")

@@ -32,6 +32,7 @@ from vp_monitor.registry.schemas import (
     MaintenanceInput,
     MunicipalityInput,
     SiteInput,
+    split_host_port,
     split_url_credentials,
 )
 from vp_monitor.registry.secrets import MASK, SecretBox
@@ -372,6 +373,13 @@ class Registry:
         camera = self.camera(code)
         before = camera_record(camera)
         changes = _given(changes)
+        if "onvif_host" in changes:  # a port given with the host replaces the stored one
+            try:
+                changes["onvif_host"], port = split_host_port(changes["onvif_host"])
+            except ValueError as exc:
+                raise RegistryError(f"camera {camera.code!r}: {exc}") from None
+            if port is not None:
+                changes.setdefault("onvif_port", port)
         for attr in ("rtsp_main", "rtsp_sub"):
             if attr in changes:
                 changes[attr], user, password = split_url_credentials(changes[attr])
