@@ -314,8 +314,9 @@ def test_import_update_moves_url_credentials(cli, tmp_path, database_url, secret
 def test_import_messages_say_what_happened(cli, tmp_path):
     """A dry run with bad rows says nothing would be written; a re-import with nothing to do
     says so; a whole-row error names the line, not a `column row`."""
-    bad = write_csv(tmp_path / "bad.csv", [camera_row("OK-1"), camera_row("BAD-1",
-                                                                           expected_codec="vp9")])
+    bad = write_csv(
+        tmp_path / "bad.csv", [camera_row("OK-1"), camera_row("BAD-1", expected_codec="vp9")]
+    )
     code, out, err = cli("camera", "import", str(bad), "--dry-run")
     assert code == 2
     assert "changes would be written" not in out and "nothing would be written" in out

@@ -150,8 +150,8 @@ def test_database_refuses_codes_differing_only_by_case(registry):
 
     first = add(registry, code="CAM-MAIRIE-01")
     registry.session.flush()
-    twin = Camera(code="cam-mairie-01", site_id=first.site_id, municipality_id=first.municipality_id,
-                  tags=[], notes="", name="")  # fmt: skip
+    twin = Camera(code="cam-mairie-01", site_id=first.site_id,
+                  municipality_id=first.municipality_id, tags=[], notes="", name="")  # fmt: skip
     registry.session.add(twin)
     with pytest.raises(IntegrityError):
         registry.session.flush()
