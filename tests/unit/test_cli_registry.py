@@ -422,3 +422,19 @@ def test_insee_codes_are_checked_against_the_official_list(cli):
     assert (shown["name"], shown["departement"]) == ("Nanterre", "92")
     insee = [m["insee"] for m in json.loads(cli("municipality", "list", "--json")[1])]
     assert insee == ["78646", "92012", "92050", "99999"]
+
+
+def test_a_shared_encoder_accepted_once_stays_accepted(cli, tmp_path):
+    """Cameras sharing an encoder (accepted with --allow-duplicate-device) can still be updated,
+    decommissioned and re-imported without the option; a new shared key still needs it."""
+    rows = [camera_row("E-1", rtsp_main="rtsp://10.0.0.7/ch1", serial="ENC-1"),
+            camera_row("E-2", rtsp_main="rtsp://10.0.0.7/ch2", serial="ENC-1")]  # fmt: skip
+    source = write_csv(tmp_path / "encoder.csv", rows)
+    assert cli("camera", "import", str(source))[0] == 2
+    assert cli("camera", "import", str(source), "--allow-duplicate-device")[0] == 0
+    code, out, err = cli("camera", "import", str(source))
+    assert code == 0 and "nothing to change" in out, err
+    assert cli("camera", "update", "E-2", "--name", "Canal 2")[0] == 0
+    code, _, err = cli("camera", "update", "E-2", "--rtsp-sub", "rtsp://10.0.0.7/ch1")
+    assert code == 2 and "'E-1'" in err
+    assert cli("camera", "decommission", "E-1")[0] == 0

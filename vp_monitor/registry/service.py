@@ -68,48 +68,43 @@ def stream_key(url: str) -> str:
     )
 
 
+def device_keys(camera: Camera | CameraInput) -> dict[str, str]:
+    """What identifies the device behind a camera (serial, ONVIF address, stream URLs): a
+    comparable key for each, with how to name it."""
+    keys = {}
+    if camera.serial:
+        keys[f"serial:{camera.serial.strip().lower()}"] = f"serial number {camera.serial!r}"
+    if camera.onvif_host:
+        address = f"{camera.onvif_host.lower()}:{camera.onvif_port or 80}"
+        keys[f"onvif:{address}"] = f"ONVIF address {address}"
+    for url in (camera.rtsp_main, camera.rtsp_sub):
+        if url:
+            keys[f"stream:{stream_key(url)}"] = f"stream URL {url}"
+    return keys
+
+
 @dataclass
 class DeviceIndex:
-    """Which camera holds each serial number, stream URL and ONVIF address (one device is
-    registered once)."""
+    """Which camera holds each device key (one device is registered once)."""
 
-    keys: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    holders: dict[str, str] = field(default_factory=dict)  # device key -> camera code
 
-    @staticmethod
-    def _keys(serial, onvif_host, onvif_port, rtsp_main, rtsp_sub) -> dict[str, str]:
-        keys = {}
-        if serial:
-            keys[f"serial:{serial.strip().lower()}"] = f"serial number {serial!r}"
-        if onvif_host:
-            address = f"{onvif_host.lower()}:{onvif_port or 80}"
-            keys[f"onvif:{address}"] = f"ONVIF address {address}"
-        for url in (rtsp_main, rtsp_sub):
-            if url:
-                keys[f"stream:{stream_key(url)}"] = f"stream URL {url}"
-        return keys
+    def add(self, camera: Camera | CameraInput) -> None:
+        """Record a camera's device keys."""
+        for key in device_keys(camera):
+            self.holders.setdefault(key, camera.code)
 
-    def add(self, code, serial, onvif_host, onvif_port, rtsp_main, rtsp_sub, camera_id=None):
-        """Record a camera's device identifiers."""
-        for key in self._keys(serial, onvif_host, onvif_port, rtsp_main, rtsp_sub):
-            self.keys.setdefault(key, (code, camera_id))
-
-    def add_input(self, data: CameraInput) -> None:
-        """Record the identifiers of a camera about to be written."""
-        self.add(data.code, data.serial, data.onvif_host, data.onvif_port, data.rtsp_main,
-                 data.rtsp_sub)  # fmt: skip
-
-    def find(self, data: CameraInput, camera_id: int | None = None) -> str | None:
-        """Why `data` is a device already registered as another camera, or None."""
-        keys = self._keys(data.serial, data.onvif_host, data.onvif_port, data.rtsp_main,
-                          data.rtsp_sub)  # fmt: skip
-        for key, what in keys.items():
-            holder = self.keys.get(key)
-            if holder is None or holder[0].lower() == data.code.lower():
-                continue
-            if camera_id is not None and holder[1] == camera_id:
+    def find(self, data: CameraInput, current: Camera | None = None) -> str | None:
+        """Why `data` is a device registered as another camera, or None; for an update of
+        `current`, only the keys it does not have already count (a shared encoder accepted
+        once stays accepted)."""
+        kept = device_keys(current) if current is not None else {}
+        for key, what in device_keys(data).items():
+            holder = self.holders.get(key)
+            if key in kept or holder is None or holder.lower() == data.code.lower():
                 continue
             return (
-                f"{what} is already registered as camera {holder[0]!r} (the same device "
+                f"{what} is already registered as camera {holder!r} (the same device "
                 "twice?); give --allow-duplicate-device for an encoder shared by cameras"
             )
         return None
@@ -391,7 +386,7 @@ class Registry:
             {**_input_from_record(before), **changes, "code": camera.code}
         )
         if not allow_duplicate_device:
-            self._refuse_duplicate_device(merged, camera.id)
+            self._refuse_duplicate_device(merged, camera)
         password_changed = self._apply(camera, merged)
         after = camera_record(camera)
         changed = after != before or password_changed
@@ -404,18 +399,16 @@ class Registry:
     def device_index(self) -> DeviceIndex:
         """The serials, stream URLs and ONVIF addresses of every registered camera."""
         index = DeviceIndex()
-        with self.session.no_autoflush:
-            rows = self.session.execute(
-                select(Camera.id, Camera.code, Camera.serial, Camera.onvif_host,
-                       Camera.onvif_port, Camera.rtsp_main, Camera.rtsp_sub)
-            )  # fmt: skip
-            for row in rows:
-                index.add(row.code, row.serial, row.onvif_host, row.onvif_port,
-                          row.rtsp_main, row.rtsp_sub, camera_id=row.id)  # fmt: skip
+        rows = self.session.execute(
+            select(Camera.code, Camera.serial, Camera.onvif_host, Camera.onvif_port,
+                   Camera.rtsp_main, Camera.rtsp_sub)
+        )  # fmt: skip
+        for row in rows:  # the columns device_keys reads, without loading whole cameras
+            index.add(row)
         return index
 
-    def _refuse_duplicate_device(self, data: CameraInput, camera_id: int | None = None) -> None:
-        clash = self.device_index().find(data, camera_id)
+    def _refuse_duplicate_device(self, data: CameraInput, current: Camera | None = None) -> None:
+        clash = self.device_index().find(data, current)
         if clash:
             raise RegistryError(f"camera {data.code!r}: {clash}")
 

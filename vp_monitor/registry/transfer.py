@@ -205,10 +205,10 @@ def plan_import(
         if camera is None and not (data.onvif_host or data.rtsp_main):
             problems.append(RowProblem(line, "onvif_host", "give an ONVIF host or an RTSP URL"))
         if not allow_duplicate_device:
-            clash = devices.find(data, camera.id if camera is not None else None)
+            clash = devices.find(data, camera)
             if clash:
                 problems.append(RowProblem(line, None, clash))
-        devices.add_input(data)
+        devices.add(data)
         if problems:
             plan.problems.extend(problems)
         elif camera is None:
