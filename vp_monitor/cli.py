@@ -96,17 +96,18 @@ def municipality() -> None:
 
 @municipality.command("add")
 @click.option("--insee", required=True, help="INSEE code, e.g. 92012.")
-@click.option("--name", required=True)
+@click.option("--name", help="Name (default: the official name of the commune).")
 @click.option("--departement", help="Département (default: from the INSEE code).")
+@click.option("--force", is_flag=True, help="Accept a code outside the official list shipped.")
 @pass_context
-def municipality_add(context: Context, insee, name, departement) -> None:
-    """Add a municipality."""
+def municipality_add(context: Context, insee, name, departement, force) -> None:
+    """Add a municipality (a current commune of the official list, unless --force)."""
     from vp_monitor.registry.schemas import MunicipalityInput
 
     data = MunicipalityInput(insee=insee, name=name, departement=departement)
     with context.registry() as registry:
-        registry.add_municipality(data)
-    click.echo(f"municipality {data.insee} {data.name} added")
+        added = registry.add_municipality(data, force=force)
+        click.echo(f"municipality {added.insee} {added.name} added")
 
 
 @municipality.command("list")
@@ -272,6 +273,12 @@ def camera_options(function):
         click.option("--authorisation-expires", "authorisation_expires", help="YYYY-MM-DD."),
         click.option("--tag", "tags", multiple=True, help="Tag (repeatable)."),
         click.option("--notes"),
+        click.option(
+            "--allow-duplicate-device",
+            is_flag=True,
+            help="Accept a serial, stream URL or ONVIF address another camera has (shared "
+            "encoder).",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -324,14 +331,18 @@ def camera() -> None:
 @click.option("--municipality", required=True, help="INSEE code.")
 @camera_options
 @click.option(
-    "--no-probe", is_flag=True, help="With --onvif: register offline, without asking the camera."
-)
+    "--no-probe", is_flag=True, help="Register offline, without asking the camera (not installed "
+    "yet)."
+)  # fmt: skip
 @pass_context
-def camera_add(context: Context, code, password_stdin, tags, no_probe, **fields) -> None:
+def camera_add(
+    context: Context, code, password_stdin, tags, no_probe, allow_duplicate_device, **fields
+) -> None:
     """Register a camera (give --onvif HOST[:PORT] or --rtsp URL).
 
-    With --onvif the camera is asked for its identity, profiles and stream URLs, and its first
-    reference image is taken: the address and credentials are all a technician needs.
+    With --onvif the camera is asked for its identity, profiles and stream URLs; with --rtsp
+    its stream is opened with the credentials. Either way its first reference image is taken,
+    and a camera that cannot be read (wrong password, no answer) is not registered.
     """
     from vp_monitor.registry.schemas import CameraInput
 
@@ -347,16 +358,24 @@ def camera_add(context: Context, code, password_stdin, tags, no_probe, **fields)
 
             camera = register_from_onvif(
                 registry, code, data.site, data.municipality, data.onvif_host, data.onvif_port,
-                data.username, data.password, probe_settings(context),
+                data.username, data.password, probe_settings(context), allow_duplicate_device,
             )  # fmt: skip
             extra = data.model_dump(exclude_none=True, exclude={"code", "password", "uplink"})
-            registry.update_camera(code, **extra)
+            registry.update_camera(code, allow_duplicate_device, **extra)
             click.echo(
                 f"camera {code} added from ONVIF: {camera.manufacturer} {camera.model}, "
                 f"serial {camera.serial}, firmware {camera.firmware}"
             )
+        elif not no_probe:
+            from vp_monitor.probes.cli import probe_settings, register_from_rtsp
+
+            camera = register_from_rtsp(
+                registry, data, probe_settings(context), allow_duplicate_device
+            )
+            found = f"{camera.expected_codec} {camera.expected_width}x{camera.expected_height}"
+            click.echo(f"camera {code} added from RTSP: {found}")
         else:
-            registry.add_camera(data)
+            registry.add_camera(data, allow_duplicate_device)
             click.echo(f"camera {code} added")
 
 
@@ -366,12 +385,15 @@ def camera_add(context: Context, code, password_stdin, tags, no_probe, **fields)
 @click.option("--municipality", help="INSEE code.")
 @camera_options
 @pass_context
-def camera_update(context: Context, code, password_stdin, tags, **fields) -> None:
+def camera_update(
+    context: Context, code, password_stdin, tags, allow_duplicate_device, **fields
+) -> None:
     """Change a camera's fields (only the options given)."""
     with context.registry() as registry:
         _camera, changed = registry.update_camera(
-            code, password=read_password(password_stdin), tags=list(tags) or None, **fields
-        )
+            code, allow_duplicate_device, password=read_password(password_stdin),
+            tags=list(tags) or None, **fields,
+        )  # fmt: skip
     click.echo(f"camera {code} updated" if changed else f"camera {code} unchanged")
 
 
@@ -447,16 +469,26 @@ def camera_remove(context: Context, code) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--skip-invalid", is_flag=True, help="Write the valid rows even if some are bad.")
+@click.option(
+    "--allow-duplicate-device",
+    is_flag=True,
+    help="Accept rows whose serial, stream URL or ONVIF address another camera has.",
+)
 @json_option
 @pass_context
-def camera_import(context: Context, path: Path, dry_run, skip_invalid, as_json) -> None:
+def camera_import(
+    context: Context, path: Path, dry_run, skip_invalid, allow_duplicate_device, as_json
+) -> None:
     """Import cameras from CSV or JSON (columns in the README); all or nothing by default."""
     from vp_monitor.registry.transfer import apply_import, plan_import, read_rows
 
     rows = read_rows(path)
     with context.registry() as registry:
-        plan = plan_import(registry, _with_progress(rows, "validating"))
-        report = {"file": str(path), "dry_run": dry_run, **plan.summary()}
+        plan = plan_import(registry, _with_progress(rows, "validating"), allow_duplicate_device)
+        report = {
+            "file": str(path), "dry_run": dry_run, "skip_invalid": skip_invalid,
+            **plan.summary(),
+        }  # fmt: skip
         report["problems"] = [str(p) for p in plan.problems]
         if plan.problems and not skip_invalid:
             report["written"] = False
@@ -501,36 +533,44 @@ def _import_report(report: dict[str, Any], as_json: bool) -> None:
         return
     for problem in report["problems"]:
         click.echo(f"{report['file']}: {problem}", err=True)
-    verb = "would be" if report["dry_run"] else ("were" if report["written"] else "not")
     click.echo(
         f"{report['create']} to create, {report['update']} to update, "
         f"{report['unchanged']} unchanged, {report['new_sites']} new sites, "
         f"{report['invalid_rows']} invalid rows"
     )
-    if report["written"] or report["dry_run"]:
-        click.echo(f"changes {verb} written" if verb != "not" else "nothing written")
+    refused = report["problems"] and not report["skip_invalid"]
+    if refused:
+        verb = "would be written" if report["dry_run"] else "written"
+        click.echo(f"nothing {verb} (fix the rows above, or use --skip-invalid)")
+    elif not (report["create"] or report["update"] or report["new_sites"]):
+        click.echo("nothing to change")
     else:
-        click.echo("nothing written (fix the rows above, or use --skip-invalid)")
+        click.echo("changes would be written" if report["dry_run"] else "changes were written")
 
 
 @camera.command("export")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option(
+    "--excel", is_flag=True, help="CSV for French Excel: UTF-8 with a BOM, ';' separated."
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
 @pass_context
-def camera_export(context: Context, fmt, as_json, output: Path | None) -> None:
+def camera_export(context: Context, fmt, as_json, excel, output: Path | None) -> None:
     """Export cameras (CSV or JSON, re-importable; passwords are a placeholder)."""
     from vp_monitor.registry.transfer import export_records, write_export
 
+    fmt = "json" if as_json else fmt
+    if excel and fmt == "json":
+        raise click.UsageError("--excel writes CSV: not with --json or --format json")
     with context.registry() as registry:
         records = export_records(registry.cameras())
-    fmt = "json" if as_json else fmt
     if output is None:
-        write_export(records, fmt, sys.stdout)
+        write_export(records, fmt, sys.stdout, excel)
         return
     temporary = output.with_name(output.name + ".tmp")
     with temporary.open("w", encoding="utf-8", newline="") as handle:
-        write_export(records, fmt, handle)
+        write_export(records, fmt, handle, excel)
     temporary.replace(output)  # never leave a half-written export behind
     click.echo(f"{len(records)} cameras exported to {output}", err=True)
 

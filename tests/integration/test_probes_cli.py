@@ -188,9 +188,46 @@ def test_missing_password_is_said_plainly(cli, sim, database_url):
         ("BB-USER", f"rtsp://admin@{HOST}:{sim.rtsp_port}/main", "no password was given"),
         ("BB-NONE", f"rtsp://{HOST}:{sim.rtsp_port}/main", "none were given"),
     ]:
-        result = runner.invoke(main, [*add[:4], code, *add[4:], "--rtsp", url])
+        result = runner.invoke(main, [*add[:4], code, *add[4:], "--rtsp", url, "--no-probe"])
         assert result.exit_code == 0, result.output
         _code, out, _err = cli("check", code, "--json")
         rtsp = json.loads(out)["probes"]["rtsp"]
         assert rtsp["conditions"] == ["auth_failed"] and said in rtsp["error"], rtsp
         assert MASK not in rtsp["error"]
+
+
+def test_camera_add_rtsp_probes_the_camera(cli, sim, database_url):
+    """`camera add --rtsp` asks the camera (DESCRIBE with the credentials, a first frame): a
+    wrong password is refused and nothing written; the right one registers the camera with its
+    stream's codec and size and a first reference; --no-probe skips the camera."""
+    from vp_monitor.cli import main
+
+    runner = CliRunner()
+
+    def vp(*args, input=None):
+        result = runner.invoke(main, ["--database-url", database_url, *args], input=input)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result.exit_code, result.stdout, result.stderr
+
+    add = ["camera", "add", "BB-020", "--site", "Mairie", "--municipality", "92012"]
+    main_url = f"rtsp://{HOST}:{sim.rtsp_port}/main"
+    wrong = f"rtsp://admin:Wr0ng-pass@{HOST}:{sim.rtsp_port}/main"
+    code, out, err = vp(*add, "--rtsp", wrong)
+    assert code == 2 and "auth_failed" in err and "wrong user name or password" in err, err
+    assert "Wr0ng-pass" not in out + err
+    dead = f"rtsp://{HOST}:{free_port(HOST)}/main"
+    code, _, err = vp(*add, "--rtsp", dead, "--user", "admin", "--password-stdin",
+                      input=PASSWORD + "\n")  # fmt: skip
+    assert code == 2 and "unreachable" in err and "--no-probe" in err
+    assert PASSWORD not in err
+    assert json.loads(vp("camera", "list", "--json")[1]) == []
+    code, out, err = vp(*add, "--rtsp", main_url, "--rtsp-sub", main_url[:-4] + "sub",
+                        "--user", "admin", "--password-stdin", input=PASSWORD + "\n")  # fmt: skip
+    assert code == 0, err
+    shown = json.loads(vp("camera", "show", "BB-020", "--json")[1])
+    assert (shown["expected_codec"], shown["expected_width"]) == ("h264", sim.main.width)
+    code, out, _ = cli("reference", "BB-020", "--list", "--json")
+    assert [r["note"] for r in json.loads(out)] == ["first picture at registration"]
+    offline = ["camera", "add", "BB-021", "--site", "Mairie", "--municipality", "92012"]
+    assert vp(*offline, "--rtsp", dead, "--no-probe")[0] == 0

@@ -41,7 +41,8 @@ def write_csv(path, rows, encoding="utf-8", delimiter=","):
 def camera_row(code, **fields):
     row = {
         "code": code, "name": f"Caméra {code}", "site": "Mairie", "municipality": "92012",
-        "rtsp_main": f"rtsp://10.1.0.{len(code)}/main", "username": "admin", "password": PASSWORD,
+        "rtsp_main": f"rtsp://10.1.0.{len(code)}/{code}/main", "username": "admin",
+        "password": PASSWORD,
     }  # fmt: skip
     return {**row, **fields}
 
@@ -50,13 +51,13 @@ def test_add_list_show_camera(cli):
     """A camera added with --password-stdin is listed and shown, password masked."""
     code, out, err = cli(
         "camera", "add", "BB-001", "--site", "Mairie", "--municipality", "92012",
-        "--onvif", "10.0.0.5:8080", "--no-probe", "--user", "admin", "--password-stdin",
+        "--onvif", "127.0.250.5:8080", "--no-probe", "--user", "admin", "--password-stdin",
         input=PASSWORD + "\n",
     )  # fmt: skip
     assert code == 0, err
     code, out, _ = cli("camera", "show", "BB-001", "--json")
     shown = json.loads(out)
-    assert shown["onvif_host"] == "10.0.0.5" and shown["onvif_port"] == 8080
+    assert shown["onvif_host"] == "127.0.250.5" and shown["onvif_port"] == 8080
     assert shown["password"] == "********"
     code, out, _ = cli("camera", "list", "--json")
     assert [c["code"] for c in json.loads(out)] == ["BB-001"]
@@ -90,9 +91,10 @@ def test_bad_input_exit_code_2(cli, args, message):
 
 def test_duplicate_camera_writes_nothing(cli):
     """A duplicate asset code is refused and the first camera is left as it was."""
-    args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012", "--rtsp"]
-    assert cli(*args, "rtsp://10.0.0.1/a")[0] == 0
-    code, _, err = cli(*args, "rtsp://10.0.0.2/b")
+    args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012", "--no-probe",
+            "--rtsp"]  # fmt: skip
+    assert cli(*args, "rtsp://127.0.250.1/a")[0] == 0
+    code, _, err = cli(*args, "rtsp://127.0.250.2/b")
     assert code == 2 and "duplicate asset code" in err
     assert json.loads(cli("camera", "show", "BB-1", "--json")[1])["rtsp_main"].endswith("/a")
 
@@ -200,8 +202,8 @@ def test_json_import(cli, tmp_path):
 
 def test_update_decommission_history(cli):
     """Updates and decommissioning are recorded in the camera's history, password masked."""
-    args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012"]
-    assert cli(*args, "--rtsp", "rtsp://10.0.0.1/a")[0] == 0
+    args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012", "--no-probe"]
+    assert cli(*args, "--rtsp", "rtsp://127.0.250.1/a")[0] == 0
     assert cli("camera", "update", "BB-1", "--password-stdin", input="n3w\n")[0] == 0
     assert cli("camera", "decommission", "BB-1", "--note", "retirée")[0] == 0
     code, out, _ = cli("camera", "history", "BB-1", "--json")
@@ -249,8 +251,8 @@ def test_bad_contacts_refused(cli, args, message):
 
 def test_maintenance_windows(cli):
     """Maintenance windows are planned on a camera, site or municipality, and validated."""
-    args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012"]
-    assert cli(*args, "--rtsp", "rtsp://10.0.0.1/a")[0] == 0
+    args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012", "--no-probe"]
+    assert cli(*args, "--rtsp", "rtsp://127.0.250.1/a")[0] == 0
     window = ["--start", "2026-11-24T08:00:00+01:00", "--end", "2026-11-24T12:00:00+01:00"]
     assert cli("maintenance", "add", "--camera", "BB-1", *window, "--reason", "nettoyage")[0] == 0
     assert cli("maintenance", "add", "--site", "Mairie", "--municipality", "92012", *window)[0] == 0
@@ -263,3 +265,181 @@ def test_maintenance_windows(cli):
     code, _, err = cli("maintenance", "add", "--camera", "BB-1", "--start", "2026-11-24T08:00",
                        "--end", "2026-11-24T09:00")  # fmt: skip
     assert code == 2 and "timezone" in err
+
+
+def stored_password(database_url, secret_key, code):
+    """The camera's password as stored, decrypted with the test key."""
+    from sqlalchemy import select
+
+    from vp_monitor.db import make_engine, session_factory
+    from vp_monitor.registry.models import Camera
+    from vp_monitor.registry.secrets import SecretBox
+
+    with session_factory(make_engine(database_url))() as session:
+        token = session.scalar(select(Camera.password_encrypted).where(Camera.code == code))
+    return SecretBox(secret_key.encode()).decrypt(token)
+
+
+@pytest.mark.parametrize("option", ["--rtsp", "--rtsp-sub"])
+def test_update_moves_url_credentials_into_the_fields(cli, database_url, secret_key, option):
+    """`camera update --rtsp URL-with-credentials` replaces the stored user and password and
+    stores the URL without them, as `add` does (it used to say `unchanged`)."""
+    assert cli("camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012",
+               "--no-probe", "--rtsp", "rtsp://127.0.250.1/main", "--user", "admin",
+               "--password-stdin", input="old-pass\n")[0] == 0  # fmt: skip
+    code, out, err = cli("camera", "update", "BB-1", option, "rtsp://op2:pw%40x@127.0.250.1:8554/s")
+    assert code == 0, err
+    assert "updated" in out and "pw@x" not in out + err
+    shown = json.loads(cli("camera", "show", "BB-1", "--json")[1])
+    field = "rtsp_main" if option == "--rtsp" else "rtsp_sub"
+    assert shown[field] == "rtsp://127.0.250.1:8554/s" and shown["username"] == "op2"
+    assert stored_password(database_url, secret_key, "BB-1") == "pw@x"
+    history = cli("camera", "history", "BB-1", "--json")[1]
+    assert "pw@x" not in history
+
+
+def test_import_update_moves_url_credentials(cli, tmp_path, database_url, secret_key):
+    """A re-import whose URL carries new credentials updates the user and the password."""
+    assert cli("camera", "import", str(write_csv(tmp_path / "a.csv", [camera_row("BB-1")])))[0] == 0
+    row = camera_row("BB-1", rtsp_main="rtsp://op3:pw3@10.1.0.4/BB-1/main")
+    del row["username"], row["password"]
+    code, out, err = cli("camera", "import", str(write_csv(tmp_path / "b.csv", [row])), "--json")
+    assert code == 0, err
+    assert json.loads(out)["update"] == 1 and "pw3" not in out
+    shown = json.loads(cli("camera", "show", "BB-1", "--json")[1])
+    assert shown["username"] == "op3" and shown["rtsp_main"] == "rtsp://10.1.0.4/BB-1/main"
+    assert stored_password(database_url, secret_key, "BB-1") == "pw3"
+
+
+def test_import_messages_say_what_happened(cli, tmp_path):
+    """A dry run with bad rows says nothing would be written; a re-import with nothing to do
+    says so; a check of a row names its line and column (never a `column row`)."""
+    bad = write_csv(
+        tmp_path / "bad.csv", [camera_row("OK-1"), camera_row("BAD-1", expected_codec="vp9")]
+    )
+    code, out, err = cli("camera", "import", str(bad), "--dry-run")
+    assert code == 2
+    assert "changes would be written" not in out and "nothing would be written" in out
+    assert "line 3, column expected_codec: expected one of" in err and "column row" not in err
+    good = write_csv(tmp_path / "good.csv", [camera_row("OK-1")])
+    assert "changes would be written" in cli("camera", "import", str(good), "--dry-run")[1]
+    assert "changes were written" in cli("camera", "import", str(good))[1]
+    code, out, _ = cli("camera", "import", str(good))
+    assert code == 0 and "nothing to change" in out and "written" not in out
+    code, out, _ = cli("camera", "import", str(good), "--dry-run")
+    assert code == 0 and "nothing to change" in out
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_import_excel_unicode_text(cli, tmp_path, encoding):
+    """Excel's "Unicode text" (UTF-16, tab separated; with a BOM, or without) is read."""
+    source = write_csv(tmp_path / "unicode.txt", [camera_row("BB-1", name="Entrée Église")],
+                       encoding, "\t")  # fmt: skip
+    code, _, err = cli("camera", "import", str(source))
+    assert code == 0, err
+    assert json.loads(cli("camera", "show", "BB-1", "--json")[1])["name"] == "Entrée Église"
+
+
+def test_export_excel_reimports(cli, tmp_path):
+    """`export --excel` writes UTF-8 with a BOM and ';' (French Excel); import reads it back."""
+    rows = [camera_row("BB-1", name="Entrée; côté Église", tags="a;b"), camera_row("BB-22")]
+    assert cli("camera", "import", str(write_csv(tmp_path / "in.csv", rows)))[0] == 0
+    exported = tmp_path / "excel.csv"
+    assert cli("camera", "export", "--excel", "-o", str(exported))[0] == 0
+    raw = exported.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfcode;name;site;") and "Entrée".encode() in raw
+    code, out, err = cli("camera", "import", str(exported), "--json")
+    assert code == 0, err
+    assert (json.loads(out)["unchanged"], json.loads(out)["update"]) == (2, 0)
+    code, out, _ = cli("camera", "export", "--excel")
+    assert code == 0 and out.startswith("\ufeffcode;name")
+    assert cli("camera", "export", "--excel", "--json")[0] == 2
+
+
+def test_asset_codes_are_unique_whatever_their_case(cli, tmp_path):
+    """`cam-mairie-01` is refused when `CAM-MAIRIE-01` exists, on add and on import."""
+    add = ["camera", "add", "--site", "Mairie", "--municipality", "92012", "--no-probe"]
+    assert cli(*add[:2], "CAM-MAIRIE-01", *add[2:], "--rtsp", "rtsp://127.0.250.1/a")[0] == 0
+    code, _, err = cli(*add[:2], "cam-mairie-01", *add[2:], "--rtsp", "rtsp://127.0.250.2/b")
+    assert code == 2 and "already exists (as 'CAM-MAIRIE-01')" in err
+    rows = [camera_row("OK-1"), camera_row("ok-1")]
+    code, _, err = cli("camera", "import", str(write_csv(tmp_path / "case.csv", rows)))
+    assert code == 2 and "line 3, column code: duplicate asset code 'ok-1' (line 2)" in err
+    # A row naming the camera in another case updates it, and never creates a twin.
+    row = camera_row("cam-mairie-01", rtsp_main="rtsp://127.0.250.1/a", name="Parvis")
+    code, out, err = cli("camera", "import", str(write_csv(tmp_path / "u.csv", [row])), "--json")
+    assert code == 0, err
+    assert (json.loads(out)["create"], json.loads(out)["update"]) == (0, 1)
+    codes = [c["code"] for c in json.loads(cli("camera", "list", "--json")[1])]
+    assert codes == ["CAM-MAIRIE-01"]
+
+
+def test_the_same_device_is_registered_once(cli, tmp_path):
+    """A second camera with a registered stream URL, ONVIF address or serial number is refused
+    naming the existing camera, unless --allow-duplicate-device (a shared encoder)."""
+    add = ["--site", "Mairie", "--municipality", "92012", "--no-probe"]
+    assert cli("camera", "add", "A-1", *add, "--rtsp", "rtsp://127.0.250.1/main")[0] == 0
+    same_stream = [
+        "--rtsp",
+        "rtsp://u:p@127.0.250.1:554/other",
+        "--rtsp-sub",
+        "RTSP://127.0.250.1/main",
+    ]
+    code, _, err = cli("camera", "add", "A-2", *add, *same_stream)
+    assert code == 2 and "already registered as camera 'A-1'" in err and "stream URL" in err
+    assert cli("camera", "add", "A-2", *add, *same_stream, "--allow-duplicate-device")[0] == 0
+    assert cli("camera", "add", "O-1", *add, "--onvif", "127.0.250.9")[0] == 0
+    code, _, err = cli("camera", "add", "O-2", *add, "--onvif", "127.0.250.9:80")
+    assert code == 2 and "ONVIF address 127.0.250.9:80 is already registered as camera 'O-1'" in err
+    assert cli("camera", "add", "O-2", *add, "--onvif", "127.0.250.9:8080")[0] == 0
+    code, _, err = cli("camera", "update", "O-2", "--onvif", "127.0.250.9:80")
+    assert code == 2 and "'O-1'" in err
+    update = ["camera", "update", "O-2", "--onvif", "127.0.250.9:80", "--allow-duplicate-device"]
+    assert cli(*update)[0] == 0
+    assert json.loads(cli("camera", "show", "O-2", "--json")[1])["onvif_port"] == 80
+    codes = [c["code"] for c in json.loads(cli("camera", "list", "--json")[1])]
+    assert codes == ["A-1", "A-2", "O-1", "O-2"]
+    rows = [camera_row("S-1", serial="SN-42"), camera_row("S-2", serial="sn-42"),
+            camera_row("S-3", rtsp_main="rtsp://127.0.250.1/main")]  # fmt: skip
+    source = write_csv(tmp_path / "devices.csv", rows)
+    code, _, err = cli("camera", "import", str(source))
+    assert code == 2
+    assert "line 3: serial number 'sn-42' is already registered as camera 'S-1'" in err
+    assert "line 4: stream URL rtsp://127.0.250.1/main is already registered as camera 'A-1'" in err
+    code, out, err = cli("camera", "import", str(source), "--allow-duplicate-device", "--json")
+    assert code == 0, err
+    assert json.loads(out)["create"] == 3
+
+
+def test_insee_codes_are_checked_against_the_official_list(cli):
+    """A code that is not a current commune needs --force; the name comes from the list."""
+    code, _, err = cli("municipality", "add", "--insee", "99999", "--name", "Nulle-part")
+    assert code == 2 and "99999 is not a current commune" in err and "--force" in err
+    code, _, err = cli("municipality", "add", "--insee", "92001")  # Antony was never 92001
+    assert code == 2 and "not a current commune" in err
+    assert cli("municipality", "add", "--insee", "99999", "--name", "Essai", "--force")[0] == 0
+    code, _, err = cli("municipality", "add", "--insee", "2A004", "--force")
+    assert code == 2 and "--name" in err
+    code, out, err = cli("municipality", "add", "--insee", "92050")
+    assert code == 0, err
+    assert "92050 Nanterre added" in out
+    shown = json.loads(cli("municipality", "show", "92050", "--json")[1])
+    assert (shown["name"], shown["departement"]) == ("Nanterre", "92")
+    insee = [m["insee"] for m in json.loads(cli("municipality", "list", "--json")[1])]
+    assert insee == ["78646", "92012", "92050", "99999"]
+
+
+def test_a_shared_encoder_accepted_once_stays_accepted(cli, tmp_path):
+    """Cameras sharing an encoder (accepted with --allow-duplicate-device) can still be updated,
+    decommissioned and re-imported without the option; a new shared key still needs it."""
+    rows = [camera_row("E-1", rtsp_main="rtsp://127.0.250.7/ch1", serial="ENC-1"),
+            camera_row("E-2", rtsp_main="rtsp://127.0.250.7/ch2", serial="ENC-1")]  # fmt: skip
+    source = write_csv(tmp_path / "encoder.csv", rows)
+    assert cli("camera", "import", str(source))[0] == 2
+    assert cli("camera", "import", str(source), "--allow-duplicate-device")[0] == 0
+    code, out, err = cli("camera", "import", str(source))
+    assert code == 0 and "nothing to change" in out, err
+    assert cli("camera", "update", "E-2", "--name", "Canal 2")[0] == 0
+    code, _, err = cli("camera", "update", "E-2", "--rtsp-sub", "rtsp://127.0.250.7/ch1")
+    assert code == 2 and "'E-1'" in err
+    assert cli("camera", "decommission", "E-1")[0] == 0

@@ -21,7 +21,7 @@ def registry(engine, secret_key):
 
 
 def add(registry, code="BB-001", **fields):
-    values = {"site": "Mairie", "municipality": "92012", "rtsp_main": "rtsp://10.0.0.1/main"}
+    values = {"site": "Mairie", "municipality": "92012", "rtsp_main": "rtsp://127.0.250.1/main"}
     return registry.add_camera(CameraInput(code=code, **{**values, **fields}))
 
 
@@ -36,8 +36,8 @@ def test_password_is_encrypted_at_rest(registry, engine):
 
 def test_credentials_in_rtsp_url_move_out_of_the_url(registry):
     """An RTSP URL with user:password@ is stored without them; they become the credentials."""
-    camera = add(registry, rtsp_main="rtsp://admin:hunter2@10.0.0.1:554/main")
-    assert camera.rtsp_main == "rtsp://10.0.0.1:554/main"
+    camera = add(registry, rtsp_main="rtsp://admin:hunter2@127.0.250.1:554/main")
+    assert camera.rtsp_main == "rtsp://127.0.250.1:554/main"
     assert camera.username == "admin"
     assert registry.password(camera) == "hunter2"
 
@@ -101,8 +101,8 @@ def test_remove_refuses_non_empty_parents(registry):
 @pytest.mark.parametrize(
     ("fields", "column"),
     [
-        ({"rtsp_main": "http://10.0.0.1/main"}, "rtsp_main"),
-        ({"rtsp_main": "rtsp://10.0.0.1:99999/main"}, "rtsp_main"),
+        ({"rtsp_main": "http://127.0.250.1/main"}, "rtsp_main"),
+        ({"rtsp_main": "rtsp://127.0.250.1:99999/main"}, "rtsp_main"),
         ({"onvif_port": 70000}, "onvif_port"),
         ({"municipality": "9201"}, "municipality"),
         ({"code": "bad code!"}, "code"),
@@ -143,3 +143,41 @@ def test_redact_url():
     """Credentials inside any URL are masked."""
     assert redact_url("rtsp://admin:pw@h/x") == f"rtsp://{MASK}@h/x"
     assert redact_url("rtsp://h/x") == "rtsp://h/x"
+
+
+def test_database_refuses_codes_differing_only_by_case(registry):
+    """The unique index on lower(code) holds even for writes that bypass the registry checks."""
+    from sqlalchemy.exc import IntegrityError
+
+    first = add(registry, code="CAM-MAIRIE-01")
+    registry.session.flush()
+    twin = Camera(code="cam-mairie-01", site_id=first.site_id,
+                  municipality_id=first.municipality_id, tags=[], notes="", name="")  # fmt: skip
+    registry.session.add(twin)
+    with pytest.raises(IntegrityError):
+        registry.session.flush()
+    registry.session.rollback()
+
+
+def test_camera_found_whatever_the_case_of_its_code(registry):
+    """Lookups by code ignore case, so a technician's `cam-01` finds `CAM-01`."""
+    add(registry, code="CAM-01")
+    assert registry.camera("cam-01").code == "CAM-01"
+
+
+def test_shipped_communes_are_the_official_ones():
+    """The shipped list holds the current communes of Île-de-France with their official names,
+    and every INSEE code of the demo fleet is one of them with the same name."""
+    import tomllib
+    from pathlib import Path
+
+    from vp_monitor.registry.communes import commune, departements
+
+    assert departements() == ["75", "77", "78", "91", "92", "93", "94", "95"]
+    assert commune("92012").name == "Boulogne-Billancourt"
+    assert (commune("92050").name, commune("78646").name) == ("Nanterre", "Versailles")
+    assert commune("75056").name == "Paris" and commune("75101") is None  # arrondissement
+    assert commune("99999") is None
+    fleet = tomllib.loads((Path(__file__).parents[2] / "config" / "demo-fleet.toml").read_text())
+    for site in fleet["site"]:
+        assert commune(site["municipality"]).name == site["municipality_name"]

@@ -96,6 +96,7 @@ def check(context: Context, code: str, as_json: bool, save_frame: str | None) ->
 def register_from_onvif(
     registry: Any, code: str, site: str, municipality: str, host: str, port: int | None,
     user: str | None, password: str | None, settings: ProbeSettings | None = None,
+    allow_duplicate_device: bool = False,
 ) -> Any:  # fmt: skip
     """Register a camera from what it says over ONVIF (identity, profiles, stream URLs), and
     take its first reference image; raises RegistryError when the camera cannot be read."""
@@ -118,7 +119,7 @@ def register_from_onvif(
         expected_width=main and main.width, expected_height=main and main.height,
         expected_fps=main and main.fps,
     )  # fmt: skip
-    camera = registry.add_camera(data)
+    camera = registry.add_camera(data, allow_duplicate_device)
     target = ProbeTarget(code, host, port, user, password, found.rtsp_main, found.rtsp_sub)
     try:
         frame = _capture(target, settings)
@@ -127,6 +128,52 @@ def register_from_onvif(
     if frame is not None:
         registry.session.flush()  # the camera needs its id before a reference can point to it
         store_reference(registry, camera, frame, "day", "first picture at registration")
+    return camera
+
+
+def register_from_rtsp(
+    registry: Any, data: Any, settings: ProbeSettings | None = None,
+    allow_duplicate_device: bool = False,
+) -> Any:  # fmt: skip
+    """Register a camera given by its RTSP URLs once its streams answer a DESCRIBE with its
+    credentials and give a first frame, kept as its reference; raises RegistryError (nothing
+    written) when they do not."""
+    from vp_monitor.probes.capture import close_decoder_pool
+    from vp_monitor.probes.runner import run_probe
+    from vp_monitor.registry.service import RegistryError
+
+    registry.check_new_camera(data, allow_duplicate_device)  # before spending time on probes
+    settings = settings or ProbeSettings()
+    target = ProbeTarget(data.code, username=data.username, password=data.password,
+                         rtsp_main=data.rtsp_main, rtsp_sub=data.rtsp_sub)  # fmt: skip
+
+    async def probe():
+        described = await run_probe("rtsp", target, settings)
+        frame = await capture_frame(target, settings) if described.ok else None
+        return described, frame
+
+    try:
+        described, frame = asyncio.run(probe())
+    finally:
+        close_decoder_pool()
+    offline = "; --no-probe registers it without asking the camera"
+    if not described.ok:
+        condition = ", ".join(sorted(described.conditions))
+        hint = " (wrong user name or password?)" if "auth_failed" in described.conditions else ""
+        raise RegistryError(
+            f"camera {data.code!r}: RTSP {condition}: {described.error}{hint}{offline}"
+        )
+    if frame is None:
+        raise RegistryError(f"camera {data.code!r}: the stream gave no picture{offline}")
+    main = described.detail.get("main") or described.detail.get("sub") or {}
+    expected = {
+        f"expected_{name}": main.get(name)
+        for name in ("codec", "width", "height", "fps")
+        if getattr(data, f"expected_{name}") is None and main.get(name)
+    }
+    camera = registry.add_camera(data.model_copy(update=expected), allow_duplicate_device)
+    registry.session.flush()  # the camera needs its id before a reference can point to it
+    store_reference(registry, camera, frame, "day", "first picture at registration")
     return camera
 
 

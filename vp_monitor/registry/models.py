@@ -13,12 +13,14 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     Time,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -141,6 +143,10 @@ class Camera(Timestamped, Base):
     site: Mapped[Site] = relationship(back_populates="cameras")
     municipality: Mapped[Municipality] = relationship()
     maintainer: Mapped[Maintainer | None] = relationship()
+
+
+# Asset codes are unique whatever their case: CAM-01 and cam-01 are the same camera.
+Index("uq_camera_code_lower", func.lower(Camera.code), unique=True)
 
 
 class Contact(Timestamped, Base):

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from vp_monitor.redaction import FieldsError
+from vp_monitor.redaction import MASK, FieldsError
 from vp_monitor.registry.models import (
     CameraKind,
     ContactChannel,
@@ -91,7 +91,10 @@ class Input(BaseModel):
 
 class MunicipalityInput(Input):
     insee: Insee
-    name: Annotated[str, Field(min_length=1, max_length=120)]
+    # None: the official name from the shipped list of communes (see Registry.add_municipality).
+    name: Annotated[
+        Annotated[str, Field(max_length=120)] | None, BeforeValidator(_blank_to_none)
+    ] = None
     departement: Optional = None
 
     @model_validator(mode="after")
@@ -175,18 +178,25 @@ class CameraInput(Input):
             url = getattr(self, attr)
             if not url:
                 continue
-            parts = urlsplit(url)
-            if parts.username is None:
-                continue
-            self.username = self.username or unquote(parts.username)
-            if parts.password is not None:
-                self.password = self.password or unquote(parts.password)
-            netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
-            setattr(self, attr, urlunsplit(parts._replace(netloc=netloc)))
+            url, user, password = split_url_credentials(url)
+            setattr(self, attr, url)
+            self.username = self.username or user
+            if password is not None and self.password in (None, MASK):
+                self.password = password
+
+
+def split_url_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """'rtsp://u:p@host/x' -> ('rtsp://host/x', 'u', 'p'); (url, None, None) without them."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, None, None
+    netloc = parts.netloc.rpartition("@")[2]
+    password = None if parts.password is None else unquote(parts.password)
+    return urlunsplit(parts._replace(netloc=netloc)), unquote(parts.username), password
 
 
 def split_host_port(value: str) -> tuple[str, int | None]:
-    """'10.0.0.5:8080' -> ('10.0.0.5', 8080); the port is checked for range."""
+    """'cam.example:8080' -> ('cam.example', 8080); the port is checked for range."""
     host, sep, port = value.rpartition(":")
     if not sep or "]" in port:
         return value, None

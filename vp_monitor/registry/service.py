@@ -6,12 +6,14 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from vp_monitor.redaction import MASK, redact_url
+from vp_monitor.registry.communes import commune, departements
 from vp_monitor.registry.models import (
     AuditEntry,
     Camera,
@@ -32,6 +34,8 @@ from vp_monitor.registry.schemas import (
     MaintenanceInput,
     MunicipalityInput,
     SiteInput,
+    split_host_port,
+    split_url_credentials,
 )
 from vp_monitor.registry.secrets import SecretBox
 
@@ -51,6 +55,61 @@ CAMERA_FIELDS = (
     "model", "serial", "firmware", "lifecycle", "installed_on", "authorisation_number",
     "authorisation_expires", "tags", "notes",
 )  # fmt: skip
+
+
+DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322}
+
+
+def stream_key(url: str) -> str:
+    """An RTSP URL in a comparable form: scheme and host lower-cased, default port explicit."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or DEFAULT_PORTS.get(scheme)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}{parts.path or '/'}" + (
+        f"?{parts.query}" if parts.query else ""
+    )
+
+
+def device_keys(camera: Camera | CameraInput) -> dict[str, str]:
+    """What identifies the device behind a camera (serial, ONVIF address, stream URLs): a
+    comparable key for each, with how to name it."""
+    keys = {}
+    if camera.serial:
+        keys[f"serial:{camera.serial.strip().lower()}"] = f"serial number {camera.serial!r}"
+    if camera.onvif_host:
+        address = f"{camera.onvif_host.lower()}:{camera.onvif_port or 80}"
+        keys[f"onvif:{address}"] = f"ONVIF address {address}"
+    for url in (camera.rtsp_main, camera.rtsp_sub):
+        if url:
+            keys[f"stream:{stream_key(url)}"] = f"stream URL {url}"
+    return keys
+
+
+@dataclass
+class DeviceIndex:
+    """Which camera holds each device key (one device is registered once)."""
+
+    holders: dict[str, str] = field(default_factory=dict)  # device key -> camera code
+
+    def add(self, camera: Camera | CameraInput) -> None:
+        """Record a camera's device keys."""
+        for key in device_keys(camera):
+            self.holders.setdefault(key, camera.code)
+
+    def find(self, data: CameraInput, current: Camera | None = None) -> str | None:
+        """Why `data` is a device registered as another camera, or None; for an update of
+        `current`, only the keys it does not have already count (a shared encoder accepted
+        once stays accepted)."""
+        kept = device_keys(current) if current is not None else {}
+        for key, what in device_keys(data).items():
+            holder = self.holders.get(key)
+            if key in kept or holder is None or holder.lower() == data.code.lower():
+                continue
+            return (
+                f"{what} is already registered as camera {holder!r} (the same device "
+                "twice?); give --allow-duplicate-device for an encoder shared by cameras"
+            )
+        return None
 
 
 def _plain(value: Any) -> Any:
@@ -142,10 +201,22 @@ class Registry:
     def municipalities(self) -> list[Municipality]:
         return list(self.session.scalars(select(Municipality).order_by(Municipality.insee)))
 
-    def add_municipality(self, data: MunicipalityInput) -> Municipality:
-        """Create a municipality; its INSEE code must be new."""
+    def add_municipality(self, data: MunicipalityInput, force: bool = False) -> Municipality:
+        """Create a municipality; its INSEE code must be new and, unless `force`, a current
+        commune of the shipped official list (which gives the name when none is given)."""
         if self.session.scalar(select(Municipality.id).where(Municipality.insee == data.insee)):
             raise RegistryError(f"municipality {data.insee} already exists")
+        official = commune(data.insee)
+        if official is None and not force:
+            raise RegistryError(
+                f"INSEE code {data.insee} is not a current commune of départements "
+                f"{', '.join(departements())} (official list shipped with vp-monitor); "
+                "check the code, or give --force to add it anyway"
+            )
+        if data.name is None:
+            if official is None:
+                raise RegistryError(f"municipality {data.insee}: give its --name")
+            data = data.model_copy(update={"name": official.name})
         municipality = Municipality(**data.model_dump())
         self.session.add(municipality)
         self.session.flush()
@@ -234,10 +305,10 @@ class Registry:
 
     # -- cameras -------------------------------------------------------------------------------
     def camera(self, code: str) -> Camera:
-        """The camera with this asset code, or NotFound."""
+        """The camera with this asset code (whatever its case), or NotFound."""
         found = self.session.scalar(
             select(Camera)
-            .where(Camera.code == code)
+            .where(func.lower(Camera.code) == code.lower())
             .options(joinedload(Camera.site), joinedload(Camera.municipality))
         )
         if found is None:
@@ -264,36 +335,84 @@ class Registry:
             self.audit("create", "maintainer", name, after={"name": name})
         return found
 
-    def add_camera(self, data: CameraInput) -> Camera:
-        """Register a camera; its code must be new, its municipality and site must exist."""
-        with self.session.no_autoflush:  # a flush per row would make bulk imports crawl
-            exists = self.session.scalar(select(Camera.id).where(Camera.code == data.code))
-        if exists or data.code in self._new_codes:
-            raise RegistryError(f"camera {data.code!r} already exists (duplicate asset code)")
-        if not (data.onvif_host or data.rtsp_main):
-            raise RegistryError(f"camera {data.code!r}: give an ONVIF host or an RTSP URL")
+    def add_camera(self, data: CameraInput, allow_duplicate_device: bool = False) -> Camera:
+        """Register a camera once `check_new_camera` accepts it."""
+        self.check_new_camera(data, allow_duplicate_device)
         camera = Camera(code=data.code, tags=[], notes="", name="")
         self._apply(camera, data)
         self.session.add(camera)
-        self._new_codes.add(camera.code)
+        self._new_codes.add(camera.code.lower())
         self.audit("create", "camera", camera.code, after=camera_record(camera))
         return camera
 
-    def update_camera(self, code: str, **changes: Any) -> tuple[Camera, bool]:
-        """Apply the given (non-None) changes; returns the camera and whether anything changed."""
+    def check_new_camera(self, data: CameraInput, allow_duplicate_device: bool = False) -> None:
+        """Raise RegistryError unless `data` can be added: its code must be new (whatever its
+        case), its municipality and site must exist, and no other camera may have its serial,
+        stream URL or ONVIF address unless `allow_duplicate_device` (a shared encoder)."""
+        with self.session.no_autoflush:  # a flush per row would make bulk imports crawl
+            exists = self.session.scalar(
+                select(Camera.code).where(func.lower(Camera.code) == data.code.lower())
+            )
+        if exists or data.code.lower() in self._new_codes:
+            same = f" (as {exists!r})" if exists and exists != data.code else ""
+            raise RegistryError(f"camera {data.code!r} already exists{same} (duplicate asset code)")
+        if not (data.onvif_host or data.rtsp_main):
+            raise RegistryError(f"camera {data.code!r}: give an ONVIF host or an RTSP URL")
+        self.site(data.site, self.municipality(data.municipality).insee)
+        if not allow_duplicate_device:
+            self._refuse_duplicate_device(data)
+
+    def update_camera(
+        self, code: str, allow_duplicate_device: bool = False, **changes: Any
+    ) -> tuple[Camera, bool]:
+        """Apply the given (non-None) changes; returns the camera and whether anything changed.
+        Credentials inside a given RTSP URL replace the stored ones, as on `add`."""
         camera = self.camera(code)
         before = camera_record(camera)
+        changes = _given(changes)
+        if "onvif_host" in changes:  # a port given with the host replaces the stored one
+            try:
+                changes["onvif_host"], port = split_host_port(changes["onvif_host"])
+            except ValueError as exc:
+                raise RegistryError(f"input: onvif_host: {exc}") from None
+            if port is not None:
+                changes.setdefault("onvif_port", port)
+        for attr in ("rtsp_main", "rtsp_sub"):
+            if attr in changes:
+                changes[attr], user, password = split_url_credentials(changes[attr])
+                if user is not None:
+                    changes.setdefault("username", user)
+                if password is not None and changes.get("password") in (None, MASK):
+                    changes["password"] = password
         merged = CameraInput.model_validate(
-            {**_input_from_record(before), **_given(changes), "code": code}
+            {**_input_from_record(before), **changes, "code": camera.code}
         )
+        if not allow_duplicate_device:
+            self._refuse_duplicate_device(merged, camera)
         password_changed = self._apply(camera, merged)
         after = camera_record(camera)
         changed = after != before or password_changed
         if changed:
             if password_changed:
                 before["password"], after["password"] = MASK + " (old)", MASK + " (new)"
-            self.audit("update", "camera", code, before, after)
+            self.audit("update", "camera", camera.code, before, after)
         return camera, changed
+
+    def device_index(self) -> DeviceIndex:
+        """The serials, stream URLs and ONVIF addresses of every registered camera."""
+        index = DeviceIndex()
+        rows = self.session.execute(
+            select(Camera.code, Camera.serial, Camera.onvif_host, Camera.onvif_port,
+                   Camera.rtsp_main, Camera.rtsp_sub)
+        )  # fmt: skip
+        for row in rows:  # the columns device_keys reads, without loading whole cameras
+            index.add(row)
+        return index
+
+    def _refuse_duplicate_device(self, data: CameraInput, current: Camera | None = None) -> None:
+        clash = self.device_index().find(data, current)
+        if clash:
+            raise RegistryError(f"camera {data.code!r}: {clash}")
 
     def decommission_camera(self, code: str, note: str | None = None) -> Camera:
         """Mark a camera decommissioned; it keeps its history and is no longer checked."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -25,6 +26,7 @@ COLUMNS = (
     "maintainer", "authorisation_number", "authorisation_expires", "tags", "notes", "uplink",
 )  # fmt: skip
 MAX_FILE_BYTES = 50 * 1024 * 1024
+DELIMITERS = (",", ";", "\t")
 
 
 @dataclass(frozen=True)
@@ -32,10 +34,12 @@ class RowProblem:
     """One reason a row cannot be imported."""
 
     line: int
-    column: str
+    column: str | None  # None: the row as a whole
     reason: str
 
     def __str__(self) -> str:
+        if self.column is None:
+            return f"line {self.line}: {self.reason}"
         return f"line {self.line}, column {self.column}: {self.reason}"
 
 
@@ -64,7 +68,16 @@ class ImportPlan:
 
 
 def decode(raw: bytes, origin: str) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252 as French spreadsheets produce."""
+    """UTF-16 (Excel's "Unicode text"), UTF-8 (with or without BOM), else Windows-1252 as
+    French spreadsheets produce."""
+    utf16 = _utf16_codec(raw)
+    if utf16:
+        try:
+            return raw.decode(utf16)
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(
+                f"{origin}: unreadable UTF-16 at byte {exc.start} (the file looks like UTF-16)"
+            ) from exc
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -75,6 +88,23 @@ def decode(raw: bytes, origin: str) -> str:
         raise ImportFileError(
             f"{origin}: unreadable encoding at byte {exc.start} (expected UTF-8 or Windows-1252)"
         ) from exc
+
+
+def _utf16_codec(raw: bytes) -> str | None:
+    """'utf-16' for a UTF-16 byte-order mark, 'utf-16-le'/'-be' for BOM-less UTF-16 text
+    (ASCII-range characters leave every other byte zero), else None."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = raw[:4000]
+    if len(sample) < 4 or len(sample) % 2:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    if odd > 0.4 * half and even == 0:
+        return "utf-16-le"
+    if even > 0.4 * half and odd == 0:
+        return "utf-16-be"
+    return None
 
 
 def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
@@ -105,7 +135,9 @@ def _json_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
 
 def _csv_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
     first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    # The header's most frequent separator: ',' by default, ';' (French Excel), tab (Excel's
+    # "Unicode text").
+    delimiter = max(DELIMITERS, key=first_line.count)
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [name.strip().lower() for name in reader.fieldnames or []]
     if "code" not in header:
@@ -129,17 +161,26 @@ def _csv_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _problems(line: int, error: ValidationError) -> list[RowProblem]:
+    # A problem without a field (a check of the whole row) is reported against the line.
     return [
-        RowProblem(line, problem.field or "row", problem.reason)
+        RowProblem(line, problem.field or None, problem.reason)
         for problem in validation_problems(error)
     ]
 
 
-def plan_import(registry: Registry, rows: Iterable[tuple[int, dict[str, Any]]]) -> ImportPlan:
-    """Validate every row against the file and the registry; nothing is written."""
+def plan_import(
+    registry: Registry,
+    rows: Iterable[tuple[int, dict[str, Any]]],
+    allow_duplicate_device: bool = False,
+) -> ImportPlan:
+    """Validate every row against the file and the registry; nothing is written. Asset codes
+    match whatever their case; a device (serial, stream URL, ONVIF address) already held by
+    another camera, in the registry or earlier in the file, is refused unless
+    `allow_duplicate_device`."""
     plan = ImportPlan()
     seen: dict[str, int] = {}
-    known: dict[str, Camera] = {camera.code: camera for camera in registry.cameras()}
+    known: dict[str, Camera] = {camera.code.lower(): camera for camera in registry.cameras()}
+    devices = registry.device_index()
     sites: dict[tuple[str, str], Site | None] = {}
     municipalities: dict[str, bool] = {}
     for line, raw in rows:
@@ -149,16 +190,22 @@ def plan_import(registry: Registry, rows: Iterable[tuple[int, dict[str, Any]]]) 
             plan.problems.extend(_problems(line, exc))
             continue
         problems = _check_references(registry, plan, data, line, municipalities, sites)
-        if data.code in seen:
+        key = data.code.lower()
+        if key in seen:
             problems.append(
-                RowProblem(
-                    line, "code", f"duplicate asset code {data.code!r} (line {seen[data.code]})"
-                )
+                RowProblem(line, "code", f"duplicate asset code {data.code!r} (line {seen[key]})")
             )
-        seen.setdefault(data.code, line)
-        camera = known.get(data.code)
+        seen.setdefault(key, line)
+        camera = known.get(key)
+        if camera is not None and camera.code != data.code:
+            data = data.model_copy(update={"code": camera.code})  # the registered spelling
         if camera is None and not (data.onvif_host or data.rtsp_main):
             problems.append(RowProblem(line, "onvif_host", "give an ONVIF host or an RTSP URL"))
+        if not allow_duplicate_device:
+            clash = devices.find(data, camera)
+            if clash:
+                problems.append(RowProblem(line, None, clash))
+        devices.add(data)
         if problems:
             plan.problems.extend(problems)
         elif camera is None:
@@ -200,12 +247,15 @@ def apply_import(
 
     for (insee, name), uplink in plan.new_sites.items():
         registry.add_site(SiteInput(name=name, municipality=insee, uplink=uplink))
+    # Devices were checked by plan_import, against the registry and the whole file.
     for _line, data in plan.create:
-        registry.add_camera(data)
+        registry.add_camera(data, allow_duplicate_device=True)
         if progress:
             progress(1)
     for _line, data in plan.update:
-        registry.update_camera(data.code, **data.model_dump(exclude={"code", "uplink"}))
+        registry.update_camera(
+            data.code, allow_duplicate_device=True, **data.model_dump(exclude={"code", "uplink"})
+        )
         if progress:
             progress(1)
 
@@ -222,13 +272,21 @@ def export_records(cameras: Iterable[Camera]) -> list[dict[str, Any]]:
     return records
 
 
-def write_export(records: list[dict[str, Any]], fmt: str, out: io.TextIOBase) -> None:
-    """Write records as CSV or JSON to `out`."""
+def write_export(
+    records: list[dict[str, Any]], fmt: str, out: io.TextIOBase, excel: bool = False
+) -> None:
+    """Write records as CSV or JSON to `out`; `excel`: CSV as French Excel opens it (a BOM so
+    that it reads UTF-8, ';' since ',' is its decimal separator)."""
     if fmt == "json":
         json.dump(records, out, ensure_ascii=False, indent=2)
         out.write("\n")
         return
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    if excel:
+        out.write("\ufeff")
+    writer = csv.DictWriter(
+        out, fieldnames=COLUMNS, delimiter=";" if excel else ",", lineterminator="\r\n" if excel
+        else "\n",
+    )  # fmt: skip
     writer.writeheader()
     for record in records:
         writer.writerow({k: "" if v is None else v for k, v in record.items()})
