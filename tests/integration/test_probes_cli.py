@@ -186,7 +186,7 @@ def test_missing_password_is_said_plainly(cli, sim, database_url):
     assert "*c*" not in result.stderr.replace("********", "*"), result.stderr
     for code, url, said in [
         ("BB-USER", f"rtsp://admin@{HOST}:{sim.rtsp_port}/main", "no password was given"),
-        ("BB-NONE", f"rtsp://{HOST}:{sim.rtsp_port}/main", "none were given"),
+        ("BB-NONE", f"rtsp://{HOST}:{sim.rtsp_port}/sub", "none were given"),
     ]:
         result = runner.invoke(main, [*add[:4], code, *add[4:], "--rtsp", url, "--no-probe"])
         assert result.exit_code == 0, result.output

@@ -51,13 +51,13 @@ def test_add_list_show_camera(cli):
     """A camera added with --password-stdin is listed and shown, password masked."""
     code, out, err = cli(
         "camera", "add", "BB-001", "--site", "Mairie", "--municipality", "92012",
-        "--onvif", "127.0.250.5:8080", "--no-probe", "--user", "admin", "--password-stdin",
+        "--onvif", "127.9.9.5:8080", "--no-probe", "--user", "admin", "--password-stdin",
         input=PASSWORD + "\n",
     )  # fmt: skip
     assert code == 0, err
     code, out, _ = cli("camera", "show", "BB-001", "--json")
     shown = json.loads(out)
-    assert shown["onvif_host"] == "127.0.250.5" and shown["onvif_port"] == 8080
+    assert shown["onvif_host"] == "127.9.9.5" and shown["onvif_port"] == 8080
     assert shown["password"] == "********"
     code, out, _ = cli("camera", "list", "--json")
     assert [c["code"] for c in json.loads(out)] == ["BB-001"]
@@ -93,8 +93,8 @@ def test_duplicate_camera_writes_nothing(cli):
     """A duplicate asset code is refused and the first camera is left as it was."""
     args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012", "--no-probe",
             "--rtsp"]  # fmt: skip
-    assert cli(*args, "rtsp://127.0.250.1/a")[0] == 0
-    code, _, err = cli(*args, "rtsp://127.0.250.2/b")
+    assert cli(*args, "rtsp://127.9.9.1/a")[0] == 0
+    code, _, err = cli(*args, "rtsp://127.9.9.2/b")
     assert code == 2 and "duplicate asset code" in err
     assert json.loads(cli("camera", "show", "BB-1", "--json")[1])["rtsp_main"].endswith("/a")
 
@@ -203,7 +203,7 @@ def test_json_import(cli, tmp_path):
 def test_update_decommission_history(cli):
     """Updates and decommissioning are recorded in the camera's history, password masked."""
     args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012", "--no-probe"]
-    assert cli(*args, "--rtsp", "rtsp://127.0.250.1/a")[0] == 0
+    assert cli(*args, "--rtsp", "rtsp://127.9.9.1/a")[0] == 0
     assert cli("camera", "update", "BB-1", "--password-stdin", input="n3w\n")[0] == 0
     assert cli("camera", "decommission", "BB-1", "--note", "retirée")[0] == 0
     code, out, _ = cli("camera", "history", "BB-1", "--json")
@@ -252,7 +252,7 @@ def test_bad_contacts_refused(cli, args, message):
 def test_maintenance_windows(cli):
     """Maintenance windows are planned on a camera, site or municipality, and validated."""
     args = ["camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012", "--no-probe"]
-    assert cli(*args, "--rtsp", "rtsp://127.0.250.1/a")[0] == 0
+    assert cli(*args, "--rtsp", "rtsp://127.9.9.1/a")[0] == 0
     window = ["--start", "2026-11-24T08:00:00+01:00", "--end", "2026-11-24T12:00:00+01:00"]
     assert cli("maintenance", "add", "--camera", "BB-1", *window, "--reason", "nettoyage")[0] == 0
     assert cli("maintenance", "add", "--site", "Mairie", "--municipality", "92012", *window)[0] == 0
@@ -285,14 +285,14 @@ def test_update_moves_url_credentials_into_the_fields(cli, database_url, secret_
     """`camera update --rtsp URL-with-credentials` replaces the stored user and password and
     stores the URL without them, as `add` does (it used to say `unchanged`)."""
     assert cli("camera", "add", "BB-1", "--site", "Mairie", "--municipality", "92012",
-               "--no-probe", "--rtsp", "rtsp://127.0.250.1/main", "--user", "admin",
+               "--no-probe", "--rtsp", "rtsp://127.9.9.1/main", "--user", "admin",
                "--password-stdin", input="old-pass\n")[0] == 0  # fmt: skip
-    code, out, err = cli("camera", "update", "BB-1", option, "rtsp://op2:pw%40x@127.0.250.1:8554/s")
+    code, out, err = cli("camera", "update", "BB-1", option, "rtsp://op2:pw%40x@127.9.9.1:8554/s")
     assert code == 0, err
     assert "updated" in out and "pw@x" not in out + err
     shown = json.loads(cli("camera", "show", "BB-1", "--json")[1])
     field = "rtsp_main" if option == "--rtsp" else "rtsp_sub"
-    assert shown[field] == "rtsp://127.0.250.1:8554/s" and shown["username"] == "op2"
+    assert shown[field] == "rtsp://127.9.9.1:8554/s" and shown["username"] == "op2"
     assert stored_password(database_url, secret_key, "BB-1") == "pw@x"
     history = cli("camera", "history", "BB-1", "--json")[1]
     assert "pw@x" not in history
@@ -359,14 +359,14 @@ def test_export_excel_reimports(cli, tmp_path):
 def test_asset_codes_are_unique_whatever_their_case(cli, tmp_path):
     """`cam-mairie-01` is refused when `CAM-MAIRIE-01` exists, on add and on import."""
     add = ["camera", "add", "--site", "Mairie", "--municipality", "92012", "--no-probe"]
-    assert cli(*add[:2], "CAM-MAIRIE-01", *add[2:], "--rtsp", "rtsp://127.0.250.1/a")[0] == 0
-    code, _, err = cli(*add[:2], "cam-mairie-01", *add[2:], "--rtsp", "rtsp://127.0.250.2/b")
+    assert cli(*add[:2], "CAM-MAIRIE-01", *add[2:], "--rtsp", "rtsp://127.9.9.1/a")[0] == 0
+    code, _, err = cli(*add[:2], "cam-mairie-01", *add[2:], "--rtsp", "rtsp://127.9.9.2/b")
     assert code == 2 and "already exists (as 'CAM-MAIRIE-01')" in err
     rows = [camera_row("OK-1"), camera_row("ok-1")]
     code, _, err = cli("camera", "import", str(write_csv(tmp_path / "case.csv", rows)))
     assert code == 2 and "line 3, column code: duplicate asset code 'ok-1' (line 2)" in err
     # A row naming the camera in another case updates it, and never creates a twin.
-    row = camera_row("cam-mairie-01", rtsp_main="rtsp://127.0.250.1/a", name="Parvis")
+    row = camera_row("cam-mairie-01", rtsp_main="rtsp://127.9.9.1/a", name="Parvis")
     code, out, err = cli("camera", "import", str(write_csv(tmp_path / "u.csv", [row])), "--json")
     assert code == 0, err
     assert (json.loads(out)["create"], json.loads(out)["update"]) == (0, 1)
@@ -378,34 +378,34 @@ def test_the_same_device_is_registered_once(cli, tmp_path):
     """A second camera with a registered stream URL, ONVIF address or serial number is refused
     naming the existing camera, unless --allow-duplicate-device (a shared encoder)."""
     add = ["--site", "Mairie", "--municipality", "92012", "--no-probe"]
-    assert cli("camera", "add", "A-1", *add, "--rtsp", "rtsp://127.0.250.1/main")[0] == 0
+    assert cli("camera", "add", "A-1", *add, "--rtsp", "rtsp://127.9.9.1/main")[0] == 0
     same_stream = [
         "--rtsp",
-        "rtsp://u:p@127.0.250.1:554/other",
+        "rtsp://u:p@127.9.9.1:554/other",
         "--rtsp-sub",
-        "RTSP://127.0.250.1/main",
+        "RTSP://127.9.9.1/main",
     ]
     code, _, err = cli("camera", "add", "A-2", *add, *same_stream)
     assert code == 2 and "already registered as camera 'A-1'" in err and "stream URL" in err
     assert cli("camera", "add", "A-2", *add, *same_stream, "--allow-duplicate-device")[0] == 0
-    assert cli("camera", "add", "O-1", *add, "--onvif", "127.0.250.9")[0] == 0
-    code, _, err = cli("camera", "add", "O-2", *add, "--onvif", "127.0.250.9:80")
-    assert code == 2 and "ONVIF address 127.0.250.9:80 is already registered as camera 'O-1'" in err
-    assert cli("camera", "add", "O-2", *add, "--onvif", "127.0.250.9:8080")[0] == 0
-    code, _, err = cli("camera", "update", "O-2", "--onvif", "127.0.250.9:80")
+    assert cli("camera", "add", "O-1", *add, "--onvif", "127.9.9.9")[0] == 0
+    code, _, err = cli("camera", "add", "O-2", *add, "--onvif", "127.9.9.9:80")
+    assert code == 2 and "ONVIF address 127.9.9.9:80 is already registered as camera 'O-1'" in err
+    assert cli("camera", "add", "O-2", *add, "--onvif", "127.9.9.9:8080")[0] == 0
+    code, _, err = cli("camera", "update", "O-2", "--onvif", "127.9.9.9:80")
     assert code == 2 and "'O-1'" in err
-    update = ["camera", "update", "O-2", "--onvif", "127.0.250.9:80", "--allow-duplicate-device"]
+    update = ["camera", "update", "O-2", "--onvif", "127.9.9.9:80", "--allow-duplicate-device"]
     assert cli(*update)[0] == 0
     assert json.loads(cli("camera", "show", "O-2", "--json")[1])["onvif_port"] == 80
     codes = [c["code"] for c in json.loads(cli("camera", "list", "--json")[1])]
     assert codes == ["A-1", "A-2", "O-1", "O-2"]
     rows = [camera_row("S-1", serial="SN-42"), camera_row("S-2", serial="sn-42"),
-            camera_row("S-3", rtsp_main="rtsp://127.0.250.1/main")]  # fmt: skip
+            camera_row("S-3", rtsp_main="rtsp://127.9.9.1/main")]  # fmt: skip
     source = write_csv(tmp_path / "devices.csv", rows)
     code, _, err = cli("camera", "import", str(source))
     assert code == 2
     assert "line 3: serial number 'sn-42' is already registered as camera 'S-1'" in err
-    assert "line 4: stream URL rtsp://127.0.250.1/main is already registered as camera 'A-1'" in err
+    assert "line 4: stream URL rtsp://127.9.9.1/main is already registered as camera 'A-1'" in err
     code, out, err = cli("camera", "import", str(source), "--allow-duplicate-device", "--json")
     assert code == 0, err
     assert json.loads(out)["create"] == 3
@@ -432,14 +432,14 @@ def test_insee_codes_are_checked_against_the_official_list(cli):
 def test_a_shared_encoder_accepted_once_stays_accepted(cli, tmp_path):
     """Cameras sharing an encoder (accepted with --allow-duplicate-device) can still be updated,
     decommissioned and re-imported without the option; a new shared key still needs it."""
-    rows = [camera_row("E-1", rtsp_main="rtsp://127.0.250.7/ch1", serial="ENC-1"),
-            camera_row("E-2", rtsp_main="rtsp://127.0.250.7/ch2", serial="ENC-1")]  # fmt: skip
+    rows = [camera_row("E-1", rtsp_main="rtsp://127.9.9.7/ch1", serial="ENC-1"),
+            camera_row("E-2", rtsp_main="rtsp://127.9.9.7/ch2", serial="ENC-1")]  # fmt: skip
     source = write_csv(tmp_path / "encoder.csv", rows)
     assert cli("camera", "import", str(source))[0] == 2
     assert cli("camera", "import", str(source), "--allow-duplicate-device")[0] == 0
     code, out, err = cli("camera", "import", str(source))
     assert code == 0 and "nothing to change" in out, err
     assert cli("camera", "update", "E-2", "--name", "Canal 2")[0] == 0
-    code, _, err = cli("camera", "update", "E-2", "--rtsp-sub", "rtsp://127.0.250.7/ch1")
+    code, _, err = cli("camera", "update", "E-2", "--rtsp-sub", "rtsp://127.9.9.7/ch1")
     assert code == 2 and "'E-1'" in err
     assert cli("camera", "decommission", "E-1")[0] == 0

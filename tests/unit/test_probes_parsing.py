@@ -148,10 +148,10 @@ def test_probe_matches_answer_is_parsed_and_foreign_answers_ignored():
         b'xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery"><e:Header>'
         b"<a:RelatesTo>urn:uuid:1</a:RelatesTo></e:Header><e:Body><d:ProbeMatches><d:ProbeMatch>"
         b"<a:EndpointReference><a:Address>urn:uuid:dev</a:Address></a:EndpointReference>"
-        b"<d:XAddrs>http://127.0.250.5:8000/onvif/device_service</d:XAddrs>"
+        b"<d:XAddrs>http://127.9.9.5:8000/onvif/device_service</d:XAddrs>"
         b"</d:ProbeMatch></d:ProbeMatches></e:Body></e:Envelope>"
     )
     (device,) = parse_matches(answer, "urn:uuid:1")
-    assert (device.host, device.port, device.address) == ("127.0.250.5", 8000, "urn:uuid:dev")
+    assert (device.host, device.port, device.address) == ("127.9.9.5", 8000, "urn:uuid:dev")
     assert parse_matches(answer, "urn:uuid:2") == []
     assert parse_matches(b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', "urn:uuid:1") == []

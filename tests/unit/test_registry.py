@@ -21,7 +21,7 @@ def registry(engine, secret_key):
 
 
 def add(registry, code="BB-001", **fields):
-    values = {"site": "Mairie", "municipality": "92012", "rtsp_main": "rtsp://127.0.250.1/main"}
+    values = {"site": "Mairie", "municipality": "92012", "rtsp_main": "rtsp://127.9.9.1/main"}
     return registry.add_camera(CameraInput(code=code, **{**values, **fields}))
 
 
@@ -36,8 +36,8 @@ def test_password_is_encrypted_at_rest(registry, engine):
 
 def test_credentials_in_rtsp_url_move_out_of_the_url(registry):
     """An RTSP URL with user:password@ is stored without them; they become the credentials."""
-    camera = add(registry, rtsp_main="rtsp://admin:hunter2@127.0.250.1:554/main")
-    assert camera.rtsp_main == "rtsp://127.0.250.1:554/main"
+    camera = add(registry, rtsp_main="rtsp://admin:hunter2@127.9.9.1:554/main")
+    assert camera.rtsp_main == "rtsp://127.9.9.1:554/main"
     assert camera.username == "admin"
     assert registry.password(camera) == "hunter2"
 
@@ -101,8 +101,8 @@ def test_remove_refuses_non_empty_parents(registry):
 @pytest.mark.parametrize(
     ("fields", "column"),
     [
-        ({"rtsp_main": "http://127.0.250.1/main"}, "rtsp_main"),
-        ({"rtsp_main": "rtsp://127.0.250.1:99999/main"}, "rtsp_main"),
+        ({"rtsp_main": "http://127.9.9.1/main"}, "rtsp_main"),
+        ({"rtsp_main": "rtsp://127.9.9.1:99999/main"}, "rtsp_main"),
         ({"onvif_port": 70000}, "onvif_port"),
         ({"municipality": "9201"}, "municipality"),
         ({"code": "bad code!"}, "code"),

@@ -30,7 +30,7 @@ def cli(database_url, secret_key, tmp_path, monkeypatch):
     assert run("municipality", "add", "--insee", "92012", "--name", "Boulogne-Billancourt")[0] == 0
     assert run("site", "add", "Mairie", "--municipality", "92012")[0] == 0
     assert run("camera", "add", "CAM-1", "--site", "Mairie", "--municipality", "92012",
-               "--rtsp", "rtsp://127.0.250.1/main", "--no-probe")[0] == 0  # fmt: skip
+               "--rtsp", "rtsp://127.9.9.1/main", "--no-probe")[0] == 0  # fmt: skip
     run.database_url = database_url
     return run
 
@@ -38,19 +38,19 @@ def cli(database_url, secret_key, tmp_path, monkeypatch):
 ADD = ["camera", "add", "CAM-P", "--site", "Mairie", "--municipality", "92012", "--no-probe"]
 UPDATE = ["camera", "update", "CAM-1"]
 STDIN = ["--password-stdin"]
-URL = f"rtsp://op:{SECRET}@127.0.250.2"
+URL = f"rtsp://op:{SECRET}@127.9.9.2"
 HOOK = f"https://hooks.example/vp?token={SECRET}"
 CONTACT = ["contact", "add", "CSU", "--secret-stdin"]
 
 # (command line, what standard input carries, the field the error must name)
 CLI_CASES = [
-    ([*ADD, "--onvif", "127.0.250.2:99999", "--user", "admin", *STDIN], SECRET, "onvif_host"),
-    ([*ADD, "--onvif", "127.0.250.2", "--no-probe", "--user", "a", "--installed-on", "soon", *STDIN],
+    ([*ADD, "--onvif", "127.9.9.2:99999", "--user", "admin", *STDIN], SECRET, "onvif_host"),
+    ([*ADD, "--onvif", "127.9.9.2", "--no-probe", "--user", "a", "--installed-on", "soon", *STDIN],
      SECRET, "installed_on"),
     ([*ADD, "--rtsp", f"{URL}:99999/main"], None, "rtsp_main"),
-    ([*ADD, "--rtsp", "rtsp://127.0.250.2/main", "--rtsp-sub", f"{URL}:99999/sub"], None, "rtsp_sub"),
-    ([*ADD, "--rtsp", f"http://op:{SECRET}@127.0.250.2/main"], None, "rtsp_main"),
-    ([*UPDATE, "--onvif", "127.0.250.2:99999", *STDIN], SECRET, "onvif_host"),
+    ([*ADD, "--rtsp", "rtsp://127.9.9.2/main", "--rtsp-sub", f"{URL}:99999/sub"], None, "rtsp_sub"),
+    ([*ADD, "--rtsp", f"http://op:{SECRET}@127.9.9.2/main"], None, "rtsp_main"),
+    ([*UPDATE, "--onvif", "127.9.9.2:99999", *STDIN], SECRET, "onvif_host"),
     ([*UPDATE, "--rtsp", f"{URL}:99999/main"], None, "rtsp_main"),
     ([*UPDATE, "--installed-on", "soon", *STDIN], SECRET, "installed_on"),
     ([*CONTACT, "--channel", "email", "--address", "not-an-address"], SECRET, "address"),
@@ -77,10 +77,10 @@ def test_cli_validation_errors_name_the_field_never_the_secret(cli, args, stdin,
 IMPORT_ROWS = [
     # (row fields, the column the problem must name)
     ({"rtsp_main": f"{URL}:99999/main", "password": SECRET}, "rtsp_main"),
-    ({"onvif_host": "127.0.250.3:70000", "password": SECRET}, "onvif_host"),
-    ({"rtsp_main": "rtsp://127.0.250.3/main", "password": SECRET, "expected_codec": "xvid"},
+    ({"onvif_host": "127.9.9.3:70000", "password": SECRET}, "onvif_host"),
+    ({"rtsp_main": "rtsp://127.9.9.3/main", "password": SECRET, "expected_codec": "xvid"},
      "expected_codec"),
-    ({"rtsp_main": "rtsp://127.0.250.3/main", "password": SECRET, "onvif_port": "x"}, "onvif_port"),
+    ({"rtsp_main": "rtsp://127.9.9.3/main", "password": SECRET, "onvif_port": "x"}, "onvif_port"),
     ({"rtsp_main": f"{URL}/main", "rtsp_sub": f"{URL}:0/sub"}, "rtsp_sub"),
 ]  # fmt: skip
 
@@ -105,7 +105,7 @@ def test_import_problems_name_the_column_never_the_secret(cli, tmp_path, fmt, fi
 def test_import_secret_of_a_wrong_type_is_not_shown(cli, tmp_path):
     """A password given as a list (JSON) is refused by name, its value left out."""
     row = {"code": "IMP-1", "site": "Mairie", "municipality": "92012", "password": [SECRET],
-           "rtsp_main": "rtsp://127.0.250.3/main"}  # fmt: skip
+           "rtsp_main": "rtsp://127.9.9.3/main"}  # fmt: skip
     path = tmp_path / "cameras.json"
     path.write_text(json.dumps([row]), encoding="utf-8")
     code, out, err = cli("camera", "import", str(path))
@@ -144,7 +144,7 @@ def test_configuration_errors_name_the_key_never_the_secret(
 def test_shown_value_keeps_the_url_without_its_credentials(cli, tmp_path):
     """Where a value helps, it is shown, with the URL's credentials masked."""
     code, _, err = cli(*ADD, "--rtsp", f"{URL}:99999/main")
-    assert code == 2 and f"rtsp://{MASK}@127.0.250.2:99999/main" in err
+    assert code == 2 and f"rtsp://{MASK}@127.9.9.2:99999/main" in err
     path = tmp_path / "vp.toml"
     path.write_text('language = "de"\n', encoding="utf-8")
     code, _, err = cli("--config", str(path), "config", "check", database=False)
@@ -184,7 +184,7 @@ def test_contact_list_keeps_e_mail_and_mqtt_addresses(cli):
     "args",
     [
         [*ADD, "--rtsp", f"{URL}/main", "--site", "Mairie"],
-        [*ADD, "--rtsp", "rtsp://127.0.250.2/main", "--rtsp-sub", f"{URL}/sub"],
+        [*ADD, "--rtsp", "rtsp://127.9.9.2/main", "--rtsp-sub", f"{URL}/sub"],
         [*UPDATE, "--rtsp", f"{URL}/main"],
     ],
 )
@@ -204,7 +204,7 @@ def test_password_in_database_url_is_warned_about(cli, tmp_path):
 
 def test_no_warning_without_a_password(cli):
     """A URL without a password, or with a user only, gives no warning."""
-    _code, _out, err = cli(*ADD, "--rtsp", "rtsp://op@127.0.250.2/main")
+    _code, _out, err = cli(*ADD, "--rtsp", "rtsp://op@127.9.9.2/main")
     assert "warning" not in err
 
 
