@@ -380,17 +380,26 @@ def camera_history(context: Context, code, as_json) -> None:
     """Audit trail of one camera: who changed what, when."""
     with context.registry() as registry:
         records = [
-            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+            {"at": e.at, "actor": e.actor, "action": e.action,
              "changes": _changes(e.before, e.after)}
             for e in registry.history("camera", code)
         ]  # fmt: skip
+    if not as_json:
+        texts = context.texts
+        for record in records:
+            record["changes"] = "; ".join(
+                f"{texts.header(name)}{texts('colon')}{texts.value(name, change['before'])}"
+                f" → {texts.value(name, change['after'])}"
+                for name, change in record["changes"].items()
+            )
     print_records(records, ("at", "actor", "action", "changes"), as_json)
 
 
-def _changes(before: dict | None, after: dict | None) -> str:
+def _changes(before: dict | None, after: dict | None) -> dict[str, dict[str, Any]]:
+    """What an audit entry changed: field → {"before": old value, "after": new value}."""
     before, after = before or {}, after or {}
     keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-    return ", ".join(f"{k}: {before.get(k)!r} -> {after.get(k)!r}" for k in keys)
+    return {k: {"before": before.get(k), "after": after.get(k)} for k in keys}
 
 
 @camera.command("decommission")
@@ -624,13 +633,33 @@ def maintenance_add(context: Context, camera_code, site_ref, municipality, **fie
 @json_option
 @pass_context
 def maintenance_list(context: Context, as_json) -> None:
-    """List maintenance windows."""
+    """List maintenance windows, with the camera code, site and municipality names."""
+    from vp_monitor.registry.models import Camera, Municipality, Site
     from vp_monitor.registry.service import maintenance_record
 
+    records = []
     with context.registry() as registry:
-        records = [maintenance_record(w) for w in registry.maintenance_windows()]
-    columns = ("id", "scope", "camera_id", "site_id", "municipality_id", "starts_at", "ends_at")
-    print_records(records, columns + ("reason",), as_json)
+        session = registry.session
+        for window in registry.maintenance_windows():
+            camera = session.get(Camera, window.camera_id) if window.camera_id else None
+            place = session.get(Site, window.site_id) if window.site_id else None
+            place = place or (camera.site if camera else None)
+            town = session.get(Municipality, window.municipality_id) if window.municipality_id \
+                else (place.municipality if place else None)  # fmt: skip
+            records.append({
+                **maintenance_record(window),
+                "camera": camera.code if camera else None,
+                "site": place.name if place else None,
+                "municipality": town.name if town else None,
+                "insee": town.insee if town else None,
+                "starts_at": window.starts_at,
+                "ends_at": window.ends_at,
+            })  # fmt: skip
+    if not records and not as_json:
+        click.echo(context.texts("maintenance.none"))
+        return
+    columns = ("id", "scope", "camera", "site", "municipality", "starts_at", "ends_at", "reason")
+    print_records(records, columns, as_json)
 
 
 @maintenance.command("remove")

@@ -89,7 +89,7 @@ def test_incident_list_is_scoped_to_a_municipality(fleet, cli):
 def test_ack_by_prefix_records_who_and_tells_recipients(fleet, cli, tmp_path):
     code, out, err = cli("incident", "ack", "0d5c1e2a", "--note", "technicien envoyé")
     assert code == 0, err
-    assert "acknowledged by op.martin" in out
+    assert "pris en compte par op.martin" in out
     with session_factory(fleet)() as session:
         incident = session.scalars(select(Incident)).one()
         assert (incident.status, incident.acknowledged_by) == ("acknowledged", "op.martin")
@@ -97,7 +97,7 @@ def test_ack_by_prefix_records_who_and_tells_recipients(fleet, cli, tmp_path):
         told = [row.payload["event"] for row in session.scalars(select(OutboxEvent))]
     assert told == ["acknowledged"]
     code, out, _ = cli("incident", "ack", "0d5c1e2a")
-    assert code == 0 and "nothing to acknowledge" in out
+    assert code == 0 and "rien à prendre en compte" in out
     code, out, _ = cli("incident", "show", "0d5c", "--json", "--evidence",
                        str(tmp_path / "e.jpg"))  # fmt: skip
     assert json.loads(out)["acknowledged_by"] == "op.martin"
