@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import html
 import logging
+from collections import Counter
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -18,6 +19,7 @@ from vp_monitor.alerts import labels
 from vp_monitor.alerts.channels.base import ChannelSection, DeliveryError, scrub
 from vp_monitor.alerts.notification import IncidentEvent, Language, Message, Notification, Report
 from vp_monitor.alerts.report_format import html_report, plain_report, report_subject
+from vp_monitor.texts import Texts
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +34,6 @@ TRANSPORT_ERRORS = (
 
 TEXTS: dict[Language, dict[str, str]] = {
     "fr": {
-        "opened_one": "incident ouvert",
-        "opened_many": "incidents ouverts",
-        "resolved_one": "rétabli",
-        "resolved_many": "rétablis",
-        "recovered": "RÉTABLI",
         "failures": "Incidents en cours",
         "recoveries": "Rétablissements",
         "conditions": "Défauts",
@@ -46,15 +43,9 @@ TEXTS: dict[Language, dict[str, str]] = {
         "resolved_at": "rétabli le",
         "evidence": "Preuve",
         "footer": "Message automatique de vp-monitor. Ne pas répondre.",
-        "digest": "Récapitulatif",
         "date": "%d/%m/%Y %H:%M %Z",
     },
     "en": {
-        "opened_one": "incident open",
-        "opened_many": "incidents open",
-        "resolved_one": "resolved",
-        "resolved_many": "resolved",
-        "recovered": "RESOLVED",
         "failures": "Ongoing incidents",
         "recoveries": "Recoveries",
         "conditions": "Faults",
@@ -64,7 +55,6 @@ TEXTS: dict[Language, dict[str, str]] = {
         "resolved_at": "resolved on",
         "evidence": "Evidence",
         "footer": "Automatic message from vp-monitor. Do not reply.",
-        "digest": "Digest",
         "date": "%Y-%m-%d %H:%M %Z",
     },
 }
@@ -95,23 +85,21 @@ class EmailSettings(ChannelSection):
         return value
 
 
+# Order of the parts of a subject: what happened, most pressing first.
+SUBJECT_EVENTS = ("escalated", "opened", "reopened", "reminder", "acknowledged", "resolved")
+
+
 def subject(notification: Notification) -> str:
-    """E.g. "[vp-monitor] CRITIQUE — 2 incidents ouverts, 1 rétabli"."""
-    text = TEXTS[notification.recipient.language]
-    failures, recoveries = len(notification.failures), len(notification.recoveries)
-    parts = []
-    if failures:
-        parts.append(f"{failures} {text['opened_one' if failures == 1 else 'opened_many']}")
-    if recoveries:
-        parts.append(f"{recoveries} {text['resolved_one' if recoveries == 1 else 'resolved_many']}")
+    """What happened, e.g. "[vp-monitor] CRITIQUE — 2 incidents ouverts, 1 incident résolu"
+    or "[vp-monitor] MAJEUR — 1 incident pris en compte"."""
+    texts = Texts(notification.recipient.language)
+    counts = Counter(item.event for item in notification.items)
+    parts = [texts(f"subject.{event}", count=counts[event]) for event in SUBJECT_EVENTS
+             if counts[event]]  # fmt: skip
     severity = notification.severity
-    level = (
-        labels.label(labels.SEVERITIES, severity, notification.recipient.language)
-        if severity
-        else text["recovered"]
-    )
+    level = texts.severity(severity) if severity else texts("subject.recovered")
     if notification.digest:
-        level = f"{text['digest']} · {level}"
+        level = f"{texts('subject.digest')} · {level}"
     return f"[vp-monitor] {level} — {', '.join(parts)}"
 
 
