@@ -17,6 +17,7 @@ from vp_monitor.cli_context import (
     EXIT_BAD_INPUT,
     Context,
     ErrorsAsExitCodes,
+    current_texts,
     fail,
     json_option,
     pass_context,
@@ -481,16 +482,17 @@ def _import_report(report: dict[str, Any], as_json: bool) -> None:
         return
     for problem in report["problems"]:
         click.echo(f"{report['file']}: {problem}", err=True)
-    verb = "would be" if report["dry_run"] else ("were" if report["written"] else "not")
-    click.echo(
-        f"{report['create']} to create, {report['update']} to update, "
-        f"{report['unchanged']} unchanged, {report['new_sites']} new sites, "
-        f"{report['invalid_rows']} invalid rows"
-    )
-    if report["written"] or report["dry_run"]:
-        click.echo(f"changes {verb} written" if verb != "not" else "nothing written")
+    texts = current_texts()
+    counts = (("count.to_create", "create"), ("count.to_update", "update"),
+              ("count.unchanged", "unchanged"), ("count.new_site", "new_sites"),
+              ("count.invalid_row", "invalid_rows"))  # fmt: skip
+    click.echo(", ".join(texts(key, count=report[field]) for key, field in counts))
+    if report["dry_run"]:
+        click.echo(texts("import.summary.would"))
+    elif report["written"]:
+        click.echo(texts("import.summary.were"))
     else:
-        click.echo("nothing written (fix the rows above, or use --skip-invalid)")
+        click.echo(texts("import.summary.fix"))
 
 
 @camera.command("export")

@@ -281,6 +281,21 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": "Aucune fenêtre de maintenance.",
         "en": "No maintenance window.",
     },
+    "demo.registered": {
+        "fr": (
+            "{n} caméra enregistrée dans {database} ; démarrage du simulateur…",
+            "{n} caméras enregistrées dans {database} ; démarrage du simulateur…",
+        ),
+        "en": (
+            "{n} camera registered in {database}; simulator starting…",
+            "{n} cameras registered in {database}; simulator starting…",
+        ),
+    },  # fmt: skip
+    "demo.monitoring": {
+        "fr": "surveillance en cours (changements d'état et notifications ci-dessous ; "
+        "Ctrl-C pour arrêter)",
+        "en": "monitoring (state changes and notifications below; Ctrl-C to stop)",
+    },
     "import.summary.would": {"fr": "modifications à écrire", "en": "changes would be written"},
     "import.summary.were": {"fr": "modifications écrites", "en": "changes were written"},
     "import.summary.nothing": {"fr": "rien n'a été écrit", "en": "nothing written"},

@@ -324,7 +324,8 @@ async def test_email_in_english_on_request():
 @pytest.mark.parametrize(
     ("kinds", "french", "english"),
     [
-        (("acknowledged",), "MAJEUR — 1 incident pris en compte", "MAJOR — 1 incident acknowledged"),
+        (("acknowledged",), "MAJEUR — 1 incident pris en compte",
+         "MAJOR — 1 incident acknowledged"),
         (("reminder", "reminder"), "MAJEUR — rappel : 2 incidents en cours",
          "MAJOR — reminder: 2 incidents ongoing"),
         (("escalated",), "MAJEUR — escalade : 1 incident", "MAJOR — escalation: 1 incident"),

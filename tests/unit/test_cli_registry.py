@@ -138,7 +138,7 @@ def test_import_reports_every_bad_row_and_writes_nothing(cli, tmp_path):
     assert "line 5, column code: duplicate asset code 'OK-1' (line 2)" in err
     assert "line 6, column onvif_port" in err
     assert "line 7, column municipality" in err
-    assert "nothing written" in out
+    assert "rien n'a été écrit" in out
     assert json.loads(cli("camera", "list", "--json")[1]) == []
 
 
