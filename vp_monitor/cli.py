@@ -389,11 +389,19 @@ def camera_history(context: Context, code, as_json) -> None:
         texts = context.texts
         for record in records:
             record["changes"] = "; ".join(
-                f"{texts.header(name)}{texts('colon')}{texts.value(name, change['before'])}"
-                f" → {texts.value(name, change['after'])}"
+                _change_text(texts, name, change["before"], change["after"])
                 for name, change in record["changes"].items()
+                if texts.value(name, change["before"]) or texts.value(name, change["after"])
             )
     print_records(records, ("at", "actor", "action", "changes"), as_json)
+
+
+def _change_text(texts: Any, name: str, before: Any, after: Any) -> str:
+    """One changed field for people: "nom : Parvis → Cour" ("nom : Parvis" when created)."""
+    old, new = texts.value(name, before), texts.value(name, after)
+    if not old:
+        return f"{texts.header(name)}{texts('colon')}{new}"
+    return f"{texts.header(name)}{texts('colon')}{old} → {new or texts('none')}"
 
 
 def _changes(before: dict | None, after: dict | None) -> dict[str, dict[str, Any]]:

@@ -117,7 +117,13 @@ def print_records(records: list[dict[str, Any]], columns: Iterable[str], as_json
     table = Table(*(texts.header(c) for c in columns), show_lines=False)
     for record in records:
         table.add_row(*(texts.value(c, record.get(c)) for c in columns))
-    Console().print(table)
+    table_console().print(table)
+
+
+def table_console() -> Console:
+    """A console for tables: the terminal's width, or unwrapped lines in a pipe or a file."""
+    console = Console()
+    return console if console.is_terminal else Console(width=1000)
 
 
 def print_record(record: dict[str, Any], as_json: bool) -> None:

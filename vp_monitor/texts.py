@@ -152,6 +152,12 @@ VALUES: dict[str, dict[str, dict[Language, str]]] = {
         "maintenance": {"fr": "en maintenance", "en": "maintenance"},
         "decommissioned": {"fr": "retirée du service", "en": "decommissioned"},
     },
+    "action": {
+        "create": {"fr": "création", "en": "create"},
+        "update": {"fr": "modification", "en": "update"},
+        "delete": {"fr": "suppression", "en": "delete"},
+        "reference": {"fr": "image de référence", "en": "reference"},
+    },
     "channel": {
         "email": {"fr": "e-mail", "en": "e-mail"},
         "webhook": {"fr": "webhook", "en": "webhook"},

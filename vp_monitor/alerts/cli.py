@@ -7,13 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from vp_monitor.alerts.models import Incident
-from vp_monitor.cli_context import Context, json_option, pass_context, print_json, print_records
+from vp_monitor.cli_context import (
+    Context,
+    json_option,
+    pass_context,
+    print_json,
+    print_records,
+    table_console,
+)
 from vp_monitor.registry.models import Camera, Lifecycle, Municipality, Site
 from vp_monitor.texts import Texts
 
@@ -119,7 +125,7 @@ def print_incident(record: dict[str, Any], texts: Texts) -> None:
     sections = [("incident.metrics", record.get("opening_metrics") or record["metrics"])]
     if record.get("worst_metrics"):
         sections.append(("incident.worst_metrics", record["worst_metrics"]))
-    console = Console()
+    console = table_console()
     for title, metrics in sections:
         click.echo("")
         click.echo(texts(title))
