@@ -358,7 +358,8 @@ def availability_command(context: Context, start, end, municipality, as_json) ->
 @click.option("--day", help="Local day YYYY-MM-DD (default: yesterday).")
 @click.option("--municipality", help="INSEE: this municipality's cameras.")
 @click.option("--maintainer", help="Maintainer company: the cameras it maintains.")
-@click.option("--language", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@click.option("--language", type=click.Choice(["fr", "en"]),
+              help="Language of the report (default: the configured language).")  # fmt: skip
 @json_option
 @pass_context
 def report_command(context: Context, day, municipality, maintainer, language, as_json) -> None:
@@ -396,4 +397,4 @@ def report_command(context: Context, day, municipality, maintainer, language, as
     if as_json:
         click.echo(json.dumps(content, ensure_ascii=False, indent=2))
     else:
-        click.echo(plain_report(content, language), nl=False)
+        click.echo(plain_report(content, language or context.settings.language), nl=False)
