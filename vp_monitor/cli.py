@@ -53,7 +53,7 @@ def db() -> None:
 def db_upgrade(context: Context) -> None:
     """Create or migrate the schema to the latest version."""
     context.engine  # noqa: B018  (opening the engine upgrades the schema)
-    click.echo("database schema is up to date")
+    click.echo(context.texts("db.up_to_date"))
 
 
 @db.command("new-key")
@@ -82,7 +82,7 @@ def config_example() -> None:
 def config_check(context: Context) -> None:
     """Validate the configuration (file and VP_* variables) and say so."""
     context.settings  # noqa: B018  (loading validates)
-    click.echo("configuration is valid")
+    click.echo(context.texts("config.valid"))
 
 
 # -- municipality ----------------------------------------------------------------------------
@@ -103,7 +103,7 @@ def municipality_add(context: Context, insee, name, departement) -> None:
     data = MunicipalityInput(insee=insee, name=name, departement=departement)
     with context.registry() as registry:
         registry.add_municipality(data)
-    click.echo(f"municipality {data.insee} {data.name} added")
+    click.echo(context.texts("municipality.added", insee=data.insee, name=data.name))
 
 
 @municipality.command("list")
@@ -139,7 +139,7 @@ def municipality_update(context: Context, insee, name, departement) -> None:
     """Change a municipality's name or département."""
     with context.registry() as registry:
         registry.update_municipality(insee, name=name, departement=departement)
-    click.echo(f"municipality {insee} updated")
+    click.echo(context.texts("municipality.updated", insee=insee))
 
 
 @municipality.command("remove")
@@ -149,7 +149,7 @@ def municipality_remove(context: Context, insee) -> None:
     """Remove a municipality that has no sites."""
     with context.registry() as registry:
         registry.remove_municipality(insee)
-    click.echo(f"municipality {insee} removed")
+    click.echo(context.texts("municipality.removed", insee=insee))
 
 
 # -- site ------------------------------------------------------------------------------------
@@ -192,7 +192,7 @@ def site_add(context: Context, name, municipality, uplink, latitude, longitude, 
     )  # fmt: skip
     with context.registry() as registry:
         created = registry.add_site(data)
-        click.echo(f"site {created.id} {created.name!r} added")
+        click.echo(context.texts("site.added", id=created.id, name=created.name))
 
 
 @site.command("list")
@@ -230,7 +230,7 @@ def site_update(context: Context, ref, name, municipality, **changes) -> None:
     """Change a site (by id or name)."""
     with context.registry() as registry:
         updated = registry.update_site(ref, municipality, name=name, **changes)
-        click.echo(f"site {updated.id} updated")
+        click.echo(context.texts("site.updated", id=updated.id))
 
 
 @site.command("remove")
@@ -241,7 +241,7 @@ def site_remove(context: Context, ref, municipality) -> None:
     """Remove a site that has no cameras."""
     with context.registry() as registry:
         registry.remove_site(ref, municipality)
-    click.echo(f"site {ref} removed")
+    click.echo(context.texts("site.removed", ref=ref))
 
 
 # -- camera ----------------------------------------------------------------------------------
@@ -323,13 +323,13 @@ def camera_add(context: Context, code, password_stdin, tags, no_probe, **fields)
             )  # fmt: skip
             extra = data.model_dump(exclude_none=True, exclude={"code", "password", "uplink"})
             registry.update_camera(code, **extra)
-            click.echo(
-                f"camera {code} added from ONVIF: {camera.manufacturer} {camera.model}, "
-                f"serial {camera.serial}, firmware {camera.firmware}"
-            )
+            click.echo(context.texts(
+                "camera.added_onvif", code=code, manufacturer=camera.manufacturer,
+                model=camera.model, serial=camera.serial, firmware=camera.firmware,
+            ))  # fmt: skip
         else:
             registry.add_camera(data)
-            click.echo(f"camera {code} added")
+            click.echo(context.texts("camera.added", code=code))
 
 
 @camera.command("update")
@@ -344,7 +344,7 @@ def camera_update(context: Context, code, password_stdin, tags, **fields) -> Non
         _camera, changed = registry.update_camera(
             code, password=read_password(password_stdin), tags=list(tags) or None, **fields
         )
-    click.echo(f"camera {code} updated" if changed else f"camera {code} unchanged")
+    click.echo(context.texts("camera.updated" if changed else "camera.unchanged", code=code))
 
 
 @camera.command("list")
@@ -419,7 +419,7 @@ def camera_decommission(context: Context, code, note) -> None:
     """Retire a camera: it stops being checked and keeps its history."""
     with context.registry() as registry:
         registry.decommission_camera(code, note)
-    click.echo(f"camera {code} decommissioned")
+    click.echo(context.texts("camera.decommissioned", code=code))
 
 
 @camera.command("remove")
@@ -429,7 +429,7 @@ def camera_remove(context: Context, code) -> None:
     """Delete a camera record entered by mistake (use `decommission` for a retired camera)."""
     with context.registry() as registry:
         registry.remove_camera(code)
-    click.echo(f"camera {code} removed")
+    click.echo(context.texts("camera.removed", code=code))
 
 
 @camera.command("import")
@@ -522,7 +522,7 @@ def camera_export(context: Context, fmt, as_json, output: Path | None) -> None:
     with temporary.open("w", encoding="utf-8", newline="") as handle:
         write_export(records, fmt, handle)
     temporary.replace(output)  # never leave a half-written export behind
-    click.echo(f"{len(records)} cameras exported to {output}", err=True)
+    click.echo(context.texts("camera.exported", count=len(records), path=output), err=True)
 
 
 # -- contact ---------------------------------------------------------------------------------
@@ -565,7 +565,7 @@ def contact_add(context: Context, name, quiet, secret_stdin, **fields) -> None:
     )  # fmt: skip
     with context.registry() as registry:
         added = registry.add_contact(data)
-        click.echo(f"contact {added.id} {added.name!r} added")
+        click.echo(context.texts("contact.added", id=added.id, name=added.name))
 
 
 @contact.command("list")
@@ -577,9 +577,20 @@ def contact_list(context: Context, as_json) -> None:
 
     with context.registry() as registry:
         records = [contact_record(c) for c in registry.contacts()]
+        if not as_json:  # who the contact hears about, in the interface's words
+            for record, found in zip(records, registry.contacts(), strict=True):
+                record["owner"] = _owner_text(context.texts, found)
     columns = ("id", "name", "channel", "address", "owner", "min_severity", "level",
                "quiet_hours", "digest", "reports")  # fmt: skip
     print_records(records, columns, as_json)
+
+
+def _owner_text(texts: Any, found: Any) -> str:
+    if found.municipality:
+        return texts("owner.municipality", name=found.municipality.name)
+    if found.maintainer:
+        return texts("owner.maintainer", name=found.maintainer.name)
+    return texts("owner.supervision")
 
 
 @contact.command("update")
@@ -594,7 +605,7 @@ def contact_update(context: Context, contact_id, **changes) -> None:
     """Change how a recipient is told."""
     with context.registry() as registry:
         registry.update_contact(contact_id, changes)
-    click.echo(f"contact {contact_id} updated")
+    click.echo(context.texts("contact.updated", id=contact_id))
 
 
 @contact.command("remove")
@@ -604,7 +615,7 @@ def contact_remove(context: Context, contact_id) -> None:
     """Remove a recipient."""
     with context.registry() as registry:
         registry.remove_contact(contact_id)
-    click.echo(f"contact {contact_id} removed")
+    click.echo(context.texts("contact.removed", id=contact_id))
 
 
 # -- maintenance -----------------------------------------------------------------------------
@@ -636,7 +647,7 @@ def maintenance_add(context: Context, camera_code, site_ref, municipality, **fie
     data = MaintenanceInput(scope=scope, target=target, municipality=municipality, **fields)
     with context.registry() as registry:
         window = registry.add_maintenance(data)
-        click.echo(f"maintenance window {window.id} planned")
+        click.echo(context.texts("maintenance.planned", id=window.id))
 
 
 @maintenance.command("list")
@@ -679,7 +690,7 @@ def maintenance_remove(context: Context, window_id) -> None:
     """Cancel a maintenance window."""
     with context.registry() as registry:
         registry.remove_maintenance(window_id)
-    click.echo(f"maintenance window {window_id} removed")
+    click.echo(context.texts("maintenance.removed", id=window_id))
 
 
 def _register_commands() -> None:

@@ -287,6 +287,71 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": "Aucune fenêtre de maintenance.",
         "en": "No maintenance window.",
     },
+    # confirmations of the registry commands
+    "db.up_to_date": {
+        "fr": "le schéma de la base de données est à jour",
+        "en": "database schema is up to date",
+    },
+    "config.valid": {"fr": "la configuration est valide", "en": "configuration is valid"},
+    "municipality.added": {
+        "fr": "commune {insee} {name} ajoutée",
+        "en": "municipality {insee} {name} added",
+    },
+    "municipality.updated": {
+        "fr": "commune {insee} modifiée",
+        "en": "municipality {insee} updated",
+    },
+    "municipality.removed": {
+        "fr": "commune {insee} supprimée",
+        "en": "municipality {insee} removed",
+    },
+    "site.added": {"fr": "site {id} « {name} » ajouté", "en": "site {id} '{name}' added"},
+    "site.updated": {"fr": "site {id} modifié", "en": "site {id} updated"},
+    "site.removed": {"fr": "site {ref} supprimé", "en": "site {ref} removed"},
+    "camera.added": {"fr": "caméra {code} ajoutée", "en": "camera {code} added"},
+    "camera.added_onvif": {
+        "fr": "caméra {code} ajoutée d'après ONVIF : {manufacturer} {model}, numéro de série "
+        "{serial}, micrologiciel {firmware}",
+        "en": "camera {code} added from ONVIF: {manufacturer} {model}, serial {serial}, "
+        "firmware {firmware}",
+    },
+    "camera.updated": {"fr": "caméra {code} modifiée", "en": "camera {code} updated"},
+    "camera.unchanged": {"fr": "caméra {code} inchangée", "en": "camera {code} unchanged"},
+    "camera.decommissioned": {
+        "fr": "caméra {code} retirée du service",
+        "en": "camera {code} decommissioned",
+    },
+    "camera.removed": {"fr": "caméra {code} supprimée", "en": "camera {code} removed"},
+    "camera.exported": {
+        "fr": ("{n} caméra exportée dans {path}", "{n} caméras exportées dans {path}"),
+        "en": ("{n} camera exported to {path}", "{n} cameras exported to {path}"),
+    },
+    "owner.municipality": {"fr": "commune : {name}", "en": "municipality: {name}"},
+    "owner.maintainer": {"fr": "mainteneur : {name}", "en": "maintainer: {name}"},
+    "owner.supervision": {"fr": "centre de supervision", "en": "supervision centre"},
+    "contact.added": {"fr": "contact {id} « {name} » ajouté", "en": "contact {id} '{name}' added"},
+    "contact.updated": {"fr": "contact {id} modifié", "en": "contact {id} updated"},
+    "contact.removed": {"fr": "contact {id} supprimé", "en": "contact {id} removed"},
+    "maintenance.planned": {
+        "fr": "fenêtre de maintenance {id} planifiée",
+        "en": "maintenance window {id} planned",
+    },
+    "maintenance.removed": {
+        "fr": "fenêtre de maintenance {id} supprimée",
+        "en": "maintenance window {id} removed",
+    },
+    "reference.all": {
+        "fr": "chaque caméra a une image de référence ({kind})",
+        "en": "every camera has a {kind} reference",
+    },
+    "reference.approved": {
+        "fr": "{code} : nouvelle image de référence ({kind}) {size} approuvée",
+        "en": "{code}: new {kind} reference {size} approved",
+    },
+    "serve.checks_run": {
+        "fr": ("{n} vérification effectuée", "{n} vérifications effectuées"),
+        "en": ("{n} check run", "{n} checks run"),
+    },
     "demo.registered": {
         "fr": (
             "{n} caméra enregistrée dans {database} ; démarrage du simulateur…",

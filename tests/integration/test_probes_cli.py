@@ -166,7 +166,7 @@ def test_reference_for_every_camera_missing_one(cli, sim):
     with cli.context.registry() as registry:
         registry.remove_camera("BB-011")
     code, out, _ = cli("reference", "--approve", "--missing", "--municipality", "92012")
-    assert code == 0 and "every camera has a day reference" in out
+    assert code == 0 and "chaque caméra a une image de référence (jour)" in out
     assert cli("reference", "--missing")[0] == 2  # --missing approves: it needs --approve
 
 

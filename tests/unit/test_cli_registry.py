@@ -263,3 +263,27 @@ def test_maintenance_windows(cli):
     code, _, err = cli("maintenance", "add", "--camera", "BB-1", "--start", "2026-11-24T08:00",
                        "--end", "2026-11-24T09:00")  # fmt: skip
     assert code == 2 and "timezone" in err
+
+
+def test_interface_language_follows_the_settings(cli, tmp_path, monkeypatch):
+    """Confirmations, table headers, values and the import summary are French by default
+    (plurals agreeing), English with language = "en"."""
+    code, out, _ = cli("camera", "add", "BB-9", "--site", "Mairie", "--municipality", "92012",
+                       "--rtsp", "rtsp://10.0.0.9/main", "--name", "Parvis")  # fmt: skip
+    assert code == 0 and out.strip() == "caméra BB-9 ajoutée"
+    _, out, _ = cli("camera", "list")
+    assert "nom" in out and "cycle de vie" in out and "fixe" in out and "lifecycle" not in out
+    cli("contact", "add", "CSU", "--channel", "email", "--address", "csu@example.org")
+    assert "centre de supervision" in cli("contact", "list")[1]
+    source = write_csv(tmp_path / "one-bad.csv", [camera_row("OK-1"),
+                                                  camera_row("BAD-1", onvif_port="0")])  # fmt: skip
+    _, out, _ = cli("camera", "import", str(source))
+    assert "1 à créer" in out and "1 ligne invalide" in out and "0 nouveau site" in out
+    monkeypatch.setenv("VP_LANGUAGE", "en")
+    _, out, _ = cli("camera", "import", str(source))
+    assert "1 to create" in out and "1 invalid row\n" in out
+    assert "0 new sites" in out
+    _, out, _ = cli("camera", "update", "BB-9", "--name", "Cour")
+    assert out.strip() == "camera BB-9 updated"
+    assert "lifecycle" in cli("camera", "list")[1]
+    assert "supervision centre" in cli("contact", "list")[1]

@@ -69,7 +69,7 @@ async def _serve(context: Context, role: str, once: bool) -> None:
     monitor = build_monitor(context) if role in ("all", "poller") else None
     if monitor is not None and once:
         count = await monitor.run_once()
-        click.echo(f"{count} checks run")
+        click.echo(context.texts("serve.checks_run", count=count))
         return
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -253,7 +253,7 @@ def reference(
         if missed:
             fail(f"no picture from {len(missed)} cameras, no reference for them: "
                  f"{', '.join(missed)}")  # fmt: skip
-        click.echo(f"every camera has a {kind} reference")
+        click.echo(context.texts("reference.all", kind=context.texts.value("kind", kind)))
         return
     with context.registry() as registry:
         camera = registry.camera(code)
@@ -271,7 +271,8 @@ def reference(
         if frame is None:
             fail(f"camera {code!r}: no picture could be captured; reference unchanged")
         stored = store_reference(registry, camera, frame, kind, note)
-        click.echo(f"{code}: new {kind} reference {stored.width}x{stored.height} approved")
+        click.echo(context.texts("reference.approved", code=code, kind=context.texts.value(
+            "kind", kind), size=f"{stored.width}x{stored.height}"))  # fmt: skip
 
 
 # -- discover ------------------------------------------------------------------------------------
