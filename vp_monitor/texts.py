@@ -242,6 +242,20 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
     },
     "subject.recovered": {"fr": "RÉTABLI", "en": "RESOLVED"},
     "subject.digest": {"fr": "Récapitulatif", "en": "Digest"},
+    # e-mail bodies
+    "email.failures": {"fr": "Incidents en cours", "en": "Ongoing incidents"},
+    "email.recoveries": {"fr": "Rétablissements", "en": "Recoveries"},
+    "email.conditions": {"fr": "Défauts", "en": "Faults"},
+    "email.state": {"fr": "État", "en": "State"},
+    "email.since": {"fr": "depuis le", "en": "since"},
+    "email.duration": {"fr": "durée", "en": "duration"},
+    "email.resolved_at": {"fr": "rétabli le", "en": "resolved on"},
+    "email.evidence": {"fr": "Preuve", "en": "Evidence"},
+    "email.footer": {
+        "fr": "Message automatique de vp-monitor. Ne pas répondre.",
+        "en": "Automatic message from vp-monitor. Do not reply.",
+    },
+    "email.date": {"fr": "%d/%m/%Y %H:%M %Z", "en": "%Y-%m-%d %H:%M %Z"},
     # status wall and incidents
     "status.no_problem": {
         "fr": "Aucune caméra en défaut : toutes les caméras suivies sont en service.",

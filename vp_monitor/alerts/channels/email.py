@@ -32,33 +32,6 @@ TRANSPORT_ERRORS = (
     OSError,
 )
 
-TEXTS: dict[Language, dict[str, str]] = {
-    "fr": {
-        "failures": "Incidents en cours",
-        "recoveries": "Rétablissements",
-        "conditions": "Défauts",
-        "state": "État",
-        "since": "depuis le",
-        "duration": "durée",
-        "resolved_at": "rétabli le",
-        "evidence": "Preuve",
-        "footer": "Message automatique de vp-monitor. Ne pas répondre.",
-        "date": "%d/%m/%Y %H:%M %Z",
-    },
-    "en": {
-        "failures": "Ongoing incidents",
-        "recoveries": "Recoveries",
-        "conditions": "Faults",
-        "state": "State",
-        "since": "since",
-        "duration": "duration",
-        "resolved_at": "resolved on",
-        "evidence": "Evidence",
-        "footer": "Automatic message from vp-monitor. Do not reply.",
-        "date": "%Y-%m-%d %H:%M %Z",
-    },
-}
-
 
 class EmailSettings(ChannelSection):
     host: str = Field(default="localhost", description="SMTP server (relay) host name.")
@@ -114,10 +87,10 @@ class _Formatter:
     """Writes the lines describing one event in one language and time zone."""
 
     def __init__(self, language: Language, zone: ZoneInfo) -> None:
-        self.language, self.zone, self.text = language, zone, TEXTS[language]
+        self.language, self.zone, self.texts = language, zone, Texts(language)
 
     def date(self, moment: datetime) -> str:
-        return moment.astimezone(self.zone).strftime(self.text["date"])
+        return moment.astimezone(self.zone).strftime(self.texts("email.date"))
 
     def title(self, item: IncidentEvent) -> str:
         severity = labels.label(labels.SEVERITIES, item.severity, self.language)
@@ -127,29 +100,30 @@ class _Formatter:
     def details(self, item: IncidentEvent) -> list[str]:
         conditions = ", ".join(labels.condition_label(c, self.language) for c in item.conditions)
         state = labels.label(labels.CAMERA_STATES, item.camera_state, self.language)
-        timing = f"{self.text['since']} {self.date(item.started_at)}"
+        timing = f"{self.texts('email.since')} {self.date(item.started_at)}"
         if item.resolved_at:
-            timing = f"{self.text['resolved_at']} {self.date(item.resolved_at)}"
+            timing = f"{self.texts('email.resolved_at')} {self.date(item.resolved_at)}"
         if item.duration_s is not None:
             duration = labels.format_duration(item.duration_s, self.language)
-            timing += f" · {self.text['duration']} {duration}"
+            timing += f" · {self.texts('email.duration')} {duration}"
+        colon = self.texts("colon")
         lines = [
             f"{item.site_name}, {item.municipality_name}",
-            f"{self.text['conditions']} : {conditions or '—'}",
-            f"{self.text['state']} : {state} · {timing}",
+            f"{self.texts('email.conditions')}{colon}{conditions or '—'}",
+            f"{self.texts('email.state')}{colon}{state} · {timing}",
         ]
         if item.summary:
             lines.append(item.summary)
         if item.evidence_url:
-            lines.append(f"{self.text['evidence']} : {item.evidence_url}")
+            lines.append(f"{self.texts('email.evidence')}{colon}{item.evidence_url}")
         return lines
 
 
 def _sections(notification: Notification) -> list[tuple[str, tuple[IncidentEvent, ...]]]:
-    text = TEXTS[notification.recipient.language]
+    texts = Texts(notification.recipient.language)
     sections = [
-        (text["failures"], notification.failures),
-        (text["recoveries"], notification.recoveries),
+        (texts("email.failures"), notification.failures),
+        (texts("email.recoveries"), notification.recoveries),
     ]
     return [(title, items) for title, items in sections if items]
 
@@ -163,7 +137,7 @@ def plain_body(notification: Notification, formatter: _Formatter) -> str:
             lines.append(f"- {formatter.title(item)}")
             lines += [f"  {line}" for line in formatter.details(item)]
             lines.append("")
-    lines += ["--", formatter.text["footer"]]
+    lines += ["--", formatter.texts("email.footer")]
     return "\n".join(lines) + "\n"
 
 
@@ -180,7 +154,7 @@ def html_body(notification: Notification, formatter: _Formatter) -> str:
             details = "<br>".join(esc(line) for line in formatter.details(item))
             parts.append(f"<li><strong>{esc(formatter.title(item))}</strong><br>{details}</li>")
         parts.append("</ul>")
-    parts.append(f"<p><small>{esc(formatter.text['footer'])}</small></p></body></html>")
+    parts.append(f"<p><small>{esc(formatter.texts('email.footer'))}</small></p></body></html>")
     return "\n".join(parts)
 
 
