@@ -52,3 +52,19 @@ def test_report_summary_agrees_in_number():
     assert "Incidents : 1 ouvert, 0 rétabli, 1 toujours en cours" in french
     assert "Versailles: 90.00 %, 1 incident\n" in english
     assert "Incidents: 1 opened, 0 resolved, 1 still open" in english
+
+
+def test_console_change_line_is_local_and_in_words():
+    """The demo and `serve` print a change at the local time, to the second, in words."""
+    from vp_monitor.monitor.cli import change_line
+    from vp_monitor.monitor.events import CameraChange
+
+    change = CameraChange(camera_id=1, at=datetime(2026, 12, 1, 19, 44, 13, 722684, tzinfo=UTC),
+                          state="degraded", previous_state="ok",
+                          conditions=frozenset({"black"}), in_maintenance=True)  # fmt: skip
+    assert change_line("BB-1", change, Texts("fr")) == (
+        "20:44:13 BB-1 : en service → dégradée (image noire) [en maintenance]"
+    )
+    assert change_line("BB-1", change, Texts("en")) == (
+        "20:44:13 BB-1: ok → degraded (black image) [under maintenance]"
+    )

@@ -27,6 +27,7 @@ LIST_COLUMNS = ("id", "kind", "status", "severity", "camera", "site", "condition
                 "acknowledged_by")  # fmt: skip
 STATUS_COLUMNS = ("camera", "site", "municipality", "state", "conditions", "since", "last_check",
                   "incident_status", "acknowledged_by")  # fmt: skip
+SHORT_ID = 8  # characters of an incident id shown in tables (random UUIDs: unique in practice)
 NOTIFICATION_COLUMNS = ("event", "channel", "recipient", "status", "sent_at")
 
 
@@ -202,6 +203,9 @@ def incident_list(context: Context, show_all, municipality, limit, as_json) -> N
     if not records and not as_json:
         click.echo(context.texts("incident.none_at_all" if show_all else "incident.none"))
         return
+    if not as_json:  # `incident show` and `ack` take a unique prefix: a table needs no more
+        for record in records:
+            record["id"] = record["id"][:SHORT_ID]
     print_records(records, LIST_COLUMNS, as_json)
 
 

@@ -22,7 +22,7 @@ def change_line(code: str, change: CameraChange, texts: Texts | None = None) -> 
     """One terminal line for a state change: local time to the second, camera, old → new
     state, conditions, in the catalogue's language."""
     texts = texts or Texts()
-    conditions = texts.conditions(sorted(change.conditions)) or "-"
+    conditions = texts.conditions(sorted(change.conditions))
     marks = "".join(
         (
             f" [{texts.state('maintenance')}]" if change.in_maintenance else "",
@@ -30,8 +30,9 @@ def change_line(code: str, change: CameraChange, texts: Texts | None = None) -> 
         )
     )
     at = texts.moment(change.at).rpartition(" ")[2]  # the time of day: the console runs live
+    found = f" ({conditions})" if conditions else ""
     return (f"{at} {code}{texts('colon')}{texts.state(change.previous_state)} → "
-            f"{texts.state(change.state)} ({conditions}){marks}")  # fmt: skip
+            f"{texts.state(change.state)}{found}{marks}")  # fmt: skip
 
 
 def change_printer(texts: Texts) -> Callable[[str, CameraChange], None]:
