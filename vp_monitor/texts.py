@@ -296,6 +296,10 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
     "check.image": {"fr": "image", "en": "image"},
     "check.findings": {"fr": "Analyse de l'image", "en": "Image findings"},
     "check.no_picture": {"fr": "aucune image analysée", "en": "no picture analysed"},
+    "availability.period": {
+        "fr": "Période du {start} au {end} ({zone})",
+        "en": "Period from {start} to {end} ({zone})",
+    },
     # maintenance
     "maintenance.none": {
         "fr": "Aucune fenêtre de maintenance.",
@@ -485,6 +489,8 @@ class Texts:
             return ""
         if isinstance(value, bool):
             return self("yes" if value else "no")
+        if isinstance(value, float):
+            return str(value).replace(".", DECIMAL_MARKS[self.language])
         if isinstance(value, datetime):
             return self.moment(value)
         if isinstance(value, date):

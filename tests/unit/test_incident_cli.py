@@ -269,3 +269,18 @@ def test_camera_history_gives_changes_as_data(fleet, cli):
     assert entry["changes"] == {"name": {"before": "BB-001", "after": "Parvis"}}
     _, out, _ = cli("camera", "history", "BB-001")
     assert "nom : BB-001 → Parvis" in out and "modification" in out
+
+
+def test_availability_speaks_local_time(fleet, cli):
+    """`availability` prints its period in the display time zone, and takes a time without an
+    offset as a local (Paris) time, as people write it."""
+    _history(fleet, "BB-001", (0, "ok", False), (90, "down", False))
+    code, out, _ = cli("availability", "--from", "2026-11-23T11:00", "--to", "2026-11-23T13:00")
+    assert code == 0
+    assert "Période du 23/11/2026 11:00:00 au 23/11/2026 13:00:00 (Europe/Paris)" in out
+    assert "disponibilité %" in out and "75,0" in out
+    local = cli("availability", "--from", "2026-11-23T11:00", "--to", "2026-11-23T13:00",
+                "--json")[1]  # fmt: skip
+    utc = cli("availability", "--from", T0.isoformat(),
+              "--to", (T0 + timedelta(hours=2)).isoformat(), "--json")[1]  # fmt: skip
+    assert json.loads(local) == json.loads(utc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -311,14 +311,15 @@ def _open_camera_incidents(session: Session) -> dict[int, Incident]:
     return {incident.camera_id: incident for incident in session.scalars(query)}
 
 
-def _when(value: str | None, default: datetime) -> datetime:
+def _when(value: str | None, default: datetime, texts: Texts) -> datetime:
+    """An ISO 8601 option; without an offset it is a local time of the display time zone."""
     if value is None:
         return default
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 date or time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=texts.zone)
 
 
 @click.command("availability")
@@ -332,8 +333,9 @@ def availability_command(context: Context, start, end, municipality, as_json) ->
     from vp_monitor.db import utcnow
     from vp_monitor.monitor.availability import availability
 
-    end_at = _when(end, utcnow())
-    start_at = _when(start, end_at - timedelta(days=1))
+    texts = context.texts
+    end_at = _when(end, utcnow(), texts)
+    start_at = _when(start, end_at - timedelta(days=1), texts)
     if start_at >= end_at:
         raise click.BadParameter("--from must be before --to")
     with context.registry() as registry:
@@ -355,6 +357,10 @@ def availability_command(context: Context, start, end, municipality, as_json) ->
                 "maintenance_min": round(figures.maintenance_s / 60, 1) if figures else 0.0,
             })  # fmt: skip
     columns = ("camera", "site", "municipality", "availability_pct", "down_min", "maintenance_min")
+    if not as_json:
+        period = texts("availability.period", start=texts.moment(start_at),
+                       end=texts.moment(end_at), zone=texts.zone.key)  # fmt: skip
+        click.echo(period)
     print_records(records, columns, as_json)
 
 

@@ -97,8 +97,9 @@ def check(context: Context, code: str, as_json: bool, save_frame: str | None) ->
 
 def print_check(report: Any, texts: Any) -> None:
     """The check for people: the state, each probe, then what the picture showed."""
-    conditions = texts.conditions(report.conditions) or "-"
-    click.echo(f"{report.camera}{texts('colon')}{texts.state(report.state)}  ({conditions})")
+    conditions = texts.conditions(report.conditions)
+    found = f"  ({conditions})" if conditions else ""
+    click.echo(f"{report.camera}{texts('colon')}{texts.state(report.state)}{found}")
     for name, result in report.probes.items():
         metrics = ", ".join(f"{k}={v:.3g}" for k, v in sorted(result.metrics.items()))
         verdict = texts("check.ok" if result.ok else "check.failed")
