@@ -366,6 +366,20 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": "{code} : nouvelle image de référence ({kind}) {size} approuvée",
         "en": "{code}: new {kind} reference {size} approved",
     },
+    "reference.missed": {
+        "fr": (
+            "aucune image de {n} caméra, pas de référence pour elle : {codes}",
+            "aucune image de {n} caméras, pas de référence pour elles : {codes}",
+        ),
+        "en": (
+            "no picture from {n} camera, no reference for it: {codes}",
+            "no picture from {n} cameras, no reference for them: {codes}",
+        ),
+    },  # fmt: skip
+    "sim.csv_written": {
+        "fr": ("{n} caméra écrite dans {path}", "{n} caméras écrites dans {path}"),
+        "en": ("wrote {n} camera to {path}", "wrote {n} cameras to {path}"),
+    },
     "serve.checks_run": {
         "fr": ("{n} vérification effectuée", "{n} vérifications effectuées"),
         "en": ("{n} check run", "{n} checks run"),

@@ -252,8 +252,7 @@ def reference(
             finally:
                 close_decoder_pool()
         if missed:
-            fail(f"no picture from {len(missed)} cameras, no reference for them: "
-                 f"{', '.join(missed)}")  # fmt: skip
+            fail(context.texts("reference.missed", count=len(missed), codes=", ".join(missed)))
         click.echo(context.texts("reference.all", kind=context.texts.value("kind", kind)))
         return
     with context.registry() as registry:
