@@ -123,7 +123,10 @@ def print_incident(record: dict[str, Any], texts: Texts) -> None:
     width = max(len(key) for key, _ in lines)
     for key, value in lines:
         click.echo(f"  {key.ljust(width)}  {value}")
-    sections = [("incident.metrics", record.get("opening_metrics") or record["metrics"])]
+    if "opening_metrics" in record:  # kept since the incident opened
+        sections = [("incident.opening_metrics", record["opening_metrics"])]
+    else:
+        sections = [("incident.metrics", record["metrics"])]
     if record.get("worst_metrics"):
         sections.append(("incident.worst_metrics", record["worst_metrics"]))
     console = table_console()
