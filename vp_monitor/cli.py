@@ -17,6 +17,7 @@ from vp_monitor.cli_context import (
     EXIT_BAD_INPUT,
     Context,
     ErrorsAsExitCodes,
+    current_texts,
     fail,
     json_option,
     pass_context,
@@ -56,7 +57,7 @@ def db() -> None:
 def db_upgrade(context: Context) -> None:
     """Create or migrate the schema to the latest version."""
     context.engine  # noqa: B018  (opening the engine upgrades the schema)
-    click.echo("database schema is up to date")
+    click.echo(context.texts("db.up_to_date"))
 
 
 @db.command("new-key")
@@ -85,7 +86,7 @@ def config_example() -> None:
 def config_check(context: Context) -> None:
     """Validate the configuration (file and VP_* variables) and say so."""
     context.settings  # noqa: B018  (loading validates)
-    click.echo("configuration is valid")
+    click.echo(context.texts("config.valid"))
 
 
 # -- municipality ----------------------------------------------------------------------------
@@ -107,7 +108,7 @@ def municipality_add(context: Context, insee, name, departement, force) -> None:
     data = MunicipalityInput(insee=insee, name=name, departement=departement)
     with context.registry() as registry:
         added = registry.add_municipality(data, force=force)
-        click.echo(f"municipality {added.insee} {added.name} added")
+    click.echo(context.texts("municipality.added", insee=added.insee, name=added.name))
 
 
 @municipality.command("list")
@@ -143,7 +144,7 @@ def municipality_update(context: Context, insee, name, departement) -> None:
     """Change a municipality's name or département."""
     with context.registry() as registry:
         registry.update_municipality(insee, name=name, departement=departement)
-    click.echo(f"municipality {insee} updated")
+    click.echo(context.texts("municipality.updated", insee=insee))
 
 
 @municipality.command("remove")
@@ -153,7 +154,7 @@ def municipality_remove(context: Context, insee) -> None:
     """Remove a municipality that has no sites."""
     with context.registry() as registry:
         registry.remove_municipality(insee)
-    click.echo(f"municipality {insee} removed")
+    click.echo(context.texts("municipality.removed", insee=insee))
 
 
 # -- site ------------------------------------------------------------------------------------
@@ -196,7 +197,7 @@ def site_add(context: Context, name, municipality, uplink, latitude, longitude, 
     )  # fmt: skip
     with context.registry() as registry:
         created = registry.add_site(data)
-        click.echo(f"site {created.id} {created.name!r} added")
+        click.echo(context.texts("site.added", id=created.id, name=created.name))
 
 
 @site.command("list")
@@ -234,7 +235,7 @@ def site_update(context: Context, ref, name, municipality, **changes) -> None:
     """Change a site (by id or name)."""
     with context.registry() as registry:
         updated = registry.update_site(ref, municipality, name=name, **changes)
-        click.echo(f"site {updated.id} updated")
+        click.echo(context.texts("site.updated", id=updated.id))
 
 
 @site.command("remove")
@@ -245,7 +246,7 @@ def site_remove(context: Context, ref, municipality) -> None:
     """Remove a site that has no cameras."""
     with context.registry() as registry:
         registry.remove_site(ref, municipality)
-    click.echo(f"site {ref} removed")
+    click.echo(context.texts("site.removed", ref=ref))
 
 
 # -- camera ----------------------------------------------------------------------------------
@@ -362,21 +363,23 @@ def camera_add(
             )  # fmt: skip
             extra = data.model_dump(exclude_none=True, exclude={"code", "password", "uplink"})
             registry.update_camera(code, allow_duplicate_device, **extra)
-            click.echo(
-                f"camera {code} added from ONVIF: {camera.manufacturer} {camera.model}, "
-                f"serial {camera.serial}, firmware {camera.firmware}"
-            )
+            click.echo(context.texts(
+                "camera.added_onvif", code=code, manufacturer=camera.manufacturer,
+                model=camera.model, serial=camera.serial, firmware=camera.firmware,
+            ))  # fmt: skip
         elif not no_probe:
             from vp_monitor.probes.cli import probe_settings, register_from_rtsp
 
             camera = register_from_rtsp(
                 registry, data, probe_settings(context), allow_duplicate_device
             )
-            found = f"{camera.expected_codec} {camera.expected_width}x{camera.expected_height}"
-            click.echo(f"camera {code} added from RTSP: {found}")
+            click.echo(context.texts(
+                "camera.added_rtsp", code=code, codec=camera.expected_codec,
+                width=camera.expected_width, height=camera.expected_height,
+            ))  # fmt: skip
         else:
             registry.add_camera(data, allow_duplicate_device)
-            click.echo(f"camera {code} added")
+            click.echo(context.texts("camera.added", code=code))
 
 
 @camera.command("update")
@@ -394,7 +397,7 @@ def camera_update(
             code, allow_duplicate_device, password=read_password(password_stdin),
             tags=list(tags) or None, **fields,
         )  # fmt: skip
-    click.echo(f"camera {code} updated" if changed else f"camera {code} unchanged")
+    click.echo(context.texts("camera.updated" if changed else "camera.unchanged", code=code))
 
 
 @camera.command("list")
@@ -431,17 +434,34 @@ def camera_history(context: Context, code, as_json) -> None:
     """Audit trail of one camera: who changed what, when."""
     with context.registry() as registry:
         records = [
-            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+            {"at": e.at, "actor": e.actor, "action": e.action,
              "changes": _changes(e.before, e.after)}
             for e in registry.history("camera", code)
         ]  # fmt: skip
+    if not as_json:
+        texts = context.texts
+        for record in records:
+            record["changes"] = "; ".join(
+                _change_text(texts, name, change["before"], change["after"])
+                for name, change in record["changes"].items()
+                if texts.value(name, change["before"]) or texts.value(name, change["after"])
+            )
     print_records(records, ("at", "actor", "action", "changes"), as_json)
 
 
-def _changes(before: dict | None, after: dict | None) -> str:
+def _change_text(texts: Any, name: str, before: Any, after: Any) -> str:
+    """One changed field for people: "nom : Parvis → Cour" ("nom : Parvis" when created)."""
+    old, new = texts.value(name, before), texts.value(name, after)
+    if not old:
+        return f"{texts.header(name)}{texts('colon')}{new}"
+    return f"{texts.header(name)}{texts('colon')}{old} → {new or texts('none')}"
+
+
+def _changes(before: dict | None, after: dict | None) -> dict[str, dict[str, Any]]:
+    """What an audit entry changed: field → {"before": old value, "after": new value}."""
     before, after = before or {}, after or {}
     keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-    return ", ".join(f"{k}: {before.get(k)!r} -> {after.get(k)!r}" for k in keys)
+    return {k: {"before": before.get(k), "after": after.get(k)} for k in keys}
 
 
 @camera.command("decommission")
@@ -452,7 +472,7 @@ def camera_decommission(context: Context, code, note) -> None:
     """Retire a camera: it stops being checked and keeps its history."""
     with context.registry() as registry:
         registry.decommission_camera(code, note)
-    click.echo(f"camera {code} decommissioned")
+    click.echo(context.texts("camera.decommissioned", code=code))
 
 
 @camera.command("remove")
@@ -462,7 +482,7 @@ def camera_remove(context: Context, code) -> None:
     """Delete a camera record entered by mistake (use `decommission` for a retired camera)."""
     with context.registry() as registry:
         registry.remove_camera(code)
-    click.echo(f"camera {code} removed")
+    click.echo(context.texts("camera.removed", code=code))
 
 
 @camera.command("import")
@@ -533,19 +553,17 @@ def _import_report(report: dict[str, Any], as_json: bool) -> None:
         return
     for problem in report["problems"]:
         click.echo(f"{report['file']}: {problem}", err=True)
-    click.echo(
-        f"{report['create']} to create, {report['update']} to update, "
-        f"{report['unchanged']} unchanged, {report['new_sites']} new sites, "
-        f"{report['invalid_rows']} invalid rows"
-    )
-    refused = report["problems"] and not report["skip_invalid"]
-    if refused:
-        verb = "would be written" if report["dry_run"] else "written"
-        click.echo(f"nothing {verb} (fix the rows above, or use --skip-invalid)")
+    texts = current_texts()
+    counts = (("count.to_create", "create"), ("count.to_update", "update"),
+              ("count.unchanged", "unchanged"), ("count.new_site", "new_sites"),
+              ("count.invalid_row", "invalid_rows"))  # fmt: skip
+    click.echo(", ".join(texts(key, count=report[field]) for key, field in counts))
+    if report["problems"] and not report["skip_invalid"]:
+        click.echo(texts("import.summary.fix_dry" if report["dry_run"] else "import.summary.fix"))
     elif not (report["create"] or report["update"] or report["new_sites"]):
-        click.echo("nothing to change")
+        click.echo(texts("import.summary.nothing_to_change"))
     else:
-        click.echo("changes would be written" if report["dry_run"] else "changes were written")
+        click.echo(texts("import.summary.would" if report["dry_run"] else "import.summary.were"))
 
 
 @camera.command("export")
@@ -572,7 +590,7 @@ def camera_export(context: Context, fmt, as_json, excel, output: Path | None) ->
     with temporary.open("w", encoding="utf-8", newline="") as handle:
         write_export(records, fmt, handle, excel)
     temporary.replace(output)  # never leave a half-written export behind
-    click.echo(f"{len(records)} cameras exported to {output}", err=True)
+    click.echo(context.texts("camera.exported", count=len(records), path=output), err=True)
 
 
 # -- contact ---------------------------------------------------------------------------------
@@ -615,7 +633,7 @@ def contact_add(context: Context, name, quiet, secret_stdin, **fields) -> None:
     )  # fmt: skip
     with context.registry() as registry:
         added = registry.add_contact(data)
-        click.echo(f"contact {added.id} {added.name!r} added")
+        click.echo(context.texts("contact.added", id=added.id, name=added.name))
 
 
 @contact.command("list")
@@ -627,9 +645,20 @@ def contact_list(context: Context, as_json) -> None:
 
     with context.registry() as registry:
         records = [contact_record(c) for c in registry.contacts()]
+        if not as_json:  # who the contact hears about, in the interface's words
+            for record, found in zip(records, registry.contacts(), strict=True):
+                record["owner"] = _owner_text(context.texts, found)
     columns = ("id", "name", "channel", "address", "owner", "min_severity", "level",
                "quiet_hours", "digest", "reports")  # fmt: skip
     print_records(records, columns, as_json)
+
+
+def _owner_text(texts: Any, found: Any) -> str:
+    if found.municipality:
+        return texts("owner.municipality", name=found.municipality.name)
+    if found.maintainer:
+        return texts("owner.maintainer", name=found.maintainer.name)
+    return texts("owner.supervision")
 
 
 @contact.command("update")
@@ -644,7 +673,7 @@ def contact_update(context: Context, contact_id, **changes) -> None:
     """Change how a recipient is told."""
     with context.registry() as registry:
         registry.update_contact(contact_id, changes)
-    click.echo(f"contact {contact_id} updated")
+    click.echo(context.texts("contact.updated", id=contact_id))
 
 
 @contact.command("remove")
@@ -654,7 +683,7 @@ def contact_remove(context: Context, contact_id) -> None:
     """Remove a recipient."""
     with context.registry() as registry:
         registry.remove_contact(contact_id)
-    click.echo(f"contact {contact_id} removed")
+    click.echo(context.texts("contact.removed", id=contact_id))
 
 
 # -- maintenance -----------------------------------------------------------------------------
@@ -686,20 +715,40 @@ def maintenance_add(context: Context, camera_code, site_ref, municipality, **fie
     data = MaintenanceInput(scope=scope, target=target, municipality=municipality, **fields)
     with context.registry() as registry:
         window = registry.add_maintenance(data)
-        click.echo(f"maintenance window {window.id} planned")
+        click.echo(context.texts("maintenance.planned", id=window.id))
 
 
 @maintenance.command("list")
 @json_option
 @pass_context
 def maintenance_list(context: Context, as_json) -> None:
-    """List maintenance windows."""
+    """List maintenance windows, with the camera code, site and municipality names."""
+    from vp_monitor.registry.models import Camera, Municipality, Site
     from vp_monitor.registry.service import maintenance_record
 
+    records = []
     with context.registry() as registry:
-        records = [maintenance_record(w) for w in registry.maintenance_windows()]
-    columns = ("id", "scope", "camera_id", "site_id", "municipality_id", "starts_at", "ends_at")
-    print_records(records, columns + ("reason",), as_json)
+        session = registry.session
+        for window in registry.maintenance_windows():
+            camera = session.get(Camera, window.camera_id) if window.camera_id else None
+            place = session.get(Site, window.site_id) if window.site_id else None
+            place = place or (camera.site if camera else None)
+            town = session.get(Municipality, window.municipality_id) if window.municipality_id \
+                else (place.municipality if place else None)  # fmt: skip
+            records.append({
+                **maintenance_record(window),
+                "camera": camera.code if camera else None,
+                "site": place.name if place else None,
+                "municipality": town.name if town else None,
+                "insee": town.insee if town else None,
+                "starts_at": window.starts_at,
+                "ends_at": window.ends_at,
+            })  # fmt: skip
+    if not records and not as_json:
+        click.echo(context.texts("maintenance.none"))
+        return
+    columns = ("id", "scope", "camera", "site", "municipality", "starts_at", "ends_at", "reason")
+    print_records(records, columns, as_json)
 
 
 @maintenance.command("remove")
@@ -709,7 +758,7 @@ def maintenance_remove(context: Context, window_id) -> None:
     """Cancel a maintenance window."""
     with context.registry() as registry:
         registry.remove_maintenance(window_id)
-    click.echo(f"maintenance window {window_id} removed")
+    click.echo(context.texts("maintenance.removed", id=window_id))
 
 
 def _register_commands() -> None:

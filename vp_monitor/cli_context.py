@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
@@ -17,6 +18,7 @@ from rich.table import Table
 
 from vp_monitor.config import ConfigError, Settings, describe_errors, load_settings
 from vp_monitor.registry.secrets import SecretBox, SecretKeyError, load_key
+from vp_monitor.texts import Texts
 
 EXIT_BAD_INPUT = 2
 
@@ -35,6 +37,11 @@ class Context:
         if self.database_url_option:
             settings.database_url = self.database_url_option
         return settings
+
+    @cached_property
+    def texts(self) -> Texts:
+        """The catalogue in the configured language and display time zone."""
+        return Texts(self.settings.language, self.settings.timezone)
 
     @cached_property
     def engine(self):
@@ -82,25 +89,53 @@ def fail(message: str) -> None:
     sys.exit(EXIT_BAD_INPUT)
 
 
+def current_texts() -> Texts:
+    """The running command's catalogue (the defaults outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    context = ctx.find_object(Context) if ctx else None
+    return context.texts if context else Texts()
+
+
+def json_value(value: Any) -> Any:
+    """JSON for values the json module does not know: dates as ISO 8601 (with offset)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def print_json(data: Any) -> None:
+    """Indented JSON for scripts, accents kept."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=json_value))
+
+
 def print_records(records: list[dict[str, Any]], columns: Iterable[str], as_json: bool) -> None:
-    """A table for people, or JSON for scripts."""
+    """A table for people (headers and values from the catalogue), or JSON for scripts."""
     if as_json:
-        click.echo(json.dumps(records, ensure_ascii=False, indent=2, default=str))
+        print_json(records)
         return
-    table = Table(*columns, show_lines=False)
+    texts, columns = current_texts(), tuple(columns)
+    table = Table(*(texts.header(c) for c in columns), show_lines=False)
     for record in records:
-        table.add_row(*("" if record.get(c) is None else str(record.get(c)) for c in columns))
-    Console().print(table)
+        table.add_row(*(texts.value(c, record.get(c)) for c in columns))
+    table_console().print(table)
+
+
+def table_console() -> Console:
+    """A console for tables: the terminal's width, or unwrapped lines in a pipe or a file."""
+    console = Console()
+    return console if console.is_terminal else Console(width=1000)
 
 
 def print_record(record: dict[str, Any], as_json: bool) -> None:
     """One record as key/value lines, or JSON."""
     if as_json:
-        click.echo(json.dumps(record, ensure_ascii=False, indent=2, default=str))
+        print_json(record)
         return
-    width = max(len(key) for key in record)
-    for key, value in record.items():
-        click.echo(f"{key.ljust(width)}  {'' if value is None else value}")
+    texts = current_texts()
+    lines = [(texts.header(key), texts.value(key, value)) for key, value in record.items()]
+    width = max(len(key) for key, _ in lines)
+    for key, value in lines:
+        click.echo(f"{key.ljust(width)}  {value}")
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")

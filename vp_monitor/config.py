@@ -6,8 +6,9 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vp_monitor.alerts.channels import ChannelSettings
 from vp_monitor.alerts.settings import AlertSettings
@@ -52,12 +53,26 @@ class Settings(Section):
     language: Literal["fr", "en"] = Field(
         default="fr", description="Language of e-mails, reports and the user interface."
     )
+    timezone: str = Field(
+        default="Europe/Paris",
+        description="Time zone of the dates and times shown to people (status wall, incidents, "
+        "maintenance windows, demo console); --json output keeps ISO 8601 with the offset.",
+    )
     log: LogSettings = Field(default_factory=LogSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     probes: ProbeSettings = Field(default_factory=ProbeSettings)
     vision: VisionSettings = Field(default_factory=VisionSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     channels: ChannelSettings = Field(default_factory=ChannelSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
 
 
 def _set_path(tree: dict[str, Any], path: list[str], value: str) -> None:

@@ -28,6 +28,7 @@ from vp_monitor.registry.schemas import ContactInput, MunicipalityInput
 from vp_monitor.registry.secrets import SecretBox, load_key
 from vp_monitor.registry.service import NotFound, Registry
 from vp_monitor.registry.transfer import apply_import, plan_import, read_rows
+from vp_monitor.texts import Texts
 
 DEFAULT_FLEET = Path(__file__).resolve().parents[1] / "config" / "demo-fleet.toml"
 DEMO_DIR = Path("var/demo")
@@ -80,15 +81,16 @@ def register_fleet(registry: Registry, fleet, webhook_url: str) -> int:
     return len(plan.create)
 
 
-async def start_webhook_sink() -> tuple[web.AppRunner, str]:
+async def start_webhook_sink(texts: Texts) -> tuple[web.AppRunner, str]:
     """A local webhook receiver that prints each message it gets."""
 
     async def receive(request: web.Request) -> web.Response:
         payload = await request.json()
         for item in payload.get("items", []):
+            event = texts.value("event", item["event"])
             click.echo(
-                f"  webhook ← {item['event']:<12} {item['severity']:<8} "
-                f"{item['camera']['code']:<12} {', '.join(item['conditions'])}"
+                f"  webhook ← {event:<15} {texts.severity(item['severity']):<9} "
+                f"{item['camera']['code']:<12} {texts.conditions(item['conditions'])}"
             )
         return web.json_response({"ok": True})
 
@@ -123,14 +125,15 @@ def start_smtp_sink():
 
 async def run_demo(fleet_path: Path, duration: float | None) -> None:
     """Simulate, register, monitor and print until `duration` elapses or Ctrl-C."""
-    from vp_monitor.monitor.cli import print_change
+    from vp_monitor.monitor.cli import change_printer
     from vp_monitor.monitor.engine import Monitor
     from vp_monitor.sim.fleet import RunningFleet, load_fleet
 
     fleet = load_fleet(fleet_path)
     smtp = start_smtp_sink()
-    webhook_runner, webhook_url = await start_webhook_sink()
     settings = demo_settings(smtp.port)
+    texts = Texts(settings.language, settings.timezone)
+    webhook_runner, webhook_url = await start_webhook_sink(texts)
     database = DEMO_DIR / "vp-monitor.db"
     for leftover in DEMO_DIR.glob("vp-monitor.db*"):  # a fresh registry each run
         leftover.unlink()
@@ -139,7 +142,7 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
     secrets = SecretBox(load_key(settings.secret_key_file))
     with transaction(session_factory(engine)) as session:
         count = register_fleet(Registry(session, secrets, "demo"), fleet, webhook_url)
-    click.echo(f"{count} cameras registered in {database}; simulator starting…")
+    click.echo(texts("demo.registered", count=count, database=database))
     running = RunningFleet(fleet, discovery_port=None)
     await running.start()
     await running.encoded()  # a camera still encoding its first loop would look down
@@ -147,10 +150,11 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
     monitor = Monitor(
         engine, settings.monitor, probe_settings=settings.probes,
         vision_settings=settings.vision, alert_settings=settings.alerts,
-        channel_settings=settings.channels, secrets=secrets, on_change=print_change,
+        channel_settings=settings.channels, secrets=secrets,
+        on_change=change_printer(texts),
     )  # fmt: skip
     await monitor.start()
-    click.echo("monitoring (state changes and notifications below; Ctrl-C to stop)")
+    click.echo(texts("demo.monitoring"))
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

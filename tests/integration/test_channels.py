@@ -305,7 +305,7 @@ async def test_email_in_french_by_default():
     [raw] = handler.messages
     assert raw.isascii()  # accents travel encoded (RFC 2047 / base64 / QP), never raw 8-bit
     message = parse(raw)
-    assert message["Subject"] == "[vp-monitor] CRITIQUE — 2 incidents ouverts, 1 rétabli"
+    assert message["Subject"] == "[vp-monitor] CRITIQUE — 2 incidents ouverts, 1 incident résolu"
     assert message["X-VP-Idempotency-Key"] == n.idempotency_key
     assert message["Message-ID"] == message_id(n.idempotency_key, settings.sender)
     body = parts(message)
@@ -323,10 +323,35 @@ async def test_email_in_english_on_request():
         settings = EmailSettings(host="127.0.0.1", port=port, timeout_s=5)
         await CHANNELS["email"](settings).send(notify("email", "ops@example.org", "en"))
     message = parse(handler.messages[0])
-    assert message["Subject"] == "[vp-monitor] CRITICAL — 2 incidents open, 1 resolved"
+    assert message["Subject"] == "[vp-monitor] CRITICAL — 2 incidents opened, 1 incident resolved"
     for text in parts(message).values():
         assert "lens covered" in text and "camera unreachable" in text
         assert "Hôtel de ville" in text
+
+
+@pytest.mark.parametrize(
+    ("kinds", "french", "english"),
+    [
+        (("acknowledged",), "MAJEUR — 1 incident pris en compte",
+         "MAJOR — 1 incident acknowledged"),
+        (("reminder", "reminder"), "MAJEUR — rappel : 2 incidents en cours",
+         "MAJOR — reminder: 2 incidents ongoing"),
+        (("escalated",), "MAJEUR — escalade : 1 incident", "MAJOR — escalation: 1 incident"),
+        (("reopened",), "MAJEUR — 1 incident rouvert", "MAJOR — 1 incident reopened"),
+        (("resolved", "resolved"), "RÉTABLI — 2 incidents résolus",
+         "RESOLVED — 2 incidents resolved"),
+    ],
+)  # fmt: skip
+async def test_email_subject_says_what_happened(kinds, french, english):
+    """An acknowledgement, a reminder, an escalation, a reopening or a recovery has a subject
+    naming it, in the recipient's language (not the subject of an opening)."""
+    items = tuple(event(f"inc-{n}", kind, "major") for n, kind in enumerate(kinds))
+    for language, expected in (("fr", french), ("en", english)):
+        recipient = Recipient("email", "ops@example.org", language)
+        with smtp_server() as (handler, port):
+            settings = EmailSettings(host="127.0.0.1", port=port, timeout_s=5)
+            await CHANNELS["email"](settings).send(Notification("k", recipient, items, T0))
+        assert parse(handler.messages[0])["Subject"] == f"[vp-monitor] {expected}"
 
 
 async def test_email_duplicate_has_same_message_id():

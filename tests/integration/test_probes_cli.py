@@ -108,7 +108,7 @@ def test_register_check_and_reference_commands(cli, sim):
                                                                          "h264")  # fmt: skip
         assert camera.rtsp_sub.endswith("/sub") and PASSWORD not in camera.rtsp_sub
     code, out, err = cli("check", "BB-001", "--json", "--save-frame", "frame.jpg")
-    assert code == 0, err
+    assert code == 0, out
     report = json.loads(out)
     assert set(report) == {"camera", "state", "conditions", "probes"}
     assert report["state"] == "ok", report
@@ -116,7 +116,7 @@ def test_register_check_and_reference_commands(cli, sim):
     assert PASSWORD not in out and cv2.imread("frame.jpg") is not None
     sim.set_fault("black")
     code, out, _ = cli("check", "BB-001")
-    assert code == 0 and "degraded" in out and "black" in out
+    assert code == 1 and "dégradée" in out and "image noire" in out  # exit 1: degraded
     sim.set_fault("none")
     assert cli("reference", "BB-001", "--approve", "--note", "after cleaning")[0] == 0
     assert cli("reference", "BB-001", "--approve", "--night", "--note", "IR on")[0] == 0
@@ -167,7 +167,7 @@ def test_reference_for_every_camera_missing_one(cli, sim):
     with cli.context.registry() as registry:
         registry.remove_camera("BB-011")
     code, out, _ = cli("reference", "--approve", "--missing", "--municipality", "92012")
-    assert code == 0 and "every camera has a day reference" in out
+    assert code == 0 and "chaque caméra a une image de référence (jour)" in out
     assert cli("reference", "--missing")[0] == 2  # --missing approves: it needs --approve
 
 
@@ -231,3 +231,25 @@ def test_camera_add_rtsp_probes_the_camera(cli, sim, database_url):
     assert [r["note"] for r in json.loads(out)] == ["first picture at registration"]
     offline = ["camera", "add", "BB-021", "--site", "Mairie", "--municipality", "92012"]
     assert vp(*offline, "--rtsp", dead, "--no-probe")[0] == 0
+
+
+def test_check_exit_codes_and_image_findings(cli, sim, monkeypatch):
+    """`check` exits as monitoring plugins do (0 ok, 1 degraded, 3 down; 2 bad input) and its
+    table shows what the picture showed, in the configured language."""
+    with cli.context.registry() as registry:
+        register_from_onvif(registry, "BB-002", "Mairie", "92012", HOST, sim.onvif_port,
+                            "admin", PASSWORD)  # fmt: skip
+    code, out, _ = cli("check", "BB-002")
+    assert code == 0 and "BB-002 : en service" in out, out
+    image_line = next(line for line in out.splitlines() if line.strip().startswith("image"))
+    assert image_line.split()[1] == "ok" and "luminosité moyenne" in out
+    monkeypatch.setenv("VP_LANGUAGE", "en")
+    sim.set_fault("black")
+    code, out, _ = cli("check", "BB-002")
+    image_line = next(line for line in out.splitlines() if line.strip().startswith("image"))
+    assert code == 1 and "black image" in image_line and "mean brightness" in out
+    assert json.loads(cli("check", "BB-002", "--json")[1])["state"] == "degraded"
+    sim.set_fault("wrong_credentials")
+    code, out, _ = cli("check", "BB-002")
+    assert code == 3 and "BB-002: down" in out and "authentication failed" in out
+    assert cli("check", "NOPE")[0] == 2

@@ -41,7 +41,7 @@ def write_csv(path, rows, encoding="utf-8", delimiter=","):
 def camera_row(code, **fields):
     row = {
         "code": code, "name": f"Caméra {code}", "site": "Mairie", "municipality": "92012",
-        "rtsp_main": f"rtsp://10.1.0.{len(code)}/{code}/main", "username": "admin",
+        "rtsp_main": f"rtsp://127.9.1.{len(code)}/{code}/main", "username": "admin",
         "password": PASSWORD,
     }  # fmt: skip
     return {**row, **fields}
@@ -140,7 +140,7 @@ def test_import_reports_every_bad_row_and_writes_nothing(cli, tmp_path):
     assert "line 5, column code: duplicate asset code 'OK-1' (line 2)" in err
     assert "line 6, column onvif_port" in err
     assert "line 7, column municipality" in err
-    assert "nothing written" in out
+    assert "rien n'a été écrit" in out
     assert json.loads(cli("camera", "list", "--json")[1]) == []
 
 
@@ -289,7 +289,7 @@ def test_update_moves_url_credentials_into_the_fields(cli, database_url, secret_
                "--password-stdin", input="old-pass\n")[0] == 0  # fmt: skip
     code, out, err = cli("camera", "update", "BB-1", option, "rtsp://op2:pw%40x@127.9.9.1:8554/s")
     assert code == 0, err
-    assert "updated" in out and "pw@x" not in out + err
+    assert "modifiée" in out and "pw@x" not in out + err
     shown = json.loads(cli("camera", "show", "BB-1", "--json")[1])
     field = "rtsp_main" if option == "--rtsp" else "rtsp_sub"
     assert shown[field] == "rtsp://127.9.9.1:8554/s" and shown["username"] == "op2"
@@ -301,13 +301,13 @@ def test_update_moves_url_credentials_into_the_fields(cli, database_url, secret_
 def test_import_update_moves_url_credentials(cli, tmp_path, database_url, secret_key):
     """A re-import whose URL carries new credentials updates the user and the password."""
     assert cli("camera", "import", str(write_csv(tmp_path / "a.csv", [camera_row("BB-1")])))[0] == 0
-    row = camera_row("BB-1", rtsp_main="rtsp://op3:pw3@10.1.0.4/BB-1/main")
+    row = camera_row("BB-1", rtsp_main="rtsp://op3:pw3@127.9.1.4/BB-1/main")
     del row["username"], row["password"]
     code, out, err = cli("camera", "import", str(write_csv(tmp_path / "b.csv", [row])), "--json")
     assert code == 0, err
     assert json.loads(out)["update"] == 1 and "pw3" not in out
     shown = json.loads(cli("camera", "show", "BB-1", "--json")[1])
-    assert shown["username"] == "op3" and shown["rtsp_main"] == "rtsp://10.1.0.4/BB-1/main"
+    assert shown["username"] == "op3" and shown["rtsp_main"] == "rtsp://127.9.1.4/BB-1/main"
     assert stored_password(database_url, secret_key, "BB-1") == "pw3"
 
 
@@ -319,15 +319,15 @@ def test_import_messages_say_what_happened(cli, tmp_path):
     )
     code, out, err = cli("camera", "import", str(bad), "--dry-run")
     assert code == 2
-    assert "changes would be written" not in out and "nothing would be written" in out
+    assert "modifications à écrire" not in out and "rien ne serait écrit" in out
     assert "line 3, column expected_codec: expected one of" in err and "column row" not in err
     good = write_csv(tmp_path / "good.csv", [camera_row("OK-1")])
-    assert "changes would be written" in cli("camera", "import", str(good), "--dry-run")[1]
-    assert "changes were written" in cli("camera", "import", str(good))[1]
+    assert "modifications à écrire" in cli("camera", "import", str(good), "--dry-run")[1]
+    assert "modifications écrites" in cli("camera", "import", str(good))[1]
     code, out, _ = cli("camera", "import", str(good))
-    assert code == 0 and "nothing to change" in out and "written" not in out
+    assert code == 0 and "rien à modifier" in out and "écrit" not in out
     code, out, _ = cli("camera", "import", str(good), "--dry-run")
-    assert code == 0 and "nothing to change" in out
+    assert code == 0 and "rien à modifier" in out
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
@@ -422,7 +422,7 @@ def test_insee_codes_are_checked_against_the_official_list(cli):
     assert code == 2 and "--name" in err
     code, out, err = cli("municipality", "add", "--insee", "92050")
     assert code == 0, err
-    assert "92050 Nanterre added" in out
+    assert "commune 92050 Nanterre ajoutée" in out
     shown = json.loads(cli("municipality", "show", "92050", "--json")[1])
     assert (shown["name"], shown["departement"]) == ("Nanterre", "92")
     insee = [m["insee"] for m in json.loads(cli("municipality", "list", "--json")[1])]
@@ -438,8 +438,33 @@ def test_a_shared_encoder_accepted_once_stays_accepted(cli, tmp_path):
     assert cli("camera", "import", str(source))[0] == 2
     assert cli("camera", "import", str(source), "--allow-duplicate-device")[0] == 0
     code, out, err = cli("camera", "import", str(source))
-    assert code == 0 and "nothing to change" in out, err
+    assert code == 0 and "rien à modifier" in out, err
     assert cli("camera", "update", "E-2", "--name", "Canal 2")[0] == 0
     code, _, err = cli("camera", "update", "E-2", "--rtsp-sub", "rtsp://127.9.9.7/ch1")
     assert code == 2 and "'E-1'" in err
     assert cli("camera", "decommission", "E-1")[0] == 0
+
+
+def test_interface_language_follows_the_settings(cli, tmp_path, monkeypatch):
+    """Confirmations, table headers, values and the import summary are French by default
+    (plurals agreeing), English with language = "en"."""
+    code, out, _ = cli("camera", "add", "BB-9", "--site", "Mairie", "--municipality", "92012",
+                       "--rtsp", "rtsp://127.9.9.9/main", "--name", "Parvis",
+                       "--no-probe")  # fmt: skip
+    assert code == 0 and out.strip() == "caméra BB-9 ajoutée"
+    _, out, _ = cli("camera", "list")
+    assert "nom" in out and "cycle de vie" in out and "fixe" in out and "lifecycle" not in out
+    cli("contact", "add", "CSU", "--channel", "email", "--address", "csu@example.org")
+    assert "centre de supervision" in cli("contact", "list")[1]
+    source = write_csv(tmp_path / "one-bad.csv", [camera_row("OK-1"),
+                                                  camera_row("BAD-1", onvif_port="0")])  # fmt: skip
+    _, out, _ = cli("camera", "import", str(source))
+    assert "1 à créer" in out and "1 ligne invalide" in out and "0 nouveau site" in out
+    monkeypatch.setenv("VP_LANGUAGE", "en")
+    _, out, _ = cli("camera", "import", str(source))
+    assert "1 to create" in out and "1 invalid row\n" in out
+    assert "0 new sites" in out
+    _, out, _ = cli("camera", "update", "BB-9", "--name", "Cour")
+    assert out.strip() == "camera BB-9 updated"
+    assert "lifecycle" in cli("camera", "list")[1]
+    assert "supervision centre" in cli("contact", "list")[1]

@@ -89,7 +89,7 @@ def test_incident_list_is_scoped_to_a_municipality(fleet, cli):
 def test_ack_by_prefix_records_who_and_tells_recipients(fleet, cli, tmp_path):
     code, out, err = cli("incident", "ack", "0d5c1e2a", "--note", "technicien envoyé")
     assert code == 0, err
-    assert "acknowledged by op.martin" in out
+    assert "pris en compte par op.martin" in out
     with session_factory(fleet)() as session:
         incident = session.scalars(select(Incident)).one()
         assert (incident.status, incident.acknowledged_by) == ("acknowledged", "op.martin")
@@ -97,7 +97,7 @@ def test_ack_by_prefix_records_who_and_tells_recipients(fleet, cli, tmp_path):
         told = [row.payload["event"] for row in session.scalars(select(OutboxEvent))]
     assert told == ["acknowledged"]
     code, out, _ = cli("incident", "ack", "0d5c1e2a")
-    assert code == 0 and "nothing to acknowledge" in out
+    assert code == 0 and "rien à prendre en compte" in out
     code, out, _ = cli("incident", "show", "0d5c", "--json", "--evidence",
                        str(tmp_path / "e.jpg"))  # fmt: skip
     assert json.loads(out)["acknowledged_by"] == "op.martin"
@@ -176,3 +176,111 @@ def test_contact_update_sets_digest_and_reports(fleet, cli):
     assert json.loads(out)[0]["digest"] is False and json.loads(out)[0]["reports"] is True
     code, _, err = cli("contact", "update", "99", "--digest")
     assert code != 0 and "unknown contact 99" in err
+
+
+def test_status_wall_speaks_french_in_paris_time(fleet, cli, monkeypatch):
+    """The wall shows states, faults and headers in the configured language, times in the
+    display time zone to the second; --json keeps ISO 8601 with the offset."""
+    code, out, _ = cli("status")
+    assert code == 0
+    assert "hors service" in out and "pas de vidéo" in out and "état" in out
+    assert "23/11/2026 11:00:00" in out  # 10:00 UTC is 11:00 in Paris in November
+    assert "+00:00" not in out and "down" not in out
+    _, out, _ = cli("status", "--json")
+    assert json.loads(out)[0]["since"] == "2026-11-23T10:00:00+00:00"
+    monkeypatch.setenv("VP_LANGUAGE", "en")
+    monkeypatch.setenv("VP_TIMEZONE", "America/New_York")
+    _, out, _ = cli("status")
+    assert "down" in out and "no video" in out and "2026-11-23 05:00:00" in out
+
+
+def test_status_problems_without_problem_is_a_sentence(fleet, cli, monkeypatch):
+    """No camera in trouble: a sentence, not an empty table (and [] for scripts)."""
+    code, out, _ = cli("status", "--problems", "--municipality", "78646")
+    assert code == 0 and out.strip().startswith("Aucune caméra en défaut")
+    assert json.loads(cli("status", "--problems", "--municipality", "78646", "--json")[1]) == []
+    monkeypatch.setenv("VP_LANGUAGE", "en")
+    assert "No camera has a problem" in cli("status", "--problems", "--municipality", "78646")[1]
+
+
+def test_status_and_incident_list_show_who_acknowledged(fleet, cli):
+    """Once acknowledged, the wall and the incident list say so and by whom."""
+    assert cli("incident", "ack", "0d5c")[0] == 0
+    for command in (("status",), ("incident", "list")):
+        _, out, _ = cli(*command)
+        assert "pris en compte" in out and "op.martin" in out, command
+    [row] = [r for r in json.loads(cli("status", "--json")[1]) if r["camera"] == "BB-001"]
+    assert (row["incident_status"], row["acknowledged_by"]) == ("acknowledged", "op.martin")
+    [row] = json.loads(cli("incident", "list", "--json")[1])
+    assert row["acknowledged_by"] == "op.martin" and row["conditions"] == ["no_video"]
+
+
+def test_incident_show_is_readable_with_place_metrics_and_notifications(fleet, cli):
+    """`incident show`: no Python repr, the camera's name and municipality, the metrics as a
+    table with plain labels, the notifications sent with the recipient masked."""
+    from vp_monitor.alerts.models import Delivery
+
+    with transaction(session_factory(fleet)) as session:
+        incident = session.get(Incident, "0d5c1e2a-0000-4000-8000-000000000001")
+        incident.metrics = {"mean_luma": 3.25, "onvif_clock_offset_s": 0.5}
+        delivery = Delivery(contact_id=1, idempotency_key="k-1", status="sent",
+                            sent_at=T0 + timedelta(minutes=1))  # fmt: skip
+        session.add(delivery)
+        session.flush()
+        session.add(OutboxEvent(contact_id=1, incident_id=incident.id, delivery_id=delivery.id,
+                                payload={"event": "opened"}, created_at=T0))  # fmt: skip
+    code, out, err = cli("incident", "show", "0d5c")
+    assert code == 0, err
+    assert "{" not in out and "False" not in out and "None" not in out
+    assert "BB-001 « BB-001 »" in out and "Boulogne-Billancourt (92012)" in out
+    assert "luminosité moyenne" in out and "3,25" in out and "décalage d'horloge" in out
+    assert "c***@example.org" in out and "envoyé" in out and "23/11/2026 11:01:00" in out
+    assert "csu@example.org" not in out
+    record = json.loads(cli("incident", "show", "0d5c", "--json")[1])
+    assert record["municipality"] == "Boulogne-Billancourt" and record["metrics"]["mean_luma"]
+    [sent] = record["notifications"]
+    assert (sent["channel"], sent["recipient"], sent["status"]) == (
+        "email", "c***@example.org", "sent")  # fmt: skip
+    assert sent["sent_at"] == "2026-11-23T10:01:00+00:00"
+
+
+def test_maintenance_list_names_cameras_sites_and_towns(fleet, cli):
+    """Maintenance windows show the camera code, site and municipality names, local times."""
+    code, _, err = cli("maintenance", "add", "--camera", "BB-001", "--start",
+                       "2026-11-24T08:00+01:00", "--end", "2026-11-24T12:00+01:00")  # fmt: skip
+    assert code == 0, err
+    assert cli("maintenance", "add", "--municipality", "78646", "--start",
+               "2026-11-25T08:00+01:00", "--end", "2026-11-25T09:00+01:00")[0] == 0  # fmt: skip
+    _, out, _ = cli("maintenance", "list")
+    assert "BB-001" in out and "Mairie Boulogne-Billancourt" in out and "Versailles" in out
+    assert "24/11/2026 08:00:00" in out and "camera_id" not in out
+    rows = json.loads(cli("maintenance", "list", "--json")[1])
+    assert [(r["camera"], r["site"], r["municipality"]) for r in rows] == [
+        ("BB-001", "Mairie Boulogne-Billancourt", "Boulogne-Billancourt"),
+        (None, None, "Versailles"),
+    ]
+    assert rows[0]["starts_at"] == "2026-11-24T07:00:00+00:00"
+
+
+def test_camera_history_gives_changes_as_data(fleet, cli):
+    """`camera history --json` gives each change as before/after values, not one string."""
+    assert cli("camera", "update", "BB-001", "--name", "Parvis")[0] == 0
+    [entry] = json.loads(cli("camera", "history", "BB-001", "--json")[1])
+    assert entry["changes"] == {"name": {"before": "BB-001", "after": "Parvis"}}
+    _, out, _ = cli("camera", "history", "BB-001")
+    assert "nom : BB-001 → Parvis" in out and "modification" in out
+
+
+def test_availability_speaks_local_time(fleet, cli):
+    """`availability` prints its period in the display time zone, and takes a time without an
+    offset as a local (Paris) time, as people write it."""
+    _history(fleet, "BB-001", (0, "ok", False), (90, "down", False))
+    code, out, _ = cli("availability", "--from", "2026-11-23T11:00", "--to", "2026-11-23T13:00")
+    assert code == 0
+    assert "Période du 23/11/2026 11:00:00 au 23/11/2026 13:00:00 (Europe/Paris)" in out
+    assert "disponibilité %" in out and "75,0" in out
+    local = cli("availability", "--from", "2026-11-23T11:00", "--to", "2026-11-23T13:00",
+                "--json")[1]  # fmt: skip
+    utc = cli("availability", "--from", T0.isoformat(),
+              "--to", (T0 + timedelta(hours=2)).isoformat(), "--json")[1]  # fmt: skip
+    assert json.loads(local) == json.loads(utc)

@@ -2,34 +2,51 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.table import Table
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from vp_monitor.alerts.models import Incident
-from vp_monitor.cli_context import Context, json_option, pass_context, print_record, print_records
+from vp_monitor.cli_context import (
+    Context,
+    json_option,
+    pass_context,
+    print_json,
+    print_records,
+    table_console,
+)
 from vp_monitor.registry.models import Camera, Lifecycle, Municipality, Site
+from vp_monitor.texts import Texts
 
-LIST_COLUMNS = ("id", "kind", "status", "severity", "camera", "site", "conditions", "opened_at")
-STATUS_COLUMNS = ("camera", "site", "municipality", "state", "conditions", "since", "last_check")
+LIST_COLUMNS = ("id", "kind", "status", "severity", "camera", "site", "conditions", "opened_at",
+                "acknowledged_by")  # fmt: skip
+STATUS_COLUMNS = ("camera", "site", "municipality", "state", "conditions", "since", "last_check",
+                  "incident_status", "acknowledged_by")  # fmt: skip
+SHORT_ID = 8  # characters of an incident id shown in tables (random UUIDs: unique in practice)
+NOTIFICATION_COLUMNS = ("event", "channel", "recipient", "status", "sent_at")
 
 
 def incident_record(session: Session, incident: Incident) -> dict[str, Any]:
     """What an operator reads about an incident (the evidence frame only as its size)."""
     camera = session.get(Camera, incident.camera_id) if incident.camera_id else None
     site = session.get(Site, incident.site_id) if incident.site_id else None
+    town = camera.municipality if camera else (site.municipality if site else None)
     return {
         "id": incident.id,
         "kind": incident.kind,
         "status": incident.status,
         "severity": incident.severity,
         "camera": camera.code if camera else None,
+        "camera_name": camera.name if camera else None,
         "site": site.name if site else None,
-        "conditions": ", ".join(incident.conditions or []),
+        "municipality": town.name if town else None,
+        "insee": town.insee if town else None,
+        "conditions": list(incident.conditions or []),
         "opened_at": incident.opened_at,
         "acknowledged_at": incident.acknowledged_at,
         "acknowledged_by": incident.acknowledged_by,
@@ -42,6 +59,97 @@ def incident_record(session: Session, incident: Incident) -> dict[str, Any]:
         "metrics": incident.metrics or {},
         "evidence_bytes": len(incident.evidence_jpeg or b""),
     }
+
+
+def masked_recipient(channel: str, address: str) -> str:
+    """A recipient as an operator may see it: e-mail local part and URL credentials hidden."""
+    from vp_monitor.redaction import redact_url
+
+    if channel == "email":
+        local, at, domain = address.partition("@")
+        return f"{local[:1]}***{at}{domain}" if at else "***"
+    if channel == "webhook":
+        return redact_url(address)
+    return address  # an MQTT topic prefix holds no secret
+
+
+def notifications_sent(session: Session, incident_id: str) -> list[dict[str, Any]]:
+    """The outbox events of one incident: to whom, through which channel, sent or not, when."""
+    from vp_monitor.alerts.models import Delivery, OutboxEvent
+    from vp_monitor.registry.models import Contact
+
+    query = (
+        select(OutboxEvent, Delivery, Contact)
+        .join(Contact, OutboxEvent.contact_id == Contact.id)
+        .outerjoin(Delivery, OutboxEvent.delivery_id == Delivery.id)
+        .where(OutboxEvent.incident_id == incident_id)
+        .order_by(OutboxEvent.created_at, OutboxEvent.id)
+    )
+    rows = []
+    for event, delivery, contact in session.execute(query):
+        channel = str(getattr(contact.channel, "value", contact.channel))
+        rows.append({
+            "event": event.payload.get("event"),
+            "channel": channel,
+            "contact": contact.name,
+            "recipient": masked_recipient(channel, contact.address),
+            "status": delivery.status if delivery else "pending",
+            "sent_at": delivery.sent_at if delivery else None,
+            "queued_at": event.created_at,
+        })  # fmt: skip
+    return rows
+
+
+def print_incident(record: dict[str, Any], texts: Texts) -> None:
+    """An incident for people: its facts, its metrics as a table, the notifications sent."""
+    click.echo(texts("incident.title", id=record["id"]))
+    facts = ("status", "severity", "kind", "camera", "site", "municipality", "conditions",
+             "opened_at", "acknowledged_at", "acknowledged_by", "acknowledgement_note",
+             "resolved_at", "reopened_count", "escalation_level", "silenced",
+             "parent_id")  # fmt: skip
+    lines = []
+    for key in facts:
+        value = record[key]
+        if key == "camera" and value and record["camera_name"]:
+            value = f"{value} « {record['camera_name']} »"
+        elif key == "municipality" and value:
+            value = f"{value} ({record['insee']})"
+        elif key in ("acknowledged_at", "acknowledged_by", "acknowledgement_note",
+                     "resolved_at", "parent_id") and not value:  # fmt: skip
+            continue
+        else:
+            value = texts.value(key, value)
+        lines.append((texts.header(key), value))
+    width = max(len(key) for key, _ in lines)
+    for key, value in lines:
+        click.echo(f"  {key.ljust(width)}  {value}")
+    if "opening_metrics" in record:  # kept since the incident opened
+        sections = [("incident.opening_metrics", record["opening_metrics"])]
+    else:
+        sections = [("incident.metrics", record["metrics"])]
+    if record.get("worst_metrics"):
+        sections.append(("incident.worst_metrics", record["worst_metrics"]))
+    console = table_console()
+    for title, metrics in sections:
+        click.echo("")
+        click.echo(texts(title))
+        if not metrics:
+            click.echo(f"  {texts('incident.no_metrics')}")
+            continue
+        table = Table(texts.header("metric"), texts.header("value"))
+        for name, value in sorted(metrics.items()):
+            shown = texts.number(value) if isinstance(value, int | float) else str(value)
+            table.add_row(texts.metric(name), shown)
+        console.print(table)
+    click.echo("")
+    click.echo(texts("incident.notifications"))
+    if not record["notifications"]:
+        click.echo(f"  {texts('incident.no_notification')}")
+        return
+    table = Table(*(texts.header(c) for c in NOTIFICATION_COLUMNS))
+    for row in record["notifications"]:
+        table.add_row(*(texts.value(c, row[c]) for c in NOTIFICATION_COLUMNS))
+    console.print(table)
 
 
 def _find(session: Session, incident_id: str) -> Incident:
@@ -95,6 +203,12 @@ def incident_list(context: Context, show_all, municipality, limit, as_json) -> N
             query = query.where(Incident.status != "resolved")
         query = query.order_by(Incident.opened_at.desc()).limit(limit)
         records = [incident_record(session, i) for i in session.scalars(query)]
+    if not records and not as_json:
+        click.echo(context.texts("incident.none_at_all" if show_all else "incident.none"))
+        return
+    if not as_json:  # `incident show` and `ack` take a unique prefix: a table needs no more
+        for record in records:
+            record["id"] = record["id"][:SHORT_ID]
     print_records(records, LIST_COLUMNS, as_json)
 
 
@@ -105,18 +219,24 @@ def incident_list(context: Context, show_all, municipality, limit, as_json) -> N
 @json_option
 @pass_context
 def incident_show(context: Context, incident_id, evidence, as_json) -> None:
-    """One incident with its metrics; optionally its evidence frame."""
+    """One incident: its camera and place, its metrics, the notifications sent; optionally its
+    evidence frame."""
+    texts = context.texts
     with context.registry() as registry:
         found = _find(registry.session, incident_id)
         record = incident_record(registry.session, found)
+        record["notifications"] = notifications_sent(registry.session, found.id)
         jpeg = found.evidence_jpeg
     if evidence is not None:
         if not jpeg:
-            click.echo("this incident has no evidence frame", err=True)
+            click.echo(texts("incident.no_evidence"), err=True)
         else:
             evidence.write_bytes(jpeg)
-            click.echo(f"evidence frame written to {evidence}", err=True)
-    print_record(record, as_json)
+            click.echo(texts("incident.evidence_written", path=evidence), err=True)
+    if as_json:
+        print_json(record)
+    else:
+        print_incident(record, texts)
 
 
 @incident.command("ack")
@@ -132,9 +252,10 @@ def incident_ack(context: Context, incident_id, note) -> None:
         before = found.status
         acknowledge(registry.session, found.id, context.actor, note, context.settings.alerts)
         if before != "open":
-            click.echo(f"incident {found.id} is {before}: nothing to acknowledge")
+            status = context.texts.value("status", before)
+            click.echo(context.texts("incident.not_open", id=found.id, status=status))
             return
-    click.echo(f"incident {found.id} acknowledged by {context.actor}")
+    click.echo(context.texts("incident.acknowledged", id=found.id, actor=context.actor))
 
 
 @click.command("status")
@@ -156,32 +277,52 @@ def status(context: Context, municipality, problems, as_json) -> None:
         query = _municipality_filter(query, municipality).where(
             Camera.lifecycle != Lifecycle.DECOMMISSIONED
         )
-        records = []
+        open_incidents = _open_camera_incidents(registry.session)
+        records, watched = [], 0
         for camera, current in registry.session.execute(query):
+            watched += 1
             state = current.state if current else "unknown"
             if problems and state == "ok":
                 continue
+            incident = open_incidents.get(camera.id)
             records.append({
                 "camera": camera.code,
                 "site": camera.site.name,
                 "municipality": camera.municipality.insee,
                 "state": state,
-                "conditions": ", ".join(current.conditions or []) if current else "",
+                "conditions": list(current.conditions or []) if current else [],
                 "since": current.since if current else None,
                 "last_check": current.last_check_at if current else None,
+                "incident": incident.id if incident else None,
+                "incident_status": incident.status if incident else None,
+                "acknowledged_by": incident.acknowledged_by if incident else None,
             })  # fmt: skip
     records.sort(key=lambda r: (order.get(r["state"], 5), r["camera"]))
+    if not records and not as_json:
+        click.echo(context.texts("status.no_problem" if watched else "status.no_camera"))
+        return
     print_records(records, STATUS_COLUMNS, as_json)
 
 
-def _when(value: str | None, default: datetime) -> datetime:
+def _open_camera_incidents(session: Session) -> dict[int, Incident]:
+    """Each camera's unresolved incident (the newest, should there be several)."""
+    query = (
+        select(Incident)
+        .where(Incident.status != "resolved", Incident.camera_id.is_not(None))
+        .order_by(Incident.opened_at)
+    )
+    return {incident.camera_id: incident for incident in session.scalars(query)}
+
+
+def _when(value: str | None, default: datetime, texts: Texts) -> datetime:
+    """An ISO 8601 option; without an offset it is a local time of the display time zone."""
     if value is None:
         return default
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 date or time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=texts.zone)
 
 
 @click.command("availability")
@@ -195,8 +336,9 @@ def availability_command(context: Context, start, end, municipality, as_json) ->
     from vp_monitor.db import utcnow
     from vp_monitor.monitor.availability import availability
 
-    end_at = _when(end, utcnow())
-    start_at = _when(start, end_at - timedelta(days=1))
+    texts = context.texts
+    end_at = _when(end, utcnow(), texts)
+    start_at = _when(start, end_at - timedelta(days=1), texts)
     if start_at >= end_at:
         raise click.BadParameter("--from must be before --to")
     with context.registry() as registry:
@@ -218,6 +360,10 @@ def availability_command(context: Context, start, end, municipality, as_json) ->
                 "maintenance_min": round(figures.maintenance_s / 60, 1) if figures else 0.0,
             })  # fmt: skip
     columns = ("camera", "site", "municipality", "availability_pct", "down_min", "maintenance_min")
+    if not as_json:
+        period = texts("availability.period", start=texts.moment(start_at),
+                       end=texts.moment(end_at), zone=texts.zone.key)  # fmt: skip
+        click.echo(period)
     print_records(records, columns, as_json)
 
 
@@ -225,7 +371,8 @@ def availability_command(context: Context, start, end, municipality, as_json) ->
 @click.option("--day", help="Local day YYYY-MM-DD (default: yesterday).")
 @click.option("--municipality", help="INSEE: this municipality's cameras.")
 @click.option("--maintainer", help="Maintainer company: the cameras it maintains.")
-@click.option("--language", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@click.option("--language", type=click.Choice(["fr", "en"]),
+              help="Language of the report (default: the configured language).")  # fmt: skip
 @json_option
 @pass_context
 def report_command(context: Context, day, municipality, maintainer, language, as_json) -> None:
@@ -263,4 +410,4 @@ def report_command(context: Context, day, municipality, maintainer, language, as
     if as_json:
         click.echo(json.dumps(content, ensure_ascii=False, indent=2))
     else:
-        click.echo(plain_report(content, language), nl=False)
+        click.echo(plain_report(content, language or context.settings.language), nl=False)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from vp_monitor.alerts import labels
 from vp_monitor.alerts.labels import Language
+from vp_monitor.texts import Texts
 
 TEXTS: dict[Language, dict[str, str]] = {
     "fr": {
@@ -25,7 +26,6 @@ TEXTS: dict[Language, dict[str, str]] = {
         "down_time": "indisponibilité",
         "maintenance": "maintenance exclue",
         "incidents": "Incidents",
-        "counts": "{opened} ouverts, {resolved} rétablis, {open} toujours en cours",
         "lowest": "Caméras les moins disponibles",
         "list": "Incidents de la journée",
         "none": "Aucun incident.",
@@ -51,7 +51,6 @@ TEXTS: dict[Language, dict[str, str]] = {
         "down_time": "down time",
         "maintenance": "maintenance left out",
         "incidents": "Incidents",
-        "counts": "{opened} opened, {resolved} resolved, {open} still open",
         "lowest": "Least available cameras",
         "list": "Incidents of the day",
         "none": "No incident.",
@@ -76,6 +75,7 @@ class ReportText:
     def __init__(self, content: dict[str, Any], language: Language) -> None:
         self.content, self.language, self.text = content, language, TEXTS[language]
         self.zone = ZoneInfo(content["period"]["timezone"])
+        self.texts = Texts(language, content["period"]["timezone"])  # counts with plurals
 
     def percent(self, ratio: float | None) -> str:
         if ratio is None:
@@ -98,14 +98,14 @@ class ReportText:
         count = content["incidents"]["opened"]
         of = "du" if self.language == "fr" else "of"
         title = f"[vp-monitor] {text['title']} {of} {day} — {scope}"
-        return f"{title}{text['colon']}{ratio}, {count} incidents"
+        return f"{title}{text['colon']}{ratio}, {self.texts('count.incident', count=count)}"
 
     def summary(self) -> list[str]:
         """The figures, one line each."""
         content, text = self.content, self.text
         states = content["cameras"]["states"]
         parts = ", ".join(
-            f"{labels.label(labels.CAMERA_STATES, state, self.language)} {count}"
+            self.texts(f"count.state.{state}", count=count)
             for state, count in states.items()
             if count
         )
@@ -115,8 +115,9 @@ class ReportText:
             extra += f"{text['separator']}{text['maintenance']} "
             extra += self.duration(figures["maintenance_s"])
         incidents = content["incidents"]
-        counts = text["counts"].format(
-            opened=incidents["opened"], resolved=incidents["resolved"], open=incidents["still_open"]
+        counts = ", ".join(
+            self.texts(f"count.{key}", count=incidents[key])
+            for key in ("opened", "resolved", "still_open")
         )
         day = date.fromisoformat(content["period"]["day"]).strftime(text["date"])
         return [

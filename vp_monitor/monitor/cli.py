@@ -6,33 +6,43 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 
 import click
 
 from vp_monitor.cli_context import Context, pass_context
 from vp_monitor.monitor.events import CameraChange
 from vp_monitor.monitor.settings import MonitorSettings
+from vp_monitor.texts import Texts
 
 log = logging.getLogger(__name__)
 
 
-def change_line(code: str, change: CameraChange) -> str:
-    """One terminal line for a state change: time, camera, old → new state, conditions."""
-    conditions = ", ".join(sorted(change.conditions)) or "-"
+def change_line(code: str, change: CameraChange, texts: Texts | None = None) -> str:
+    """One terminal line for a state change: local time to the second, camera, old → new
+    state, conditions, in the catalogue's language."""
+    texts = texts or Texts()
+    conditions = texts.conditions(sorted(change.conditions))
     marks = "".join(
         (
-            " [maintenance]" if change.in_maintenance else "",
-            " [flapping]" if change.flapping else "",
+            f" [{texts.state('maintenance')}]" if change.in_maintenance else "",
+            f" [{texts.condition('flapping')}]" if change.flapping else "",
         )
     )
-    return (f"{change.at:%H:%M:%S} {code}: {change.previous_state} → {change.state} "
-            f"({conditions}){marks}")  # fmt: skip
+    at = texts.moment(change.at).rpartition(" ")[2]  # the time of day: the console runs live
+    found = f" ({conditions})" if conditions else ""
+    return (f"{at} {code}{texts('colon')}{texts.state(change.previous_state)} → "
+            f"{texts.state(change.state)}{found}{marks}")  # fmt: skip
 
 
-def print_change(code: str, change: CameraChange) -> None:
-    """Print a line when a camera's state or confirmed conditions changed."""
-    if change.changed:
-        click.echo(change_line(code, change))
+def change_printer(texts: Texts) -> Callable[[str, CameraChange], None]:
+    """A callback printing a line when a camera's state or confirmed conditions changed."""
+
+    def print_change(code: str, change: CameraChange) -> None:
+        if change.changed:
+            click.echo(change_line(code, change, texts))
+
+    return print_change
 
 
 def build_monitor(context: Context) -> object:
@@ -48,7 +58,7 @@ def build_monitor(context: Context) -> object:
         alert_settings=settings.alerts,
         channel_settings=settings.channels,
         secrets=context.secrets,
-        on_change=print_change,
+        on_change=change_printer(context.texts),
     )
 
 
@@ -60,7 +70,7 @@ async def _serve(context: Context, role: str, once: bool) -> None:
     monitor = build_monitor(context) if role in ("all", "poller") else None
     if monitor is not None and once:
         count = await monitor.run_once()
-        click.echo(f"{count} checks run")
+        click.echo(context.texts("serve.checks_run", count=count))
         return
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

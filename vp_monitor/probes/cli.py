@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import sys
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,8 @@ WSA_NS = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
 WSD_NS = "http://schemas.xmlsoap.org/ws/2005/04/discovery"
 MAX_DATAGRAM = 16 * 1024
 MAX_DEVICES = 10_000
+# `check` exit codes, as monitoring plugins give them (2 stays the usage error of every command).
+CHECK_EXIT_CODES = {"ok": 0, "degraded": 1, "down": 3}
 
 
 def probe_settings(context: Context) -> ProbeSettings:
@@ -60,7 +63,8 @@ def _references(registry: Any, camera: Any) -> dict[str, bytes]:
 @click.option("--save-frame", type=click.Path(dir_okay=False), help="Write the frame (JPEG).")
 @pass_context
 def check(context: Context, code: str, as_json: bool, save_frame: str | None) -> None:
-    """Run every probe once on a camera and print what was found (exit 0 even if it is down)."""
+    """Run every probe once on a camera and print what was found; exit 0 ok, 1 degraded,
+    3 down (2: bad input)."""
     from vp_monitor.probes.capture import close_decoder_pool
     from vp_monitor.probes.check import check_camera
     from vp_monitor.probes.onvif import close_clients
@@ -84,12 +88,35 @@ def check(context: Context, code: str, as_json: bool, save_frame: str | None) ->
             handle.write(report.evidence_jpeg)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
-        return
-    click.echo(f"{report.camera}: {report.state}  {' '.join(report.conditions) or '-'}")
+    else:
+        print_check(report, context.texts)
+    exit_code = CHECK_EXIT_CODES.get(report.state, CHECK_EXIT_CODES["down"])
+    if exit_code:
+        sys.exit(exit_code)
+
+
+def print_check(report: Any, texts: Any) -> None:
+    """The check for people: the state, each probe, then what the picture showed."""
+    conditions = texts.conditions(report.conditions)
+    found = f"  ({conditions})" if conditions else ""
+    click.echo(f"{report.camera}{texts('colon')}{texts.state(report.state)}{found}")
     for name, result in report.probes.items():
         metrics = ", ".join(f"{k}={v:.3g}" for k, v in sorted(result.metrics.items()))
-        line = f"  {name:7} {'ok' if result.ok else 'FAILED':6} {result.duration_s:6.2f} s  "
+        verdict = texts("check.ok" if result.ok else "check.failed")
+        line = f"  {name:7} {verdict:6} {result.duration_s:6.2f} s  "
         click.echo(line + (result.error or metrics))
+    seen_by_probes = set().union(*(r.conditions for r in report.probes.values()))
+    findings = sorted(set(report.conditions) - seen_by_probes)
+    image = texts("check.image")
+    if not report.analysis:
+        click.echo(f"  {image:7} {texts('check.no_picture')}")
+        return
+    verdict = texts.conditions(findings) if findings else texts("check.ok")
+    click.echo(f"  {image:7} {verdict}")
+    metrics = ", ".join(
+        f"{texts.metric(k)} {texts.number(v)}" for k, v in sorted(report.analysis.items())
+    )
+    click.echo(f"          {metrics}")
 
 
 # -- ONVIF registration --------------------------------------------------------------------------
@@ -272,9 +299,8 @@ def reference(
             finally:
                 close_decoder_pool()
         if missed:
-            fail(f"no picture from {len(missed)} cameras, no reference for them: "
-                 f"{', '.join(missed)}")  # fmt: skip
-        click.echo(f"every camera has a {kind} reference")
+            fail(context.texts("reference.missed", count=len(missed), codes=", ".join(missed)))
+        click.echo(context.texts("reference.all", kind=context.texts.value("kind", kind)))
         return
     with context.registry() as registry:
         camera = registry.camera(code)
@@ -292,7 +318,8 @@ def reference(
         if frame is None:
             fail(f"camera {code!r}: no picture could be captured; reference unchanged")
         stored = store_reference(registry, camera, frame, kind, note)
-        click.echo(f"{code}: new {kind} reference {stored.width}x{stored.height} approved")
+        click.echo(context.texts("reference.approved", code=code, kind=context.texts.value(
+            "kind", kind), size=f"{stored.width}x{stored.height}"))  # fmt: skip
 
 
 # -- discover ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from vp_monitor.cli_context import current_texts
 from vp_monitor.sim.encoder import GopCache
 from vp_monitor.sim.fleet import (
     Fleet,
@@ -116,7 +117,7 @@ def sim(
         raise click.BadParameter(f"no such video file {scene!r}", param_hint="--scene")
     if csv_file:
         write_registry_csv(fleet, csv_file)
-        click.echo(f"wrote {len(fleet.cameras)} cameras to {csv_file}")
+        click.echo(current_texts()("sim.csv_written", count=len(fleet.cameras), path=csv_file))
     elif csv_only:
         raise click.UsageError("--csv-only needs --write-csv FILE")
     if csv_only:

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import html
 import logging
+from collections import Counter
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -19,6 +20,7 @@ from vp_monitor.alerts.channels.base import ChannelSection, DeliveryError
 from vp_monitor.alerts.notification import IncidentEvent, Language, Message, Notification, Report
 from vp_monitor.alerts.report_format import html_report, plain_report, report_subject
 from vp_monitor.redaction import redact
+from vp_monitor.texts import Texts
 
 log = logging.getLogger(__name__)
 
@@ -30,45 +32,6 @@ TRANSPORT_ERRORS = (
     TimeoutError,
     OSError,
 )
-
-TEXTS: dict[Language, dict[str, str]] = {
-    "fr": {
-        "opened_one": "incident ouvert",
-        "opened_many": "incidents ouverts",
-        "resolved_one": "rétabli",
-        "resolved_many": "rétablis",
-        "recovered": "RÉTABLI",
-        "failures": "Incidents en cours",
-        "recoveries": "Rétablissements",
-        "conditions": "Défauts",
-        "state": "État",
-        "since": "depuis le",
-        "duration": "durée",
-        "resolved_at": "rétabli le",
-        "evidence": "Preuve",
-        "footer": "Message automatique de vp-monitor. Ne pas répondre.",
-        "digest": "Récapitulatif",
-        "date": "%d/%m/%Y %H:%M %Z",
-    },
-    "en": {
-        "opened_one": "incident open",
-        "opened_many": "incidents open",
-        "resolved_one": "resolved",
-        "resolved_many": "resolved",
-        "recovered": "RESOLVED",
-        "failures": "Ongoing incidents",
-        "recoveries": "Recoveries",
-        "conditions": "Faults",
-        "state": "State",
-        "since": "since",
-        "duration": "duration",
-        "resolved_at": "resolved on",
-        "evidence": "Evidence",
-        "footer": "Automatic message from vp-monitor. Do not reply.",
-        "digest": "Digest",
-        "date": "%Y-%m-%d %H:%M %Z",
-    },
-}
 
 
 class EmailSettings(ChannelSection):
@@ -96,23 +59,21 @@ class EmailSettings(ChannelSection):
         return value
 
 
+# Order of the parts of a subject: what happened, most pressing first.
+SUBJECT_EVENTS = ("escalated", "opened", "reopened", "reminder", "acknowledged", "resolved")
+
+
 def subject(notification: Notification) -> str:
-    """E.g. "[vp-monitor] CRITIQUE — 2 incidents ouverts, 1 rétabli"."""
-    text = TEXTS[notification.recipient.language]
-    failures, recoveries = len(notification.failures), len(notification.recoveries)
-    parts = []
-    if failures:
-        parts.append(f"{failures} {text['opened_one' if failures == 1 else 'opened_many']}")
-    if recoveries:
-        parts.append(f"{recoveries} {text['resolved_one' if recoveries == 1 else 'resolved_many']}")
+    """What happened, e.g. "[vp-monitor] CRITIQUE — 2 incidents ouverts, 1 incident résolu"
+    or "[vp-monitor] MAJEUR — 1 incident pris en compte"."""
+    texts = Texts(notification.recipient.language)
+    counts = Counter(item.event for item in notification.items)
+    parts = [texts(f"subject.{event}", count=counts[event]) for event in SUBJECT_EVENTS
+             if counts[event]]  # fmt: skip
     severity = notification.severity
-    level = (
-        labels.label(labels.SEVERITIES, severity, notification.recipient.language)
-        if severity
-        else text["recovered"]
-    )
+    level = texts.severity(severity) if severity else texts("subject.recovered")
     if notification.digest:
-        level = f"{text['digest']} · {level}"
+        level = f"{texts('subject.digest')} · {level}"
     return f"[vp-monitor] {level} — {', '.join(parts)}"
 
 
@@ -127,10 +88,10 @@ class _Formatter:
     """Writes the lines describing one event in one language and time zone."""
 
     def __init__(self, language: Language, zone: ZoneInfo) -> None:
-        self.language, self.zone, self.text = language, zone, TEXTS[language]
+        self.language, self.zone, self.texts = language, zone, Texts(language)
 
     def date(self, moment: datetime) -> str:
-        return moment.astimezone(self.zone).strftime(self.text["date"])
+        return moment.astimezone(self.zone).strftime(self.texts("email.date"))
 
     def title(self, item: IncidentEvent) -> str:
         severity = labels.label(labels.SEVERITIES, item.severity, self.language)
@@ -140,29 +101,30 @@ class _Formatter:
     def details(self, item: IncidentEvent) -> list[str]:
         conditions = ", ".join(labels.condition_label(c, self.language) for c in item.conditions)
         state = labels.label(labels.CAMERA_STATES, item.camera_state, self.language)
-        timing = f"{self.text['since']} {self.date(item.started_at)}"
+        timing = f"{self.texts('email.since')} {self.date(item.started_at)}"
         if item.resolved_at:
-            timing = f"{self.text['resolved_at']} {self.date(item.resolved_at)}"
+            timing = f"{self.texts('email.resolved_at')} {self.date(item.resolved_at)}"
         if item.duration_s is not None:
             duration = labels.format_duration(item.duration_s, self.language)
-            timing += f" · {self.text['duration']} {duration}"
+            timing += f" · {self.texts('email.duration')} {duration}"
+        colon = self.texts("colon")
         lines = [
             f"{item.site_name}, {item.municipality_name}",
-            f"{self.text['conditions']} : {conditions or '—'}",
-            f"{self.text['state']} : {state} · {timing}",
+            f"{self.texts('email.conditions')}{colon}{conditions or '—'}",
+            f"{self.texts('email.state')}{colon}{state} · {timing}",
         ]
         if item.summary:
             lines.append(item.summary)
         if item.evidence_url:
-            lines.append(f"{self.text['evidence']} : {item.evidence_url}")
+            lines.append(f"{self.texts('email.evidence')}{colon}{item.evidence_url}")
         return lines
 
 
 def _sections(notification: Notification) -> list[tuple[str, tuple[IncidentEvent, ...]]]:
-    text = TEXTS[notification.recipient.language]
+    texts = Texts(notification.recipient.language)
     sections = [
-        (text["failures"], notification.failures),
-        (text["recoveries"], notification.recoveries),
+        (texts("email.failures"), notification.failures),
+        (texts("email.recoveries"), notification.recoveries),
     ]
     return [(title, items) for title, items in sections if items]
 
@@ -176,7 +138,7 @@ def plain_body(notification: Notification, formatter: _Formatter) -> str:
             lines.append(f"- {formatter.title(item)}")
             lines += [f"  {line}" for line in formatter.details(item)]
             lines.append("")
-    lines += ["--", formatter.text["footer"]]
+    lines += ["--", formatter.texts("email.footer")]
     return "\n".join(lines) + "\n"
 
 
@@ -193,7 +155,7 @@ def html_body(notification: Notification, formatter: _Formatter) -> str:
             details = "<br>".join(esc(line) for line in formatter.details(item))
             parts.append(f"<li><strong>{esc(formatter.title(item))}</strong><br>{details}</li>")
         parts.append("</ul>")
-    parts.append(f"<p><small>{esc(formatter.text['footer'])}</small></p></body></html>")
+    parts.append(f"<p><small>{esc(formatter.texts('email.footer'))}</small></p></body></html>")
     return "\n".join(parts)
 
 
