@@ -186,25 +186,31 @@ def _when(value: str | None, default: datetime) -> datetime:
 
 @click.command("availability")
 @click.option("--from", "start", help="Start (ISO 8601; default: 24 hours ago).")
-@click.option("--to", "end", help="End (ISO 8601; default: now).")
+@click.option("--to", "end", help="End (ISO 8601; default: now; a later end is measured to now).")
 @click.option("--municipality", help="INSEE: only this municipality's cameras.")
 @json_option
 @pass_context
 def availability_command(context: Context, start, end, municipality, as_json) -> None:
-    """Share of time each camera was up, maintenance windows excluded."""
-    from vp_monitor.db import utcnow
-    from vp_monitor.monitor.availability import availability
+    """Share of time each camera had usable video, maintenance windows excluded.
 
-    end_at = _when(end, utcnow())
+    Degraded time with a usable picture (low frame rate, clock drift…) counts as available and
+    is shown on its own; a black, frozen, covered… picture counts as unavailable.
+    """
+    from vp_monitor.db import utcnow
+    from vp_monitor.monitor.availability import availability, observed_until
+
+    now = utcnow()
+    end_at = _when(end, now)
     start_at = _when(start, end_at - timedelta(days=1))
     if start_at >= end_at:
         raise click.BadParameter("--from must be before --to")
+    until = max(observed_until(end_at, now), start_at)  # time still to come is not measured
     with context.registry() as registry:
         session = registry.session
         query = _municipality_filter(select(Camera).options(*WITH_PLACES), municipality)
         cameras = {camera.id: camera for camera in session.scalars(query)}
         # The whole fleet unfiltered: a literal list of every id outgrows SQLite's parameters.
-        found = availability(session, start_at, end_at, cameras if municipality else None)
+        found = availability(session, start_at, until, cameras if municipality else None)
         records = []
         for camera_id, camera in sorted(cameras.items(), key=lambda item: item[1].code):
             figures = found.get(camera_id)
@@ -215,10 +221,25 @@ def availability_command(context: Context, start, end, municipality, as_json) ->
                 "municipality": camera.municipality.insee,
                 "availability_pct": None if ratio is None else round(ratio * 100, 2),
                 "down_min": round(figures.down_s / 60, 1) if figures else 0.0,
+                "degraded_min": round(figures.degraded_s / 60, 1) if figures else 0.0,
                 "maintenance_min": round(figures.maintenance_s / 60, 1) if figures else 0.0,
+                "from": start_at.isoformat(),
+                "to": until.isoformat(),
             })  # fmt: skip
-    columns = ("camera", "site", "municipality", "availability_pct", "down_min", "maintenance_min")
+    if not as_json:  # the window used, said once above the table (in each JSON row otherwise)
+        click.echo(_window_line(context.settings.language, start_at, until, until < end_at))
+    columns = ("camera", "site", "municipality", "availability_pct", "down_min", "degraded_min",
+               "maintenance_min")  # fmt: skip
     print_records(records, columns, as_json)
+
+
+def _window_line(language: str, start: datetime, end: datetime, cut_at_now: bool) -> str:
+    """The period an availability figure covers, e.g. "Période : du … au … (maintenant)"."""
+    words = {"fr": ("Période : du {start} au {end}", " (maintenant)"),
+             "en": ("Period: from {start} to {end}", " (now)")}[language]  # fmt: skip
+    line = words[0].format(start=start.isoformat(timespec="seconds"),
+                           end=end.isoformat(timespec="seconds"))  # fmt: skip
+    return line + (words[1] if cut_at_now else "")
 
 
 @click.command("report")
