@@ -239,3 +239,37 @@ def test_report_for_today_ends_at_now(fleet, cli):
     assert now <= until <= datetime.now(UTC)
     code, out, _ = cli("report", "--day", today.isoformat())
     assert code == 0 and "en cours, mesurée jusqu'au" in out
+
+
+def test_incident_show_gives_the_opening_and_worst_figures(fleet, cli):
+    """`incident show --json`: `metrics` are those of the check that opened the incident, not
+    the latest check's; `worst` is its worst moment with its figures."""
+    from vp_monitor.alerts.incidents import record_change
+    from vp_monitor.alerts.settings import AlertSettings
+    from vp_monitor.monitor.events import CameraChange
+
+    with transaction(session_factory(fleet)) as session:
+        camera_id = session.scalars(select(Camera.id).where(Camera.code == "VE-001")).one()
+    checks = [
+        (0, "degraded", {"frozen"}, {"frame_diff": 0.82, "mean_luma": 119.8}),
+        (1, "down", {"frozen", "no_video"}, {"rtsp_main_response_s": 4.9}),
+        (2, "degraded", {"frozen"}, {"rtsp_main_response_s": 0.02}),
+    ]
+    for minutes, state, conditions, metrics in checks:
+        with transaction(session_factory(fleet)) as session:
+            change = CameraChange(camera_id, T0 + timedelta(minutes=minutes), state, "ok",
+                                  frozenset(conditions), opened=frozenset(conditions),
+                                  metrics=metrics)  # fmt: skip
+            incident_id = record_change(session, change, AlertSettings()).id
+    code, out, err = cli("incident", "show", incident_id, "--json")
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["metrics"] == {"frame_diff": 0.82, "mean_luma": 119.8}
+    assert shown["worst"]["metrics"] == {"rtsp_main_response_s": 4.9}
+    assert (shown["worst"]["state"], shown["worst"]["conditions"]) == (
+        "down",
+        ["frozen", "no_video"],
+    )
+    code, out, _ = cli("incident", "list", "--all", "--json")
+    listed = {row["id"]: row for row in json.loads(out)}[incident_id]
+    assert listed["metrics"] == shown["metrics"] and listed["worst"] == shown["worst"]

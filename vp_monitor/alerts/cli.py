@@ -39,7 +39,8 @@ def incident_record(session: Session, incident: Incident) -> dict[str, Any]:
         "escalation_level": incident.escalation_level,
         "silenced": incident.silenced,
         "parent_id": incident.parent_id,
-        "metrics": incident.metrics or {},
+        "metrics": incident.metrics or {},  # of the check that opened it (the evidence)
+        "worst": incident.worst,  # its worst moment: at, state, severity, conditions, metrics
         "evidence_bytes": len(incident.evidence_jpeg or b""),
     }
 
