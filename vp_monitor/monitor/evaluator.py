@@ -169,7 +169,8 @@ def step(
     if status.tiers_checked is None and previous_state != "unknown":
         checked |= JUDGING_TIERS  # judged before tiers were counted (an older database)
     state = state_of(confirmed, pending, previous_state, bool(JUDGING_TIERS - checked))
-    status.tiers_checked = sorted(checked)
+    if status.tiers_checked is None or checked != set(status.tiers_checked):
+        status.tiers_checked = sorted(checked)
     epoch = now.timestamp()
     transitions = [t for t in status.transitions or [] if t > epoch - settings.flapping_window_s]
     if state != previous_state:
