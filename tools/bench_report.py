@@ -26,16 +26,25 @@ from sqlalchemy import select, text
 from vp_monitor.alerts.reports import Scope, build_report, day_period
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import make_engine, session_factory, transaction, upgrade
-from vp_monitor.monitor.availability import Availability, accumulate, availability
+from vp_monitor.monitor.availability import (
+    BY_STATE,
+    UNKNOWN,
+    Availability,
+    accumulate,
+    availability,
+)
 from vp_monitor.monitor.models import CheckRecord
 
 DAY = date(2026, 11, 23)
 
 HISTORY = """
-INSERT INTO check_record (camera_id, tier, at, state, conditions, duration_s, detail)
+INSERT INTO check_record (camera_id, tier, at, state, availability, conditions, duration_s,
+                          detail)
 SELECT camera.id, tier.name, CAST(:start AS timestamptz) + (n * tier.every) * interval '1 second',
        CASE WHEN camera.id % 50 = 0 AND n * tier.every BETWEEN 18000 AND 25200 THEN 'down'
             ELSE 'ok' END,
+       CASE WHEN camera.id % 50 = 0 AND n * tier.every BETWEEN 18000 AND 25200 THEN 'down'
+            ELSE 'up' END,
        '[]'::json, 0.2,
        CASE WHEN camera.id % 97 = 0 AND n * tier.every BETWEEN 36000 AND 39600
             THEN '{"in_maintenance": true}'::json ELSE '{"in_maintenance": false}'::json END
@@ -48,14 +57,16 @@ FROM camera,
 def every_record(session, start, end) -> dict[int, Availability]:
     """The baseline: every record of the period (and the last one before) read into Python."""
     rows = session.execute(
-        select(CheckRecord.camera_id, CheckRecord.at, CheckRecord.state, CheckRecord.detail)
+        select(CheckRecord.camera_id, CheckRecord.at, CheckRecord.availability,
+               CheckRecord.state, CheckRecord.detail)
         .where(CheckRecord.at >= start - timedelta(hours=1), CheckRecord.at < end)
         .order_by(CheckRecord.camera_id, CheckRecord.at, CheckRecord.id)
-    )
+    )  # fmt: skip
     history: dict[int, list] = {}
-    for camera_id, at, state, detail in rows:
+    for camera_id, at, available, state, detail in rows:
         maintenance = bool((detail or {}).get("in_maintenance"))
-        history.setdefault(camera_id, []).append((max(at, start), state, maintenance))
+        available = available or BY_STATE.get(state, UNKNOWN)
+        history.setdefault(camera_id, []).append((max(at, start), available, maintenance))
     return accumulate(history, end)
 
 

@@ -281,7 +281,6 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "en": "evidence frame written to {path}",
     },
     "incident.title": {"fr": "Incident {id}", "en": "Incident {id}"},
-    "incident.metrics": {"fr": "Mesures", "en": "Metrics"},
     "incident.opening_metrics": {"fr": "Mesures à l'ouverture", "en": "Metrics at opening"},
     "incident.worst_metrics": {"fr": "Mesures au pire moment", "en": "Metrics at the worst"},
     "incident.no_metrics": {"fr": "aucune mesure", "en": "no metrics"},
@@ -301,6 +300,7 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": "Période du {start} au {end} ({zone})",
         "en": "Period from {start} to {end} ({zone})",
     },
+    "availability.until_now": {"fr": " : jusqu'à maintenant", "en": ": until now"},
     # maintenance
     "maintenance.none": {
         "fr": "Aucune fenêtre de maintenance.",

@@ -4,6 +4,7 @@ the simulator's control API, states followed through hysteresis, overruns and re
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import socket
 import time
@@ -183,6 +184,50 @@ async def test_faults_go_through_hysteresis_and_recover(engine, fleet, secret_ke
         assert cleared == {black.code, refused.code, hung.code}
     finally:
         await second.stop()
+
+
+async def test_a_camera_is_ok_only_once_its_picture_was_checked(
+    engine, fleet, secret_key, gop_cache
+):
+    """A new camera stays unknown ("being checked") until its stream tier has looked at its
+    picture: a camera black from the start goes from unknown to degraded, never through ok,
+    and a healthy one is ok only from its first stream check on."""
+    from vp_monitor.monitor.runner import run_tier
+    from vp_monitor.probes.base import ProbeTarget
+
+    healthy, black, spare = fleet[:3]
+    box = SecretBox(secret_key.encode())
+    ids = register(engine, [healthy, black], box)
+    # Warm up this process's ONVIF and RTSP clients on a camera the monitor does not watch:
+    # the first checks then succeed (a cold start can fail them, hiding the order of verdicts).
+    await run_tier("reachability", ProbeTarget(
+        spare.code, onvif_host=spare.host, onvif_port=spare.onvif_port, username="admin",
+        password="admin", rtsp_main=f"rtsp://{spare.host}:{spare.rtsp_port}/main",
+    ), FAST_PROBES)  # fmt: skip
+    await set_fault(black, "black")
+    blacked = dataclasses.replace(black)
+    blacked.set_fault("black")
+    for stream in ("main", "sub"):  # encoded now, not while the first checks run
+        await gop_cache.get(gop_cache.key_for(blacked, stream))
+    monitor = Monitor(engine, FAST_MONITOR, probe_settings=FAST_PROBES, secrets=box)
+    await monitor.start()
+    try:
+        expected = {healthy.code: ("ok", []), black.code: ("degraded", ["black"])}
+        await wait_for(lambda: states(engine, ids) == expected, 25, "verdicts",
+                       lambda: states(engine, ids))  # fmt: skip
+    finally:
+        await monitor.stop()
+        await set_fault(black, "none")
+    with transaction(session_factory(engine)) as session:
+        query = select(CheckRecord.camera_id, CheckRecord.tier, CheckRecord.state)
+        rows = session.execute(query.order_by(CheckRecord.at, CheckRecord.id)).all()
+    black_states = [state for camera_id, _, state in rows if camera_id == ids[black.code]]
+    assert "ok" not in black_states and black_states[-1] == "degraded", black_states
+    healthy_rows = [(tier, state) for camera_id, tier, state in rows
+                    if camera_id == ids[healthy.code]]  # fmt: skip
+    first_ok = [state for _, state in healthy_rows].index("ok")
+    assert "stream" in [tier for tier, _ in healthy_rows[: first_ok + 1]], healthy_rows
+    assert {state for _, state in healthy_rows[:first_ok]} <= {"unknown"}, healthy_rows
 
 
 async def _slow_or_broken(tier, target, settings, references, vision) -> TierResult:

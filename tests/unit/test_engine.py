@@ -16,7 +16,7 @@ from sqlalchemy import select
 from vp_monitor.alerts.models import Incident
 from vp_monitor.db import session_factory, transaction
 from vp_monitor.monitor.engine import Monitor
-from vp_monitor.monitor.evaluator import TierResult
+from vp_monitor.monitor.evaluator import JUDGING_TIERS, TierResult, new_status
 from vp_monitor.monitor.models import CameraStatus, CheckRecord, CheckSchedule
 from vp_monitor.monitor.planner import Claim, claim_due, ensure_schedule
 from vp_monitor.monitor.runner import Job
@@ -40,13 +40,18 @@ def factory(engine):
 
 @pytest.fixture
 def cameras(factory) -> list[int]:
-    """Three active cameras on one site; their ids."""
+    """Three active cameras on one site, every judging tier run once already; their ids."""
     with transaction(factory) as session:
         town = Municipality(insee="78646", name="Versailles", departement="78")
         site = Site(name="Gare", municipality=town)
         session.add_all([Camera(code=f"VER-{n}", site=site, municipality=town) for n in range(3)])
         session.flush()
-        return list(session.scalars(select(Camera.id).order_by(Camera.id)))
+        ids = list(session.scalars(select(Camera.id).order_by(Camera.id)))
+        for camera_id in ids:  # the states below follow each result, not the first checks
+            status = new_status(camera_id)
+            status.tiers_checked = sorted(JUDGING_TIERS)
+            session.add(status)
+        return ids
 
 
 @pytest.fixture
@@ -86,7 +91,7 @@ def test_a_bad_result_does_not_lose_the_others_of_its_batch(factory, cameras, mo
     first, bad, last = (held[(camera_id, "reachability")] for camera_id in cameras)
     unstorable = result(detail={"not json": object()})
     monitor._record([(job(first), result()), (job(bad), unstorable), (job(last), result())])
-    assert [state(factory, camera_id) for camera_id in cameras] == ["ok", None, "ok"]
+    assert [state(factory, camera_id) for camera_id in cameras] == ["ok", "unknown", "ok"]
     with factory() as session:
         written = session.scalars(select(CheckRecord.camera_id).order_by(CheckRecord.camera_id))
         assert list(written) == [first.camera_id, last.camera_id]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from vp_monitor.db import session_factory, transaction
 from vp_monitor.monitor.availability import availability
-from vp_monitor.monitor.evaluator import TierResult, evaluate, new_status, step
+from vp_monitor.monitor.evaluator import JUDGING_TIERS, TierResult, evaluate, new_status, step
 from vp_monitor.monitor.models import CameraStatus, CheckRecord
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.registry.models import (
@@ -40,6 +40,13 @@ def stream(*conditions: str) -> TierResult:
     return TierResult("stream", frozenset(conditions), observed, True)
 
 
+def checked(camera_id: int) -> CameraStatus:
+    """A camera every judging tier has checked once already (its state follows each result)."""
+    status = new_status(camera_id)
+    status.tiers_checked = sorted(JUDGING_TIERS)
+    return status
+
+
 def run(status, results, start=T0, every_s=60.0, settings=SETTINGS, maintenance=False):
     """Apply results one minute apart; the changes, in order."""
     changes = []
@@ -49,9 +56,35 @@ def run(status, results, start=T0, every_s=60.0, settings=SETTINGS, maintenance=
     return changes
 
 
+def test_a_new_camera_is_ok_only_once_its_picture_was_checked():
+    """Reachable is not ok: a new camera stays unknown until the stream tier has looked at its
+    picture too; a picture black from the start goes from unknown to degraded, never ok."""
+    changes = run(new_status(1), [reach(), reach(), stream(), reach()])
+    assert [c.state for c in changes] == ["unknown", "unknown", "ok", "ok"]
+    changes = run(new_status(2), [reach(), stream("black"), reach(), stream("black")])
+    assert [c.state for c in changes] == ["unknown", "unknown", "unknown", "degraded"]
+    # Either order: the stream tier first still waits for the reachability tier.
+    assert [c.state for c in run(new_status(3), [stream(), reach()])] == ["unknown", "ok"]
+
+
+def test_a_crashed_check_does_not_count_as_its_tier_having_judged():
+    """A check that failed on a bug observed nothing: the camera still waits for its tier."""
+    crashed = TierResult("stream", frozenset(), frozenset(), None, detail={"error": "bug"})
+    changes = run(new_status(1), [reach(), crashed, reach(), stream()])
+    assert [c.state for c in changes] == ["unknown", "unknown", "unknown", "ok"]
+
+
+def test_a_camera_judged_before_tiers_were_counted_stays_ok():
+    """A status row from an older database (no tiers counted, state ok) is not sent back to
+    unknown by its next reachability check."""
+    status = new_status(1)
+    status.state, status.tiers_checked = "ok", None
+    assert run(status, [reach()])[0].state == "ok"
+
+
 def test_down_after_two_failures_and_back_after_two_successes():
     """One failed check changes nothing; the second makes it down; it takes two good ones back."""
-    status = new_status(1)
+    status = checked(1)
     changes = run(status, [reach(), reach("unreachable"), reach("unreachable"), reach(), reach()])
     assert [c.state for c in changes] == ["ok", "ok", "down", "down", "ok"]
     assert changes[2].opened == {"unreachable"} and changes[2].previous_state == "ok"
@@ -67,7 +100,7 @@ def test_first_failure_of_a_new_camera_leaves_it_unknown():
 
 def test_alternating_failure_causes_still_mean_down():
     """Two failed checks in a row make the camera down even when their causes differ."""
-    status = new_status(1)
+    status = checked(1)
     changes = run(status, [reach(), reach("unreachable"), reach("rtsp_error")])
     assert changes[-1].state == "down" and changes[-1].conditions == {"rtsp_error"}
 
@@ -82,7 +115,7 @@ def test_single_good_check_does_not_recover_a_down_camera():
 
 def test_image_condition_needs_a_second_check():
     """black seen once is pending; seen twice it is opened (degraded); one clean check clears."""
-    status = new_status(1)
+    status = checked(1)
     changes = run(status, [stream(), stream("black"), stream("black"), stream()])
     assert [c.state for c in changes] == ["ok", "ok", "degraded", "ok"]
     assert changes[2].opened == {"black"} and changes[3].cleared == {"black"}
@@ -91,10 +124,10 @@ def test_image_condition_needs_a_second_check():
 def test_unconfirmed_sightings_ask_for_an_early_retry():
     """A condition seen once, or a confirmed one gone once, is `confirming` (the engine checks
     again after retry_s); once opened or cleared, it is settled."""
-    status = new_status(1)
+    status = checked(1)
     changes = run(status, [reach(), reach("unreachable"), reach("unreachable"), reach(), reach()])
     assert [c.confirming for c in changes] == [False, True, False, True, False]
-    changes = run(new_status(2), [stream(), stream("black"), stream("black"), stream()])
+    changes = run(checked(2), [stream(), stream("black"), stream("black"), stream()])
     assert [c.confirming for c in changes] == [False, True, False, False]
 
 
@@ -108,10 +141,10 @@ def test_a_tier_that_cannot_see_a_condition_does_not_clear_it():
 
 def test_device_conditions_open_on_first_sight():
     """device_replaced and auth_failed are facts, not glitches: opened on the first check."""
-    status = new_status(1)
+    status = checked(1)
     changes = run(status, [reach(), reach("device_replaced")])
     assert changes[1].opened == {"device_replaced"} and changes[1].state == "degraded"
-    status = new_status(2)
+    status = checked(2)
     changes = run(status, [reach(), reach("auth_failed")])
     assert changes[1].opened == {"auth_failed"} and changes[1].state == "down"
 
@@ -119,7 +152,7 @@ def test_device_conditions_open_on_first_sight():
 def test_flapping_after_too_many_transitions_until_a_quiet_window():
     """More than 6 transitions in 30 min set flapping; it stays until a whole window is quiet."""
     settings = MonitorSettings(down_after=1, recover_after=1)
-    status = new_status(1)
+    status = checked(1)
     pattern = [reach(), reach("unreachable")] * 5  # 9 transitions after the first verdict
     changes = run(status, pattern, settings=settings)
     flags = [c.flapping for c in changes]
@@ -182,6 +215,7 @@ def test_history_keeps_changes_and_a_heartbeat_not_every_check(engine):
     factory = session_factory(engine)
     with transaction(factory) as session:
         camera_id = _camera(session).id
+        session.add(checked(camera_id))  # its picture checked already: ok on a good check
     timeline = [reach()] * 120 + [reach("unreachable")] * 3 + [reach()] * 57
     for n, result in enumerate(timeline):
         with transaction(factory) as session:

@@ -284,3 +284,100 @@ def test_availability_speaks_local_time(fleet, cli):
     utc = cli("availability", "--from", T0.isoformat(),
               "--to", (T0 + timedelta(hours=2)).isoformat(), "--json")[1]  # fmt: skip
     assert json.loads(local) == json.loads(utc)
+
+
+def _records(engine, code, *points):
+    """History rows as the evaluator writes them: (moment, state, confirmed conditions)."""
+    from vp_monitor.monitor.availability import classify
+
+    with transaction(session_factory(engine)) as session:
+        camera_id = session.scalars(select(Camera.id).where(Camera.code == code)).one()
+        for at, state, conditions in points:
+            session.add(CheckRecord(
+                camera_id=camera_id, tier="stream", at=at, state=state, conditions=conditions,
+                availability=classify(state, conditions), duration_s=0.1,
+                detail={"in_maintenance": False, "confirmed": conditions},
+            ))  # fmt: skip
+
+
+def test_availability_counts_a_useless_picture_as_down_and_prints_its_window(fleet, cli):
+    """A covered lens is unavailable, a clock drift only degraded (available, shown apart);
+    the command says which period it measured, and a period reaching into the future stops
+    at now."""
+    _records(fleet, "BB-001", (T0, "ok", []), (T0 + timedelta(minutes=30), "degraded",
+             ["covered"]), (T0 + timedelta(minutes=60), "degraded", ["clock_drift"]),
+             (T0 + timedelta(minutes=90), "ok", []))  # fmt: skip
+    start, end = T0.isoformat(), (T0 + timedelta(hours=2)).isoformat()
+    code, out, err = cli("availability", "--from", start, "--to", end, "--json")
+    assert code == 0, err
+    row = {r["camera"]: r for r in json.loads(out)}["BB-001"]
+    assert (row["availability_pct"], row["down_min"], row["degraded_min"]) == (75.0, 30.0, 30.0)
+    assert (row["from"], row["to"]) == (start, end)
+    code, out, _ = cli("availability", "--from", start, "--to", end)
+    assert code == 0 and "Période du 23/11/2026 11:00:00 au 23/11/2026 13:00:00" in out
+    # Up to a day from now: measured until now only, not counted as down or up after it.
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    code, out, _ = cli("availability", "--from", start, "--to", future, "--json")
+    row = {r["camera"]: r for r in json.loads(out)}["BB-001"]
+    assert datetime.fromisoformat(row["to"]) <= datetime.now(UTC)
+    measured = (datetime.fromisoformat(row["to"]) - T0).total_seconds() / 60
+    assert row["down_min"] == 30.0 and row["degraded_min"] == 30.0
+    assert row["availability_pct"] == pytest.approx((measured - 30) / measured * 100, abs=0.01)
+    _, out, _ = cli("availability", "--from", start, "--to", future)
+    assert "(Europe/Paris) : jusqu'à maintenant" in out
+
+
+def test_report_for_today_ends_at_now(fleet, cli):
+    """`report --day <today>`: a camera down for the last minute has a minute of down time,
+    not the rest of the day; the report says it is measured until now."""
+    from zoneinfo import ZoneInfo
+
+    from vp_monitor.alerts.reports import day_period
+
+    now = datetime.now(UTC)
+    today = now.astimezone(ZoneInfo("Europe/Paris")).date()
+    period = day_period(today, "Europe/Paris")
+    down_at = max(period.start, now - timedelta(minutes=1))
+    _records(fleet, "BB-001", (period.start, "ok", []), (down_at, "down", ["unreachable"]))
+    code, out, err = cli("report", "--day", today.isoformat(), "--json")
+    assert code == 0, err
+    content = json.loads(out)
+    assert 0 < content["availability"]["down_s"] <= 90  # not the hours left until midnight
+    until = datetime.fromisoformat(content["period"]["measured_until"])
+    assert now <= until <= datetime.now(UTC)
+    code, out, _ = cli("report", "--day", today.isoformat())
+    assert code == 0 and "en cours, mesurée jusqu'au" in out
+
+
+def test_incident_show_gives_the_opening_and_worst_figures(fleet, cli):
+    """`incident show --json`: `metrics` are those of the check that opened the incident, not
+    the latest check's; `worst` is its worst moment with its figures."""
+    from vp_monitor.alerts.incidents import record_change
+    from vp_monitor.alerts.settings import AlertSettings
+    from vp_monitor.monitor.events import CameraChange
+
+    with transaction(session_factory(fleet)) as session:
+        camera_id = session.scalars(select(Camera.id).where(Camera.code == "VE-001")).one()
+    checks = [
+        (0, "degraded", {"frozen"}, {"frame_diff": 0.82, "mean_luma": 119.8}),
+        (1, "down", {"frozen", "no_video"}, {"rtsp_main_response_s": 4.9}),
+        (2, "degraded", {"frozen"}, {"rtsp_main_response_s": 0.02}),
+    ]
+    for minutes, state, conditions, metrics in checks:
+        with transaction(session_factory(fleet)) as session:
+            change = CameraChange(camera_id, T0 + timedelta(minutes=minutes), state, "ok",
+                                  frozenset(conditions), opened=frozenset(conditions),
+                                  metrics=metrics)  # fmt: skip
+            incident_id = record_change(session, change, AlertSettings()).id
+    code, out, err = cli("incident", "show", incident_id, "--json")
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["metrics"] == {"frame_diff": 0.82, "mean_luma": 119.8}
+    assert shown["worst"]["metrics"] == {"rtsp_main_response_s": 4.9}
+    assert (shown["worst"]["state"], shown["worst"]["conditions"]) == (
+        "down",
+        ["frozen", "no_video"],
+    )
+    code, out, _ = cli("incident", "list", "--all", "--json")
+    listed = {row["id"]: row for row in json.loads(out)}[incident_id]
+    assert listed["metrics"] == shown["metrics"] and listed["worst"] == shown["worst"]

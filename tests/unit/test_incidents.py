@@ -106,8 +106,38 @@ def test_down_opens_one_incident_with_evidence_and_worst_severity(factory):
     assert incident.conditions == ["clock_drift", "no_video"]
     assert incident.severity == "critical"
     assert incident.evidence_jpeg == b"\xff\xd8jpeg"
-    assert incident.metrics == {"latency_ms": 12.0}
+    assert incident.metrics == {}  # the clock_drift check that opened it had no figures
+    assert incident.worst["metrics"] == {"latency_ms": 12.0}  # its worst moment's
     assert [e for _, e in events(factory)] == ["opened"]
+
+
+def test_an_incident_keeps_its_opening_and_worst_figures(factory):
+    """Later checks do not overwrite the figures that opened an incident (the evidence); those
+    of its worst moment are kept too, replaced only by a worse one; the webhook tells the
+    opening's."""
+    cam = build_fleet(factory, (1,))["site0"][0]
+    check = Evaluator(factory).check
+    frozen = {"frame_diff": 0.82, "peak_diff": 1.35, "mean_luma": 119.8}
+    check(cam, T0, "degraded", {"frozen"}, metrics=frozen)
+    check(cam, T0 + timedelta(minutes=1), "degraded", {"frozen"},
+          metrics={"rtsp_main_response_s": 0.02})  # fmt: skip
+    [incident] = incidents(factory)
+    assert incident.metrics == frozen
+    assert incident.worst == {"at": "2026-11-23T10:00:00Z", "state": "degraded",
+                              "severity": "major", "conditions": ["frozen"],
+                              "metrics": frozen}  # fmt: skip
+    check(cam, T0 + timedelta(minutes=2), "down", {"frozen", "unreachable"},
+          metrics={"rtsp_main_response_s": 5.0})  # fmt: skip
+    check(cam, T0 + timedelta(minutes=3), "degraded", {"frozen"},
+          metrics={"frame_diff": 0.9})  # fmt: skip
+    [incident] = incidents(factory)
+    assert incident.metrics == frozen
+    assert incident.worst["at"] == "2026-11-23T10:02:00Z"
+    assert incident.worst["state"] == "down" and incident.worst["severity"] == "critical"
+    assert incident.worst["metrics"] == {"rtsp_main_response_s": 5.0}
+    with factory() as session:
+        opened = session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)).first()
+    assert opened.payload["metrics"] == frozen
 
 
 def test_recovery_resolves_and_tells_duration(factory):

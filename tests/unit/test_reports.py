@@ -17,6 +17,7 @@ from vp_monitor.alerts.reports import (
 )
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import session_factory, transaction
+from vp_monitor.monitor.availability import classify
 from vp_monitor.monitor.models import CameraStatus, CheckRecord
 from vp_monitor.registry.models import (
     Camera,
@@ -103,6 +104,7 @@ def test_municipality_report_holds_its_cameras_only(engine):
         "start": "2026-11-22T23:00:00Z",
         "end": "2026-11-23T23:00:00Z",
         "timezone": "Europe/Paris",
+        "measured_until": "2026-11-23T23:00:00Z",
     }
     assert report["cameras"] == {"total": 2, "states": {"degraded": 1, "ok": 1, "unknown": 0}}
     figures = report["availability"]
@@ -118,6 +120,57 @@ def test_municipality_report_holds_its_cameras_only(engine):
     assert incidents["items"][0]["duration_s"] == 6 * 3600
     assert incidents["items"][0]["acknowledged_by"] == "alice"
     assert "BOU" not in str(report)
+
+
+def test_a_day_not_over_is_measured_until_now(engine):
+    """Today's report at noon counts the morning only: the afternoon still to come is neither
+    up nor down, and the report says where it stopped measuring (JSON and text)."""
+    factory = session_factory(engine)
+    ids = fleet(factory)
+    with transaction(factory) as session:
+        scope = Scope("municipality", "Versailles", ids["versailles"])
+        report = build_report(session, scope, day_period(DAY, "Europe/Paris"), SETTINGS,
+                              now=at(12))  # fmt: skip
+    assert report["period"]["measured_until"] == "2026-11-23T11:00:00Z"
+    figures = report["availability"]
+    # VER-1: up 00:00-06:00, down 06:00-12:00; VER-2: up 00:00-12:00; nothing after noon.
+    assert figures["down_s"] == 6 * 3600 and figures["maintenance_s"] == 0
+    assert figures["ratio"] == 0.75
+    assert "Journée du 23/11/2026 (Europe/Paris) — en cours, mesurée jusqu'au 23/11 12:00" in (
+        plain_report(report, "fr")
+    )
+    assert "in progress, measured until 11-23 12:00" in plain_report(report, "en")
+    # A past day says nothing of the kind.
+    with transaction(factory) as session:
+        past = build_report(session, scope, day_period(DAY, "Europe/Paris"), SETTINGS)
+    assert "en cours, mesurée" not in plain_report(past, "fr")
+
+
+def test_a_picture_that_shows_nothing_is_unavailable_a_low_frame_rate_is_not(engine):
+    """Available means usable video: a black picture counts as down time; a low frame rate is
+    degraded, shown on its own and counted as available."""
+    factory = session_factory(engine)
+    with transaction(factory) as session:
+        town = Municipality(insee="78646", name="Versailles", departement="78")
+        camera = Camera(code="VER-9", name="Parc", municipality=town,
+                        site=Site(name="Parc", municipality=town))  # fmt: skip
+        session.add(camera)
+        session.flush()
+        for hours, conditions in ((-1, []), (4, ["black"]), (10, ["low_fps"]), (16, [])):
+            state = "degraded" if conditions else "ok"
+            session.add(CheckRecord(
+                camera_id=camera.id, tier="stream", at=at(hours), state=state,
+                availability=classify(state, conditions), conditions=conditions,
+                duration_s=1.0, detail={"in_maintenance": False, "confirmed": conditions},
+            ))  # fmt: skip
+    with transaction(factory) as session:
+        report = build_report(session, Scope("all"), day_period(DAY, "Europe/Paris"), SETTINGS)
+    figures = report["availability"]
+    assert figures["down_s"] == 6 * 3600  # black 04:00-10:00
+    assert figures["degraded_s"] == 6 * 3600  # low_fps 10:00-16:00, available
+    assert figures["ratio"] == 0.75
+    assert figures["lowest"][0]["degraded_s"] == 6 * 3600
+    assert "dont dégradée (image utilisable) 6 h 00 min" in plain_report(report, "fr")
 
 
 def test_maintainer_and_supervision_scopes(engine):

@@ -40,7 +40,12 @@ def test_moments_are_local_to_the_second():
 def test_report_summary_agrees_in_number():
     """The daily report counts cameras by state and incidents with the right agreement."""
     content = {
-        "period": {"day": "2026-11-23", "timezone": "Europe/Paris"},
+        "period": {
+            "day": "2026-11-23",
+            "timezone": "Europe/Paris",
+            "start": "2026-11-22T23:00:00+00:00",
+            "end": "2026-11-23T23:00:00+00:00",
+        },
         "scope": {"name": "Versailles"},
         "cameras": {"total": 5, "states": {"ok": 3, "degraded": 2, "down": 0}},
         "availability": {"ratio": 0.9, "down_s": 60, "maintenance_s": 0, "lowest": []},

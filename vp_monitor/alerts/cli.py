@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,8 @@ def incident_record(session: Session, incident: Incident) -> dict[str, Any]:
         "escalation_level": incident.escalation_level,
         "silenced": incident.silenced,
         "parent_id": incident.parent_id,
-        "metrics": incident.metrics or {},
+        "metrics": incident.metrics or {},  # of the check that opened it (the evidence)
+        "worst": incident.worst,  # its worst moment: at, state, severity, conditions, metrics
         "evidence_bytes": len(incident.evidence_jpeg or b""),
     }
 
@@ -123,12 +124,10 @@ def print_incident(record: dict[str, Any], texts: Texts) -> None:
     width = max(len(key) for key, _ in lines)
     for key, value in lines:
         click.echo(f"  {key.ljust(width)}  {value}")
-    if "opening_metrics" in record:  # kept since the incident opened
-        sections = [("incident.opening_metrics", record["opening_metrics"])]
-    else:
-        sections = [("incident.metrics", record["metrics"])]
-    if record.get("worst_metrics"):
-        sections.append(("incident.worst_metrics", record["worst_metrics"]))
+    sections = [("incident.opening_metrics", record["metrics"])]  # the evidence, kept
+    worst = record.get("worst") or {}
+    if worst.get("metrics") and worst["metrics"] != record["metrics"]:
+        sections.append(("incident.worst_metrics", worst["metrics"]))
     console = table_console()
     for title, metrics in sections:
         click.echo("")
@@ -327,26 +326,32 @@ def _when(value: str | None, default: datetime, texts: Texts) -> datetime:
 
 @click.command("availability")
 @click.option("--from", "start", help="Start (ISO 8601; default: 24 hours ago).")
-@click.option("--to", "end", help="End (ISO 8601; default: now).")
+@click.option("--to", "end", help="End (ISO 8601; default: now; a later end is measured to now).")
 @click.option("--municipality", help="INSEE: only this municipality's cameras.")
 @json_option
 @pass_context
 def availability_command(context: Context, start, end, municipality, as_json) -> None:
-    """Share of time each camera was up, maintenance windows excluded."""
+    """Share of time each camera had usable video, maintenance windows excluded.
+
+    Degraded time with a usable picture (low frame rate, clock drift…) counts as available and
+    is shown on its own; a black, frozen, covered… picture counts as unavailable.
+    """
     from vp_monitor.db import utcnow
-    from vp_monitor.monitor.availability import availability
+    from vp_monitor.monitor.availability import availability, observed_until
 
     texts = context.texts
-    end_at = _when(end, utcnow(), texts)
+    now = utcnow()
+    end_at = _when(end, now, texts)
     start_at = _when(start, end_at - timedelta(days=1), texts)
     if start_at >= end_at:
         raise click.BadParameter("--from must be before --to")
+    until = max(observed_until(end_at, now), start_at)  # time still to come is not measured
     with context.registry() as registry:
         session = registry.session
         query = _municipality_filter(select(Camera).options(*WITH_PLACES), municipality)
         cameras = {camera.id: camera for camera in session.scalars(query)}
         # The whole fleet unfiltered: a literal list of every id outgrows SQLite's parameters.
-        found = availability(session, start_at, end_at, cameras if municipality else None)
+        found = availability(session, start_at, until, cameras if municipality else None)
         records = []
         for camera_id, camera in sorted(cameras.items(), key=lambda item: item[1].code):
             figures = found.get(camera_id)
@@ -357,13 +362,17 @@ def availability_command(context: Context, start, end, municipality, as_json) ->
                 "municipality": camera.municipality.insee,
                 "availability_pct": None if ratio is None else round(ratio * 100, 2),
                 "down_min": round(figures.down_s / 60, 1) if figures else 0.0,
+                "degraded_min": round(figures.degraded_s / 60, 1) if figures else 0.0,
                 "maintenance_min": round(figures.maintenance_s / 60, 1) if figures else 0.0,
+                "from": start_at.astimezone(UTC).isoformat(),
+                "to": until.astimezone(UTC).isoformat(),
             })  # fmt: skip
-    columns = ("camera", "site", "municipality", "availability_pct", "down_min", "maintenance_min")
-    if not as_json:
+    if not as_json:  # the window used, said once above the table (in each JSON row otherwise)
         period = texts("availability.period", start=texts.moment(start_at),
-                       end=texts.moment(end_at), zone=texts.zone.key)  # fmt: skip
-        click.echo(period)
+                       end=texts.moment(until), zone=texts.zone.key)  # fmt: skip
+        click.echo(period + (texts("availability.until_now") if until < end_at else ""))
+    columns = ("camera", "site", "municipality", "availability_pct", "down_min", "degraded_min",
+               "maintenance_min")  # fmt: skip
     print_records(records, columns, as_json)
 
 

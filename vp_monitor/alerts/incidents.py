@@ -2,6 +2,10 @@
 
 `record_change` runs in the evaluator's transaction, so an incident change and the outbox rows
 it causes are committed together or not at all.
+
+An incident keeps the figures of the check that opened it (`metrics`, the evidence) and those
+of its worst moment (`worst`); later checks change neither unless they are worse. The latest
+figures are the camera's (`CameraStatus.metrics`).
 """
 
 from __future__ import annotations
@@ -9,12 +13,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vp_monitor.alerts import correlation, routing
 from vp_monitor.alerts.models import Incident
+from vp_monitor.alerts.notification import iso_utc
 from vp_monitor.alerts.settings import SEVERITY_RANK, AlertSettings
 from vp_monitor.db import utcnow
 from vp_monitor.monitor.events import CameraChange
@@ -186,6 +192,7 @@ def _open_or_reopen(
         incident.silenced = change.in_maintenance
         incident.status = "open"
         incident.reopened_count = incident.escalation_level = 0
+        incident.metrics = dict(change.metrics)  # the evidence: kept as it is from now on
         session.add(incident)
     _apply(incident, change, settings)
     session.flush()
@@ -227,17 +234,26 @@ def _tell_newly_concerned(
 
 
 def _apply(incident: Incident, change: CameraChange, settings: AlertSettings) -> None:
-    """Copy what the check saw: conditions, severity, metrics, evidence, flapping."""
+    """Copy what the check saw: conditions, severity, evidence, flapping; its figures if it is
+    the incident's worst moment so far."""
     incident.conditions = _conditions(change)
     incident.severity = settings.severity_of(incident.conditions)
     if change.flapping:
         incident.kind = "flapping"
     elif incident.kind is None:
         incident.kind = "camera"
-    if change.metrics:
-        incident.metrics = dict(change.metrics)
+    moment = {"at": iso_utc(change.at), "state": change.state, "severity": incident.severity,
+              "conditions": list(incident.conditions), "metrics": dict(change.metrics)}  # fmt: skip
+    if incident.worst is None or _gravity(moment) > _gravity(incident.worst):
+        incident.worst = moment  # as bad as before is not worse: the first such moment stays
     if change.evidence_jpeg and (change.opened or incident.evidence_jpeg is None):
         incident.evidence_jpeg = change.evidence_jpeg
+
+
+def _gravity(moment: dict[str, Any]) -> tuple[int, bool, int]:
+    """How bad a moment of an incident was: severity, then no video, then how many conditions."""
+    severity = SEVERITY_RANK.get(moment.get("severity", ""), 0)
+    return (severity, moment.get("state") == "down", len(moment.get("conditions") or []))
 
 
 def _last_resolved(session: Session, camera_id: int) -> Incident | None:

@@ -37,7 +37,7 @@ CONDITIONS: dict[str, dict[Language, str]] = {
 }
 
 CAMERA_STATES: dict[str, dict[Language, str]] = {
-    "unknown": {"fr": "inconnu", "en": "unknown"},
+    "unknown": {"fr": "en cours de vérification", "en": "being checked"},
     "ok": {"fr": "en service", "en": "ok"},
     "degraded": {"fr": "dégradée", "en": "degraded"},
     "down": {"fr": "hors service", "en": "down"},

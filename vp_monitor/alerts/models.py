@@ -26,7 +26,10 @@ class Incident(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")  # open|acknowledged|resolved
     severity: Mapped[str] = mapped_column(String(10))
     conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The figures of the check that opened the incident (the evidence), never overwritten.
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Its worst moment so far: {"at", "state", "severity", "conditions", "metrics"}.
+    worst: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     evidence_jpeg: Mapped[bytes | None] = mapped_column(LargeBinary)
     silenced: Mapped[bool] = mapped_column(default=False)  # opened during maintenance
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -20,10 +20,12 @@ TEXTS: dict[Language, dict[str, str]] = {
         "title": "Rapport quotidien",
         "all": "tout le parc",
         "day": "Journée du {day} ({zone})",
+        "partial": "en cours, mesurée jusqu'au {until}",
         "cameras": "Caméras",
         "availability": "Disponibilité",
         "not_observed": "non mesurée",
         "down_time": "indisponibilité",
+        "degraded_time": "dont dégradée (image utilisable)",
         "maintenance": "maintenance exclue",
         "incidents": "Incidents",
         "lowest": "Caméras les moins disponibles",
@@ -45,10 +47,12 @@ TEXTS: dict[Language, dict[str, str]] = {
         "title": "Daily report",
         "all": "whole fleet",
         "day": "Day of {day} ({zone})",
+        "partial": "in progress, measured until {until}",
         "cameras": "Cameras",
         "availability": "Availability",
         "not_observed": "not measured",
         "down_time": "down time",
+        "degraded_time": "of which degraded (picture usable)",
         "maintenance": "maintenance left out",
         "incidents": "Incidents",
         "lowest": "Least available cameras",
@@ -111,6 +115,9 @@ class ReportText:
         )
         figures = content["availability"]
         extra = f"{text['down_time']} {self.duration(figures['down_s'])}"
+        if figures.get("degraded_s"):  # absent from reports computed by older versions
+            extra += f"{text['separator']}{text['degraded_time']} "
+            extra += self.duration(figures["degraded_s"])
         if figures["maintenance_s"]:
             extra += f"{text['separator']}{text['maintenance']} "
             extra += self.duration(figures["maintenance_s"])
@@ -119,9 +126,14 @@ class ReportText:
             self.texts(f"count.{key}", count=incidents[key])
             for key in ("opened", "resolved", "still_open")
         )
-        day = date.fromisoformat(content["period"]["day"]).strftime(text["date"])
+        period = content["period"]
+        day = date.fromisoformat(period["day"]).strftime(text["date"])
+        heading = text["day"].format(day=day, zone=period["timezone"])
+        until = period.get("measured_until", period["end"])
+        if datetime.fromisoformat(until) < datetime.fromisoformat(period["end"]):
+            heading += f" — {text['partial'].format(until=self.moment(until))}"
         return [
-            text["day"].format(day=day, zone=content["period"]["timezone"]),
+            heading,
             f"{text['cameras']}{text['colon']}{content['cameras']['total']} ({parts or '—'})",
             f"{text['availability']}{text['colon']}{self.percent(figures['ratio'])} ({extra})",
             f"{text['incidents']}{text['colon']}{counts}",

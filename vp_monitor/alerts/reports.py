@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from vp_monitor.alerts.models import Delivery, Incident
 from vp_monitor.alerts.notification import iso_utc
 from vp_monitor.alerts.settings import SEVERITY_RANK, AlertSettings
-from vp_monitor.monitor.availability import availability
+from vp_monitor.monitor.availability import availability, observed_until
 from vp_monitor.monitor.models import CameraStatus
 from vp_monitor.monitor.planner import SCHEDULED_LIFECYCLES, insert_ignoring_duplicates
 from vp_monitor.registry.models import Camera, Contact, Site
@@ -79,7 +79,7 @@ def create_due_reports(session: Session, settings: AlertSettings, now: datetime)
             continue
         scope = Scope.of(contact)
         if scope not in built:
-            built[scope] = build_report(session, scope, period, settings)
+            built[scope] = build_report(session, scope, period, settings, now)
         content = built[scope]
         # Another node may be writing the same report: the unique key keeps one.
         inserted = session.execute(
@@ -158,9 +158,16 @@ def scope_incidents(session: Session, scope: Scope, period: Period) -> list[Inci
 
 
 def build_report(
-    session: Session, scope: Scope, period: Period, settings: AlertSettings
+    session: Session,
+    scope: Scope,
+    period: Period,
+    settings: AlertSettings,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The report's content: plain JSON values, as sent to webhooks and rendered in e-mails."""
+    """The report's content: plain JSON values, as sent to webhooks and rendered in e-mails.
+
+    A day not over yet (today's) is measured until `now` (`period.measured_until` says so).
+    """
     cameras = scope_cameras(session, scope)
     by_id = {camera.id: camera for camera in cameras}
     states = Counter(
@@ -169,7 +176,8 @@ def build_report(
         )
     )
     states["unknown"] += len(cameras) - sum(states.values())  # never checked yet
-    figures = availability(session, period.start, period.end, scope.camera_ids())
+    until = observed_until(period.end, now)
+    figures = availability(session, period.start, until, scope.camera_ids())
     up = sum(f.up_s for f in figures.values())
     down = sum(f.down_s for f in figures.values())
     lowest = sorted(
@@ -187,12 +195,14 @@ def build_report(
     )
     return {
         "period": {"day": period.day.isoformat(), "start": iso_utc(period.start),
-                   "end": iso_utc(period.end), "timezone": period.timezone},
+                   "end": iso_utc(period.end), "timezone": period.timezone,
+                   "measured_until": iso_utc(max(until, period.start))},
         "scope": {"kind": scope.kind, "name": scope.name},
         "cameras": {"total": len(cameras), "states": dict(sorted(states.items()))},
         "availability": {
             "ratio": round(up / (up + down), 6) if up + down else None,
             "down_s": round(down, 1),
+            "degraded_s": round(sum(f.degraded_s for f in figures.values()), 1),
             "maintenance_s": round(sum(f.maintenance_s for f in figures.values()), 1),
             "lowest": [_camera_row(by_id[f.camera_id], f) for f in lowest[:rows]],
         },
@@ -214,6 +224,7 @@ def _camera_row(camera: Camera, figures: Any) -> dict[str, Any]:
         "site": camera.site.name,
         "ratio": round(figures.ratio, 6),
         "down_s": round(figures.down_s, 1),
+        "degraded_s": round(figures.degraded_s, 1),
     }
 
 

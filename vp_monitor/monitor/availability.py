@@ -1,7 +1,15 @@
 """Availability of cameras over a period, from the check history.
 
+Available means usable video: the camera is `ok`, or `degraded` only by conditions that leave
+the picture usable (USABLE_DEGRADED: a low frame rate, some packet loss, a clock or firmware
+that differs, ONVIF trouble while the video works). `down`, and `degraded` by a picture that
+shows nothing useful (black, frozen, blurred, covered, moved, over- or underexposed, or any
+other condition), are unavailable. Degraded time is counted in the available time and also
+shown on its own.
+
 Each check record holds the camera's confirmed state from then until the next record; time in
-a maintenance window counts for neither side, nor does time whose state is not known.
+a maintenance window counts for neither side, nor does time whose state is not known, nor time
+still to come (a period that reaches into the future ends at now).
 """
 
 from __future__ import annotations
@@ -10,28 +18,51 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from vp_monitor.db import utcnow
 from vp_monitor.monitor.models import CheckRecord
 
-UP_STATES = frozenset({"ok", "degraded"})  # a degraded camera still films
-DOWN_STATES = frozenset({"down"})
+# Conditions that leave a degraded camera's picture usable: it still counts as available.
+USABLE_DEGRADED = frozenset(
+    {"low_fps", "packet_loss", "clock_drift", "firmware_changed", "device_replaced",
+     "config_mismatch", "onvif_error"}
+)  # fmt: skip
+# What a history row says about availability: up, degraded (usable), down (unusable), unknown.
+UP, DEGRADED, DOWN, UNKNOWN = "up", "degraded", "down", "unknown"
+# Rows written before the `availability` column: read from the state, as then (degraded = up).
+BY_STATE = {"ok": UP, "degraded": DEGRADED, "down": DOWN}
 # How far before a period to look for the state in force at its start: a camera's history
 # has a row at least every `monitor.history_every_s` (an hour at most) while it is checked; a
 # camera silent longer is "unknown" until its next record.
 LOOKBACK = timedelta(hours=2)
 
 
+def classify(state: str, conditions: Iterable[str]) -> str:
+    """What a camera's state and confirmed conditions mean for availability (up, degraded,
+    down or unknown): the one definition, written into each history row."""
+    if state == "degraded":
+        return DEGRADED if set(conditions) <= USABLE_DEGRADED else DOWN
+    return BY_STATE.get(state, UNKNOWN)
+
+
+def observed_until(end: datetime, now: datetime | None = None) -> datetime:
+    """Where a period ending at `end` stops being measured: now, if `end` is still to come."""
+    return min(end, now or utcnow())
+
+
 @dataclass
 class Availability:
-    """Seconds a camera spent up, down, in maintenance and unknown within the period."""
+    """Seconds a camera spent up, down, in maintenance and unknown within the period; `up_s`
+    includes `degraded_s`, the time it was degraded with a usable picture."""
 
     camera_id: int
     up_s: float = 0.0
     down_s: float = 0.0
     maintenance_s: float = 0.0
     unknown_s: float = 0.0
+    degraded_s: float = 0.0
 
     @property
     def ratio(self) -> float | None:
@@ -39,12 +70,15 @@ class Availability:
         observed = self.up_s + self.down_s
         return self.up_s / observed if observed else None
 
-    def add(self, seconds: float, state: str, in_maintenance: bool) -> None:
+    def add(self, seconds: float, availability: str, in_maintenance: bool) -> None:
+        """Count `seconds` spent in one availability class (see `classify`)."""
         if in_maintenance:
             self.maintenance_s += seconds
-        elif state in UP_STATES:
+        elif availability in (UP, DEGRADED):
             self.up_s += seconds
-        elif state in DOWN_STATES:
+            if availability == DEGRADED:
+                self.degraded_s += seconds
+        elif availability == DOWN:
             self.down_s += seconds
         else:
             self.unknown_s += seconds
@@ -55,22 +89,29 @@ def availability(
     start: datetime,
     end: datetime,
     camera_ids: Iterable[int] | Select | None = None,
+    now: datetime | None = None,
 ) -> dict[int, Availability]:
-    """Availability of each camera with history between `start` and `end`; `camera_ids` (ids
-    or a query of ids) narrows it, None is every camera.
+    """Availability of each camera with history between `start` and `end` (at most `now`);
+    `camera_ids` (ids or a query of ids) narrows it, None is every camera.
 
-    The database keeps only the records where a camera's state or maintenance flag changed
+    The database keeps only the records where a camera's availability or maintenance changed
     (a window function), so a day of 10,000 cameras checked every minute, 14 million records,
     comes back as a few thousand rows.
     """
+    end = observed_until(end, now)
+    if end <= start:
+        return {}  # the whole period is still to come
     maintenance = func.coalesce(CheckRecord.detail["in_maintenance"].as_boolean(), False)
+    available = func.coalesce(
+        CheckRecord.availability, case(BY_STATE, value=CheckRecord.state, else_=UNKNOWN)
+    )
     order = {"partition_by": CheckRecord.camera_id, "order_by": (CheckRecord.at, CheckRecord.id)}
     marks = select(
         CheckRecord.camera_id,
         CheckRecord.at,
-        CheckRecord.state,
+        available.label("availability"),
         maintenance.label("in_maintenance"),
-        func.lag(CheckRecord.state).over(**order).label("previous_state"),
+        func.lag(available).over(**order).label("previous_availability"),
         func.lag(maintenance).over(**order).label("previous_maintenance"),
     ).where(CheckRecord.at >= start - LOOKBACK, CheckRecord.at < end)
     if camera_ids is not None:
@@ -78,28 +119,28 @@ def availability(
         marks = marks.where(CheckRecord.camera_id.in_(wanted))
     marks = marks.subquery()
     changes = (
-        select(marks.c.camera_id, marks.c.at, marks.c.state, marks.c.in_maintenance)
+        select(marks.c.camera_id, marks.c.at, marks.c.availability, marks.c.in_maintenance)
         .where(
             or_(
-                marks.c.previous_state.is_(None),
-                marks.c.previous_state != marks.c.state,
+                marks.c.previous_availability.is_(None),
+                marks.c.previous_availability != marks.c.availability,
                 marks.c.previous_maintenance != marks.c.in_maintenance,
             )
         )
         .order_by(marks.c.camera_id, marks.c.at)
     )
     history: dict[int, list[tuple[datetime, str, bool]]] = {}
-    for camera_id, at, state, in_maintenance in session.execute(changes):
+    for camera_id, at, available, in_maintenance in session.execute(changes):
         # Changes before `start` only say which state was in force when the period began.
-        history.setdefault(camera_id, []).append((max(at, start), state, bool(in_maintenance)))
+        history.setdefault(camera_id, []).append((max(at, start), available, bool(in_maintenance)))
     return accumulate(history, end)
 
 
 def accumulate(
     history: dict[int, list[tuple[datetime, str, bool]]], end: datetime
 ) -> dict[int, Availability]:
-    """Seconds in each state per camera: each point (time, state, in maintenance), in time
-    order, holds until the next one or `end`."""
+    """Seconds in each class per camera: each point (time, availability class, in maintenance),
+    in time order, holds until the next one or `end`."""
     found = {}
     for camera_id, points in history.items():
         result = found[camera_id] = Availability(camera_id)

@@ -3,7 +3,8 @@
 A condition is opened after enough consecutive checks saw it and cleared after enough
 consecutive checks that could have seen it did not. A check only moves the conditions it can
 judge (its `observed` set): a reachability check says nothing about a black picture, and a
-stream check without a decoded frame says nothing about blur.
+stream check without a decoded frame says nothing about blur. So a camera is `ok` only once
+each tier that judges it (JUDGING_TIERS) has run; until then, problems aside, it is `unknown`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vp_monitor.db import utcnow
+from vp_monitor.monitor.availability import classify
 from vp_monitor.monitor.events import CameraChange
 from vp_monitor.monitor.models import CameraStatus, CheckRecord
 from vp_monitor.monitor.planner import insert_ignoring_duplicates
@@ -36,6 +38,10 @@ QUALITY = frozenset(
 )  # fmt: skip
 DOWN = NO_VIDEO | {"auth_failed"}  # DESIGN.md: `down` = no usable video
 ALL_CONDITIONS = NO_VIDEO | DEVICE | QUALITY
+# The tiers a camera is `ok` by: is it there (reachability) and is its picture usable
+# (stream). The daily inventory reads the same ONVIF facts as the reachability check; waiting
+# for it would leave a new camera unknown for up to a day.
+JUDGING_TIERS = frozenset({"reachability", "stream"})
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ def initial_status(camera_id: int, now: datetime | None = None) -> dict[str, Any
     return dict(
         camera_id=camera_id, state="unknown", conditions=[], since=now or utcnow(),
         consecutive_failures=0, consecutive_successes=0, pending={}, transitions=[],
-        flapping=False, metrics={},
+        flapping=False, metrics={}, tiers_checked=[],
     )  # fmt: skip
 
 
@@ -115,12 +121,17 @@ def confirm(
     return confirmed
 
 
-def state_of(confirmed: set[str], pending: dict[str, int], previous: str) -> str:
-    """down for no usable video, degraded for any other condition, else ok (unknown until sure)."""
+def state_of(
+    confirmed: set[str], pending: dict[str, int], previous: str, unchecked: bool = False
+) -> str:
+    """down for no usable video, degraded for any other condition, else ok (unknown until sure:
+    `unchecked` says a judging tier has not run yet)."""
     if confirmed & DOWN:
         return "down"
     if confirmed:
         return "degraded"
+    if unchecked:
+        return "unknown"  # e.g. reachable, but the picture not looked at yet
     if previous == "unknown" and any(count > 0 for count in pending.values()):
         return "unknown"  # a first failure not yet confirmed: too early to say ok
     return "ok"
@@ -152,7 +163,14 @@ def step(
     confirming = bool(result.conditions - confirmed) or any(
         pending.get(condition, 0) < 0 for condition in confirmed
     )
-    state = state_of(confirmed, pending, previous_state)
+    checked = set(status.tiers_checked or [])
+    if result.observed:  # a check that crashed judged nothing
+        checked.add(result.tier)
+    if status.tiers_checked is None and previous_state != "unknown":
+        checked |= JUDGING_TIERS  # judged before tiers were counted (an older database)
+    state = state_of(confirmed, pending, previous_state, bool(JUDGING_TIERS - checked))
+    if status.tiers_checked is None or checked != set(status.tiers_checked):
+        status.tiers_checked = sorted(checked)
     epoch = now.timestamp()
     transitions = [t for t in status.transitions or [] if t > epoch - settings.flapping_window_s]
     if state != previous_state:
@@ -314,6 +332,7 @@ def history_row(result: TierResult, change: CameraChange) -> dict[str, Any]:
         }  # fmt: skip
     return dict(
         camera_id=change.camera_id, tier=result.tier, at=change.at, state=change.state,
+        availability=classify(change.state, change.conditions),
         conditions=sorted(result.conditions), duration_s=round(result.duration_s, 3),
         detail={**detail, "confirmed": sorted(change.conditions),
                 "in_maintenance": change.in_maintenance, "overran": result.overran},

@@ -57,6 +57,8 @@ class CameraStatus(Base):
     clock_offset_s: Mapped[float | None] = mapped_column(Float)
     # tier -> {"at": epoch seconds, "key": what the check saw}: the tier's last history row.
     recorded: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Tiers that have given a result: a camera is not `ok` before every judging tier has.
+    tiers_checked: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class CheckRecord(Base):
@@ -76,3 +78,6 @@ class CheckRecord(Base):
     conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
     duration_s: Mapped[float] = mapped_column(Float)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # up | degraded | down | unknown (availability.py's one definition); NULL on rows written
+    # before it existed, read from `state` then.
+    availability: Mapped[str | None] = mapped_column(String(10))

@@ -1,6 +1,6 @@
 """camera: asset codes unique whatever their case
 
-Revision ID: 0006_registry
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-01 22:00:00
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-01 22:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_registry"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
