@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
 import threading
 import time
 from datetime import timedelta
@@ -28,6 +30,7 @@ from vp_monitor.monitor.nodes import (
     hold_single_node,
     node_records,
     prune_nodes,
+    running_message,
 )
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.registry.models import Camera, Municipality, Site
@@ -182,19 +185,21 @@ async def test_every_periodic_job_but_per_node_work_runs_on_one_node(engine):
 def test_a_second_node_on_one_sqlite_file_is_refused_naming_the_first(tmp_path):
     """The lock file refuses a second holder with the first node's host, pid and start time;
     once the first lets go (closed, or its process died), a new node takes it."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'vp.db'}")
+    url = f"sqlite:///{tmp_path / 'vp.db'}"
+    first = hold_single_node(url, "host-1-111")
+    engine = make_engine(url)
     from vp_monitor.db import upgrade
 
     upgrade(engine)
-    first = hold_single_node(engine, "host-1-111")
     Heartbeat(session_factory(engine), "host-1-111", "all").beat()
     with pytest.raises(NodeRunning) as refused:
-        hold_single_node(engine, "host-1-222")
-    message = str(refused.value)
-    assert "host-1-111" in message and "pid" in message and "since" in message
+        hold_single_node(url, "host-1-222")
+    message = running_message(engine, refused.value.holder)
+    assert f"node host-1-111 on host {socket.gethostname()}, pid {os.getpid()}, since" in message
     first.close()
-    again = hold_single_node(engine, "host-1-222")  # the stale row does not block
+    again = hold_single_node(url, "host-1-222")  # the stale row does not block
     again.close()
+    assert hold_single_node("postgresql+psycopg://db.invalid/vp", "node-a") is None
     engine.dispose()
 
 

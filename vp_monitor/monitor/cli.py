@@ -128,12 +128,13 @@ def serve(context: Context, config: str | None, role: str, host: str, port: int,
     level = getattr(getattr(context.settings, "log", None), "level", "INFO")
     logging.getLogger("vp_monitor").setLevel(level)
     del host, port  # used by the web interface (later issue)
-    from vp_monitor.monitor.nodes import NodeRunning, hold_single_node
+    from vp_monitor.monitor.nodes import NodeRunning, hold_single_node, running_message
 
-    try:  # SQLite serves one node: refuse a second one before it does anything
-        database_lock = hold_single_node(context.engine, monitor_settings(context).node_name())
+    node_id = monitor_settings(context).node_name()
+    try:  # SQLite serves one node: refuse a second one before it opens the database
+        database_lock = hold_single_node(context.settings.database_url, node_id)
     except NodeRunning as exc:
-        fail(str(exc))
+        fail(running_message(context.engine, exc.holder))
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_serve(context, role, once))

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Engine, Float, Integer, String, delete, func, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from vp_monitor.db import Base, UTCDateTime, utcnow
@@ -167,24 +168,30 @@ def claim_periodic(session: Session, name: str, period_s: float, node: str, now:
 
 # -- one node per SQLite file -----------------------------------------------------------------
 class NodeRunning(Exception):
-    """Another node already runs on this SQLite database."""
+    """Another node already runs on this SQLite database; `holder` is its node id."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(f"node {holder or '?'} holds the database")
+        self.holder = holder
 
 
-def lock_path(engine: Engine) -> Path | None:
+def lock_path(database_url: str) -> Path | None:
     """The lock file beside a SQLite database file; None for other databases."""
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
-    path = Path(database)
+    path = Path(url.database)
     return path.with_name(path.name + ".lock")
 
 
-def hold_single_node(engine: Engine, node_id: str) -> IO[str] | None:
-    """On SQLite, lock the database for this node (until the file returned is closed or the
-    process ends); raise NodeRunning naming the node that holds it. None on PostgreSQL."""
-    path = lock_path(engine)
+def hold_single_node(database_url: str, node_id: str) -> IO[str] | None:
+    """On SQLite, lock the database for this node until the file returned is closed or the
+    process ends (before anything opens the database); raise NodeRunning if another node holds
+    it. None for PostgreSQL."""
+    path = lock_path(database_url)
     if path is None:
         return None
+    path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+", encoding="utf-8")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -192,7 +199,7 @@ def hold_single_node(engine: Engine, node_id: str) -> IO[str] | None:
         handle.seek(0)
         holder = handle.read().strip()
         handle.close()
-        raise NodeRunning(running_message(engine, holder)) from None
+        raise NodeRunning(holder) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"{node_id}\n")
