@@ -56,6 +56,12 @@ def node_of(env: dict[str, str], pid: int) -> dict | None:
     return next((n for n in cli_json(env, "nodes") if n["pid"] == pid), None)
 
 
+def listed(env: dict[str, str], process: subprocess.Popen) -> dict | None:
+    """The node record of a running serve process; fails at once if the process ended."""
+    assert process.poll() is None, f"serve exited with code {process.returncode}"
+    return node_of(env, process.pid)
+
+
 def node_env(tmp_path, extra: str = "") -> dict[str, str]:
     config = tmp_path / "vp.toml"
     config.write_text(f"""
@@ -82,7 +88,7 @@ def test_a_second_node_on_one_sqlite_file_is_refused_and_a_dead_one_does_not_blo
     first = third = None
     try:
         first = serve(env, log)
-        node_a = wait_for(lambda: node_of(env, first.pid), 60, "node A's row")
+        node_a = wait_for(lambda: listed(env, first), 90, "node A's row")
         assert node_a["status"] == "live" and node_a["role"] == "poller"
         second = subprocess.run(
             [sys.executable, "-m", "vp_monitor", "serve", "--role", "poller"], env=env,
@@ -98,7 +104,7 @@ def test_a_second_node_on_one_sqlite_file_is_refused_and_a_dead_one_does_not_blo
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         third = serve(env, log)
-        wait_for(lambda: node_of(env, third.pid), 60, "node C's row")
+        wait_for(lambda: listed(env, third), 90, "node C's row")
         wait_for(lambda: node_of(env, first.pid)["status"] == "stale", 30, "A shown stale")
         assert third.poll() is None, "the dead node's row blocked the restart"
         third.send_signal(signal.SIGTERM)
