@@ -765,12 +765,12 @@ def _register_commands() -> None:
     """Commands that live with their subsystem, one line each."""
     from vp_monitor.alerts.cli import availability_command, incident, report_command, status
     from vp_monitor.demo import demo
-    from vp_monitor.monitor.cli import serve
+    from vp_monitor.monitor.cli import nodes, serve
     from vp_monitor.probes.cli import check, discover, reference
     from vp_monitor.sim.cli import sim
     from vp_monitor.vision.cli import analyze
 
-    commands = (sim, analyze, check, discover, serve, demo, status, incident,
+    commands = (sim, analyze, check, discover, serve, nodes, demo, status, incident,
                 availability_command, report_command)  # fmt: skip
     for command in commands:
         main.add_command(command)

@@ -295,14 +295,16 @@ def test_serve_runs_the_report_job_every_minute(engine):
     fleet(factory)
     with transaction(factory) as session:
         session.add(Contact(name="CSU", channel="email", address="csu@example.org", reports=True))
-    jobs = {}
+    jobs, fleet_jobs = {}, {}
     settings = AlertSettings(report_time=time(0, 0))
-    add_alert_jobs(lambda func, every, name: jobs.__setitem__(name, (func, every)), factory,
-                   settings, ChannelSettings(), None)  # fmt: skip
-    report, every = jobs["alerts-reports"]
+    add_alert_jobs(lambda func, every, name: jobs.__setitem__(name, (func, every)),
+                   lambda work, every, name: fleet_jobs.__setitem__(name, (work, every)),
+                   factory, settings, ChannelSettings(), None)  # fmt: skip
+    report, every = fleet_jobs["alerts-reports"]
     assert every == REPORTS_EVERY_S == 60
-    report()
-    report()
+    for _ in range(2):
+        with transaction(factory) as session:
+            report(session)
     with factory() as session:
         [delivery] = session.scalars(select(Delivery)).all()
     assert delivery.kind == "report" and delivery.payload["scope"]["kind"] == "all"

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from vp_monitor.alerts import escalation, outbox, reports
 from vp_monitor.alerts.channels import ChannelSettings, build_channels
 from vp_monitor.alerts.settings import AlertSettings
-from vp_monitor.db import transaction, utcnow
+from vp_monitor.db import utcnow
 from vp_monitor.registry.secrets import SecretBox
 
 log = logging.getLogger(__name__)
@@ -23,34 +23,33 @@ REPORTS_EVERY_S = 60.0  # a report is written within a minute of its time
 
 def add_alert_jobs(
     add_periodic: Any,
+    add_fleet_job: Any,
     factory: sessionmaker[Session],
     settings: AlertSettings,
     channel_settings: ChannelSettings,
     secrets: SecretBox | None,
 ) -> None:
     """Group owed events into deliveries (digests at their times), send them, escalate, write
-    the daily reports: each on its own period."""
+    the daily reports: each on its own period. Every node sends (deliveries are leased); one
+    node per period groups, escalates and writes reports (`add_fleet_job`)."""
     channels = build_channels(channel_settings)
 
-    def group() -> None:
-        with transaction(factory) as session:
-            outbox.group_once(session, settings, utcnow())
+    def group(session: Session) -> None:
+        outbox.group_once(session, settings, utcnow())
 
     async def dispatch() -> None:
         while await outbox.dispatch_once(factory, channels, settings, utcnow(), secrets):
             pass  # a full batch went out: more may be waiting
 
-    def escalate() -> None:
-        with transaction(factory) as session:
-            escalation.escalate_once(session, settings, utcnow())
+    def escalate(session: Session) -> None:
+        escalation.escalate_once(session, settings, utcnow())
 
-    def report() -> None:
-        with transaction(factory) as session:
-            made = reports.create_due_reports(session, settings, utcnow())
+    def report(session: Session) -> None:
+        made = reports.create_due_reports(session, settings, utcnow())
         if made:
             log.info("daily reports: %d written to the outbox", made)
 
-    add_periodic(group, GROUP_EVERY_S, "alerts-group")
-    add_periodic(report, REPORTS_EVERY_S, "alerts-reports")
+    add_fleet_job(group, GROUP_EVERY_S, "alerts-group")
+    add_fleet_job(report, REPORTS_EVERY_S, "alerts-reports")
     add_periodic(dispatch, DISPATCH_EVERY_S, "alerts-dispatch")
-    add_periodic(escalate, ESCALATE_EVERY_S, "alerts-escalation")
+    add_fleet_job(escalate, ESCALATE_EVERY_S, "alerts-escalation")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import click
 
-from vp_monitor.cli_context import Context, pass_context
+from vp_monitor.cli_context import Context, fail, json_option, pass_context, print_records
 from vp_monitor.monitor.events import CameraChange
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.texts import Texts
@@ -45,7 +45,7 @@ def change_printer(texts: Texts) -> Callable[[str, CameraChange], None]:
     return print_change
 
 
-def build_monitor(context: Context) -> object:
+def build_monitor(context: Context, role: str = "poller") -> object:
     """A Monitor wired to the configured database, probes, vision and alert settings."""
     from vp_monitor.monitor.engine import Monitor
 
@@ -59,7 +59,32 @@ def build_monitor(context: Context) -> object:
         channel_settings=settings.channels,
         secrets=context.secrets,
         on_change=change_printer(context.texts),
+        role=role,
     )
+
+
+def monitor_settings(context: Context) -> MonitorSettings:
+    """The `[monitor]` settings (heartbeat, node name), defaults when absent."""
+    return getattr(context.settings, "monitor", None) or MonitorSettings()
+
+
+async def _beat_forever(context: Context, role: str) -> None:
+    """The heartbeat of a node that runs no monitor (`--role web`)."""
+    from vp_monitor.db import session_factory
+    from vp_monitor.monitor.nodes import Heartbeat
+
+    settings = monitor_settings(context)
+    heartbeat = Heartbeat(session_factory(context.engine), settings.node_name(), role)
+    try:
+        while True:
+            try:
+                await asyncio.to_thread(heartbeat.beat)
+            except Exception:  # the database may be away for a while: try again next time
+                log.warning("heartbeat not written", exc_info=True)
+            await asyncio.sleep(settings.heartbeat_s)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(heartbeat.leave)
 
 
 async def _serve(context: Context, role: str, once: bool) -> None:
@@ -67,7 +92,7 @@ async def _serve(context: Context, role: str, once: bool) -> None:
         log.warning("the web interface is not built yet: nothing served on HTTP")
     if role == "web" and once:
         return
-    monitor = build_monitor(context) if role in ("all", "poller") else None
+    monitor = build_monitor(context, role) if role in ("all", "poller") else None
     if monitor is not None and once:
         count = await monitor.run_once()
         click.echo(context.texts("serve.checks_run", count=count))
@@ -76,15 +101,21 @@ async def _serve(context: Context, role: str, once: bool) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
+    beating = None
     if monitor is not None:
         await monitor.start()
+    else:
+        beating = asyncio.create_task(_beat_forever(context, role))
     try:
         await stopping.wait()
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         if monitor is not None:
-            await monitor.stop()
+            await monitor.stop()  # checks under way finish, the others are given back
+        if beating is not None:
+            beating.cancel()
+            await asyncio.gather(beating, return_exceptions=True)
 
 
 @click.command()
@@ -107,5 +138,31 @@ def serve(context: Context, config: str | None, role: str, host: str, port: int,
     level = getattr(getattr(context.settings, "log", None), "level", "INFO")
     logging.getLogger("vp_monitor").setLevel(level)
     del host, port  # used by the web interface (later issue)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(context, role, once))
+    from vp_monitor.monitor.nodes import NodeRunning, hold_single_node, running_message
+
+    node_id = monitor_settings(context).node_name()
+    try:  # SQLite serves one node: refuse a second one before it opens the database
+        database_lock = hold_single_node(context.settings.database_url, node_id)
+    except NodeRunning as exc:
+        fail(running_message(context.engine, exc.holder))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(context, role, once))
+    finally:
+        if database_lock is not None:
+            database_lock.close()
+
+
+@click.command()
+@json_option
+@pass_context
+def nodes(context: Context, as_json: bool) -> None:
+    """List the serve nodes sharing this database: live, or stale when not seen lately."""
+    from vp_monitor.db import session_factory, utcnow
+    from vp_monitor.monitor.nodes import node_records
+
+    with session_factory(context.engine)() as session:
+        records = node_records(session, utcnow(), monitor_settings(context).node_stale_s)
+    columns = ("id", "status", "host", "pid", "role", "version", "started_at", "last_seen_at",
+               "checks_per_minute")  # fmt: skip
+    print_records(records, columns, as_json)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from vp_monitor.alerts.incidents import OpenIncidents, record_change
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import session_factory, transaction, utcnow
-from vp_monitor.monitor import planner
+from vp_monitor.monitor import nodes, planner
 from vp_monitor.monitor.evaluator import (
     TierResult,
     active_windows,
@@ -136,6 +136,7 @@ class Monitor:
         secrets: Any = None,
         check: CheckFunction | None = None,
         on_change: ChangeListener | None = None,
+        role: str = "poller",
     ) -> None:
         self.settings = settings or MonitorSettings()
         self.factory = session_factory(engine)
@@ -153,23 +154,31 @@ class Monitor:
         self.writers: list[asyncio.Task[None]] = []
         self.running_jobs: set[asyncio.Task[Any]] = set()  # periodic jobs under way
         self.checks_done = 0
+        self.heartbeat = nodes.Heartbeat(self.factory, self.owner, role)
+        self.fleet_jobs: set[str] = set()  # periodic jobs one node runs for all
         self.stopped = False  # a stopped Monitor is not started again: make a new one
 
     # -- life cycle ----------------------------------------------------------------------------
     async def start(self) -> None:
         """Schedule the fleet and start the workers, the result writer and the periodic jobs."""
         keep_freed_memory()
+        await self._db(self.beat)
         await self._db(self._sync_schedule)
         self._start_pipeline()
+        # Every node claims checks and says it is alive; the rest runs on one node per period.
         self.add_periodic(self.tick, self.settings.planner_tick_s, "planner-tick")
-        self.add_periodic(self.sync_schedule, self.settings.schedule_sync_s, "schedule-sync")
-        self.add_periodic(self.prune, 86400, "retention", first_in_s=3600)
+        self.add_periodic(self.beat, self.settings.heartbeat_s, "heartbeat",
+                          first_in_s=self.settings.heartbeat_s)  # fmt: skip
+        self.add_fleet_job(self._sync_schedule_in, self.settings.schedule_sync_s, "schedule-sync",
+                           first_in_s=self.settings.schedule_sync_s)  # fmt: skip
+        self.add_fleet_job(self._prune_in, 86400, "retention", first_in_s=3600)
+        self.add_fleet_job(self._prune_nodes_in, 3600, "node-retention", first_in_s=60)
         if self.channel_settings is not None:
             from vp_monitor.alerts.jobs import add_alert_jobs
 
             add_alert_jobs(
-                self.add_periodic, self.factory, self.alert_settings, self.channel_settings,
-                self.secrets,
+                self.add_periodic, self.add_fleet_job, self.factory, self.alert_settings,
+                self.channel_settings, self.secrets,
             )  # fmt: skip
         self.scheduler.start()
         log.info("monitor %s started (%d workers)", self.owner, self.settings.concurrency)
@@ -186,15 +195,20 @@ class Monitor:
             if self.running_jobs:
                 await asyncio.wait(list(self.running_jobs), timeout=JOBS_STOP_TIMEOUT_S)
             self.scheduler.shutdown(wait=False)
-        await self.runner.stop()
+        not_run = await self.runner.stop(self.settings.stop_wait_s)
         await self._drain_results()
-        released = await self._db(self._release)
+        released = await self._db(self._release, not_run)
+        try:
+            await self._db(self.heartbeat.leave)
+        except Exception:  # the row goes stale, then is deleted by node retention
+            log.warning("node row of %s not deleted", self.owner, exc_info=True)
         self.db.shutdown(wait=True)
         await _close_probe_clients()
         log.info("monitor %s stopped (%d leases given back)", self.owner, released)
 
     async def run_once(self) -> int:
         """Run every check that is due or has never run, once, then stop; returns how many."""
+        await self._db(self.beat)
         await self._db(self._sync_schedule)
         self._start_pipeline()
         total = 0
@@ -230,6 +244,26 @@ class Monitor:
             next_run_time=utcnow() + timedelta(seconds=first_in_s),
         )  # fmt: skip
 
+    def add_fleet_job(
+        self, work: Callable[[Session], Any], seconds: float, name: str, first_in_s: float = 0.0
+    ) -> None:
+        """Run `work(session)` every `seconds` on one node of all those sharing the database.
+
+        Every node's scheduler tries; the first to claim the period runs it, in the claim's
+        transaction (see nodes.claim_periodic); the others skip it.
+        """
+
+        def run() -> None:
+            with transaction(self.factory) as session:
+                if nodes.claim_periodic(session, name, seconds, self.owner, utcnow()):
+                    work(session)
+
+        async def run_in_db_thread() -> None:
+            await self._db(run)
+
+        self.fleet_jobs.add(name)
+        self.add_periodic(run_in_db_thread, seconds, name, first_in_s)
+
     def _start_pipeline(self) -> None:
         self.runner.start()
         for number in range(self.db_workers):  # PostgreSQL takes several writers at once
@@ -246,14 +280,9 @@ class Monitor:
         for job in await self._db(self._claim, free, False):
             self.runner.queue.put_nowait(job)  # cannot block: no more than free slots
 
-    async def sync_schedule(self) -> None:
-        """Schedule new cameras and unschedule retired ones."""
-        await self._db(self._sync_schedule)
-
-    async def prune(self) -> None:
-        """Delete history older than the retention period."""
-        removed = await self._db(self._prune)
-        log.info("retention: %d old check records deleted", removed)
+    def beat(self) -> None:
+        """Write this node's heartbeat row."""
+        self.heartbeat.beat(self.checks_done)
 
     # -- database work (in the executor thread) ------------------------------------------------
     async def _db(self, func: Callable[..., Any], *args: Any) -> Any:
@@ -261,9 +290,12 @@ class Monitor:
 
     def _sync_schedule(self) -> None:
         with transaction(self.factory) as session:
-            change = planner.ensure_schedule(session, self.settings)
-            for retired in retire_decommissioned(session, utcnow()):
-                record_change(session, retired, self.alert_settings)  # resolves what was open
+            self._sync_schedule_in(session)
+
+    def _sync_schedule_in(self, session: Session) -> None:
+        change = planner.ensure_schedule(session, self.settings)
+        for retired in retire_decommissioned(session, utcnow()):
+            record_change(session, retired, self.alert_settings)  # resolves what was open
         if change.added or change.removed or change.updated:
             log.info("schedule: %d added, %d removed, %d updated", change.added, change.removed,
                      change.updated)  # fmt: skip
@@ -276,13 +308,21 @@ class Monitor:
             )  # fmt: skip
             return load_jobs(session, claims, self.secrets) if claims else []
 
-    def _release(self) -> int:
+    def _release(self, not_run: list[Job]) -> int:
+        """Give back the checks that did not run (due as before), then any lease still held
+        (a result that could not be written: due at once)."""
         with transaction(self.factory) as session:
-            return planner.release_owner(session, self.owner)
+            given = planner.give_back(session, [job.claim for job in not_run])
+            return given + planner.release_owner(session, self.owner)
 
-    def _prune(self) -> int:
-        with transaction(self.factory) as session:
-            return prune_history(session, self.settings.retention_days)
+    def _prune_in(self, session: Session) -> None:
+        removed = prune_history(session, self.settings.retention_days)
+        log.info("retention: %d old check records deleted", removed)
+
+    def _prune_nodes_in(self, session: Session) -> None:
+        removed = nodes.prune_nodes(session, utcnow(), self.settings.node_retention_days)
+        if removed:
+            log.info("node retention: %d nodes not seen for long deleted", removed)
 
     def _record(self, batch: list[tuple[Job, TierResult]]) -> list[tuple[str, CameraChange]]:
         """Write a batch of results in one transaction; one by one if that fails."""

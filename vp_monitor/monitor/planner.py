@@ -39,6 +39,7 @@ class Claim:
     owner: str
     claimed_at: datetime
     lease_expires_at: datetime
+    due_at: datetime | None = None  # when it was due before the claim moved it on
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ def claim_due(
             Camera.site_id,
             CheckSchedule.tier,
             CheckSchedule.interval_s,
+            CheckSchedule.next_due_at,
         )  # fmt: skip
         .join(Camera, Camera.id == CheckSchedule.camera_id)
         .where(and_(due, free))
@@ -175,8 +177,10 @@ def claim_due(
         return []
     expires = now + timedelta(seconds=lease_s)
     claims, changes = [], []
-    for schedule_id, camera_id, site_id, tier, interval in rows:
-        claims.append(Claim(schedule_id, camera_id, site_id, tier, interval, owner, now, expires))
+    for schedule_id, camera_id, site_id, tier, interval, due_at in rows:
+        claims.append(
+            Claim(schedule_id, camera_id, site_id, tier, interval, owner, now, expires, due_at)
+        )
         step = interval * (1.0 + rng.uniform(-jitter, jitter))
         changes.append({"id": schedule_id, "lease_owner": owner, "lease_expires_at": expires,
                         "last_started_at": now,
@@ -245,3 +249,22 @@ def release_owner(session: Session, owner: str, now: datetime | None = None) -> 
         .execution_options(synchronize_session=False)
     )
     return result.rowcount
+
+
+def give_back(session: Session, claims: list[Claim]) -> int:
+    """Give back the leases of checks that did not run (at shutdown), each due again when it
+    was before its claim: the next node runs them first, in their order; how many were ours."""
+    table = CheckSchedule.__table__
+    rows = [
+        {"schedule_id": c.schedule_id, "owner": c.owner, "due_at": c.due_at or c.claimed_at}
+        for c in claims
+    ]
+    if not rows:
+        return 0
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("schedule_id"), table.c.lease_owner == bindparam("owner"))
+        .values(lease_owner=None, lease_expires_at=None,
+                next_due_at=bindparam("due_at", type_=UTCDateTime))
+    )  # fmt: skip
+    return session.execute(statement, rows).rowcount

@@ -218,6 +218,8 @@ class Runner:
         # share one ONVIF client per camera. Bounded by the fleet size.
         self.cameras: dict[int, asyncio.Lock] = {}
         self.workers: list[asyncio.Task[None]] = []
+        self.current: dict[asyncio.Task[Any], Job] = {}  # worker -> the job it is running
+        self.stopping = False
         self.abandoned: set[asyncio.Task[Any]] = set()
         self.running = 0
         self.overruns = 0
@@ -234,23 +236,40 @@ class Runner:
             task = asyncio.create_task(supervise(name, self._work), name=name)
             self.workers.append(task)
 
-    async def stop(self) -> list[Job]:
-        """Stop the workers; returns the jobs still queued (never started)."""
-        for task in self.workers:
-            task.cancel()
-        await asyncio.gather(*self.workers, return_exceptions=True)
-        self.workers.clear()
+    async def stop(self, wait_s: float = 0.0) -> list[Job]:
+        """Stop the workers, letting the checks under way finish for up to `wait_s`; returns
+        the jobs that did not run: still queued, or cancelled when the wait ran out."""
+        self.stopping = True
         left = []
         while not self.queue.empty():
             left.append(self.queue.get_nowait())
             self.queue.task_done()
+        busy = [task for task in self.workers if task in self.current]
+        for task in self.workers:
+            if task not in self.current:
+                task.cancel()  # idle: waiting for a job that will not come
+        if busy and wait_s > 0:
+            log.info("stopping: waiting up to %g s for %d checks under way", wait_s, len(busy))
+            await asyncio.wait(busy, timeout=wait_s)
+        cancelled = [self.current[task] for task in busy if task in self.current]
+        left += cancelled
+        for task in self.workers:
+            task.cancel()
+        await asyncio.gather(*self.workers, return_exceptions=True)
+        self.workers.clear()
+        self.current.clear()
         for task in self.abandoned:
             task.cancel()
+        if busy:
+            log.info("stopping: %d checks under way finished, %d cancelled",
+                     len(busy) - len(cancelled), len(cancelled))  # fmt: skip
         return left
 
     async def _work(self) -> None:
-        while True:
+        worker = asyncio.current_task()
+        while not self.stopping:
             job = await self.queue.get()
+            self.current[worker] = job
             try:
                 site = self.sites.setdefault(
                     job.claim.site_id, asyncio.Semaphore(self.settings.site_concurrency)
@@ -260,6 +279,7 @@ class Runner:
                     result = await self.run(job)
                 await self.on_result(job, result)
             finally:
+                self.current.pop(worker, None)
                 self.queue.task_done()
 
     async def run(self, job: Job) -> TierResult:

@@ -126,6 +126,23 @@ class MonitorSettings(_Section):
     retention_days: int = Field(
         default=90, ge=1, description="Check history older than this is deleted (daily)."
     )
+    stop_wait_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="At shutdown (SIGTERM), how long checks under way may take to finish; "
+        "those still running then are cancelled and, like the checks not started, given back.",
+    )
+    heartbeat_s: float = Field(
+        default=5.0, gt=0, le=60, description="How often a node writes its row in `nodes`."
+    )
+    node_stale_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A node not seen for this long is shown stale (stopped without saying so).",
+    )
+    node_retention_days: float = Field(
+        default=7.0, gt=0, description="A stale node's row is deleted after this many days."
+    )
 
     def node_name(self) -> str:
         """The lease owner name of this process."""
