@@ -50,9 +50,11 @@ def db() -> None:
 @db.command("upgrade")
 @pass_context
 def db_upgrade(context: Context) -> None:
-    """Create or migrate the schema to the latest version."""
-    context.engine  # noqa: B018  (opening the engine upgrades the schema)
-    click.echo("database schema is up to date")
+    """Create the database, or migrate its schema to the latest version."""
+    from vp_monitor.db import open_database, shown_url
+
+    open_database(context.settings.database_url, create=True).dispose()
+    click.echo(f"database schema is up to date ({shown_url(context.settings.database_url)})")
 
 
 @db.command("new-key")
@@ -79,9 +81,12 @@ def config_example() -> None:
 @config_group.command("check")
 @pass_context
 def config_check(context: Context) -> None:
-    """Validate the configuration (file and VP_* variables) and say so."""
+    """Validate the configuration (file and VP_* variables), open the database, say so."""
+    from vp_monitor.db import shown_url
+
     context.settings  # noqa: B018  (loading validates)
-    click.echo("configuration is valid")
+    context.engine.dispose()  # reachable, and holds the schema
+    click.echo(f"configuration is valid; database {shown_url(context.settings.database_url)} ok")
 
 
 # -- municipality ----------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -16,12 +18,18 @@ class SecretKeyError(Exception):
     """The encryption key is missing, malformed or does not match the stored passwords."""
 
 
-def load_key(key_file: Path, environ: dict[str, str] | None = None) -> bytes:
+def load_key(key_file: Path | None, environ: dict[str, str] | None = None) -> bytes:
     """Key from VP_SECRET_KEY, else from `key_file`, created with mode 0600 on first run."""
     environ = os.environ if environ is None else environ
     key = environ.get("VP_SECRET_KEY")
     if key:
         return _checked(key.encode(), "VP_SECRET_KEY")
+    if key_file is None:
+        raise SecretKeyError(
+            "no encryption key for camera passwords: set VP_SECRET_KEY, or secret_key_file "
+            "in the configuration (only a SQLite database or a configuration file gives a "
+            "default key file)"
+        )
     if key_file.exists():
         return _checked(key_file.read_bytes().strip(), str(key_file))
     key_file.parent.mkdir(parents=True, exist_ok=True)
@@ -30,6 +38,14 @@ def load_key(key_file: Path, environ: dict[str, str] | None = None) -> bytes:
     with os.fdopen(fd, "wb") as handle:
         handle.write(new_key + b"\n")
     return new_key
+
+
+def open_secret_box(key_file: Path | None, environ: dict[str, str] | None = None) -> SecretBox:
+    """A SecretBox whose key (VP_SECRET_KEY, else `key_file`) is read when first needed, so a
+    command that touches no password creates no key file."""
+    environ = os.environ if environ is None else environ
+    origin = "VP_SECRET_KEY" if environ.get("VP_SECRET_KEY") else str(key_file)
+    return SecretBox(lambda: load_key(key_file, environ), origin)
 
 
 def _checked(key: bytes, origin: str) -> bytes:
@@ -44,10 +60,15 @@ def _checked(key: bytes, origin: str) -> bytes:
 
 
 class SecretBox:
-    """Encrypts and decrypts camera passwords with one key."""
+    """Encrypts and decrypts camera passwords with one key (bytes, or a function giving them)."""
 
-    def __init__(self, key: bytes) -> None:
-        self._fernet = Fernet(key)
+    def __init__(self, key: bytes | Callable[[], bytes], origin: str = "the given key") -> None:
+        self._key = key
+        self.origin = origin
+
+    @cached_property
+    def _fernet(self) -> Fernet:
+        return Fernet(self._key() if callable(self._key) else self._key)
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
@@ -57,7 +78,9 @@ class SecretBox:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
             raise SecretKeyError(
-                "a stored password cannot be decrypted with this key (wrong VP_SECRET_KEY?)"
+                f"a stored password cannot be decrypted with the key from {self.origin}: the "
+                "passwords were encrypted with another key (restore that key file, or set "
+                "VP_SECRET_KEY to that key)"
             ) from exc
 
 
