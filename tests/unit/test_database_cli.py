@@ -112,9 +112,9 @@ def test_empty_sqlite_file_is_not_used_until_upgraded(run, tmp_path):
 def test_db_upgrade_creates_the_database_then_commands_work(run, tmp_path):
     url = f"sqlite:///{tmp_path / 'new' / 'vp.db'}"
     assert run("--database-url", url, "db", "upgrade")[0] == 0
-    assert run("--database-url", url, "municipality", "add", "--insee", "92012", "--name", "B")[
-        0
-    ] == 0
+    assert (
+        run("--database-url", url, "municipality", "add", "--insee", "92012", "--name", "B")[0] == 0
+    )
     code, out, _err = run("--database-url", url, "config", "check")
     assert code == 0 and "valid" in out
 
