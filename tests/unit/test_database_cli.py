@@ -145,9 +145,7 @@ def add_camera(run, url: str, code: str) -> None:
 
 
 def test_key_file_beside_the_sqlite_database_and_named_when_it_does_not_fit(run, tmp_path):
-    elsewhere = tmp_path / "cwd"
-    elsewhere.mkdir()
-    database = tmp_path / "data" / "vp.db"
+    database = tmp_path / "data" / "vp.db"  # the command runs in tmp_path
     url = f"sqlite:///{database}"
     assert run("--database-url", url, "db", "upgrade")[0] == 0
     add_camera(run, url, "CAM-1")
@@ -161,6 +159,13 @@ def test_key_file_beside_the_sqlite_database_and_named_when_it_does_not_fit(run,
              input="other\n"),
         str(key_file), "cannot be decrypted",
     )  # fmt: skip
+    key_file.unlink()  # lost: a new key would not open them either, so none is made
+    assert_one_error_line(
+        *run("--database-url", url, "camera", "update", "CAM-1", "--password-stdin",
+             input="other\n"),
+        f"no key file at {key_file}",
+    )  # fmt: skip
+    assert not key_file.exists()
 
 
 def test_read_only_commands_create_no_key_file(run, tmp_path):

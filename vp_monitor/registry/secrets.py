@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from functools import cached_property
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -18,8 +17,10 @@ class SecretKeyError(Exception):
     """The encryption key is missing, malformed or does not match the stored passwords."""
 
 
-def load_key(key_file: Path | None, environ: dict[str, str] | None = None) -> bytes:
-    """Key from VP_SECRET_KEY, else from `key_file`, created with mode 0600 on first run."""
+def load_key(
+    key_file: Path | None, environ: dict[str, str] | None = None, create: bool = True
+) -> bytes:
+    """Key from VP_SECRET_KEY, else from `key_file`, created with mode 0600 if `create`."""
     environ = os.environ if environ is None else environ
     key = environ.get("VP_SECRET_KEY")
     if key:
@@ -32,6 +33,11 @@ def load_key(key_file: Path | None, environ: dict[str, str] | None = None) -> by
         )
     if key_file.exists():
         return _checked(key_file.read_bytes().strip(), str(key_file))
+    if not create:  # a new key could not decrypt what is stored: say which file is missing
+        raise SecretKeyError(
+            f"no key file at {key_file}: the stored passwords cannot be decrypted without the "
+            "key they were encrypted with (restore that file, or set VP_SECRET_KEY)"
+        )
     key_file.parent.mkdir(parents=True, exist_ok=True)
     new_key = Fernet.generate_key()
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -41,11 +47,11 @@ def load_key(key_file: Path | None, environ: dict[str, str] | None = None) -> by
 
 
 def open_secret_box(key_file: Path | None, environ: dict[str, str] | None = None) -> SecretBox:
-    """A SecretBox whose key (VP_SECRET_KEY, else `key_file`) is read when first needed, so a
-    command that touches no password creates no key file."""
+    """A SecretBox whose key (VP_SECRET_KEY, else `key_file`) is read when first needed; only
+    storing a password creates the key file."""
     environ = os.environ if environ is None else environ
     origin = "VP_SECRET_KEY" if environ.get("VP_SECRET_KEY") else str(key_file)
-    return SecretBox(lambda: load_key(key_file, environ), origin)
+    return SecretBox(lambda create: load_key(key_file, environ, create), origin)
 
 
 def _checked(key: bytes, origin: str) -> bytes:
@@ -60,22 +66,26 @@ def _checked(key: bytes, origin: str) -> bytes:
 
 
 class SecretBox:
-    """Encrypts and decrypts camera passwords with one key (bytes, or a function giving them)."""
+    """Encrypts and decrypts camera passwords with one key: bytes, or a function giving them
+    (its argument says whether a missing key may be created: only to encrypt)."""
 
-    def __init__(self, key: bytes | Callable[[], bytes], origin: str = "the given key") -> None:
+    def __init__(self, key: bytes | Callable[[bool], bytes], origin: str = "the given key") -> None:
         self._key = key
+        self._loaded: Fernet | None = None
         self.origin = origin
 
-    @cached_property
-    def _fernet(self) -> Fernet:
-        return Fernet(self._key() if callable(self._key) else self._key)
+    def _fernet(self, create: bool) -> Fernet:
+        if self._loaded is None:
+            self._loaded = Fernet(self._key(create) if callable(self._key) else self._key)
+        return self._loaded
 
     def encrypt(self, plaintext: str) -> str:
-        return self._fernet.encrypt(plaintext.encode()).decode()
+        return self._fernet(create=True).encrypt(plaintext.encode()).decode()
 
     def decrypt(self, token: str) -> str:
+        fernet = self._fernet(create=False)
         try:
-            return self._fernet.decrypt(token.encode()).decode()
+            return fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
             raise SecretKeyError(
                 f"a stored password cannot be decrypted with the key from {self.origin}: the "
