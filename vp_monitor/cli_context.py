@@ -74,7 +74,7 @@ class ErrorsAsExitCodes(click.Group):
     """Turns domain errors into one clear line on stderr and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+        from sqlalchemy.exc import DBAPIError, IntegrityError
 
         from vp_monitor.db import DatabaseError, database_problem
         from vp_monitor.registry.service import RegistryError, integrity_message
@@ -83,7 +83,7 @@ class ErrorsAsExitCodes(click.Group):
             return super().invoke(ctx)
         except IntegrityError as exc:
             fail(integrity_message(exc))
-        except SQLAlchemyError as exc:  # the database failed while the command ran
+        except DBAPIError as exc:  # the database failed while the command ran
             fail(str(database_problem(_database_url(ctx), exc)))
         except ValidationError as exc:
             fail(describe_errors(exc, "input"))

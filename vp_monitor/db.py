@@ -152,12 +152,14 @@ def open_database(url: str, *, create: bool = False) -> Engine:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise database_problem(url, exc) from exc
+    from alembic.util import CommandError
+
     engine = make_engine(url)
     try:
         if current_revision(engine) is None and not create:
             raise _missing(url, "empty database (no vp-monitor tables)")
         ensure_schema(engine)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, CommandError) as exc:  # CommandError: schema of a newer version
         engine.dispose()
         raise database_problem(url, exc) from exc
     except DatabaseError:

@@ -191,3 +191,13 @@ def test_key_file_follows_the_configuration_file(tmp_path, monkeypatch):
     # Without a configuration file, a PostgreSQL database has no default key file.
     settings = load_settings(None, environ={"VP_DATABASE_URL": "postgresql+psycopg://vp@h/vp"})
     assert secret_key_location(settings, None) is None
+
+
+def test_database_of_an_unknown_schema_version(run, tmp_path):
+    path = tmp_path / "vp.db"
+    assert run("--database-url", f"sqlite:///{path}", "db", "upgrade")[0] == 0
+    with sqlite3.connect(path) as connection:  # as written by a newer vp-monitor
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    assert_one_error_line(
+        *run("--database-url", f"sqlite:///{path}", "status"), f"sqlite:///{path}", "'9999'"
+    )
