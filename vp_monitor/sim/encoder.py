@@ -83,6 +83,10 @@ class LoopKey:
     variant: str = "none"
     params: tuple[tuple[str, Any], ...] = ()
 
+    def same_stream(self, other: LoopKey) -> bool:
+        """Same scene, codec and stream size: the two loops differ only by their picture fault."""
+        return (self.scene, self.codec, self.spec) == (other.scene, other.codec, other.spec)
+
 
 def variant_for(camera: SimCamera) -> tuple[str, tuple[tuple[str, Any], ...]]:
     """The picture variant a camera in its current fault sends (and the params that matter)."""
@@ -232,9 +236,7 @@ class GopCache:
             with self._lock:
                 previous = self._playing.get(slot)
                 old = self._loops.get(previous) if previous is not None else None
-            same_stream = previous is not None and (previous.scene, previous.codec,
-                previous.spec) == (wanted.scene, wanted.codec, wanted.spec)  # fmt: skip
-            if old is not None and same_stream:
+            if old is not None and previous.same_stream(wanted):
                 return previous, old
             loop = await self.get(wanted, timeout)
         with self._lock:
