@@ -119,6 +119,7 @@ correlation_window_s = {options.correlation}
     rows = []
     try:
         await wait((work / "f.csv").exists, 60)
+        cli(env, "db", "upgrade")
         cli(env, "municipality", "add", "--insee", "92012", "--name", "Boulogne-Billancourt")
         cli(env, "camera", "import", str(work / "f.csv"))
         for number in range(1, cameras + 1):  # as technicians do at installation

@@ -53,6 +53,8 @@ def main() -> None:
         env = {**os.environ, "VP_DATABASE_URL": url, "VP_SECRET_KEY": ""}
         env.pop("VP_SECRET_KEY")
         env["VP_SECRET_KEY_FILE"] = str(work / "key")
+        subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True,
+                       timeout=60)  # fmt: skip
         for insee, name in MUNICIPALITIES:
             subprocess.run([*cli, "municipality", "add", "--insee", insee, "--name", name],
                            env=env, check=True, capture_output=True, timeout=60)  # fmt: skip

@@ -55,9 +55,11 @@ def db() -> None:
 @db.command("upgrade")
 @pass_context
 def db_upgrade(context: Context) -> None:
-    """Create or migrate the schema to the latest version."""
-    context.engine  # noqa: B018  (opening the engine upgrades the schema)
-    click.echo(context.texts("db.up_to_date"))
+    """Create the database, or migrate its schema to the latest version."""
+    from vp_monitor.db import open_database, shown_url
+
+    open_database(context.settings.database_url, create=True).dispose()
+    click.echo(f"{context.texts('db.up_to_date')} ({shown_url(context.settings.database_url)})")
 
 
 @db.command("new-key")
@@ -84,9 +86,13 @@ def config_example() -> None:
 @config_group.command("check")
 @pass_context
 def config_check(context: Context) -> None:
-    """Validate the configuration (file and VP_* variables) and say so."""
+    """Validate the configuration (file and VP_* variables), open the database, say so."""
+    from vp_monitor.db import shown_url
+
     context.settings  # noqa: B018  (loading validates)
-    click.echo(context.texts("config.valid"))
+    context.engine.dispose()  # reachable, and holds the schema
+    shown = shown_url(context.settings.database_url)
+    click.echo(f"{context.texts('config.valid')} ({shown})")
 
 
 # -- municipality ----------------------------------------------------------------------------

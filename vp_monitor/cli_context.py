@@ -16,8 +16,14 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from vp_monitor.config import ConfigError, Settings, describe_errors, load_settings
-from vp_monitor.registry.secrets import SecretBox, SecretKeyError, load_key
+from vp_monitor.config import (
+    ConfigError,
+    Settings,
+    describe_errors,
+    load_settings,
+    secret_key_location,
+)
+from vp_monitor.registry.secrets import SecretBox, SecretKeyError, open_secret_box
 from vp_monitor.texts import Texts
 
 EXIT_BAD_INPUT = 2
@@ -38,6 +44,11 @@ class Context:
             settings.database_url = self.database_url_option
         return settings
 
+    @property
+    def effective_config_path(self) -> str | None:
+        """The configuration file read: --config, else VP_CONFIG."""
+        return self.config_path or os.environ.get("VP_CONFIG")
+
     @cached_property
     def texts(self) -> Texts:
         """The catalogue in the configured language and display time zone."""
@@ -45,15 +56,16 @@ class Context:
 
     @cached_property
     def engine(self):
-        from vp_monitor.db import ensure_schema, make_engine
+        """The database at the latest schema; a missing or empty one is an error, not created."""
+        from vp_monitor.db import open_database
 
-        engine = make_engine(self.settings.database_url)
-        ensure_schema(engine)
-        return engine
+        return open_database(self.settings.database_url)
 
     @cached_property
     def secrets(self) -> SecretBox:
-        return SecretBox(load_key(self.settings.secret_key_file))
+        """Camera password encryption; the key file follows the database or the config file."""
+        key_file = secret_key_location(self.settings, self.effective_config_path)
+        return open_secret_box(key_file)
 
     @contextmanager
     def registry(self) -> Iterator[Any]:
@@ -69,18 +81,26 @@ class ErrorsAsExitCodes(click.Group):
     """Turns domain errors into one clear line on stderr and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from sqlalchemy.exc import IntegrityError
+        from sqlalchemy.exc import DBAPIError, IntegrityError
 
+        from vp_monitor.db import DatabaseError, database_problem
         from vp_monitor.registry.service import RegistryError, integrity_message
 
         try:
             return super().invoke(ctx)
         except IntegrityError as exc:
             fail(integrity_message(exc))
+        except DBAPIError as exc:  # the database failed while the command ran
+            fail(str(database_problem(_database_url(ctx), exc)))
         except ValidationError as exc:
             fail(describe_errors(exc, "input"))
-        except (RegistryError, ConfigError, SecretKeyError) as exc:
+        except (RegistryError, ConfigError, SecretKeyError, DatabaseError) as exc:
             fail(str(exc))
+
+
+def _database_url(ctx: click.Context) -> str:
+    context = ctx.find_object(Context)
+    return context.settings.database_url if context is not None else ""
 
 
 def fail(message: str) -> None:

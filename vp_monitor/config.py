@@ -45,10 +45,11 @@ class Settings(Section):
         default=DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL: SQLite file by default, postgresql+psycopg://... to scale.",
     )
-    secret_key_file: Path = Field(
-        default=Path("var/secret.key"),
-        description="File holding the key that encrypts camera passwords (created 0600 on first "
-        "run); VP_SECRET_KEY overrides it.",
+    secret_key_file: Path | None = Field(
+        default=None,
+        description="File holding the key that encrypts camera passwords (created 0600 when "
+        "first needed); relative to this file. Default: secret.key beside the SQLite database, "
+        "else beside this file. VP_SECRET_KEY overrides it.",
     )
     language: Literal["fr", "en"] = Field(
         default="fr", description="Language of e-mails, reports and the user interface."
@@ -134,11 +135,28 @@ def load_settings(
             raise ConfigError(f"{path}: cannot read configuration file: {exc.strerror}") from exc
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        if isinstance(data.get("secret_key_file"), str):  # relative to the file, not the cwd
+            data["secret_key_file"] = str(Path(path).parent / data["secret_key_file"])
     data = _merge(data, environment_overrides(environ))
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe_errors(exc, origin)) from exc
+
+
+def secret_key_location(settings: Settings, config_path: Path | str | None) -> Path | None:
+    """The key file: as configured, else beside the SQLite database, else beside the
+    configuration file (None: no default, VP_SECRET_KEY is needed)."""
+    from vp_monitor.db import sqlite_path
+
+    if settings.secret_key_file is not None:
+        return settings.secret_key_file
+    database = sqlite_path(settings.database_url)
+    if database is not None:
+        return database.parent / "secret.key"
+    if config_path:
+        return Path(config_path).parent / "secret.key"
+    return None
 
 
 def _toml_value(value: Any) -> str:

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -50,13 +51,68 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+SUPPORTED_DATABASES = "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/NAME"
+_SUPPORTED_DRIVERS = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}
+CONNECT_TIMEOUT_S = 5  # an unreachable server is reported at once, not after minutes
+
+
+class DatabaseError(Exception):
+    """The database cannot be used: bad URL, unsupported driver, unreachable, missing or empty."""
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may be shown: any password masked."""
+    from vp_monitor.redaction import redact_url
+
+    return redact_url(url) or ""
+
+
+def parse_database_url(url: str) -> URL:
+    """The parsed URL; DatabaseError if it is malformed or names an unsupported driver."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(
+            f"database URL {shown_url(url)!r} is not a URL; expected {SUPPORTED_DATABASES}"
+        ) from None
+    if (parsed.get_backend_name(), parsed.get_driver_name()) not in _SUPPORTED_DRIVERS:
+        raise DatabaseError(
+            f"database URL {shown_url(url)!r}: unsupported database driver "
+            f"{parsed.drivername!r}; supported: {SUPPORTED_DATABASES}"
+        )
+    return parsed
+
+
+def database_problem(url: str, exc: Exception) -> DatabaseError:
+    """A database driver's error as one line naming the (masked) URL."""
+    from vp_monitor.redaction import redact
+
+    reason = str(getattr(exc, "orig", None) or exc)
+    try:
+        password = make_url(url).password
+    except ArgumentError:
+        password = None
+    reason = redact(reason, [str(password or "")])
+    reason = "; ".join(line.strip() for line in reason.splitlines() if line.strip())
+    return DatabaseError(f"database {shown_url(url)}: {reason}")
+
+
+def sqlite_path(url: str | URL) -> Path | None:
+    """The file of a SQLite database URL (None for in-memory, other or malformed URLs)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy time-out."""
-    parsed = make_url(url)
+    parsed = parse_database_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(parsed, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -67,8 +123,45 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    connect_args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(
+        parsed, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
+    )
+
+
+def _missing(url: str, what: str) -> DatabaseError:
+    path = sqlite_path(url)
+    where = path.absolute() if path is not None else shown_url(url)
+    return DatabaseError(f"{what} at {where}; run `vp-monitor db upgrade` to create it")
+
+
+def open_database(url: str, *, create: bool = False) -> Engine:
+    """An engine on a database at the latest schema, migrated if older.
+
+    Only `create=True` (`db upgrade`, `demo`) makes a new database: a mistyped path must not
+    silently give an empty registry. Every problem is a DatabaseError naming the masked URL.
+    """
+    path = sqlite_path(parse_database_url(url))
+    if path is not None and not create and not path.is_file():
+        raise _missing(url, "no database")
+    if path is not None and create:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise database_problem(url, exc) from exc
+    from alembic.util import CommandError
+
+    engine = make_engine(url)
+    try:
+        if current_revision(engine) is None and not create:
+            raise _missing(url, "empty database (no vp-monitor tables)")
+        ensure_schema(engine)
+    except (SQLAlchemyError, CommandError) as exc:  # CommandError: schema of a newer version
+        engine.dispose()
+        raise database_problem(url, exc) from exc
+    except DatabaseError:
+        engine.dispose()
+        raise
+    return engine
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -100,13 +193,18 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at (None: no vp-monitor schema)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
 def ensure_schema(engine: Engine) -> None:
     """Upgrade the schema to the latest revision unless it is there already."""
-    from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
-    with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-    if current != head:
+    if current_revision(engine) != head:
         upgrade(engine)

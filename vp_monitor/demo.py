@@ -23,9 +23,9 @@ import click
 from aiohttp import web
 
 from vp_monitor.config import Settings
-from vp_monitor.db import ensure_schema, make_engine, session_factory, transaction
+from vp_monitor.db import open_database, session_factory, transaction
 from vp_monitor.registry.schemas import ContactInput, MunicipalityInput
-from vp_monitor.registry.secrets import SecretBox, load_key
+from vp_monitor.registry.secrets import SecretBox, open_secret_box
 from vp_monitor.registry.service import NotFound, Registry
 from vp_monitor.registry.transfer import apply_import, plan_import, read_rows
 from vp_monitor.texts import Texts
@@ -137,9 +137,8 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
     database = DEMO_DIR / "vp-monitor.db"
     for leftover in DEMO_DIR.glob("vp-monitor.db*"):  # a fresh registry each run
         leftover.unlink()
-    engine = make_engine(settings.database_url)
-    ensure_schema(engine)
-    secrets = SecretBox(load_key(settings.secret_key_file))
+    engine = open_database(settings.database_url, create=True)
+    secrets = open_secret_box(settings.secret_key_file)
     with transaction(session_factory(engine)) as session:
         count = register_fleet(Registry(session, secrets, "demo"), fleet, webhook_url)
     click.echo(texts("demo.registered", count=count, database=database))

@@ -50,6 +50,8 @@ def redact_url(url: str | None) -> str | None:
     if "@" in netloc:
         netloc = f"{MASK}@{netloc.rpartition('@')[2]}"
     query = "&".join(_masked_parameter(item) for item in parts.query.split("&") if item)
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url  # nothing to mask: as given (urlunsplit drops the // of sqlite:////path)
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 

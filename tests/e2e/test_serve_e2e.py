@@ -239,6 +239,7 @@ async def test_fleet_faults_kill_restart_every_message_once(tmp_path):
     database = str(tmp_path / "vp.db")
     try:
         await wait_for(csv_path.exists, 60, "the simulator's registry CSV")
+        cli(env, "db", "upgrade")  # only db upgrade (and demo) create a database
         cli(env, "municipality", "add", "--insee", "92012", "--name", "Boulogne-Billancourt")
         cli(env, "camera", "import", str(csv_path))
         cli(env, "contact", "add", "CSU", "--channel", "webhook", "--address", webhook_url,

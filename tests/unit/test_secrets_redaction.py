@@ -223,3 +223,4 @@ def test_redact_masks_urls_parameters_and_known_secrets():
     assert redact_url(f"https://h/x?token={SECRET}&a=") == f"https://h/x?token={MASK}&a="
     assert redact_url(f"https://u:{SECRET}@h:8443/p") == f"https://{MASK}@h:8443/p"
     assert redact_url("rtsp://h/main") == "rtsp://h/main"
+    assert redact_url("sqlite:////var/lib/vp.db") == "sqlite:////var/lib/vp.db"

@@ -15,6 +15,7 @@ import logging
 import mmap
 import multiprocessing
 import os
+import signal
 import tempfile
 import threading
 from dataclasses import dataclass, field, replace
@@ -174,6 +175,9 @@ def keep_freed_memory() -> None:
 
 
 def _worker_main(conn: Connection, area_path: str) -> None:
+    # Ctrl-C at a terminal signals the whole process group: the monitor stops its workers
+    # itself (they are killed at shutdown), a worker must not die with a traceback first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     keep_freed_memory()
     with open(area_path, "r+b") as handle:
         area = mmap.mmap(handle.fileno(), 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -12,20 +13,41 @@ class SecretKeyError(Exception):
     """The encryption key is missing, malformed or does not match the stored passwords."""
 
 
-def load_key(key_file: Path, environ: dict[str, str] | None = None) -> bytes:
-    """Key from VP_SECRET_KEY, else from `key_file`, created with mode 0600 on first run."""
+def load_key(
+    key_file: Path | None, environ: dict[str, str] | None = None, create: bool = True
+) -> bytes:
+    """Key from VP_SECRET_KEY, else from `key_file`, created with mode 0600 if `create`."""
     environ = os.environ if environ is None else environ
     key = environ.get("VP_SECRET_KEY")
     if key:
         return _checked(key.encode(), "VP_SECRET_KEY")
+    if key_file is None:
+        raise SecretKeyError(
+            "no encryption key for camera passwords: set VP_SECRET_KEY, or secret_key_file "
+            "in the configuration (only a SQLite database or a configuration file gives a "
+            "default key file)"
+        )
     if key_file.exists():
         return _checked(key_file.read_bytes().strip(), str(key_file))
+    if not create:  # a new key could not decrypt what is stored: say which file is missing
+        raise SecretKeyError(
+            f"no key file at {key_file}: the stored passwords cannot be decrypted without the "
+            "key they were encrypted with (restore that file, or set VP_SECRET_KEY)"
+        )
     key_file.parent.mkdir(parents=True, exist_ok=True)
     new_key = Fernet.generate_key()
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(new_key + b"\n")
     return new_key
+
+
+def open_secret_box(key_file: Path | None, environ: dict[str, str] | None = None) -> SecretBox:
+    """A SecretBox whose key (VP_SECRET_KEY, else `key_file`) is read when first needed; only
+    storing a password creates the key file."""
+    environ = os.environ if environ is None else environ
+    origin = "VP_SECRET_KEY" if environ.get("VP_SECRET_KEY") else str(key_file)
+    return SecretBox(lambda create: load_key(key_file, environ, create), origin)
 
 
 def _checked(key: bytes, origin: str) -> bytes:
@@ -40,18 +62,29 @@ def _checked(key: bytes, origin: str) -> bytes:
 
 
 class SecretBox:
-    """Encrypts and decrypts camera passwords with one key."""
+    """Encrypts and decrypts camera passwords with one key: bytes, or a function giving them
+    (its argument says whether a missing key may be created: only to encrypt)."""
 
-    def __init__(self, key: bytes) -> None:
-        self._fernet = Fernet(key)
+    def __init__(self, key: bytes | Callable[[bool], bytes], origin: str = "the given key") -> None:
+        self._key = key
+        self._loaded: Fernet | None = None
+        self.origin = origin
+
+    def _fernet(self, create: bool) -> Fernet:
+        if self._loaded is None:
+            self._loaded = Fernet(self._key(create) if callable(self._key) else self._key)
+        return self._loaded
 
     def encrypt(self, plaintext: str) -> str:
-        return self._fernet.encrypt(plaintext.encode()).decode()
+        return self._fernet(create=True).encrypt(plaintext.encode()).decode()
 
     def decrypt(self, token: str) -> str:
+        fernet = self._fernet(create=False)
         try:
-            return self._fernet.decrypt(token.encode()).decode()
+            return fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
             raise SecretKeyError(
-                "a stored password cannot be decrypted with this key (wrong VP_SECRET_KEY?)"
+                f"a stored password cannot be decrypted with the key from {self.origin}: the "
+                "passwords were encrypted with another key (restore that key file, or set "
+                "VP_SECRET_KEY to that key)"
             ) from exc

@@ -83,21 +83,24 @@ class LoopKey:
     variant: str = "none"
     params: tuple[tuple[str, Any], ...] = ()
 
+    def same_stream(self, other: LoopKey) -> bool:
+        """Same scene, codec and stream size: the two loops differ only by their picture fault."""
+        return (self.scene, self.codec, self.spec) == (other.scene, other.codec, other.spec)
+
 
 def variant_for(camera: SimCamera) -> tuple[str, tuple[tuple[str, Any], ...]]:
     """The picture variant a camera in its current fault sends (and the params that matter)."""
-    fault, params = camera.fault, camera.fault_params
+    return fault_variant(camera.fault, camera.fault_params)
+
+
+def fault_variant(fault: str, params: dict[str, Any]) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """The picture variant a camera in `fault` with `params` sends."""
     if fault in PICTURE_FAULTS:
         keep = {"moved": ("dx", "dy"), "defocus": ("sigma",), "noise": ("sigma",)}
         return fault, tuple((k, params[k]) for k in keep.get(fault, ()) if k in params)
-    if fault == "low_fps":
-        return "low_fps", (("k", low_fps_divisor(camera)),)
+    if fault == "low_fps":  # one frame in k is sent (param `k`, default 5)
+        return "low_fps", (("k", max(2, int(params.get("k", 5)))),)
     return "none", ()
-
-
-def low_fps_divisor(camera: SimCamera) -> int:
-    """Under low_fps one frame in k is sent (param `k`, default 5)."""
-    return max(2, int(camera.fault_params.get("k", 5)))
 
 
 def _encoder_options(codec: str, spec: StreamSpec, gop: int) -> tuple[str, dict[str, str]]:
@@ -200,14 +203,45 @@ class GopCache:
         self._loops: OrderedDict[LoopKey, EncodedLoop] = OrderedDict()
         self._pending: dict[LoopKey, concurrent.futures.Future[EncodedLoop]] = {}
         self._failed: dict[LoopKey, Exception] = {}  # not retried: a bad scene stays bad
+        # The loop each camera stream was last given, served while its new fault encodes.
+        self._playing: dict[tuple[str, str], LoopKey] = {}
         self._lock = threading.Lock()
         self._pool = concurrent.futures.ThreadPoolExecutor(workers, "sim-encode")
 
-    def key_for(self, camera: SimCamera, stream: str) -> LoopKey:
-        """The loop a camera's `stream` ("main" or "sub") needs right now."""
+    def key_for(
+        self,
+        camera: SimCamera,
+        stream: str,
+        fault: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> LoopKey:
+        """The loop a camera's `stream` ("main" or "sub") needs in `fault` (default: now)."""
         spec = camera.main if stream == "main" else camera.sub
-        variant, params = variant_for(camera)
-        return LoopKey(camera.scene, camera.codec, spec, variant, params)
+        if fault is None:
+            variant, variant_params = variant_for(camera)
+        else:
+            variant, variant_params = fault_variant(fault, params or {})
+        return LoopKey(camera.scene, camera.codec, spec, variant, variant_params)
+
+    async def current(
+        self, camera: SimCamera, stream: str, timeout: float = ENCODE_TIMEOUT_S
+    ) -> tuple[LoopKey, EncodedLoop]:
+        """The loop a camera's stream should play now, and its key. While a new fault's loop
+        encodes, the stream's previous loop: a camera keeps answering, and the player switches
+        to the new pictures once they are ready. Only a stream with no loop yet waits."""
+        wanted = self.key_for(camera, stream)
+        slot = (camera.code, stream)
+        loop = self.get_nowait(wanted)
+        if loop is None:
+            with self._lock:
+                previous = self._playing.get(slot)
+                old = self._loops.get(previous) if previous is not None else None
+            if old is not None and previous.same_stream(wanted):
+                return previous, old
+            loop = await self.get(wanted, timeout)
+        with self._lock:
+            self._playing[slot] = wanted
+        return wanted, loop
 
     def get_nowait(self, key: LoopKey) -> EncodedLoop | None:
         """The loop if already encoded, else None (and its encoding is started)."""
@@ -265,9 +299,17 @@ class LoopCursor:
     """Plays the cached loops of one camera stream in order, following the camera's picture
     fault: a new variant takes over at the next GOP boundary once it is encoded."""
 
-    def __init__(self, cache: GopCache, camera: SimCamera, stream: str, loop: EncodedLoop):
+    def __init__(
+        self,
+        cache: GopCache,
+        camera: SimCamera,
+        stream: str,
+        loop: EncodedLoop,
+        key: LoopKey | None = None,
+    ) -> None:
         self.cache, self.camera, self.stream = cache, camera, stream
-        self.key = self.wanted = cache.key_for(camera, stream)
+        self.wanted = cache.key_for(camera, stream)
+        self.key = key or self.wanted  # the loop given may be the previous fault's
         self.loop = loop
         self.index = 0
         self._fault_since = camera.fault_since

@@ -424,9 +424,15 @@ class RunningFleet:
 
     def _prewarm(self) -> None:
         """Start encoding every camera's loops now, so the first clients do not wait; all
-        sub-streams first, as monitors check pictures on the sub-stream."""
+        sub-streams first, as monitors check pictures on the sub-stream. The faults of the
+        timeline come next: their pictures are ready before their time comes."""
         for key in self._loop_keys():
             self.cache.get_nowait(key)
+        for stream in ("sub", "main"):
+            for fc in self.fleet.cameras:
+                for step in fc.timeline:
+                    key = self.cache.key_for(fc.camera, stream, step.fault, step.params)
+                    self.cache.get_nowait(key)
 
     def _loop_keys(self) -> list[Any]:
         """Every camera's loops, sub-streams first."""
@@ -436,8 +442,9 @@ class RunningFleet:
     async def encoded(self, timeout: float = 120.0) -> None:
         """Wait until every camera's loops are encoded (the first answers are then instant)."""
         async with asyncio.timeout(timeout):
-            for key in self._loop_keys():
-                await self.cache.get(key)
+            for stream in ("sub", "main"):
+                for fc in self.fleet.cameras:
+                    await self.cache.current(fc.camera, stream)
 
     async def _start_onvif(self) -> None:
         from aiohttp import web

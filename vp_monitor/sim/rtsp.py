@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from vp_monitor.sim import rtp
 from vp_monitor.sim.camera import SimCamera
-from vp_monitor.sim.encoder import AccessUnit, EncodedLoop, GopCache, LoopCursor
+from vp_monitor.sim.encoder import AccessUnit, EncodedLoop, GopCache, LoopCursor, LoopKey
 
 log = logging.getLogger(__name__)
 
@@ -480,10 +480,9 @@ class _Connection:
         except BadRequest as exc:
             return Response(exc.status)
 
-    async def _loop_for(self, stream: str) -> EncodedLoop:
-        key = self.server.cache.key_for(self.camera, stream)
+    async def _loop_for(self, stream: str) -> tuple[LoopKey, EncodedLoop]:
         try:
-            return await self.server.cache.get(key)
+            return await self.server.cache.current(self.camera, stream)
         except Exception as exc:  # an encoder failure is the server's fault, not the client's
             raise BadRequest(500) from exc
 
@@ -493,7 +492,7 @@ class _Connection:
             return Response(404)
         if self.camera.fault == "rtsp_5xx":
             return Response(503)
-        loop = await self._loop_for(stream)
+        _key, loop = await self._loop_for(stream)
         base = f"{self.server.url}/{stream}/"
         sdp = self._sdp(stream, loop).encode()
         headers = [("Content-Base", base), ("Content-Type", "application/sdp")]
@@ -580,10 +579,9 @@ class _Connection:
         if self.camera.fault == "rtsp_5xx":
             return Response(503)
         if session.task is None:
-            loop = await self._loop_for(session.stream)
-            player = _Player(
-                self, session, LoopCursor(self.server.cache, self.camera, session.stream, loop)
-            )
+            key, loop = await self._loop_for(session.stream)
+            cursor = LoopCursor(self.server.cache, self.camera, session.stream, loop, key)
+            player = _Player(self, session, cursor)
             session.task = asyncio.create_task(player.run(), name=f"rtp-{session.id}")
         url = f"{self.server.url}/{session.stream}/trackID=0"
         info = f"url={url};seq={session.seq & 0xFFFF};rtptime={session.rtptime & 0xFFFFFFFF}"

@@ -8,6 +8,7 @@ the mild sensor noise that makes consecutive live frames differ.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -174,17 +175,25 @@ def sensor_noise(img: np.ndarray, sigma: float = 2.0) -> np.ndarray:
 
 def _cover(img: np.ndarray, level: int) -> np.ndarray:
     """Most of the frame hidden by a dark or light object with a little texture."""
-    h, w = img.shape[:2]
+    kept, covering = _cover_layer(img.shape[0], img.shape[1], img.shape[2], level)
+    return (img * kept + covering).clip(0, 255).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=8)
+def _cover_layer(h: int, w: int, channels: int, level: int) -> tuple[np.ndarray, np.ndarray]:
+    """How much of the scene shows through, and what the covering object adds: the same every
+    frame (whatever covers the lens does not move), so drawn once per size, not every frame."""
     mask = np.zeros((h, w), np.uint8)
     cv2.ellipse(mask, (w // 2, h // 2 + h // 8), (int(w * 0.62), int(h * 0.62)), 0, 0, 360, 255, -1)
     mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, w / 80))[..., None] / 255.0
-    # Same texture every frame: whatever covers the lens does not move. Against the lens it is
-    # far out of focus, so its texture is soft: only broad shading is left.
+    # Against the lens it is far out of focus, so its texture is soft: only broad shading.
     texture = np.random.default_rng(7).normal(0, 6, (h // 16 + 1, w // 16 + 1, 1))
     texture = cv2.resize(texture.astype(np.float32), (w, h))
     texture = cv2.GaussianBlur(texture, (0, 0), max(1.0, w / 40))[..., None]
-    cover = np.full_like(img, level, dtype=np.float32) + texture
-    return (img * (1 - mask) + cover * mask).clip(0, 255).astype(np.uint8)
+    cover = np.full((h, w, channels), level, dtype=np.float32) + texture
+    kept, covering = (1 - mask).astype(np.float32), (cover * mask).astype(np.float32)
+    kept.flags.writeable = covering.flags.writeable = False  # shared by every frame
+    return kept, covering
 
 
 def _exposure(img: np.ndarray, gain: float, offset: float) -> np.ndarray:
