@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from vp_monitor import conditions
 from vp_monitor.monitor.evaluator import TierResult
 from vp_monitor.monitor.planner import Claim
 from vp_monitor.monitor.settings import MonitorSettings
@@ -22,19 +23,8 @@ from vp_monitor.probes.base import ProbeResult, ProbeSettings, ProbeTarget
 
 log = logging.getLogger(__name__)
 
-ONVIF_SEES = frozenset({"unreachable", "auth_failed", "onvif_error"})
-DEVICE_SEES = frozenset({"clock_drift", "device_replaced", "firmware_changed", "config_mismatch"})
-RTSP_SEES = frozenset({"unreachable", "auth_failed", "rtsp_error"})
-PICTURE_SEES = frozenset(
-    {"black", "frozen", "blurred", "covered", "moved", "overexposed", "underexposed",
-     "low_fps", "packet_loss"}
-)  # fmt: skip
 # What an overrun check is taken to mean, per tier.
-OVERRUN_CONDITION = {
-    "reachability": "unreachable",
-    "stream": "no_video",
-    "inventory": "onvif_error",
-}
+OVERRUN_CONDITION = {tier.name: tier.overrun for tier in conditions.TIERS}
 
 CheckFunction = Callable[..., Awaitable[TierResult]]
 
@@ -50,15 +40,13 @@ class Job:
 
 # -- one tier of checks -----------------------------------------------------------------------
 def _observed(probes: dict[str, ProbeResult], has_picture: bool) -> frozenset[str]:
-    """The conditions these probe results could have shown (only those may clear)."""
+    """The conditions these probe results could have shown (only those may clear).
+
+    The condition table says which probe judges what; the stream probe judges the picture
+    only when one was decoded, the others their facts only when they got an answer."""
     seen: set[str] = set()
-    if "onvif" in probes:
-        seen |= ONVIF_SEES | (DEVICE_SEES if probes["onvif"].ok else set())
-    if "rtsp" in probes:
-        seen |= RTSP_SEES | ({"config_mismatch"} if probes["rtsp"].ok else set())
-    if "stream" in probes:
-        seen |= {"no_video", "unreachable", "auth_failed", "rtsp_error"}
-        seen |= PICTURE_SEES if has_picture else set()
+    for name, result in probes.items():
+        seen |= conditions.observed_by(name, has_picture if name == "stream" else result.ok)
     return frozenset(seen)
 
 

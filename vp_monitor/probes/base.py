@@ -10,11 +10,12 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from vp_monitor import conditions
 from vp_monitor.redaction import MASK, redact_url
 from vp_monitor.redaction import redact as redact_text
 
 # Conditions that mean "no usable video": the camera is down, not merely degraded.
-DOWN_CONDITIONS = frozenset({"unreachable", "auth_failed", "no_video", "rtsp_error"})
+DOWN_CONDITIONS = conditions.names(down=True)
 MAX_ERROR_CHARS = 300
 
 
