@@ -17,11 +17,12 @@ SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 SEVERITY_RANK: dict[str, int] = {name: len(SEVERITIES) - 1 - i for i, name in enumerate(SEVERITIES)}
 
 # How the evaluator confirms and clears a condition (monitor.settings names the counts):
-#   no_video  opened after `down_after` failed checks, cleared after `recover_after`;
+#   outage    no usable video: opened after `down_after` failed checks, cleared after
+#             `recover_after` (a camera failing for alternating reasons still goes down);
 #   device    a fact about the device, not a glitch: opened on first sight;
 #   quality   picture, stream or ONVIF quality: opened after `image_confirmations`;
 #   alerting  raised by alerting itself (flapping, correlation), never by a probe.
-Family = Literal["no_video", "device", "quality", "alerting"]
+Family = Literal["outage", "device", "quality", "alerting"]
 # The probes of `probes.runner.PROBES` that can judge a camera condition.
 Probe = Literal["onvif", "rtsp", "stream"]
 
@@ -39,6 +40,8 @@ class Condition:
     observed_by: frozenset[Probe] = frozenset()
     # Judged only when the probe got an answer (for `stream`: a decoded picture).
     needs_answer: bool = False
+    # Found on the stream probe's picture by vision.analyze (not by the probe itself).
+    vision: bool = False
     # No usable video: the camera is `down`, and recovering takes `recover_after` checks.
     down: bool = False
     # A camera degraded only by such conditions still has a usable picture (available).
@@ -58,32 +61,32 @@ ONVIF, RTSP, STREAM = _probes("onvif"), _probes("rtsp"), _probes("stream")
 # Name -> row. In priority order where it matters: a condition masks others only if it was not
 # masked itself. Other modules derive their sets from this table when they are imported.
 CONDITIONS: dict[str, Condition] = {condition.name: condition for condition in (
-    Condition("unreachable", "no_video", "critical", "caméra injoignable", "camera unreachable",
+    Condition("unreachable", "outage", "critical", "caméra injoignable", "camera unreachable",
               ONVIF | RTSP | STREAM, down=True, network=True),
     Condition("auth_failed", "device", "major", "authentification refusée",
               "authentication failed", ONVIF | RTSP | STREAM, down=True),
     Condition("onvif_error", "quality", "major", "erreur ONVIF", "ONVIF error", ONVIF,
               picture_usable=True),
-    Condition("rtsp_error", "no_video", "major", "erreur de flux RTSP", "RTSP stream error",
+    Condition("rtsp_error", "outage", "major", "erreur de flux RTSP", "RTSP stream error",
               RTSP | STREAM, down=True),
-    Condition("no_video", "no_video", "critical", "pas de vidéo", "no video", STREAM,
+    Condition("no_video", "outage", "critical", "pas de vidéo", "no video", STREAM,
               down=True),
     Condition("black", "quality", "major", "image noire", "black image", STREAM,
-              needs_answer=True,
+              needs_answer=True, vision=True,
               masks=frozenset({"covered", "blurred", "frozen", "moved", "underexposed"})),
     Condition("frozen", "quality", "major", "image figée", "frozen image", STREAM,
-              needs_answer=True),
+              needs_answer=True, vision=True),
     Condition("blurred", "quality", "major", "image floue", "blurred image", STREAM,
-              needs_answer=True),
+              needs_answer=True, vision=True),
     Condition("covered", "quality", "critical", "caméra masquée", "lens covered", STREAM,
-              needs_answer=True,
+              needs_answer=True, vision=True,
               masks=frozenset({"blurred", "frozen", "moved", "underexposed", "overexposed"})),
     Condition("moved", "quality", "critical", "caméra déplacée", "camera moved", STREAM,
-              needs_answer=True),
+              needs_answer=True, vision=True),
     Condition("overexposed", "quality", "minor", "image surexposée", "overexposed image",
-              STREAM, needs_answer=True),
+              STREAM, needs_answer=True, vision=True),
     Condition("underexposed", "quality", "minor", "image sous-exposée", "underexposed image",
-              STREAM, needs_answer=True),
+              STREAM, needs_answer=True, vision=True),
     Condition("low_fps", "quality", "minor", "débit d'images trop faible", "low frame rate",
               STREAM, needs_answer=True, picture_usable=True),
     Condition("packet_loss", "quality", "minor", "pertes de paquets", "packet loss", STREAM,

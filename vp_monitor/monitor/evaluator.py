@@ -27,7 +27,7 @@ from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.registry.models import Camera, Lifecycle, MaintenanceScope, MaintenanceWindow
 
 # The families of the condition table (vp_monitor/conditions.py says how each is confirmed).
-NO_VIDEO = conditions.names(family="no_video")
+NO_VIDEO = conditions.names(family="outage")
 DEVICE = conditions.names(family="device")
 QUALITY = conditions.names(family="quality")
 DOWN = conditions.names(down=True)  # DESIGN.md: `down` = no usable video

@@ -23,6 +23,8 @@ from vp_monitor.probes.base import ProbeResult, ProbeSettings, ProbeTarget
 
 log = logging.getLogger(__name__)
 
+# What an ONVIF failure says that working video contradicts (then it is only onvif_error).
+ONVIF_NO_VIDEO = conditions.names(down=True) & conditions.observed_by("onvif", answered=False)
 # What an overrun check is taken to mean, per tier.
 OVERRUN_CONDITION = {tier.name: tier.overrun for tier in conditions.TIERS}
 
@@ -55,8 +57,8 @@ def _conditions(probes: dict[str, ProbeResult], video_ok: bool | None) -> set[st
     conditions: set[str] = set()
     for name, result in probes.items():
         found = set(result.conditions)
-        if name == "onvif" and video_ok and found & {"unreachable", "auth_failed"}:
-            found = (found - {"unreachable", "auth_failed"}) | {"onvif_error"}
+        if name == "onvif" and video_ok and found & ONVIF_NO_VIDEO:
+            found = (found - ONVIF_NO_VIDEO) | {"onvif_error"}
         conditions |= found
     return conditions
 
@@ -111,7 +113,7 @@ async def _stream(
 def _analysis_conditions(report: Any, result: TierResult) -> frozenset[str]:
     """The picture conditions the check found beyond its probes' own."""
     from_probes = set().union(*(r.conditions for r in report.probes.values()))
-    return frozenset(set(report.conditions) - from_probes - {"unreachable", "auth_failed"})
+    return frozenset(set(report.conditions) - from_probes - ONVIF_NO_VIDEO)
 
 
 def _tier_result(
