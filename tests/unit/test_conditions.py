@@ -122,6 +122,8 @@ def test_table_is_consistent():
     for tier in conditions.TIERS:
         assert CONDITIONS[tier.overrun].observed_by, tier
     assert tuple(state.name for state in conditions.CAMERA_STATES) == conditions.STATE_NAMES
+    assert conditions.STATE_NAMES == ("unknown", "ok", "degraded", "down", "maintenance",
+                                      "decommissioned")  # DESIGN.md's camera states  # fmt: skip
     assert conditions.SEVERITY_RANK == {"minor": 0, "major": 1, "critical": 2}
     assert set(get_args(conditions.Family)) == {row.family for row in CONDITIONS.values()}
 
