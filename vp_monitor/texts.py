@@ -54,6 +54,7 @@ COLUMNS: dict[str, dict[Language, str]] = {
     "availability_pct": {"fr": "disponibilité %", "en": "availability %"},
     "down_min": {"fr": "indisponible (min)", "en": "down (min)"},
     "maintenance_min": {"fr": "maintenance (min)", "en": "maintenance (min)"},
+    "degraded_min": {"fr": "dégradée mais utilisable (min)", "en": "degraded, usable (min)"},
     "scope": {"fr": "portée", "en": "scope"},
     "starts_at": {"fr": "début", "en": "start"},
     "ends_at": {"fr": "fin", "en": "end"},
@@ -443,6 +444,12 @@ METRICS: dict[str, dict[Language, str]] = {
     "first_keyframe_s": {"fr": "première image clé (s)", "en": "first keyframe (s)"},
     "rtsp_main_response_s": {"fr": "réponse RTSP principal (s)", "en": "RTSP main answer (s)"},
     "rtsp_sub_response_s": {"fr": "réponse RTSP secondaire (s)", "en": "RTSP sub answer (s)"},
+    "stream_bitrate_kbps": {"fr": "débit du flux (kbit/s)", "en": "stream bitrate (kbit/s)"},
+    "stream_first_keyframe_s": {"fr": "première image clé (s)", "en": "first keyframe (s)"},
+    "stream_fps": {"fr": "images par seconde", "en": "frames per second"},
+    "stream_frames": {"fr": "images reçues", "en": "frames received"},
+    "stream_packet_loss": {"fr": "paquets perdus", "en": "packets lost"},
+    "stream_packets": {"fr": "paquets reçus", "en": "packets received"},
 }
 
 DATETIME_FORMATS: dict[Language, str] = {"fr": "%d/%m/%Y %H:%M:%S", "en": "%Y-%m-%d %H:%M:%S"}
