@@ -253,7 +253,7 @@ def test_view_elsewhere_with_structure_is_moved(reference):
     result = analyze(elsewhere, reference=reference, previous=jpeg(view(scene(7), seed=4), 85))
     assert result.conditions == {"moved"}, result.metrics
     assert result.metrics["moved_no_match"] == 1.0
-    assert result.metrics["in_place_share"] < 0.025
+    assert result.metrics["in_place_share"] < 0.1
 
 
 def test_small_perspective_vibration_is_not_moved(street, reference):

@@ -2,8 +2,9 @@
 
 Two ways to see it. Either features of the reference are found again and the transform they
 agree on (a similarity, or a homography when the viewpoint changed in perspective) displaces
-the picture beyond the threshold; or the current picture still has structure of its own but
-hardly matches a reference that matches itself well: the camera looks somewhere else.
+a grid of the frame's points beyond the threshold; or no transform is agreed on, hardly any
+of the reference's features is where it was, and the frame is still a sharp, detailed,
+well-exposed picture: the camera looks somewhere else.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from vp_monitor.vision import cover
 from vp_monitor.vision.frame import Finding, View
 from vp_monitor.vision.settings import VisionSettings
+from vp_monitor.vision.sharpness import sharpness
 
 # Lowe's ratio test: keep a match only when clearly better than the second best.
 MATCH_RATIO = 0.8
@@ -36,6 +38,12 @@ GRID = 3
 # A feature is found in place when a descriptor this close (Hamming distance, of 256 bits)
 # lies within the moved threshold of its old position.
 IN_PLACE_MAX_DISTANCE = 40
+# A block shows the reference's detail where it kept at least this share of its texture.
+KEPT_DETAIL = 0.5
+# Fewest reference features expected in place where the frame shows detail to judge by.
+MIN_EXPECTED_IN_PLACE = 10
+# Number of set bits of each byte value, for Hamming distances.
+POPCOUNT = np.array([bin(value).count("1") for value in range(256)], np.uint8)
 # Shift of the degraded copy the reference is matched with, in % of the frame: small.
 SELF_PCT = 2.0
 # A new view may be darker or brighter than the old one, but a frame under half the
@@ -92,7 +100,9 @@ def reference_features(reference: View, count: int) -> Features:
     noisy = np.clip(shifted + rng.normal(0, 2.0, shifted.shape), 0, 255).astype(np.uint8)
     size = reference.grey.shape[::-1]
     found = Features(
-        found.points, found.descriptors, in_place(found, detect(noisy, count), size, SELF_PCT)
+        found.points,
+        found.descriptors,
+        int(in_place(found, detect(noisy, count), size, SELF_PCT).sum()),
     )
     with _cache_lock:
         _cache[digest] = found
@@ -139,19 +149,21 @@ def estimate(reference: Features, current: Features, size: tuple[int, int]) -> F
     return Fit(np.vstack([similarity, [0.0, 0.0, 1.0]]), s_inliers, len(good))
 
 
-def in_place(reference: Features, current: Features, size: tuple[int, int], pct: float) -> int:
-    """Reference features the current frame shows within `pct` % of the frame of their place."""
+def in_place(
+    reference: Features, current: Features, size: tuple[int, int], pct: float
+) -> np.ndarray:
+    """Which reference features the current frame shows within `pct` % of the frame of their
+    place (a boolean per reference feature)."""
+    found = np.zeros(len(reference.points), bool)
     if reference.descriptors is None or current.descriptors is None:
-        return 0
+        return found
     scale = 100.0 / np.array(size, np.float32)  # (width, height): per-axis % of the frame
-    ref_pts, cur_pts = reference.points * scale, current.points * scale
-    offsets = ref_pts[:, None, :] - cur_pts[None, :, :]
-    near = (np.hypot(offsets[..., 0], offsets[..., 1]) <= pct).astype(np.uint8)
-    found = 0
-    for pair in cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(
-        reference.descriptors, current.descriptors, 1, mask=near
-    ):
-        found += bool(pair) and pair[0].distance <= IN_PLACE_MAX_DISTANCE
+    offsets = (reference.points * scale)[:, None, :] - (current.points * scale)[None, :, :]
+    ref_idx, cur_idx = np.nonzero(np.hypot(offsets[..., 0], offsets[..., 1]) <= pct)
+    # Hamming distance of each nearby pair only: a few thousand pairs, not all of them.
+    xor = np.bitwise_xor(reference.descriptors[ref_idx], current.descriptors[cur_idx])
+    distance = POPCOUNT[xor].sum(axis=1)
+    found[ref_idx[distance <= IN_PLACE_MAX_DISTANCE]] = True
     return found
 
 
@@ -180,6 +192,30 @@ def rotation_deg(matrix: np.ndarray, w: int, h: int) -> float:
     return math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
 
 
+def in_place_share_where_detailed(
+    found: np.ndarray, ref: Features, current: View, reference: View, settings: VisionSettings
+) -> float:
+    """Share of the reference's features found in place, among those lying where the current
+    frame shows detail as the reference did, against what a live frame of the reference finds
+    (its self-match).
+
+    Where a cover or paint hides the lens there is nothing to find; where the frame shows as
+    much detail as the reference, a camera that did not move shows its reference there, one
+    that moved shows other things."""
+    if not len(ref.points):
+        return 0.0
+    detailed = ~cover.flat_blocks(current, settings)[0] & (
+        current.block_texture >= KEPT_DETAIL * reference.block_texture
+    )
+    rows = np.minimum((ref.points[:, 1] // current.block).astype(int), detailed.shape[0] - 1)
+    cols = np.minimum((ref.points[:, 0] // current.block).astype(int), detailed.shape[1] - 1)
+    where = detailed[rows, cols]
+    expected = where.sum() * ref.self_in_place / len(ref.points)
+    if expected < MIN_EXPECTED_IN_PLACE:
+        return 1.0  # too little detail left to tell: not a view of elsewhere
+    return float(found[where].sum() / expected)
+
+
 def detail_ratio(current: View, reference: View, settings: VisionSettings) -> float:
     """Share of blocks with fine detail, against the reference's (a blur or a cover lowers it)."""
     detailed = 1.0 - float(cover.flat_blocks(current, settings)[0].mean())
@@ -187,14 +223,11 @@ def detail_ratio(current: View, reference: View, settings: VisionSettings) -> fl
 
 
 def fair_picture(current: View, reference: View, settings: VisionSettings) -> bool:
-    """Detail and light of its own: not blurred, covered, dark or clipped (the other checks')."""
-    # A lens half covered also hides the reference; judged against it, the cover check says so.
-    if cover.check(current, reference, None, settings).conditions:
-        return False
+    """Focus and light of its own: not blurred, dark or clipped (what the other checks judge)."""
     luma_ratio = float(current.grey.mean()) / max(float(reference.grey.mean()), 1.0)
     clipped = float(np.count_nonzero(current.grey > settings.bright_level)) / current.grey.size
     return (
-        detail_ratio(current, reference, settings) >= settings.moved_min_detail_ratio
+        sharpness(current) >= settings.blurred_sharpness_ratio * sharpness(reference)
         and luma_ratio >= MIN_LUMA_RATIO
         and clipped < settings.overexposed_min_bright_fraction
     )
@@ -210,16 +243,10 @@ def check(
     cur = detect(current.grey, settings.orb_features)
     h, w = current.grey.shape
     fit = estimate(ref, cur, (w, h))
-    found = in_place(ref, cur, (w, h), settings.moved_min_shift_pct)
-    in_place_share = found / max(ref.self_in_place, 1)
     metrics = {
         "match_inliers": float(fit.inliers),
         "match_candidates": float(fit.candidates),
         "homography": float(fit.homography),
-        "in_place_share": in_place_share,
-        "reference_self_in_place": float(ref.self_in_place),
-        "keypoints": float(len(cur.points)),
-        "detail_ratio": detail_ratio(current, reference, settings),
     }
     trusted = (
         fit.matrix is not None
@@ -242,11 +269,18 @@ def check(
             metrics["moved_displacement"] = 1.0
             return Finding(frozenset({"moved"}), metrics, realign(reference, fit.matrix))
         return Finding(frozenset(), metrics)
-    # The reference scene is no longer where it was, and no transform says where it went: the
-    # view is elsewhere, if this frame is a fair picture and the reference is recognisable.
+    # No transform says where the reference went: is it still in place, and is this frame a
+    # fair picture of something (not one the other checks will call blurred, dark, covered)?
+    found = in_place(ref, cur, (w, h), settings.moved_min_shift_pct)
+    metrics |= {
+        "in_place_share": in_place_share_where_detailed(found, ref, current, reference, settings),
+        "reference_self_in_place": float(ref.self_in_place),
+        "detail_ratio": detail_ratio(current, reference, settings),
+    }
     elsewhere = (
-        in_place_share < settings.moved_max_in_place_share
+        metrics["in_place_share"] < settings.moved_max_in_place_share
         and ref.self_in_place >= settings.moved_min_reference_features
+        and metrics["detail_ratio"] >= settings.moved_min_detail_ratio
         and fair_picture(current, reference, settings)
     )
     if not elsewhere:

@@ -138,7 +138,7 @@ class VisionSettings(BaseModel):
         "view yields few, random matches).",
     )
     moved_max_in_place_share: float = Field(
-        default=0.025,
+        default=0.1,
         ge=0,
         le=1,
         description="Also moved (the view is elsewhere) when less than this share of the "
@@ -152,11 +152,12 @@ class VisionSettings(BaseModel):
         "least this many of its features back in place.",
     )
     moved_min_detail_ratio: float = Field(
-        default=0.6,
+        default=0.45,
         ge=0,
         description="...the frame is a fair picture: blocks with fine detail at least this share "
-        "of the reference's (a blurred or covered frame has few), at least half the reference's "
-        "brightness and less than overexposed_min_bright_fraction clipped.",
+        "of the reference's (a blurred or covered frame has few), not blurred (sharpness at least "
+        "blurred_sharpness_ratio of the reference's), at least half its brightness and less "
+        "than overexposed_min_bright_fraction clipped.",
     )
     orb_features: int = Field(
         default=300, ge=50, description="Number of ORB features detected per frame."
