@@ -35,6 +35,9 @@ HOMOGRAPHY_MIN_EXTRA = 8
 MAX_PERSPECTIVE = 0.5
 # Displacement is measured on this grid of points of the frame (corners included).
 GRID = 3
+# Fewest matches agreeing on an unmoved view that rule out a view of elsewhere: two fix a
+# similarity, two more agreeing within RANSAC_PX near the identity are not chance.
+MIN_AGREEING = 4
 # A feature is found in place when a descriptor this close (Hamming distance, of 256 bits)
 # lies within the moved threshold of its old position.
 IN_PLACE_MAX_DISTANCE = 40
@@ -139,6 +142,8 @@ def estimate(reference: Features, current: Features, size: tuple[int, int]) -> F
     similarity, s_mask = cv2.estimateAffinePartial2D(
         src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX
     )
+    if similarity is not None and not plausible(np.vstack([similarity, [0, 0, 1]]), size):
+        similarity = None
     s_inliers = int(s_mask.sum()) if similarity is not None else 0
     homography, h_mask = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PX)
     h_inliers = int(h_mask.sum()) if homography is not None and plausible(homography, size) else 0
@@ -253,7 +258,8 @@ def check(
         and fit.inliers >= settings.moved_min_inliers
         and fit.inliers >= settings.moved_min_inlier_share * fit.candidates
     )
-    if trusted:
+    displaced = False
+    if fit.matrix is not None:
         displacement, (shift_x, shift_y) = grid_displacement(fit.matrix, w, h)
         rotation = rotation_deg(fit.matrix, w, h)
         metrics |= {
@@ -262,12 +268,16 @@ def check(
             "displacement_pct": displacement,
             "rotation_deg": rotation,
         }
-        if (
+        displaced = (
             displacement > settings.moved_min_shift_pct
             or abs(rotation) > settings.moved_min_rotation_deg
-        ):
-            metrics["moved_displacement"] = 1.0
-            return Finding(frozenset({"moved"}), metrics, realign(reference, fit.matrix))
+        )
+    if trusted and displaced:
+        metrics["moved_displacement"] = 1.0
+        return Finding(frozenset({"moved"}), metrics, realign(reference, fit.matrix))
+    # A few features agreeing that nothing moved (the rest hidden by people, a vehicle or
+    # rain) are enough to say the view is not elsewhere.
+    if trusted or (fit.matrix is not None and fit.inliers >= MIN_AGREEING and not displaced):
         return Finding(frozenset(), metrics)
     # No transform says where the reference went: is it still in place, and is this frame a
     # fair picture of something (not one the other checks will call blurred, dark, covered)?
