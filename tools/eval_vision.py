@@ -2,6 +2,9 @@
 injected at several strengths, plus unaltered pairs to measure false alarms.
 
     .venv/bin/python tools/eval_vision.py --footage /work/shared/data/footage/vtest.avi
+
+With scikit-image installed (not a dependency of the project), a real two-view pair it ships
+(Middlebury "Motorcycle") adds the moved:stereo row.
 """
 
 from __future__ import annotations

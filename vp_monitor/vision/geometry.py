@@ -145,10 +145,11 @@ def estimate(reference: Features, current: Features, size: tuple[int, int]) -> F
     if similarity is not None and not plausible(np.vstack([similarity, [0, 0, 1]]), size):
         similarity = None
     s_inliers = int(s_mask.sum()) if similarity is not None else 0
-    homography, h_mask = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PX)
-    h_inliers = int(h_mask.sum()) if homography is not None and plausible(homography, size) else 0
-    if h_inliers >= max(s_inliers * HOMOGRAPHY_GAIN, s_inliers + HOMOGRAPHY_MIN_EXTRA):
-        return Fit(homography, h_inliers, len(good), homography=True)
+    needed = max(s_inliers * HOMOGRAPHY_GAIN, s_inliers + HOMOGRAPHY_MIN_EXTRA)
+    if len(good) >= needed:  # else no homography could explain enough more: skip the fit
+        homography, h_mask = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PX)
+        if homography is not None and plausible(homography, size) and h_mask.sum() >= needed:
+            return Fit(homography, int(h_mask.sum()), len(good), homography=True)
     if similarity is None:
         return Fit(None, 0, len(good))
     return Fit(np.vstack([similarity, [0.0, 0.0, 1.0]]), s_inliers, len(good))
