@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from vp_monitor.alerts.channels import ChannelSettings
+from vp_monitor.alerts.channel_settings import ChannelSettings
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.probes.base import ProbeSettings
 from vp_monitor.redaction import validation_problems
+from vp_monitor.section import Section
 from vp_monitor.vision.settings import VisionSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///var/vp-monitor.db"
@@ -24,12 +25,6 @@ NON_SETTING_ENV = {"VP_SECRET_KEY", "VP_CONFIG", "VP_TEST_DATABASE_URL", "VP_ACT
 
 class ConfigError(Exception):
     """The configuration is invalid; the message names the key, the value and what was expected."""
-
-
-class Section(BaseModel):
-    """Base of every configuration section: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class LogSettings(Section):

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session, selectinload
 from vp_monitor.alerts.models import Delivery, Incident
 from vp_monitor.alerts.notification import iso_utc
 from vp_monitor.alerts.settings import SEVERITY_RANK, AlertSettings
+from vp_monitor.db import insert_ignoring_duplicates
 from vp_monitor.monitor.availability import availability, observed_until
 from vp_monitor.monitor.models import CameraStatus
-from vp_monitor.monitor.planner import SCHEDULED_LIFECYCLES, insert_ignoring_duplicates
-from vp_monitor.registry.models import Camera, Contact, Site
+from vp_monitor.registry.models import SCHEDULED_LIFECYCLES, Camera, Contact, Site
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from vp_monitor.section import Section
 
 Severity = Literal["critical", "major", "minor"]
 
@@ -41,11 +43,8 @@ DEFAULT_SEVERITIES: dict[str, Severity] = {
 }
 
 
-class AlertSettings(BaseModel):
+class AlertSettings(Section):
     """How incidents are rated, grouped, delivered and escalated."""
-
-    # Local base rather than vp_monitor.config.Section: config embeds this model (no cycle).
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     severities: dict[str, Severity] = Field(
         default_factory=lambda: dict(DEFAULT_SEVERITIES),
