@@ -220,3 +220,8 @@ def insert_ignoring_duplicates(session: Session, model: type):
     else:
         return insert(model)
     return dialect_insert(model).on_conflict_do_nothing()
+
+
+def observed_until(end: datetime, now: datetime | None = None) -> datetime:
+    """Where a period ending at `end` stops being measured: now, if `end` is still to come."""
+    return min(end, now or utcnow())

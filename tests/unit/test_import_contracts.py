@@ -45,7 +45,9 @@ def test_the_code_keeps_every_contract() -> None:
 @pytest.mark.parametrize(
     ("module", "line", "contract"),
     [
-        ("alerts/escalation.py", "from vp_monitor.monitor.models import CameraStatus",
+        ("alerts/routing.py", "from vp_monitor.monitor.models import CameraStatus",
+         "alerts reads what the evaluator hands it"),
+        ("alerts/reports.py", "from vp_monitor.monitor.availability import availability",
          "alerts reads what the evaluator hands it"),
         ("probes/onvif.py", "import vp_monitor.monitor.runner", "probes know nothing"),
         ("vision/motion.py", "import vp_monitor.db", "vision imports nothing"),
