@@ -4,11 +4,9 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from pydantic import Field, SecretStr
 
-from pydantic import Field, SecretStr, field_validator
-
-from vp_monitor.section import Section
+from vp_monitor.section import Section, TimeZoneName
 
 
 class WebhookSettings(Section):
@@ -30,19 +28,9 @@ class EmailSettings(Section):
     username: str | None = Field(default=None, description="SMTP login, if the relay needs one.")
     password: SecretStr | None = Field(default=None, description="SMTP password (never logged).")
     timeout_s: float = Field(default=30.0, gt=0, description="Time allowed for one delivery.")
-    timezone: str = Field(
+    timezone: TimeZoneName = Field(
         default="Europe/Paris", description="Time zone of dates written in messages."
     )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        # Fail at start-up, not at the first alert.
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
 
 
 class MqttSettings(Section):

@@ -28,8 +28,8 @@ from vp_monitor.registry.models import SCHEDULED_LIFECYCLES, Camera, Contact, Si
 
 class FleetRecord(Protocol):
     """What a report reads of the fleet's recorded state and history. The monitor, which
-    records them, provides it (`monitor.availability.RECORDED_FLEET`) to whoever builds reports:
-    data flows from the monitor to alerting, never read back from alerting into its tables."""
+    records them, provides it (`monitor.availability.RECORDED_FLEET`) to whoever builds reports,
+    so alerting never reads the monitor's tables itself (data flows one way)."""
 
     def states(self, session: Session, camera_ids: Select) -> Counter[str]:
         """How many of these cameras are in each state (a camera never checked is not counted)."""

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from vp_monitor.section import Section
+from vp_monitor.section import Section, TimeZoneName
 
 Severity = Literal["critical", "major", "minor"]
 
@@ -124,7 +124,7 @@ class AlertSettings(Section):
     max_items_per_message: int = Field(
         default=200, ge=1, description="Most events in one message; the rest go in the next."
     )
-    timezone: str = Field(
+    timezone: TimeZoneName = Field(
         default="Europe/Paris",
         description="Time zone of the contacts' quiet hours, digest times and report days.",
     )
