@@ -41,7 +41,7 @@ class Context:
     def settings(self) -> Settings:
         settings = load_settings(self.config_path)
         if self.database_url_option:
-            settings.database_url = self.database_url_option
+            settings = settings.model_copy(update={"database_url": self.database_url_option})
         return settings
 
     @property

@@ -54,6 +54,7 @@ COLUMNS: dict[str, dict[Language, str]] = {
     "availability_pct": {"fr": "disponibilité %", "en": "availability %"},
     "down_min": {"fr": "indisponible (min)", "en": "down (min)"},
     "maintenance_min": {"fr": "maintenance (min)", "en": "maintenance (min)"},
+    "degraded_min": {"fr": "dégradée mais utilisable (min)", "en": "degraded, usable (min)"},
     "scope": {"fr": "portée", "en": "scope"},
     "starts_at": {"fr": "début", "en": "start"},
     "ends_at": {"fr": "fin", "en": "end"},
@@ -438,11 +439,25 @@ METRICS: dict[str, dict[Language, str]] = {
     "shift_x_pct": {"fr": "décalage horizontal %", "en": "horizontal shift %"},
     "shift_y_pct": {"fr": "décalage vertical %", "en": "vertical shift %"},
     "rotation_deg": {"fr": "rotation (°)", "en": "rotation (°)"},
+    "displacement_pct": {"fr": "déplacement de la vue %", "en": "view displacement %"},
+    "homography": {
+        "fr": "changement de perspective (1 = oui)",
+        "en": "perspective change (1 = yes)",
+    },
+    "moved_displacement": {"fr": "vue déplacée (1 = oui)", "en": "view displaced (1 = yes)"},
+    "moved_no_match": {"fr": "vue méconnaissable (1 = oui)", "en": "view not recognised (1 = yes)"},
+    "in_place_share": {"fr": "part des repères à leur place", "en": "share of landmarks in place"},
     "clock_offset_s": {"fr": "décalage d'horloge (s)", "en": "clock offset (s)"},
     "onvif_clock_offset_s": {"fr": "décalage d'horloge (s)", "en": "clock offset (s)"},
     "first_keyframe_s": {"fr": "première image clé (s)", "en": "first keyframe (s)"},
     "rtsp_main_response_s": {"fr": "réponse RTSP principal (s)", "en": "RTSP main answer (s)"},
     "rtsp_sub_response_s": {"fr": "réponse RTSP secondaire (s)", "en": "RTSP sub answer (s)"},
+    "stream_bitrate_kbps": {"fr": "débit du flux (kbit/s)", "en": "stream bitrate (kbit/s)"},
+    "stream_first_keyframe_s": {"fr": "première image clé (s)", "en": "first keyframe (s)"},
+    "stream_fps": {"fr": "images par seconde", "en": "frames per second"},
+    "stream_frames": {"fr": "images reçues", "en": "frames received"},
+    "stream_packet_loss": {"fr": "paquets perdus", "en": "packets lost"},
+    "stream_packets": {"fr": "paquets reçus", "en": "packets received"},
 }
 
 DATETIME_FORMATS: dict[Language, str] = {"fr": "%d/%m/%Y %H:%M:%S", "en": "%Y-%m-%d %H:%M:%S"}

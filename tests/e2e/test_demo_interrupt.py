@@ -77,7 +77,8 @@ def test_ctrl_c_on_demo_prints_no_traceback(tmp_path):
     try:
         # The decoder workers exist once the first stream checks ran (main, resource tracker,
         # fork server and two workers at least).
-        wait_for(lambda: "monitoring" in (tmp_path / "out.txt").read_text(), 120, "monitoring")
+        started = "Ctrl-C"  # the line saying the monitoring runs, in either language
+        wait_for(lambda: started in (tmp_path / "out.txt").read_text(), 120, "monitoring")
         wait_for(lambda: len(process_group(demo.pid)) >= 5, 60, "the decoder workers")
         time.sleep(1)
         os.killpg(demo.pid, signal.SIGINT)

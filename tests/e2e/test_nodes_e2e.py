@@ -75,6 +75,8 @@ node_stale_s = 2
     env = {**os.environ, "VP_CONFIG": str(config), "VP_ACTOR": "e2e"}
     env.pop("VP_SECRET_KEY", None)
     env.pop("VP_DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "vp_monitor", "db", "upgrade"], env=env, check=True,
+                   capture_output=True, timeout=60)  # fmt: skip
     return env
 
 

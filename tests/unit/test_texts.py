@@ -73,3 +73,17 @@ def test_console_change_line_is_local_and_in_words():
     assert change_line("BB-1", change, Texts("en")) == (
         "20:44:13 BB-1: ok → degraded (black image) [under maintenance]"
     )
+
+
+def test_every_image_metric_has_a_label():
+    """Each figure frame analysis gives is named in words in both languages (an incident or
+    `check` would otherwise show its raw key)."""
+    import numpy as np
+
+    from vp_monitor.texts import METRICS
+    from vp_monitor.vision import analyze
+
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 255, (360, 640, 3), dtype=np.uint8)
+    metrics = analyze(frame, reference=frame, previous=frame).metrics
+    assert metrics and set(metrics) <= set(METRICS), set(metrics) - set(METRICS)

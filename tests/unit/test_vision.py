@@ -197,6 +197,99 @@ def test_small_vibration_is_not_moved(street, reference):
     assert abs(result.metrics["shift_x_pct"]) < 1
 
 
+def turned(source: np.ndarray, *, pan=0.0, tilt=0.0, roll=0.0, zoom=1.0, hfov=90.0, keystone=None):
+    """The view of `source` after the camera turned (degrees), zoomed, or was re-seated and
+    aimed at the same point (`keystone`: perspective about the centre): a homography."""
+    h, w = source.shape[:2]
+    f = (W / 2) / np.tan(np.radians(hfov) / 2)
+    k = np.array([[f * zoom, 0, W / 2], [0, f * zoom, H / 2], [0, 0, 1]])
+    k0 = np.array([[f, 0, W / 2], [0, f, H / 2], [0, 0, 1]])
+    rotation = cv2.Rodrigues(np.radians([tilt, pan, roll]))[0]
+    window = np.array([[1, 0, W / 2 - w / 2], [0, 1, H / 2 - h / 2], [0, 0, 1]])
+    matrix = k @ rotation @ np.linalg.inv(k0) @ window
+    if keystone is not None:
+        centre = np.array([[1, 0, W / 2], [0, 1, H / 2], [0, 0, 1]])
+        perspective = np.array([[1, 0, 0], [0, 1, 0], [keystone[0] / W, keystone[1] / H, 1]])
+        matrix = centre @ perspective @ np.linalg.inv(centre) @ matrix
+    img = cv2.warpPerspective(source, matrix, (W, H), borderMode=cv2.BORDER_REFLECT101)
+    noisy = img + np.random.default_rng(3).normal(0, 1.5, (H, W, 1))
+    return jpeg(np.clip(noisy, 0, 255).astype(np.uint8), 85)
+
+
+@pytest.mark.parametrize("keystone", [(0, 0.3), (0.4, 0), (0, -0.5)])
+def test_reseated_camera_aimed_at_same_point_is_moved(street, reference, keystone):
+    """Re-seated on another bracket and aimed at the same point, the camera sees its scene in
+    another perspective: the centre stays, the frame's corners move. Moved, by displacement."""
+    result = analyze(turned(street, keystone=keystone), reference=reference)
+    assert "moved" in result.conditions, result.metrics
+    assert result.metrics["moved_displacement"] == 1.0
+    assert result.metrics["homography"] == 1.0
+    assert abs(result.metrics["shift_x_pct"]) < 1 and abs(result.metrics["shift_y_pct"]) < 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"tilt": 5}, {"tilt": -8, "hfov": 100}, {"pan": 4, "tilt": 3, "roll": 2, "hfov": 60}],
+    ids=["tilt-5", "tilt-8-wide", "turned"],
+)
+def test_camera_turned_is_moved(street, reference, change):
+    """A camera tilted or turned sees its scene through a homography: moved, by displacement."""
+    result = analyze(turned(street, **change), reference=reference)
+    assert "moved" in result.conditions, result.metrics
+    assert result.metrics["displacement_pct"] > 4.0
+
+
+@pytest.mark.parametrize("zoom", [1.25, 0.8])
+def test_zoom_change_is_moved(street, reference, zoom):
+    """A zoom changed about the centre leaves the centre in place but not the frame: moved."""
+    result = analyze(turned(street, zoom=zoom), reference=reference)
+    assert "moved" in result.conditions, result.metrics
+    assert abs(result.metrics["shift_x_pct"]) < 1 and abs(result.metrics["shift_y_pct"]) < 1
+
+
+def test_view_elsewhere_with_structure_is_moved(reference):
+    """A view of another place entirely (nothing matches, the picture is sharp) is moved."""
+    elsewhere = jpeg(view(scene(7), people=2), 85)
+    result = analyze(elsewhere, reference=reference, previous=jpeg(view(scene(7), seed=4), 85))
+    assert result.conditions == {"moved"}, result.metrics
+    assert result.metrics["moved_no_match"] == 1.0
+    assert result.metrics["in_place_share"] < 0.1
+
+
+def test_small_perspective_vibration_is_not_moved(street, reference):
+    """A mast swaying a fraction of a degree (1-2 px) is not moved, nor anything else."""
+    for change in ({"tilt": 0.3}, {"pan": -0.3, "roll": 0.2}):
+        result = analyze(turned(street, **change), reference=reference)
+        assert result.conditions == frozenset(), result.metrics
+
+
+def test_crossing_traffic_and_lighting_are_not_moved(street, reference):
+    """A bus and people in front of the camera, or a darker afternoon, are not moved."""
+    frame = view(street, gain=0.7, people=6, seed=5)
+    cv2.rectangle(frame, (40, 120), (340, 330), (40, 90, 200), -1)  # a bus close by
+    result = analyze(jpeg(frame, 80), reference=reference)
+    assert "moved" not in result.conditions, result.metrics
+
+
+def test_blurred_or_covered_view_is_not_moved_elsewhere(street, reference):
+    """A frame that lost its detail does not count as a view of somewhere else."""
+    blurred = jpeg(cv2.GaussianBlur(view(street), (0, 0), 6), 85)
+    assert analyze(blurred, reference=reference).conditions == {"blurred"}
+
+
+def test_reference_features_are_computed_once(street, reference):
+    """The reference's features are cached by content: a re-decoded copy reuses them."""
+    from vp_monitor.vision import geometry
+    from vp_monitor.vision.frame import View, to_grey
+
+    first = geometry.reference_features(View(to_grey(reference, 320)), 300)
+    again = geometry.reference_features(View(to_grey(reference.copy(), 320)), 300)
+    assert again is first
+    assert first.self_in_place > 40
+    other = geometry.reference_features(View(to_grey(view(scene(7)), 320)), 300)
+    assert other is not first
+
+
 def test_analysis_shape_and_any_size(street):
     """Any frame size works; the result is a frozen Analysis with float metrics only."""
     small = cv2.resize(view(street), (160, 90))

@@ -392,6 +392,7 @@ def report_command(context: Context, day, municipality, maintainer, language, as
     from vp_monitor.alerts.report_format import plain_report
     from vp_monitor.alerts.reports import Scope, build_report, day_period
     from vp_monitor.db import utcnow
+    from vp_monitor.monitor.availability import RECORDED_FLEET
     from vp_monitor.registry.models import Maintainer
     from vp_monitor.registry.service import NotFound
 
@@ -415,7 +416,7 @@ def report_command(context: Context, day, municipality, maintainer, language, as
                 raise NotFound(f"unknown maintainer {maintainer!r}")
             scope = Scope("maintainer", found.name, None, found.id)
         content = build_report(registry.session, scope, day_period(wanted, settings.timezone),
-                               settings)  # fmt: skip
+                               settings, fleet=RECORDED_FLEET)  # fmt: skip
     if as_json:
         click.echo(json.dumps(content, ensure_ascii=False, indent=2))
     else:

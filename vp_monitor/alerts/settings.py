@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import time
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from vp_monitor import conditions
 from vp_monitor.conditions import SEVERITIES as SEVERITY_ORDER
 from vp_monitor.conditions import SEVERITY_RANK, Severity
+from vp_monitor.section import Section, TimeZoneName
 
 # Default severities come from the condition table (vp_monitor/conditions.py).
 DEFAULT_SEVERITIES: dict[str, Severity] = {
@@ -16,11 +17,8 @@ DEFAULT_SEVERITIES: dict[str, Severity] = {
 }
 
 
-class AlertSettings(BaseModel):
+class AlertSettings(Section):
     """How incidents are rated, grouped, delivered and escalated."""
-
-    # Local base rather than vp_monitor.config.Section: config embeds this model (no cycle).
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     severities: dict[str, Severity] = Field(
         default_factory=lambda: dict(DEFAULT_SEVERITIES),
@@ -100,7 +98,7 @@ class AlertSettings(BaseModel):
     max_items_per_message: int = Field(
         default=200, ge=1, description="Most events in one message; the rest go in the next."
     )
-    timezone: str = Field(
+    timezone: TimeZoneName = Field(
         default="Europe/Paris",
         description="Time zone of the contacts' quiet hours, digest times and report days.",
     )

@@ -226,7 +226,7 @@ async def approve_missing(
 ) -> list[str]:
     """Capture and approve a `kind` reference for every watched camera that has none (after a
     CSV import, say), a few cameras at a time; the codes of those that gave no picture."""
-    from vp_monitor.monitor.planner import SCHEDULED_LIFECYCLES
+    from vp_monitor.registry.models import SCHEDULED_LIFECYCLES
 
     cameras = [
         camera for camera in registry.cameras(municipality)

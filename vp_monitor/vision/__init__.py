@@ -69,7 +69,7 @@ def analyze(
         finding = check(cur, ref, prev, settings)
         conditions |= finding.conditions
         metrics |= finding.metrics
-        ref = finding.aligned_reference or ref
+        ref = None if finding.reference_lost else finding.aligned_reference or ref
     for condition, masked in MASKS:
         if condition in conditions:
             conditions -= masked

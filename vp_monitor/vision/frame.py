@@ -87,3 +87,5 @@ class Finding:
     metrics: dict[str, float] = field(default_factory=dict)
     # The reference realigned onto the current view, for the checks that follow.
     aligned_reference: View | None = None
+    # The reference shows nothing of the current view: the checks that follow go without it.
+    reference_lost: bool = False

@@ -1,81 +1,309 @@
-"""Moved camera: the view shifted or rotated against the reference image."""
+"""Moved camera: the reference scene is no longer where it was in the frame.
+
+Two ways to see it. Either features of the reference are found again and the transform they
+agree on (a similarity, or a homography when the viewpoint changed in perspective) displaces
+a grid of the frame's points beyond the threshold; or no transform is agreed on, hardly any
+of the reference's features is where it was, and the frame is still a sharp, detailed,
+well-exposed picture: the camera looks somewhere else.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from vp_monitor.vision import cover
 from vp_monitor.vision.frame import Finding, View
 from vp_monitor.vision.settings import VisionSettings
+from vp_monitor.vision.sharpness import sharpness
 
 # Lowe's ratio test: keep a match only when clearly better than the second best.
 MATCH_RATIO = 0.8
 # RANSAC tolerance in pixels of the working copy.
 RANSAC_PX = 3.0
+# A homography replaces the similarity only when it explains clearly more matches: on an
+# unmoved view both fit, and the simpler model extrapolates more safely to the corners.
+HOMOGRAPHY_GAIN = 1.25
+HOMOGRAPHY_MIN_EXTRA = 8
+# Largest change of scale across the frame a homography may imply (a camera's lens at most).
+MAX_PERSPECTIVE = 0.5
+# Displacement is measured on this grid of points of the frame (corners included).
+GRID = 3
+# Fewest matches agreeing on an unmoved view that rule out a view of elsewhere: two fix a
+# similarity, two more agreeing within RANSAC_PX near the identity are not chance.
+MIN_AGREEING = 4
+# A feature is found in place when a descriptor this close (Hamming distance, of 256 bits)
+# lies within the moved threshold of its old position.
+IN_PLACE_MAX_DISTANCE = 40
+# A block shows the reference's detail where it kept at least this share of its texture.
+KEPT_DETAIL = 0.5
+# Fewest reference features expected in place where the frame shows detail to judge by.
+MIN_EXPECTED_IN_PLACE = 10
+# Number of set bits of each byte value, for Hamming distances.
+POPCOUNT = np.array([bin(value).count("1") for value in range(256)], np.uint8)
+# Shift of the degraded copy the reference is matched with, in % of the frame: small.
+SELF_PCT = 2.0
+# A new view may be darker or brighter than the old one, but a frame under half the
+# reference's light or with clipped white is the exposure check's to judge, not a view.
+MIN_LUMA_RATIO = 0.5
+# How many reference feature sets are kept (one per camera and day/night reference).
+CACHE_SIZE = 2048
 
 
-def features(view: View, count: int) -> tuple[list, np.ndarray | None]:
-    """ORB keypoints and descriptors of the working grey copy."""
-    # Few pyramid levels: a camera that moved keeps its zoom, and each level costs time.
-    orb = cv2.ORB_create(nfeatures=count, nlevels=3, scaleFactor=1.3, fastThreshold=10)
-    return orb.detectAndCompute(view.grey, None)
+@dataclass(frozen=True)
+class Features:
+    """ORB keypoints and descriptors of a working grey copy, and how well it matches itself."""
+
+    points: np.ndarray  # (n, 2) float32, working-copy pixels
+    descriptors: np.ndarray | None
+    # Features a lightly degraded copy of the picture finds back in place: how recognisable
+    # the picture is, the scale for how much of it a live frame should find.
+    self_in_place: int = 0
 
 
-def estimate(reference: View, current: View, count: int) -> tuple[np.ndarray | None, int, int]:
-    """Similarity transform from reference to current, its supporting and candidate matches."""
-    kp_ref, des_ref = features(reference, count)
-    kp_cur, des_cur = features(current, count)
-    if des_ref is None or des_cur is None or len(kp_ref) < 3 or len(kp_cur) < 3:
-        return None, 0, 0
-    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(des_ref, des_cur, k=2)
+def detect(grey: np.ndarray, count: int) -> Features:
+    """ORB keypoints and descriptors of a grey picture."""
+    # Few pyramid levels (each costs time); four still cover a zoom change of about 2x.
+    orb = cv2.ORB_create(nfeatures=count, nlevels=4, scaleFactor=1.25, fastThreshold=10)
+    keypoints, descriptors = orb.detectAndCompute(grey, None)
+    points = np.float32([kp.pt for kp in keypoints]).reshape(-1, 2)
+    return Features(points, descriptors)
+
+
+_cache: OrderedDict[bytes, Features] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def reference_features(reference: View, count: int) -> Features:
+    """Features of a reference picture, computed once per distinct picture and then cached."""
+    # Keyed by content, not object identity: the monitor decodes the stored reference anew
+    # at every check, and the same bytes always give the same grey copy.
+    key = hashlib.blake2b(reference.grey.tobytes(), digest_size=16)
+    key.update(f"{reference.grey.shape}:{count}".encode())
+    digest = key.digest()
+    with _cache_lock:
+        if digest in _cache:
+            _cache.move_to_end(digest)
+            return _cache[digest]
+    found = detect(reference.grey, count)
+    # A copy as a later capture would give it: a little blur and noise, slightly shifted.
+    rng = np.random.default_rng(0)
+    shifted = cv2.warpAffine(
+        cv2.GaussianBlur(reference.grey, (0, 0), 0.8),
+        np.float32([[1, 0, 1.5], [0, 1, -1.0]]),
+        reference.grey.shape[::-1],
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    noisy = np.clip(shifted + rng.normal(0, 2.0, shifted.shape), 0, 255).astype(np.uint8)
+    size = reference.grey.shape[::-1]
+    found = Features(
+        found.points,
+        found.descriptors,
+        int(in_place(found, detect(noisy, count), size, SELF_PCT).sum()),
+    )
+    with _cache_lock:
+        _cache[digest] = found
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return found
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The transform from reference to current the matches agree on, if any."""
+
+    matrix: np.ndarray | None  # 3x3
+    inliers: int
+    candidates: int
+    homography: bool = False
+
+
+def estimate(reference: Features, current: Features, size: tuple[int, int]) -> Fit:
+    """Similarity and homography from reference to current; the one that explains more."""
+    if (
+        reference.descriptors is None
+        or current.descriptors is None
+        or len(reference.points) < 4
+        or len(current.points) < 4
+    ):
+        return Fit(None, 0, 0)
+    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(reference.descriptors, current.descriptors, 2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < MATCH_RATIO * p[1].distance]
-    if len(good) < 3:
-        return None, 0, len(good)
-    src = np.float32([kp_ref[m.queryIdx].pt for m in good])
-    dst = np.float32([kp_cur[m.trainIdx].pt for m in good])
-    matrix, inliers = cv2.estimateAffinePartial2D(
+    if len(good) < 4:
+        return Fit(None, 0, len(good))
+    src = reference.points[[m.queryIdx for m in good]]
+    dst = current.points[[m.trainIdx for m in good]]
+    similarity, s_mask = cv2.estimateAffinePartial2D(
         src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX
     )
-    if matrix is None:
-        return None, 0, len(good)
-    return matrix, int(inliers.sum()), len(good)
+    if similarity is not None and not plausible(np.vstack([similarity, [0, 0, 1]]), size):
+        similarity = None
+    s_inliers = int(s_mask.sum()) if similarity is not None else 0
+    needed = max(s_inliers * HOMOGRAPHY_GAIN, s_inliers + HOMOGRAPHY_MIN_EXTRA)
+    if len(good) >= needed:  # else no homography could explain enough more: skip the fit
+        homography, h_mask = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PX)
+        if homography is not None and plausible(homography, size) and h_mask.sum() >= needed:
+            return Fit(homography, int(h_mask.sum()), len(good), homography=True)
+    if similarity is None:
+        return Fit(None, 0, len(good))
+    return Fit(np.vstack([similarity, [0.0, 0.0, 1.0]]), s_inliers, len(good))
+
+
+def in_place(
+    reference: Features, current: Features, size: tuple[int, int], pct: float
+) -> np.ndarray:
+    """Which reference features the current frame shows within `pct` % of the frame of their
+    place (a boolean per reference feature)."""
+    found = np.zeros(len(reference.points), bool)
+    if reference.descriptors is None or current.descriptors is None:
+        return found
+    scale = 100.0 / np.array(size, np.float32)  # (width, height): per-axis % of the frame
+    offsets = (reference.points * scale)[:, None, :] - (current.points * scale)[None, :, :]
+    ref_idx, cur_idx = np.nonzero(np.hypot(offsets[..., 0], offsets[..., 1]) <= pct)
+    # Hamming distance of each nearby pair only: a few thousand pairs, not all of them.
+    xor = np.bitwise_xor(reference.descriptors[ref_idx], current.descriptors[cur_idx])
+    distance = POPCOUNT[xor].sum(axis=1)
+    found[ref_idx[distance <= IN_PLACE_MAX_DISTANCE]] = True
+    return found
+
+
+def plausible(matrix: np.ndarray, size: tuple[int, int]) -> bool:
+    """A homography a camera could produce: keeps orientation, bounded scale and perspective."""
+    matrix = matrix / matrix[2, 2]
+    det = float(np.linalg.det(matrix[:2, :2]))
+    # How much the perspective term changes the scale from the centre to the frame's edge.
+    perspective = abs(matrix[2, 0]) * size[0] / 2 + abs(matrix[2, 1]) * size[1] / 2
+    return 0.2 < det < 5.0 and perspective < MAX_PERSPECTIVE
+
+
+def grid_displacement(matrix: np.ndarray, w: int, h: int) -> tuple[float, np.ndarray]:
+    """Mean displacement (% of frame, per axis) of a grid of frame points, and the centre's."""
+    xs, ys = np.meshgrid(np.linspace(0, w, GRID), np.linspace(0, h, GRID))
+    points = np.float32(np.stack([xs.ravel(), ys.ravel()], axis=1)).reshape(-1, 1, 2)
+    moved = cv2.perspectiveTransform(points, matrix).reshape(-1, 2)
+    shift = (moved - points.reshape(-1, 2)) / np.array([w, h]) * 100.0
+    return float(np.hypot(shift[:, 0], shift[:, 1]).mean()), shift[len(shift) // 2]
+
+
+def rotation_deg(matrix: np.ndarray, w: int, h: int) -> float:
+    """Roll of the picture at its centre under the transform, in degrees."""
+    ends = np.float32([[[w / 2, h / 2]], [[w / 2 + 10, h / 2]]])
+    a, b = cv2.perspectiveTransform(ends, matrix).reshape(-1, 2)
+    return math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
+
+
+def in_place_share_where_detailed(
+    found: np.ndarray, ref: Features, current: View, reference: View, settings: VisionSettings
+) -> float:
+    """Share of the reference's features found in place, among those lying where the current
+    frame shows detail as the reference did, against what a live frame of the reference finds
+    (its self-match).
+
+    Where a cover or paint hides the lens there is nothing to find; where the frame shows as
+    much detail as the reference, a camera that did not move shows its reference there, one
+    that moved shows other things."""
+    if not len(ref.points):
+        return 0.0
+    detailed = ~cover.flat_blocks(current, settings)[0] & (
+        current.block_texture >= KEPT_DETAIL * reference.block_texture
+    )
+    rows = np.minimum((ref.points[:, 1] // current.block).astype(int), detailed.shape[0] - 1)
+    cols = np.minimum((ref.points[:, 0] // current.block).astype(int), detailed.shape[1] - 1)
+    where = detailed[rows, cols]
+    expected = where.sum() * ref.self_in_place / len(ref.points)
+    if expected < MIN_EXPECTED_IN_PLACE:
+        return 1.0  # too little detail left to tell: not a view of elsewhere
+    return float(found[where].sum() / expected)
+
+
+def detail_ratio(current: View, reference: View, settings: VisionSettings) -> float:
+    """Share of blocks with fine detail, against the reference's (a blur or a cover lowers it)."""
+    detailed = 1.0 - float(cover.flat_blocks(current, settings)[0].mean())
+    return detailed / max(1.0 - float(cover.flat_blocks(reference, settings)[0].mean()), 0.01)
+
+
+def fair_picture(current: View, reference: View, settings: VisionSettings) -> bool:
+    """Focus and light of its own: not blurred, dark or clipped (what the other checks judge)."""
+    luma_ratio = float(current.grey.mean()) / max(float(reference.grey.mean()), 1.0)
+    clipped = float(np.count_nonzero(current.grey > settings.bright_level)) / current.grey.size
+    return (
+        sharpness(current) >= settings.blurred_sharpness_ratio * sharpness(reference)
+        and luma_ratio >= MIN_LUMA_RATIO
+        and clipped < settings.overexposed_min_bright_fraction
+    )
 
 
 def check(
     current: View, reference: View | None, previous: View | None, settings: VisionSettings
 ) -> Finding:
-    """Moved when enough features agree on a shift or rotation beyond the thresholds."""
+    """Moved when the matched transform displaces the picture, or when nothing is in place."""
     if reference is None or reference.grey.shape != current.grey.shape:
         return Finding()
-    matrix, inliers, candidates = estimate(reference, current, settings.orb_features)
-    metrics = {"match_inliers": float(inliers), "match_candidates": float(candidates)}
-    if (
-        matrix is None
-        or inliers < settings.moved_min_inliers
-        or inliers < settings.moved_min_inlier_share * candidates
-    ):
-        return Finding(frozenset(), metrics)
+    ref = reference_features(reference, settings.orb_features)
+    cur = detect(current.grey, settings.orb_features)
     h, w = current.grey.shape
-    centre = np.array([w / 2.0, h / 2.0])
-    moved_centre = matrix[:, :2] @ centre + matrix[:, 2]
-    shift_x, shift_y = (moved_centre - centre) / np.array([w, h]) * 100.0
-    rotation = math.degrees(math.atan2(matrix[1, 0], matrix[0, 0]))
-    metrics |= {"shift_x_pct": shift_x, "shift_y_pct": shift_y, "rotation_deg": rotation}
-    moved = (
-        math.hypot(shift_x, shift_y) > settings.moved_min_shift_pct
-        or abs(rotation) > settings.moved_min_rotation_deg
+    fit = estimate(ref, cur, (w, h))
+    metrics = {
+        "match_inliers": float(fit.inliers),
+        "match_candidates": float(fit.candidates),
+        "homography": float(fit.homography),
+    }
+    trusted = (
+        fit.matrix is not None
+        and fit.inliers >= settings.moved_min_inliers
+        and fit.inliers >= settings.moved_min_inlier_share * fit.candidates
     )
-    metrics = {k: float(v) for k, v in metrics.items()}
-    if not moved:
+    displaced = False
+    if fit.matrix is not None:
+        displacement, (shift_x, shift_y) = grid_displacement(fit.matrix, w, h)
+        rotation = rotation_deg(fit.matrix, w, h)
+        metrics |= {
+            "shift_x_pct": float(shift_x),
+            "shift_y_pct": float(shift_y),
+            "displacement_pct": displacement,
+            "rotation_deg": rotation,
+        }
+        displaced = (
+            displacement > settings.moved_min_shift_pct
+            or abs(rotation) > settings.moved_min_rotation_deg
+        )
+    if trusted and displaced:
+        metrics["moved_displacement"] = 1.0
+        return Finding(frozenset({"moved"}), metrics, realign(reference, fit.matrix))
+    # A few features agreeing that nothing moved (the rest hidden by people, a vehicle or
+    # rain) are enough to say the view is not elsewhere.
+    if trusted or (fit.matrix is not None and fit.inliers >= MIN_AGREEING and not displaced):
         return Finding(frozenset(), metrics)
-    return Finding(frozenset({"moved"}), metrics, realign(reference, matrix))
+    # No transform says where the reference went: is it still in place, and is this frame a
+    # fair picture of something (not one the other checks will call blurred, dark, covered)?
+    found = in_place(ref, cur, (w, h), settings.moved_min_shift_pct)
+    metrics |= {
+        "in_place_share": in_place_share_where_detailed(found, ref, current, reference, settings),
+        "reference_self_in_place": float(ref.self_in_place),
+        "detail_ratio": detail_ratio(current, reference, settings),
+    }
+    elsewhere = (
+        metrics["in_place_share"] < settings.moved_max_in_place_share
+        and ref.self_in_place >= settings.moved_min_reference_features
+        and metrics["detail_ratio"] >= settings.moved_min_detail_ratio
+        and fair_picture(current, reference, settings)
+    )
+    if not elsewhere:
+        return Finding(frozenset(), metrics)
+    metrics["moved_no_match"] = 1.0
+    # The reference shows nothing of this view: the other checks judge it without one.
+    return Finding(frozenset({"moved"}), metrics, reference_lost=True)
 
 
 def realign(reference: View, matrix: np.ndarray) -> View:
     """The reference as the moved camera would see it; new ground is marked not valid."""
     h, w = reference.grey.shape
-    grey = cv2.warpAffine(reference.grey, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
-    valid = cv2.warpAffine(np.ones((h, w), np.float32), matrix, (w, h))
+    grey = cv2.warpPerspective(reference.grey, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    valid = cv2.warpPerspective(np.ones((h, w), np.float32), matrix, (w, h))
     return View(grey, reference.block, valid)

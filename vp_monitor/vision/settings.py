@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from vp_monitor.section import Section
 
 
-class VisionSettings(BaseModel):
+class VisionSettings(Section):
     """Every threshold of the frame analysis; defaults tuned with tools/eval_vision.py."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     work_width: int = Field(
         default=320, ge=64, le=1920, description="Frames are analysed as a grey copy this wide."
@@ -117,7 +117,10 @@ class VisionSettings(BaseModel):
         description="...or below this mean absolute difference (grey levels), whatever the noise.",
     )
     moved_min_shift_pct: float = Field(
-        default=4.0, ge=0, description="Moved when the view shifted by more than this % of frame."
+        default=4.0,
+        ge=0,
+        description="Moved when the matched transform displaces the frame's points (a grid, "
+        "corners included) by more than this % of the frame on average.",
     )
     moved_min_rotation_deg: float = Field(
         default=2.0, ge=0, description="Moved when the view rotated by more than this (degrees)."
@@ -133,6 +136,28 @@ class VisionSettings(BaseModel):
         le=1,
         description="...and this share of the candidate matches must agree (a blurred or covered "
         "view yields few, random matches).",
+    )
+    moved_max_in_place_share: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Also moved (the view is elsewhere) when less than this share of the "
+        "reference's recognisable features is found in place, no transform explains the "
+        "frame, the frame is a fair picture and the reference is recognisable.",
+    )
+    moved_min_reference_features: int = Field(
+        default=40,
+        ge=0,
+        description="...the reference is recognisable: a lightly degraded copy of it finds at "
+        "least this many of its features back in place.",
+    )
+    moved_min_detail_ratio: float = Field(
+        default=0.45,
+        ge=0,
+        description="...the frame is a fair picture: blocks with fine detail at least this share "
+        "of the reference's (a blurred or covered frame has few), not blurred (sharpness at least "
+        "blurred_sharpness_ratio of the reference's), at least half its brightness and less "
+        "than overexposed_min_bright_fraction clipped.",
     )
     orb_features: int = Field(
         default=300, ge=50, description="Number of ORB features detected per frame."
