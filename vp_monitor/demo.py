@@ -173,11 +173,15 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
 async def approve_references(engine, secrets: SecretBox, settings: Settings) -> None:
     """A day reference for every camera, as technicians approve one at installation: covered
     and moved are judged against it."""
-    from vp_monitor.probes.cli import approve_missing
+    from vp_monitor.service.app import App
+    from vp_monitor.service.commands import approve_missing
 
-    with transaction(session_factory(engine)) as session:
-        registry = Registry(session, secrets, "demo")
-        await approve_missing(registry, settings.probes, "day", "demo installation")
+    app = App(settings, actor="demo")
+    app.engine, app.secrets = engine, secrets  # already open: the demo made them
+    try:
+        await approve_missing(app, "day", "demo installation")
+    finally:
+        app.executor.shutdown(wait=True)
 
 
 @click.command("demo")
