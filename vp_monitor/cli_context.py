@@ -39,22 +39,27 @@ class Context:
 
     @property
     def settings(self) -> Settings:
+        """The validated settings."""
         return self.app.settings
 
     @property
     def actor(self) -> str:
+        """Who is recorded in the audit trail."""
         return self.app.actor
 
     @property
     def texts(self) -> Texts:
+        """The catalogue in the configured language."""
         return self.app.texts
 
     @property
     def engine(self):
+        """The database engine."""
         return self.app.engine
 
     @property
     def secrets(self) -> SecretBox:
+        """Camera password encryption."""
         return self.app.secrets
 
     def registry(self):
@@ -95,7 +100,8 @@ class ErrorsAsExitCodes(click.Group):
 
 def _database_url(ctx: click.Context) -> str:
     context = ctx.find_object(Context)
-    return context.settings.database_url if context is not None else ""
+    built = context is not None and "app" in context.__dict__  # settings that failed: no URL
+    return context.settings.database_url if built else ""
 
 
 def fail(message: str) -> None:
