@@ -75,3 +75,17 @@ def test_the_guard_sees_sql():
     )
     assert len(sql_found(source)) == 5
     assert sql_found("def command(registry):\n    registry.cameras()\n") == []
+
+
+def test_the_service_layer_runs_without_click():
+    """The web service can use the service layer without loading click at all."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import vp_monitor.service.commands, vp_monitor.service.views, vp_monitor.service.errors\n"
+        "assert 'click' not in sys.modules, 'click was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
