@@ -201,7 +201,7 @@ async def test_onboarding_runs_inside_a_running_loop(fleet, sim):
     site = {"site": "Mairie Boulogne-Billancourt", "municipality": "92012"}
     onvif = CameraInput(code="BB-010", onvif_host=sim.host, onvif_port=sim.onvif_port,
                         username="admin", password=PASSWORD, **site)  # fmt: skip
-    tested = await commands.test_new_camera(fleet, onvif)
+    tested = await commands.check_before_saving(fleet, onvif)
     assert tested.state == "ok", tested.to_json()
     with pytest.raises(NotFound):
         await commands.add_from_onvif(fleet, onvif, scope=VERSAILLES)

@@ -148,7 +148,7 @@ async def _describe_and_capture(app: App, data: Any) -> tuple[Any, Any]:
     return described, frame
 
 
-async def test_new_camera(app: App, data: Any) -> Any:
+async def check_before_saving(app: App, data: Any) -> Any:
     """Every probe once on a camera described by `data` (a CameraInput) that is not saved:
     the check report, nothing written."""
     from vp_monitor.probes.check import check_camera
@@ -158,9 +158,6 @@ async def test_new_camera(app: App, data: Any) -> Any:
         data.rtsp_main, data.rtsp_sub,
     )  # fmt: skip
     return await check_camera(target, app.probe_settings, {})
-
-
-test_new_camera.__test__ = False  # a command, not a pytest test
 
 
 async def check_registered_camera(app: App, code: str, scope: Scope | None = None) -> Any:
