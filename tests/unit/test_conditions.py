@@ -31,7 +31,7 @@ SINGLE_NAMES: dict[str, tuple[set[str], str]] = {
         "ONVIF failure with working video; the inventory does not judge reachability",
     ),
     "vp_monitor/probes/check.py": ({"rtsp_error"}, "a camera with nothing to look at"),
-    "vp_monitor/probes/cli.py": ({"auth_failed"}, "a hint for a wrong password"),
+    "vp_monitor/service/commands.py": ({"auth_failed"}, "a hint for a wrong password"),
     "vp_monitor/probes/runner.py": ({"unreachable", "no_video"}, "a probe overrun or crash"),
     "vp_monitor/alerts/incidents.py": ({"no_video", "flapping"}, "down without a condition"),
     "vp_monitor/alerts/correlation.py": (
