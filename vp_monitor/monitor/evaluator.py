@@ -10,7 +10,6 @@ each tier that judges it (JUDGING_TIERS) has run; until then, problems aside, it
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from vp_monitor.monitor.events import CameraChange
 from vp_monitor.monitor.models import CameraStatus, CheckRecord
 from vp_monitor.monitor.planner import insert_ignoring_duplicates
 from vp_monitor.monitor.settings import MonitorSettings
+from vp_monitor.probes.tiers import TierResult  # what a check saw: defined with the tiers
 from vp_monitor.registry.models import Camera, Lifecycle, MaintenanceScope, MaintenanceWindow
 
 # No usable video: opened after `down_after` failed checks, cleared after `recover_after`.
@@ -42,26 +42,6 @@ ALL_CONDITIONS = NO_VIDEO | DEVICE | QUALITY
 # (stream). The daily inventory reads the same ONVIF facts as the reachability check; waiting
 # for it would leave a new camera unknown for up to a day.
 JUDGING_TIERS = frozenset({"reachability", "stream"})
-
-
-@dataclass(frozen=True)
-class TierResult:
-    """What one check of one tier saw, as plain data (the runner's output, the evaluator's input).
-
-    `observed` names the conditions this check could have seen: only those can open or clear.
-    `video_ok` is whether the camera delivered usable video (None: this tier cannot tell).
-    """
-
-    tier: str
-    conditions: frozenset[str]
-    observed: frozenset[str]
-    video_ok: bool | None
-    metrics: dict[str, float] = field(default_factory=dict)
-    detail: dict[str, Any] = field(default_factory=dict)
-    duration_s: float = 0.0
-    evidence_jpeg: bytes | None = field(default=None, repr=False)
-    clock_offset_s: float | None = None
-    overran: bool = False
 
 
 def initial_status(camera_id: int, now: datetime | None = None) -> dict[str, Any]:

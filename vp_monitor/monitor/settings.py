@@ -7,6 +7,8 @@ import socket
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from vp_monitor.probes.tiers import TIERS
+
 
 class _Section(BaseModel):
     # Local base rather than vp_monitor.config.Section: config embeds this model (no cycle).
@@ -38,9 +40,15 @@ class TierOverride(_Section):
 class TierTimeouts(_Section):
     """Deadline of one whole check, per tier; a check still running then is abandoned."""
 
-    reachability: float = Field(default=20.0, gt=0, description="Reachability check deadline.")
-    stream: float = Field(default=45.0, gt=0, description="Full (stream) check deadline.")
-    inventory: float = Field(default=20.0, gt=0, description="Inventory check deadline.")
+    reachability: float = Field(
+        default=TIERS["reachability"].timeout_s, gt=0, description="Reachability check deadline."
+    )
+    stream: float = Field(
+        default=TIERS["stream"].timeout_s, gt=0, description="Full (stream) check deadline."
+    )
+    inventory: float = Field(
+        default=TIERS["inventory"].timeout_s, gt=0, description="Inventory check deadline."
+    )
 
 
 class MonitorSettings(_Section):

@@ -17,9 +17,11 @@ import click
 import cv2
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
+from sqlalchemy import select
 
 from vp_monitor.cli_context import Context, fail, json_option, pass_context, print_records
-from vp_monitor.probes.base import ProbeSettings, ProbeTarget
+from vp_monitor.probes.base import ProbeSettings, ProbeTarget, camera_target
+from vp_monitor.probes.tiers import PICTURE_SEES
 
 WSD_MULTICAST = ("239.255.255.250", 3702)
 SOAP_ENV = "http://www.w3.org/2003/05/soap-envelope"
@@ -37,15 +39,14 @@ def probe_settings(context: Context) -> ProbeSettings:
 
 
 def target_for(registry: Any, camera: Any) -> ProbeTarget:
-    """What the probes need to know about a registered camera (password decrypted)."""
-    return ProbeTarget(
-        camera=camera.code, onvif_host=camera.onvif_host, onvif_port=camera.onvif_port,
-        username=camera.username, password=registry.password(camera),
-        rtsp_main=camera.rtsp_main, rtsp_sub=camera.rtsp_sub,
-        expected_serial=camera.serial, expected_firmware=camera.firmware,
-        expected_codec=camera.expected_codec, expected_width=camera.expected_width,
-        expected_height=camera.expected_height, expected_fps=camera.expected_fps,
-    )  # fmt: skip
+    """What the probes need to know about a registered camera (password decrypted, the camera
+    clock's offset as the monitor last measured it)."""
+    from vp_monitor.monitor.models import CameraStatus  # the monitor's last word on the camera
+
+    offset = registry.session.scalar(
+        select(CameraStatus.clock_offset_s).where(CameraStatus.camera_id == camera.id)
+    )
+    return camera_target(camera, registry.password(camera), offset)
 
 
 def _references(registry: Any, camera: Any) -> dict[str, bytes]:
@@ -66,7 +67,7 @@ def check(context: Context, code: str, as_json: bool, save_frame: str | None) ->
     """Run every probe once on a camera and print what was found; exit 0 ok, 1 degraded,
     3 down (2: bad input)."""
     from vp_monitor.probes.capture import close_decoder_pool
-    from vp_monitor.probes.check import check_camera
+    from vp_monitor.probes.check import run_tier
     from vp_monitor.probes.onvif import close_clients
 
     with context.registry() as registry:
@@ -75,7 +76,9 @@ def check(context: Context, code: str, as_json: bool, save_frame: str | None) ->
 
     async def run():
         try:
-            return await check_camera(target, probe_settings(context), references)
+            # The monitor's full check, so both report the same conditions for the same camera.
+            return await run_tier("stream", target, probe_settings(context), references,
+                                  getattr(context.settings, "vision", None))  # fmt: skip
         finally:
             await close_clients()
 
@@ -97,7 +100,7 @@ def check(context: Context, code: str, as_json: bool, save_frame: str | None) ->
 
 def print_check(report: Any, texts: Any) -> None:
     """The check for people: the state, each probe, then what the picture showed."""
-    conditions = texts.conditions(report.conditions)
+    conditions = texts.conditions(sorted(report.conditions))
     found = f"  ({conditions})" if conditions else ""
     click.echo(f"{report.camera}{texts('colon')}{texts.state(report.state)}{found}")
     for name, result in report.probes.items():
@@ -105,8 +108,7 @@ def print_check(report: Any, texts: Any) -> None:
         verdict = texts("check.ok" if result.ok else "check.failed")
         line = f"  {name:7} {verdict:6} {result.duration_s:6.2f} s  "
         click.echo(line + (result.error or metrics))
-    seen_by_probes = set().union(*(r.conditions for r in report.probes.values()))
-    findings = sorted(set(report.conditions) - seen_by_probes)
+    findings = sorted(report.conditions & PICTURE_SEES)
     image = texts("check.image")
     if not report.analysis:
         click.echo(f"  {image:7} {texts('check.no_picture')}")
