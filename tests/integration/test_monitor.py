@@ -192,8 +192,8 @@ async def test_a_camera_is_ok_only_once_its_picture_was_checked(
     """A new camera stays unknown ("being checked") until its stream tier has looked at its
     picture: a camera black from the start goes from unknown to degraded, never through ok,
     and a healthy one is ok only from its first stream check on."""
-    from vp_monitor.monitor.runner import run_tier
     from vp_monitor.probes.base import ProbeTarget
+    from vp_monitor.probes.check import run_tier
 
     healthy, black, spare = fleet[:3]
     box = SecretBox(secret_key.encode())

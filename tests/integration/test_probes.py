@@ -18,7 +18,7 @@ from aiohttp import web
 
 from vp_monitor.probes.base import ProbeSettings, ProbeTarget
 from vp_monitor.probes.capture import DecodeError, DecodeJob, decoder_pool
-from vp_monitor.probes.check import check_camera
+from vp_monitor.probes.check import run_tier
 from vp_monitor.probes.onvif import close_clients, inventory
 from vp_monitor.probes.runner import run_probe
 from vp_monitor.sim.camera import SimCamera, camera_address
@@ -158,11 +158,11 @@ async def test_stream_probe_measures_fps_bitrate_and_decodes_two_keyframes(sim_c
     assert len(result.frames) == 2 and result.frames[0].shape == (360, 640, 3)
 
 
-async def test_black_fault_gives_black_through_check_camera(sim_camera):
-    """check_camera on a black picture reports `black` and the degraded state."""
+async def test_black_fault_gives_black_through_the_stream_tier(sim_camera):
+    """The stream tier on a black picture reports `black` and the degraded state."""
     camera, target = await sim_camera()
     camera.set_fault("black")
-    report = await check_camera(target, FAST)
+    report = await run_tier("stream", target, FAST)
     assert "black" in report.conditions and report.state == "degraded", report.to_json()
     assert report.evidence_jpeg and report.to_json()["camera"] == camera.code
 
@@ -173,9 +173,9 @@ async def test_covered_lens_is_covered_against_the_reference(sim_camera, fault):
     `covered` (critical), not `blurred` or `underexposed`: a dark cover over most of the view
     must not be mistaken for the scene getting darker."""
     camera, target = await sim_camera()
-    reference = (await check_camera(target, FAST)).evidence_jpeg
+    reference = (await run_tier("stream", target, FAST)).evidence_jpeg
     camera.set_fault(fault)
-    report = await check_camera(target, FAST, {"day": reference})
+    report = await run_tier("stream", target, FAST, {"day": reference})
     picture = set(report.conditions) - {"unreachable", "onvif_error"}  # ONVIF not under test
     assert picture == {"covered"}, report.to_json()
 
@@ -190,10 +190,10 @@ async def test_packet_loss_fault_gives_packet_loss(sim_camera):
 
 
 async def test_stream_stops_gives_no_video_and_down(sim_camera):
-    """A stream that sends nothing gives no_video, and check_camera calls the camera down."""
+    """A stream that sends nothing gives no_video, and the stream tier calls the camera down."""
     camera, target = await sim_camera()
     camera.set_fault("stream_stops", after_s=0)
-    report = await check_camera(target, FAST)
+    report = await run_tier("stream", target, FAST)
     assert "no_video" in report.conditions and report.state == "down"
     assert report.probes["stream"].error
 

@@ -6,6 +6,8 @@ import asyncio
 import json
 import socket
 import threading
+import time
+from typing import Any
 
 import click
 import cv2
@@ -13,8 +15,10 @@ import numpy as np
 import pytest
 from aiohttp import web
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from vp_monitor.cli_context import Context, ErrorsAsExitCodes, run_at_edge
+from vp_monitor.config import load_settings
 from vp_monitor.probes.cli import check, discover, reference
 from vp_monitor.redaction import MASK
 from vp_monitor.registry.schemas import MunicipalityInput, SiteInput
@@ -59,6 +63,17 @@ def sim():
 
     server, runner, responder = asyncio.run_coroutine_threadsafe(start(), loop).result(60)
     camera.discovery_port = responder.port
+
+    def set_fault_encoded(fault: str, **params) -> None:
+        """Switch the fault once its sub-stream loop is encoded (else the old loop is served)."""
+        key = cache.key_for(camera, "sub", fault, params)
+        asyncio.run_coroutine_threadsafe(cache.get(key), loop).result(60)
+        listener_moves = "refuse" in (fault, camera.fault)
+        camera.set_fault(fault, **params)
+        if listener_moves:  # the RTSP server closes or reopens its listener within 0.5 s
+            time.sleep(1.0)
+
+    camera.set_fault_encoded = set_fault_encoded  # type: ignore[attr-defined]
     yield camera
 
     async def stop():
@@ -257,3 +272,73 @@ def test_check_exit_codes_and_image_findings(cli, sim, monkeypatch):
     code, out, _ = cli("check", "BB-002")
     assert code == 3 and "BB-002: down" in out and "authentication failed" in out
     assert cli("check", "NOPE")[0] == 2
+
+
+# Every simulator fault but: hang and slow (a camera not answering in time: the probes' own
+# deadlines, shared by both, are tested in test_probes.py), and packet_loss and corrupt, which
+# drop packets at random, so two checks in a row see different streams.
+AGREEMENT_FAULTS = [
+    "none", "black", "frozen", "defocus", "covered_dark", "covered_light", "moved",
+    "overexposed", "underexposed", "noise", "wrong_credentials", "rtsp_5xx", "stream_stops",
+    "low_fps", "refuse", "clock_drift", "device_replaced", "firmware_changed",
+]  # fmt: skip
+
+
+def monitor_check(context: Context, code: str, settings) -> Any:
+    """The monitor's check of a camera: its job loaded as for a claim of its stream tier, run by
+    the monitor's runner under the tier's deadline."""
+    from vp_monitor.db import session_factory, transaction, utcnow
+    from vp_monitor.monitor.engine import load_jobs
+    from vp_monitor.monitor.planner import Claim
+    from vp_monitor.monitor.runner import Runner
+    from vp_monitor.probes.capture import close_decoder_pool
+    from vp_monitor.probes.onvif import close_clients
+    from vp_monitor.registry.models import Camera
+
+    now = utcnow()
+    with transaction(session_factory(context.engine)) as session:
+        camera = session.scalar(select(Camera).where(Camera.code == code))
+        claim = Claim(0, camera.id, camera.site_id, "stream", 300.0, "test", now, now)
+        [job] = load_jobs(session, [claim], context.secrets)
+    runner = Runner(settings.monitor, on_result=None, probe_settings=settings.probes,
+                    vision_settings=settings.vision)  # fmt: skip
+
+    async def run():
+        try:
+            return await runner.run(job)
+        finally:
+            await close_clients()
+
+    try:
+        return asyncio.run(run())
+    finally:
+        close_decoder_pool()
+
+
+@pytest.mark.timeout(300)  # 18 faults, two checks each
+def test_check_and_the_monitor_report_the_same_conditions_for_every_fault(cli, sim, monkeypatch):
+    """`vp-monitor check` and the monitor's own check (its job loader, runner and tier
+    composition) report the same conditions for one camera in every simulator fault, and for
+    a camera whose ONVIF service is down while its video works: onvif_error for both (check
+    used to say unreachable)."""
+    monkeypatch.setenv("VP_PROBES__STREAM__WINDOW_S", "1.5")  # shorter checks, same rules
+    monkeypatch.setenv("VP_PROBES__STREAM__SECOND_KEYFRAME_DELAY_S", "1")
+    settings = load_settings()
+    add_from_onvif(cli.context, "BB-030", sim)
+    seen, disagreements = {}, {}
+    for fault in AGREEMENT_FAULTS:
+        sim.set_fault_encoded(fault)
+        from_check = json.loads(cli("check", "BB-030", "--json")[1])["conditions"]
+        from_monitor = sorted(monitor_check(cli.context, "BB-030", settings).conditions)
+        seen[fault] = from_check
+        if from_check != from_monitor:
+            disagreements[fault] = (from_check, from_monitor)
+    sim.set_fault("none")
+    with cli.context.registry() as registry:  # ONVIF gone, streams still there
+        registry.camera("BB-030").onvif_port = free_port(HOST)
+    code, out, _ = cli("check", "BB-030", "--json")
+    from_monitor = monitor_check(cli.context, "BB-030", settings)
+    assert json.loads(out)["conditions"] == ["onvif_error"] and code == 1, out
+    assert from_monitor.conditions == {"onvif_error"}, from_monitor
+    assert not disagreements, disagreements
+    assert seen["none"] == [] and "black" in seen["black"] and seen["refuse"] == ["unreachable"]

@@ -30,9 +30,9 @@ from vp_monitor.alerts.settings import AlertSettings  # noqa: E402
 from vp_monitor.db import make_engine, session_factory, transaction, upgrade  # noqa: E402
 from vp_monitor.monitor.evaluator import evaluate  # noqa: E402
 from vp_monitor.monitor.models import CameraStatus, CheckRecord  # noqa: E402
-from vp_monitor.monitor.runner import run_tier  # noqa: E402
 from vp_monitor.monitor.settings import MonitorSettings  # noqa: E402
 from vp_monitor.probes.base import ProbeSettings, ProbeTarget  # noqa: E402
+from vp_monitor.probes.check import run_tier  # noqa: E402
 from vp_monitor.registry.models import Camera, Contact, Municipality, Site  # noqa: E402
 from vp_monitor.sim.camera import SimCamera  # noqa: E402
 from vp_monitor.sim.encoder import GopCache  # noqa: E402

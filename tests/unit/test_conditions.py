@@ -26,7 +26,7 @@ FLOW = Path(__file__).with_name("new_condition_flow.py")
 # from the table. Probes may name what the table says they observe, vision checks what vision
 # finds: those are derived below, not listed.
 SINGLE_NAMES: dict[str, tuple[set[str], str]] = {
-    "vp_monitor/monitor/runner.py": (
+    "vp_monitor/probes/tiers.py": (
         {"onvif_error", "unreachable"},
         "ONVIF failure with working video; the inventory does not judge reachability",
     ),

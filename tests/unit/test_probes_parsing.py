@@ -8,10 +8,10 @@ import pytest
 from pydantic import ValidationError
 
 from vp_monitor.probes.base import ProbeResult, ProbeSettings, ProbeTarget, redact
-from vp_monitor.probes.check import camera_state
 from vp_monitor.probes.cli import parse_matches, probe_message
 from vp_monitor.probes.rtsp import RtspFailure, Sdp, _challenge, parse_sdp, split_credentials
 from vp_monitor.probes.stream import Depacketizer, KeyframeCollector, StreamStats
+from vp_monitor.probes.tiers import camera_state
 
 SPS, PPS = b"\x67\x42\x00\x1e\xab", b"\x68\xce\x3c\x80"
 SDP = (

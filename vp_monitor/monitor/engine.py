@@ -37,7 +37,7 @@ from vp_monitor.monitor.events import CameraChange
 from vp_monitor.monitor.models import CameraStatus, CheckRecord
 from vp_monitor.monitor.runner import CheckFunction, Job, Runner, supervise
 from vp_monitor.monitor.settings import MonitorSettings
-from vp_monitor.probes.base import ProbeSettings, ProbeTarget
+from vp_monitor.probes.base import ProbeSettings, ProbeTarget, camera_target
 from vp_monitor.probes.capture import keep_freed_memory
 from vp_monitor.registry.models import Camera, ReferenceImage
 
@@ -87,14 +87,7 @@ def probe_target(camera: Camera, clock_offset_s: float | None, secrets: Any) -> 
             password = secrets.decrypt(camera.password_encrypted)
         except Exception:  # wrong key: the check runs and reports auth_failed
             log.error("%s: stored password cannot be decrypted", camera.code)
-    return ProbeTarget(
-        camera=camera.code, onvif_host=camera.onvif_host, onvif_port=camera.onvif_port,
-        username=camera.username, password=password, rtsp_main=camera.rtsp_main,
-        rtsp_sub=camera.rtsp_sub, expected_serial=camera.serial,
-        expected_firmware=camera.firmware, expected_codec=camera.expected_codec,
-        expected_width=camera.expected_width, expected_height=camera.expected_height,
-        expected_fps=camera.expected_fps, clock_offset_s=clock_offset_s,
-    )  # fmt: skip
+    return camera_target(camera, password, clock_offset_s)
 
 
 def site_group(camera: Camera | None) -> tuple[str, int]:

@@ -10,7 +10,6 @@ each tier that judges it (JUDGING_TIERS) has run; until then, problems aside, it
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from vp_monitor.monitor.availability import classify
 from vp_monitor.monitor.events import CameraChange
 from vp_monitor.monitor.models import CameraStatus, CheckRecord
 from vp_monitor.monitor.settings import MonitorSettings
+from vp_monitor.probes.tiers import TierResult  # what a check saw: defined with the tiers
 from vp_monitor.registry.models import Camera, Lifecycle, MaintenanceScope, MaintenanceWindow
 
 # The families of the condition table (vp_monitor/conditions.py says how each is confirmed).
@@ -33,26 +33,6 @@ DOWN = conditions.names(down=True)  # DESIGN.md: `down` = no usable video
 ALL_CONDITIONS = NO_VIDEO | DEVICE | QUALITY
 # The tiers a camera is `ok` by: is it there (reachability) and is its picture usable (stream).
 JUDGING_TIERS = conditions.JUDGING_TIERS
-
-
-@dataclass(frozen=True)
-class TierResult:
-    """What one check of one tier saw, as plain data (the runner's output, the evaluator's input).
-
-    `observed` names the conditions this check could have seen: only those can open or clear.
-    `video_ok` is whether the camera delivered usable video (None: this tier cannot tell).
-    """
-
-    tier: str
-    conditions: frozenset[str]
-    observed: frozenset[str]
-    video_ok: bool | None
-    metrics: dict[str, float] = field(default_factory=dict)
-    detail: dict[str, Any] = field(default_factory=dict)
-    duration_s: float = 0.0
-    evidence_jpeg: bytes | None = field(default=None, repr=False)
-    clock_offset_s: float | None = None
-    overran: bool = False
 
 
 def initial_status(camera_id: int, now: datetime | None = None) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """Runner: claimed checks go through a bounded queue to a fixed pool of workers.
 
+What a check is (its probes, what it can see) is probes/tiers.py and probes/check.py; the
+runner keeps the queue, the concurrency bounds and the deadline.
+
 Concurrency is bounded globally (the number of workers) and per site (a semaphore per site,
 because cameras of a site share one uplink). Every check runs under a deadline; one that
 overruns is counted and abandoned (cancelled, not waited for) and becomes a failed result. A
@@ -15,18 +18,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from vp_monitor import conditions
-from vp_monitor.monitor.evaluator import TierResult
 from vp_monitor.monitor.planner import Claim
 from vp_monitor.monitor.settings import MonitorSettings
-from vp_monitor.probes.base import ProbeResult, ProbeSettings, ProbeTarget
+from vp_monitor.probes.base import ProbeSettings, ProbeTarget
+from vp_monitor.probes.tiers import TierResult, error_result, overrun_result
 
 log = logging.getLogger(__name__)
-
-# What an ONVIF failure says that working video contradicts (then it is only onvif_error).
-ONVIF_NO_VIDEO = conditions.names(down=True) & conditions.observed_by("onvif", answered=False)
-# What an overrun check is taken to mean, per tier.
-OVERRUN_CONDITION = {tier.name: tier.overrun for tier in conditions.TIERS}
 
 CheckFunction = Callable[..., Awaitable[TierResult]]
 
@@ -38,130 +35,6 @@ class Job:
     claim: Claim
     target: ProbeTarget
     references: dict[str, bytes] = field(default_factory=dict, repr=False)
-
-
-# -- one tier of checks -----------------------------------------------------------------------
-def _observed(probes: dict[str, ProbeResult], has_picture: bool) -> frozenset[str]:
-    """The conditions these probe results could have shown (only those may clear).
-
-    The condition table says which probe judges what; the stream probe judges the picture
-    only when one was decoded, the others their facts only when they got an answer."""
-    seen: set[str] = set()
-    for name, result in probes.items():
-        seen |= conditions.observed_by(name, has_picture if name == "stream" else result.ok)
-    return frozenset(seen)
-
-
-def _conditions(probes: dict[str, ProbeResult], video_ok: bool | None) -> set[str]:
-    """Every probe's conditions; an ONVIF failure on a camera whose video works is onvif_error."""
-    conditions: set[str] = set()
-    for name, result in probes.items():
-        found = set(result.conditions)
-        if name == "onvif" and video_ok and found & ONVIF_NO_VIDEO:
-            found = (found - ONVIF_NO_VIDEO) | {"onvif_error"}
-        conditions |= found
-    return conditions
-
-
-def _announced(target: ProbeTarget, onvif: ProbeResult) -> ProbeTarget:
-    """The stream URLs from ONVIF where the registry has none."""
-    uris = [p.get("rtsp_uri") for p in onvif.detail.get("profiles") or []] + [None, None]
-    return target.with_urls(uris[0], uris[1])
-
-
-async def _reachability(target: ProbeTarget, settings: ProbeSettings) -> TierResult:
-    from vp_monitor.probes.runner import run_probe
-
-    probes: dict[str, ProbeResult] = {}
-    if target.onvif_host:
-        probes["onvif"] = await run_probe("onvif", target, settings)
-        target = _announced(target, probes["onvif"])
-    probes["rtsp"] = await run_probe("rtsp", target, settings)
-    video_ok = probes["rtsp"].ok
-    return _tier_result("reachability", probes, video_ok, _observed(probes, False))
-
-
-async def _inventory(target: ProbeTarget, settings: ProbeSettings) -> TierResult:
-    from vp_monitor.probes.runner import run_probe
-
-    if not target.onvif_host:
-        return TierResult(
-            "inventory", frozenset(), frozenset(), None, detail={"skipped": "no ONVIF"}
-        )
-    probes = {"onvif": await run_probe("onvif", target, settings)}
-    # Inventory does not judge reachability: the reachability tier does, every minute.
-    observed = _observed(probes, False) - {"unreachable"}
-    result = _tier_result("inventory", probes, None, observed)
-    return replace(result, conditions=result.conditions - {"unreachable"})
-
-
-async def _stream(
-    target: ProbeTarget, settings: ProbeSettings, references: dict[str, bytes], vision: Any
-) -> TierResult:
-    from vp_monitor.probes.check import check_camera
-
-    report = await check_camera(target, settings, references or None, vision)
-    video_ok = report.frame is not None
-    result = _tier_result("stream", report.probes, video_ok, _observed(report.probes, video_ok))
-    metrics = {**result.metrics, **report.analysis}
-    return TierResult(result.tier, result.conditions | _analysis_conditions(report, result),
-                      result.observed, video_ok, metrics, result.detail,
-                      evidence_jpeg=report.evidence_jpeg,
-                      clock_offset_s=result.clock_offset_s)  # fmt: skip
-
-
-def _analysis_conditions(report: Any, result: TierResult) -> frozenset[str]:
-    """The picture conditions the check found beyond its probes' own."""
-    from_probes = set().union(*(r.conditions for r in report.probes.values()))
-    return frozenset(set(report.conditions) - from_probes - ONVIF_NO_VIDEO)
-
-
-def _tier_result(
-    tier: str, probes: dict[str, ProbeResult], video_ok: bool | None, observed: frozenset[str]
-) -> TierResult:
-    metrics: dict[str, float] = {}
-    for name, result in probes.items():
-        metrics |= {f"{name}_{key}": value for key, value in result.metrics.items()}
-    onvif = probes.get("onvif")
-    return TierResult(
-        tier=tier, conditions=frozenset(_conditions(probes, video_ok)), observed=observed,
-        video_ok=video_ok, metrics=metrics,
-        detail={"probes": {name: result.to_json() for name, result in probes.items()}},
-        clock_offset_s=onvif.metrics.get("clock_offset_s") if onvif else None,
-    )  # fmt: skip
-
-
-async def run_tier(
-    tier: str,
-    target: ProbeTarget,
-    settings: ProbeSettings,
-    references: dict[str, bytes] | None = None,
-    vision_settings: Any = None,
-) -> TierResult:
-    """Run one tier of checks on one camera (the runner adds the deadline)."""
-    if tier == "reachability":
-        return await _reachability(target, settings)
-    if tier == "inventory":
-        return await _inventory(target, settings)
-    if tier == "stream":
-        return await _stream(target, settings, references or {}, vision_settings)
-    raise ValueError(f"unknown tier {tier!r}")
-
-
-def overrun_result(tier: str, timeout_s: float) -> TierResult:
-    """What a check abandoned at its deadline means: the camera did not answer in time."""
-    condition = OVERRUN_CONDITION[tier]
-    return TierResult(
-        tier, frozenset({condition}), frozenset({condition}),
-        None if tier == "inventory" else False, duration_s=timeout_s,
-        detail={"error": f"check abandoned after {timeout_s:g} s"}, overran=True,
-    )  # fmt: skip
-
-
-def error_result(tier: str, exc: BaseException) -> TierResult:
-    """A bug in a check costs that check only: recorded, judged as nothing seen."""
-    return TierResult(tier, frozenset(), frozenset(), None,
-                      detail={"error": f"check failed: {type(exc).__name__}"})  # fmt: skip
 
 
 # -- supervision -------------------------------------------------------------------------------
@@ -199,7 +72,9 @@ class Runner:
     ) -> None:
         self.settings = settings
         self.on_result = on_result
-        self.check = check or run_tier
+        if check is None:  # the one check composition; it loads OpenCV, hence imported here
+            from vp_monitor.probes.check import run_tier as check
+        self.check = check
         self.probe_settings = probe_settings or ProbeSettings()
         self.vision_settings = vision_settings
         self.queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=settings.queue_size)

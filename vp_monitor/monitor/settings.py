@@ -7,6 +7,7 @@ import socket
 
 from pydantic import Field
 
+from vp_monitor.probes.tiers import TIERS
 from vp_monitor.section import Section
 
 
@@ -35,9 +36,15 @@ class TierOverride(Section):
 class TierTimeouts(Section):
     """Deadline of one whole check, per tier; a check still running then is abandoned."""
 
-    reachability: float = Field(default=20.0, gt=0, description="Reachability check deadline.")
-    stream: float = Field(default=45.0, gt=0, description="Full (stream) check deadline.")
-    inventory: float = Field(default=20.0, gt=0, description="Inventory check deadline.")
+    reachability: float = Field(
+        default=TIERS["reachability"].timeout_s, gt=0, description="Reachability check deadline."
+    )
+    stream: float = Field(
+        default=TIERS["stream"].timeout_s, gt=0, description="Full (stream) check deadline."
+    )
+    inventory: float = Field(
+        default=TIERS["inventory"].timeout_s, gt=0, description="Inventory check deadline."
+    )
 
 
 class MonitorSettings(Section):

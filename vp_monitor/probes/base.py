@@ -10,13 +10,10 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from vp_monitor import conditions
 from vp_monitor.redaction import MASK, redact_url
 from vp_monitor.redaction import redact as redact_text
 from vp_monitor.section import Section
 
-# Conditions that mean "no usable video": the camera is down, not merely degraded.
-DOWN_CONDITIONS = conditions.names(down=True)
 MAX_ERROR_CHARS = 300
 
 
@@ -60,7 +57,8 @@ class ProbeTarget:
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """What one probe saw: conditions, metrics, JSON-safe detail, decoded frames (in memory)."""
+    """What one probe saw: conditions, metrics, JSON-safe detail, decoded frames (in memory);
+    `observed` names the conditions it could have shown (filled in by the probe runner)."""
 
     probe: str
     ok: bool
@@ -70,6 +68,7 @@ class ProbeResult:
     error: str | None = None
     duration_s: float = 0.0
     frames: tuple[np.ndarray, ...] = field(default=(), repr=False, compare=False)
+    observed: frozenset[str] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
         """JSON-safe record (frames left out)."""
@@ -82,6 +81,21 @@ class ProbeResult:
             "error": self.error,
             "duration_s": round(self.duration_s, 3),
         }
+
+
+def camera_target(
+    camera: Any, password: str | None, clock_offset_s: float | None = None
+) -> ProbeTarget:
+    """A registry camera as the probes see it, with its password in clear and the camera clock's
+    last measured offset (the monitor's and `vp-monitor check`'s one builder)."""
+    return ProbeTarget(
+        camera=camera.code, onvif_host=camera.onvif_host, onvif_port=camera.onvif_port,
+        username=camera.username, password=password, rtsp_main=camera.rtsp_main,
+        rtsp_sub=camera.rtsp_sub, expected_serial=camera.serial,
+        expected_firmware=camera.firmware, expected_codec=camera.expected_codec,
+        expected_width=camera.expected_width, expected_height=camera.expected_height,
+        expected_fps=camera.expected_fps, clock_offset_s=clock_offset_s,
+    )  # fmt: skip
 
 
 def _finite(value: float) -> float | None:

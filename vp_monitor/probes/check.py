@@ -1,53 +1,20 @@
-"""One complete check of a camera: every probe once, then the frame analysis, then a state."""
+"""The one composition of a check: a tier's probes (see tiers.TIERS), then the frame analysis."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 import cv2
 import numpy as np
 
 from vp_monitor import vision
-from vp_monitor.probes.base import DOWN_CONDITIONS, ProbeResult, ProbeSettings, ProbeTarget
+from vp_monitor.probes.base import ProbeResult, ProbeSettings, ProbeTarget
 from vp_monitor.probes.runner import run_probe
+from vp_monitor.probes.tiers import TIERS, TierResult, tier_conditions, tier_observed
 
 EVIDENCE_JPEG_QUALITY = 85
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    """The outcome of one check: state, conditions, per-probe detail and the evidence picture."""
-
-    camera: str
-    state: str
-    conditions: list[str]
-    probes: dict[str, ProbeResult]
-    analysis: dict[str, float] = field(default_factory=dict)
-    evidence_jpeg: bytes | None = field(default=None, repr=False)
-    frame: np.ndarray | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def clock_offset_s(self) -> float | None:
-        """The camera clock's offset measured by the ONVIF probe (kept for the digest)."""
-        onvif = self.probes.get("onvif")
-        return onvif.metrics.get("clock_offset_s") if onvif else None
-
-    def to_json(self) -> dict[str, Any]:
-        """The `vp-monitor check --json` record."""
-        probes = {name: result.to_json() for name, result in self.probes.items()}
-        if self.analysis:
-            probes["vision"] = {"metrics": {k: round(v, 4) for k, v in self.analysis.items()}}
-        return {"camera": self.camera, "state": self.state, "conditions": self.conditions,
-                "probes": probes}  # fmt: skip
-
-
-def camera_state(conditions: set[str], has_video: bool) -> str:
-    """down when there is no usable video, degraded for any other condition, else ok."""
-    if conditions & DOWN_CONDITIONS and not has_video:
-        return "down"
-    return "degraded" if conditions else "ok"
 
 
 def decode_reference(data: bytes | np.ndarray | None) -> np.ndarray | None:
@@ -58,28 +25,33 @@ def decode_reference(data: bytes | np.ndarray | None) -> np.ndarray | None:
     return image
 
 
-async def check_camera(
+async def run_tier(
+    tier: str,
     target: ProbeTarget,
     settings: ProbeSettings,
     references: dict[str, bytes | np.ndarray] | None = None,
     vision_settings: vision.VisionSettings | None = None,
-) -> CheckReport:
-    """Run ONVIF (if any), RTSP and stream probes, analyse the picture, and decide the state."""
-    results: dict[str, ProbeResult] = {}
-    if target.onvif_host:
-        results["onvif"] = await run_probe("onvif", target, settings)
-        target = _with_announced_urls(target, results["onvif"])
-    if target.rtsp_main or target.rtsp_sub:
-        rtsp, stream = await asyncio.gather(
-            run_probe("rtsp", target, settings), run_probe("stream", target, settings)
-        )
-        results |= {"rtsp": rtsp, "stream": stream}
-    conditions = set().union(*(r.conditions for r in results.values()))
-    if not results:
-        conditions.add("rtsp_error")  # nothing to look at: the registry entry is incomplete
-    frames = results["stream"].frames if "stream" in results else ()
-    analysis, evidence, current = {}, None, None
-    if frames:
+) -> TierResult:
+    """One check of `tier` on one camera (its probes, then the picture's analysis), as the
+    monitor and `vp-monitor check` both run it; the caller adds the whole check's deadline."""
+    spec = TIERS.get(tier)
+    if spec is None:
+        raise ValueError(f"unknown tier {tier!r}")
+    if spec.needs_onvif and not target.onvif_host:
+        return TierResult(tier, frozenset(), frozenset(), None, detail={"skipped": "no ONVIF"},
+                          camera=target.camera)  # fmt: skip
+    probes: dict[str, ProbeResult] = {}
+    if "onvif" in spec.probes and target.onvif_host:
+        probes["onvif"] = await run_probe("onvif", target, settings)
+        target = _with_announced_urls(target, probes["onvif"])
+    others = [kind for kind in spec.probes if kind != "onvif"]
+    results = await asyncio.gather(*(run_probe(kind, target, settings) for kind in others))
+    probes |= dict(zip(others, results, strict=True))
+    frames = probes["stream"].frames if "stream" in probes else ()
+    video_ok = probes[spec.video_by].ok if spec.video_by in probes else None
+    conditions = tier_conditions(spec, probes, video_ok)
+    analysis, evidence = {}, None
+    if frames and spec.analyses_picture:
         current, previous = frames[-1], (frames[0] if len(frames) > 1 else None)
         reference = _reference(current, references or {}, vision_settings)
         found = await asyncio.to_thread(
@@ -87,11 +59,18 @@ async def check_camera(
             settings=vision_settings,
         )  # fmt: skip
         conditions |= found.conditions
-        analysis = found.metrics
-        evidence = _jpeg(current)
-    state = camera_state(conditions, bool(frames))
-    return CheckReport(target.camera, state, sorted(conditions), results, analysis, evidence,
-                       current)  # fmt: skip
+        analysis, evidence = found.metrics, _jpeg(current)
+    probes = {name: replace(result, frames=()) for name, result in probes.items()}
+    metrics = {f"{name}_{key}": value for name, result in probes.items()
+               for key, value in result.metrics.items()}  # fmt: skip
+    onvif = probes.get("onvif")
+    return TierResult(
+        tier, conditions, tier_observed(spec, probes, bool(frames) and spec.analyses_picture),
+        video_ok, metrics | analysis, {"probes": {n: r.to_json() for n, r in probes.items()}},
+        evidence_jpeg=evidence,
+        clock_offset_s=onvif.metrics.get("clock_offset_s") if onvif else None,
+        camera=target.camera, probes=probes, analysis=analysis,
+    )  # fmt: skip
 
 
 def _with_announced_urls(target: ProbeTarget, onvif: ProbeResult) -> ProbeTarget:

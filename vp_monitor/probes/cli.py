@@ -25,6 +25,7 @@ from vp_monitor.cli_context import (
     print_records,
     run_at_edge,
 )
+from vp_monitor.probes.tiers import PICTURE_SEES
 from vp_monitor.service import commands
 from vp_monitor.service.scope import Scope
 
@@ -70,7 +71,7 @@ def check(context: Context, code: str, as_json: bool, save_frame: str | None) ->
 
 def print_check(report: Any, texts: Any) -> None:
     """The check for people: the state, each probe, then what the picture showed."""
-    conditions = texts.conditions(report.conditions)
+    conditions = texts.conditions(sorted(report.conditions))
     found = f"  ({conditions})" if conditions else ""
     click.echo(f"{report.camera}{texts('colon')}{texts.state(report.state)}{found}")
     for name, result in report.probes.items():
@@ -78,8 +79,7 @@ def print_check(report: Any, texts: Any) -> None:
         verdict = texts("check.ok" if result.ok else "check.failed")
         line = f"  {name:7} {verdict:6} {result.duration_s:6.2f} s  "
         click.echo(line + (result.error or metrics))
-    seen_by_probes = set().union(*(r.conditions for r in report.probes.values()))
-    findings = sorted(set(report.conditions) - seen_by_probes)
+    findings = sorted(report.conditions & PICTURE_SEES)
     image = texts("check.image")
     if not report.analysis:
         click.echo(f"  {image:7} {texts('check.no_picture')}")

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from vp_monitor.probes import onvif, rtsp, stream
 from vp_monitor.probes.base import ProbeResult, ProbeSettings, ProbeTarget, failed, redact
+from vp_monitor.probes.tiers import probe_observed
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,8 @@ TIMEOUT_CONDITION = {"onvif": "unreachable", "rtsp": "unreachable", "stream": "u
 
 
 async def run_probe(kind: str, target: ProbeTarget, settings: ProbeSettings) -> ProbeResult:
-    """Run one probe under its deadline; a time-out or unexpected error becomes a result."""
+    """Run one probe under its deadline; a time-out or unexpected error becomes a result that
+    says what it observed."""
     timeout_s = getattr(settings, kind).timeout_s
     started = time.monotonic()
     try:
@@ -35,4 +37,5 @@ async def run_probe(kind: str, target: ProbeTarget, settings: ProbeSettings) -> 
         log.exception("%s: %s probe failed unexpectedly", target.camera, kind)
         error = redact(f"probe error: {type(exc).__name__}: {exc}", target.secrets())
         result = failed(kind, f"{kind}_error" if kind != "stream" else "no_video", error)
-    return replace(result, duration_s=time.monotonic() - started)
+    duration_s = time.monotonic() - started
+    return replace(result, duration_s=duration_s, observed=probe_observed(kind, result))

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import cv2
+from sqlalchemy import select
 
-from vp_monitor.probes.base import ProbeSettings, ProbeTarget
+from vp_monitor.probes.base import ProbeSettings, ProbeTarget, camera_target
 from vp_monitor.registry.service import NotFound, RegistryError, camera_record
 from vp_monitor.service.app import App
 from vp_monitor.service.scope import Scope
@@ -26,15 +27,14 @@ OFFLINE_HINT = "; --no-probe registers it without asking the camera"
 
 
 def target_for(registry: Any, camera: Any) -> ProbeTarget:
-    """What the probes need to know about a registered camera (password decrypted)."""
-    return ProbeTarget(
-        camera=camera.code, onvif_host=camera.onvif_host, onvif_port=camera.onvif_port,
-        username=camera.username, password=registry.password(camera),
-        rtsp_main=camera.rtsp_main, rtsp_sub=camera.rtsp_sub,
-        expected_serial=camera.serial, expected_firmware=camera.firmware,
-        expected_codec=camera.expected_codec, expected_width=camera.expected_width,
-        expected_height=camera.expected_height, expected_fps=camera.expected_fps,
-    )  # fmt: skip
+    """What the probes need to know about a registered camera: password decrypted, and the
+    camera clock's offset as the monitor last measured it."""
+    from vp_monitor.monitor.models import CameraStatus  # the monitor's last word on the camera
+
+    offset = registry.session.scalar(
+        select(CameraStatus.clock_offset_s).where(CameraStatus.camera_id == camera.id)
+    )
+    return camera_target(camera, registry.password(camera), offset)
 
 
 def _in_scope(scope: Scope, insee: str) -> None:
@@ -151,18 +151,19 @@ async def _describe_and_capture(app: App, data: Any) -> tuple[Any, Any]:
 async def check_before_saving(app: App, data: Any) -> Any:
     """Every probe once on a camera described by `data` (a CameraInput) that is not saved:
     the check report, nothing written."""
-    from vp_monitor.probes.check import check_camera
+    from vp_monitor.probes.check import run_tier
 
     target = ProbeTarget(
         data.code, data.onvif_host, data.onvif_port, data.username, data.password,
         data.rtsp_main, data.rtsp_sub,
     )  # fmt: skip
-    return await check_camera(target, app.probe_settings, {})
+    return await run_tier("stream", target, app.probe_settings, {}, app.settings.vision)
 
 
 async def check_registered_camera(app: App, code: str, scope: Scope | None = None) -> Any:
-    """Every probe once on a registered camera, against its references: the check report."""
-    from vp_monitor.probes.check import check_camera
+    """Every probe once on a registered camera, against its references: the monitor's full
+    check (the stream tier), so both report the same conditions for the same camera."""
+    from vp_monitor.probes.check import run_tier
 
     def load(registry: Any) -> tuple[ProbeTarget, dict[str, bytes]]:
         camera = find_camera(registry.session, scope or Scope.supervision(), code)
@@ -172,7 +173,7 @@ async def check_registered_camera(app: App, code: str, scope: Scope | None = Non
         return target_for(registry, camera), found
 
     target, references = await app.in_registry(load)
-    return await check_camera(target, app.probe_settings, references)
+    return await run_tier("stream", target, app.probe_settings, references, app.settings.vision)
 
 
 # -- references --------------------------------------------------------------------------------
