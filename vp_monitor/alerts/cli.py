@@ -158,8 +158,8 @@ def _find(session: Session, incident_id: str) -> Incident:
     query = select(Incident).where(Incident.id.startswith(incident_id, autoescape=True))
     found = session.scalars(query.limit(2)).all()
     if len(found) != 1:
-        reason = "matches several incidents" if found else "no incident has this id"
-        raise NotFound(f"incident {incident_id!r}: {reason}")
+        key = "incident.ambiguous_id" if found else "incident.unknown_id"
+        raise NotFound(key, id=incident_id)
     return found[0]
 
 
@@ -412,7 +412,7 @@ def report_command(context: Context, day, municipality, maintainer, language, as
         elif maintainer:
             found = registry.session.scalar(select(Maintainer).where(Maintainer.name == maintainer))
             if found is None:
-                raise NotFound(f"unknown maintainer {maintainer!r}")
+                raise NotFound("maintainer.unknown", name=maintainer)
             scope = Scope("maintainer", found.name, None, found.id)
         content = build_report(registry.session, scope, day_period(wanted, settings.timezone),
                                settings)  # fmt: skip

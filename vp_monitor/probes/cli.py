@@ -20,6 +20,7 @@ from defusedxml import DefusedXmlException
 
 from vp_monitor.cli_context import Context, fail, json_option, pass_context, print_records
 from vp_monitor.probes.base import ProbeSettings, ProbeTarget
+from vp_monitor.texts import Message
 
 WSD_MULTICAST = ("239.255.255.250", 3702)
 SOAP_ENV = "http://www.w3.org/2003/05/soap-envelope"
@@ -136,7 +137,9 @@ def register_from_onvif(
     try:
         found = asyncio.run(inventory(host, port or 80, user, password, settings.onvif.timeout_s))
     except OnvifFailure as exc:
-        raise RegistryError(f"camera {code!r}: ONVIF {exc.condition}: {exc}") from None
+        raise RegistryError(
+            "probe.onvif_failed", code=code, condition=exc.condition, reason=exc
+        ) from None
     main = found.profiles[0] if found.profiles else None
     data = CameraInput(
         code=code, site=site, municipality=municipality, onvif_host=host, onvif_port=port,
@@ -183,15 +186,12 @@ def register_from_rtsp(
         described, frame = asyncio.run(probe())
     finally:
         close_decoder_pool()
-    offline = "; --no-probe registers it without asking the camera"
     if not described.ok:
         condition = ", ".join(sorted(described.conditions))
-        hint = " (wrong user name or password?)" if "auth_failed" in described.conditions else ""
-        raise RegistryError(
-            f"camera {data.code!r}: RTSP {condition}: {described.error}{hint}{offline}"
-        )
+        key = "probe.rtsp_auth" if "auth_failed" in described.conditions else "probe.rtsp_failed"
+        raise RegistryError(key, code=data.code, condition=condition, reason=described.error)
     if frame is None:
-        raise RegistryError(f"camera {data.code!r}: the stream gave no picture{offline}")
+        raise RegistryError("probe.no_picture", code=data.code)
     main = described.detail.get("main") or described.detail.get("sub") or {}
     expected = {
         f"expected_{name}": main.get(name)
@@ -316,7 +316,7 @@ def reference(
         finally:
             close_decoder_pool()
         if frame is None:
-            fail(f"camera {code!r}: no picture could be captured; reference unchanged")
+            fail(Message("camera.no_capture", code=code))
         stored = store_reference(registry, camera, frame, kind, note)
         click.echo(context.texts("reference.approved", code=code, kind=context.texts.value(
             "kind", kind), size=f"{stored.width}x{stored.height}"))  # fmt: skip
