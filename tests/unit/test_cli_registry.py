@@ -364,7 +364,8 @@ def test_asset_codes_are_unique_whatever_their_case(cli, tmp_path):
     assert code == 2 and "existe déjà (sous 'CAM-MAIRIE-01')" in err
     rows = [camera_row("OK-1"), camera_row("ok-1")]
     code, _, err = cli("camera", "import", str(write_csv(tmp_path / "case.csv", rows)))
-    assert code == 2 and "ligne 3, colonne code : code d'équipement en double 'ok-1' (ligne 2)" in err
+    assert code == 2
+    assert "ligne 3, colonne code : code d'équipement en double 'ok-1' (ligne 2)" in err
     # A row naming the camera in another case updates it, and never creates a twin.
     row = camera_row("cam-mairie-01", rtsp_main="rtsp://127.9.9.1/a", name="Parvis")
     code, out, err = cli("camera", "import", str(write_csv(tmp_path / "u.csv", [row])), "--json")
