@@ -859,6 +859,17 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": "mainteneur inconnu {name!r}",
         "en": "unknown maintainer {name!r}",
     },
+    "node.starting": {"fr": "nœud {id} (en démarrage)", "en": "node {id} (starting)"},
+    "node.running": {
+        "fr": "nœud {id} sur l'hôte {host}, pid {pid}, depuis {since}",
+        "en": "node {id} on host {host}, pid {pid}, since {since}",
+    },
+    "node.already_running": {
+        "fr": "un autre nœud fonctionne déjà sur {database} : {who}. Une base SQLite sert un "
+        "seul nœud ; arrêtez d'abord celui-ci, ou partagez une base PostgreSQL entre les nœuds",
+        "en": "another node already runs on {database}: {who}. A SQLite database serves "
+        "one node; stop that one first, or share a PostgreSQL database between nodes",
+    },
 }
 
 # Metric names as people read them (the keys stay in --json).
