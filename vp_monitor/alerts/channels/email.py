@@ -20,7 +20,7 @@ from vp_monitor.alerts.channels.base import ChannelSection, DeliveryError
 from vp_monitor.alerts.notification import IncidentEvent, Language, Message, Notification, Report
 from vp_monitor.alerts.report_format import html_report, plain_report, report_subject
 from vp_monitor.redaction import redact
-from vp_monitor.texts import Texts
+from vp_monitor.texts import InvalidValue, Texts
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class EmailSettings(ChannelSection):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
+            raise InvalidValue("config.unknown_zone", zone=value) from exc
         return value
 
 
