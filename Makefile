@@ -33,6 +33,7 @@ system-deps:
 lint: $(STAMP)
 	$(BIN)/ruff check vp_monitor tests tools
 	$(BIN)/ruff format --check vp_monitor tests tools
+	$(BIN)/lint-imports --no-cache  # import contracts: pyproject.toml [tool.importlinter]
 
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest -q

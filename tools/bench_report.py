@@ -28,6 +28,7 @@ from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import make_engine, session_factory, transaction, upgrade
 from vp_monitor.monitor.availability import (
     BY_STATE,
+    RECORDED_FLEET,
     UNKNOWN,
     Availability,
     accumulate,
@@ -123,7 +124,7 @@ def main() -> None:
         settings = AlertSettings()
         with factory() as session:
             t = time.perf_counter()
-            content = build_report(session, Scope("all"), period, settings)
+            content = build_report(session, Scope("all"), period, settings, fleet=RECORDED_FLEET)
             whole = time.perf_counter() - t
         ratio = content["availability"]["ratio"]
         print(f"whole-fleet report: {whole:.1f} s (availability {ratio:.4%}, "

@@ -23,8 +23,10 @@ from vp_monitor.cli_context import (
     pass_context,
     print_record,
     print_records,
+    run_at_edge,
     warn,
 )
+from vp_monitor.service import commands
 from vp_monitor.texts import Message
 
 
@@ -46,6 +48,7 @@ def main(ctx: click.Context, config, database_url, actor, verbose) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     ctx.obj = Context(config, database_url, actor)
+    ctx.call_on_close(ctx.obj.close)
 
 
 # -- db --------------------------------------------------------------------------------------
@@ -357,33 +360,23 @@ def camera_add(
         code=code, password=read_password(password_stdin), tags=list(tags) or None,
         **{k: v for k, v in fields.items() if v is not None},
     )  # fmt: skip
-    with context.registry() as registry:
-        if data.onvif_host and not no_probe:
-            from vp_monitor.probes.cli import probe_settings, register_from_onvif
-
-            camera = register_from_onvif(
-                registry, code, data.site, data.municipality, data.onvif_host, data.onvif_port,
-                data.username, data.password, probe_settings(context), allow_duplicate_device,
-            )  # fmt: skip
-            extra = data.model_dump(exclude_none=True, exclude={"code", "password", "uplink"})
-            registry.update_camera(code, allow_duplicate_device, **extra)
-            click.echo(context.texts(
-                "camera.added_onvif", code=code, manufacturer=camera.manufacturer,
-                model=camera.model, serial=camera.serial, firmware=camera.firmware,
-            ))  # fmt: skip
-        elif not no_probe:
-            from vp_monitor.probes.cli import probe_settings, register_from_rtsp
-
-            camera = register_from_rtsp(
-                registry, data, probe_settings(context), allow_duplicate_device
-            )
-            click.echo(context.texts(
-                "camera.added_rtsp", code=code, codec=camera.expected_codec,
-                width=camera.expected_width, height=camera.expected_height,
-            ))  # fmt: skip
-        else:
+    app = context.app
+    if no_probe:
+        with context.registry() as registry:
             registry.add_camera(data, allow_duplicate_device)
-            click.echo(context.texts("camera.added", code=code))
+        click.echo(context.texts("camera.added", code=code))
+    elif data.onvif_host:
+        added = run_at_edge(commands.add_from_onvif(app, data, allow_duplicate_device))
+        click.echo(context.texts(
+            "camera.added_onvif", code=code, manufacturer=added["manufacturer"],
+            model=added["model"], serial=added["serial"], firmware=added["firmware"],
+        ))  # fmt: skip
+    else:
+        added = run_at_edge(commands.add_from_rtsp(app, data, allow_duplicate_device))
+        click.echo(context.texts(
+            "camera.added_rtsp", code=code, codec=added["expected_codec"],
+            width=added["expected_width"], height=added["expected_height"],
+        ))  # fmt: skip
 
 
 @camera.command("update")
@@ -717,9 +710,8 @@ def maintenance_add(context: Context, camera_code, site_ref, municipality, **fie
     else:
         raise click.UsageError("give --camera, --site or --municipality")
     data = MaintenanceInput(scope=scope, target=target, municipality=municipality, **fields)
-    with context.registry() as registry:
-        window = registry.add_maintenance(data)
-        click.echo(context.texts("maintenance.planned", id=window.id))
+    window_id = run_at_edge(commands.plan_maintenance(context.app, data))
+    click.echo(context.texts("maintenance.planned", id=window_id))
 
 
 @maintenance.command("list")
@@ -727,27 +719,10 @@ def maintenance_add(context: Context, camera_code, site_ref, municipality, **fie
 @pass_context
 def maintenance_list(context: Context, as_json) -> None:
     """List maintenance windows, with the camera code, site and municipality names."""
-    from vp_monitor.registry.models import Camera, Municipality, Site
-    from vp_monitor.registry.service import maintenance_record
+    from vp_monitor.service.views import maintenance_windows
 
-    records = []
     with context.registry() as registry:
-        session = registry.session
-        for window in registry.maintenance_windows():
-            camera = session.get(Camera, window.camera_id) if window.camera_id else None
-            place = session.get(Site, window.site_id) if window.site_id else None
-            place = place or (camera.site if camera else None)
-            town = session.get(Municipality, window.municipality_id) if window.municipality_id \
-                else (place.municipality if place else None)  # fmt: skip
-            records.append({
-                **maintenance_record(window),
-                "camera": camera.code if camera else None,
-                "site": place.name if place else None,
-                "municipality": town.name if town else None,
-                "insee": town.insee if town else None,
-                "starts_at": window.starts_at,
-                "ends_at": window.ends_at,
-            })  # fmt: skip
+        records = maintenance_windows(registry)
     if not records and not as_json:
         click.echo(context.texts("maintenance.none"))
         return

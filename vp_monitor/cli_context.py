@@ -2,105 +2,107 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Coroutine, Iterable
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import click
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from vp_monitor.config import (
-    ConfigError,
-    Settings,
-    describe_errors,
-    load_settings,
-    secret_key_location,
-)
-from vp_monitor.registry.secrets import SecretBox, SecretKeyError, open_secret_box
+from vp_monitor.config import ConfigError, Settings
+from vp_monitor.registry.secrets import SecretBox
+from vp_monitor.service.app import App
 from vp_monitor.texts import Message, MessageError, Texts
 
 EXIT_BAD_INPUT = 2
+Result = TypeVar("Result")
 
 
 class Context:
-    """What every command needs: settings, the database and the acting person."""
+    """The click face of the application: it holds the App, built on first use from the
+    global options."""
 
     def __init__(self, config: str | None, database_url: str | None, actor: str | None):
         self.config_path = config
         self.database_url_option = database_url
-        self.actor = actor or os.environ.get("VP_ACTOR") or os.environ.get("USER") or "cli"
+        self.actor_option = actor
 
     @cached_property
-    def settings(self) -> Settings:
-        settings = load_settings(self.config_path)
-        if self.database_url_option:
-            settings.database_url = self.database_url_option
-        return settings
+    def app(self) -> App:
+        """The application object, as `serve` and the web service build it."""
+        return App.from_config(self.config_path, self.database_url_option, self.actor_option)
 
     @property
-    def effective_config_path(self) -> str | None:
-        """The configuration file read: --config, else VP_CONFIG."""
-        return self.config_path or os.environ.get("VP_CONFIG")
+    def settings(self) -> Settings:
+        """The validated settings."""
+        return self.app.settings
 
-    @cached_property
+    @property
+    def actor(self) -> str:
+        """Who is recorded in the audit trail."""
+        return self.app.actor
+
+    @property
     def texts(self) -> Texts:
-        """The catalogue in the configured language and display time zone."""
-        return Texts(self.settings.language, self.settings.timezone)
+        """The catalogue in the configured language."""
+        return self.app.texts
 
-    @cached_property
+    @property
     def engine(self):
-        """The database at the latest schema; a missing or empty one is an error, not created."""
-        from vp_monitor.db import open_database
+        """The database engine."""
+        return self.app.engine
 
-        return open_database(self.settings.database_url)
-
-    @cached_property
+    @property
     def secrets(self) -> SecretBox:
-        """Camera password encryption; the key file follows the database or the config file."""
-        key_file = secret_key_location(self.settings, self.effective_config_path)
-        return open_secret_box(key_file)
+        """Camera password encryption."""
+        return self.app.secrets
 
-    @contextmanager
-    def registry(self) -> Iterator[Any]:
+    def registry(self):
         """A Registry in one transaction, committed when the command succeeds."""
-        from vp_monitor.db import session_factory, transaction
-        from vp_monitor.registry.service import Registry
+        return self.app.registry()
 
-        with transaction(session_factory(self.engine)) as session:
-            yield Registry(session, self.secrets, self.actor)
+    def close(self) -> None:
+        """Release the application's pool and connections, if it was built."""
+        if "app" in self.__dict__:
+            self.app.close()
+
+
+def run_at_edge(work: Coroutine[Any, Any, Result]) -> Result:
+    """Run a service command from the command line: its own event loop, and the decoder
+    workers stopped after it."""
+    from vp_monitor.probes.capture import close_decoder_pool
+
+    try:
+        return asyncio.run(work)
+    finally:
+        close_decoder_pool()
 
 
 class ErrorsAsExitCodes(click.Group):
     """Turns domain errors into one clear line on stderr and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from sqlalchemy.exc import DBAPIError, IntegrityError
-
-        from vp_monitor.db import DatabaseError, database_problem
-        from vp_monitor.registry.service import RegistryError, integrity_message
+        from vp_monitor.service.errors import problem
 
         try:
             return super().invoke(ctx)
-        except IntegrityError as exc:
-            fail(integrity_message(exc))
-        except DBAPIError as exc:  # the database failed while the command ran
-            fail(database_problem(_database_url(ctx), exc))
-        except ValidationError as exc:
-            fail(describe_errors(exc, Message("input")))
-        except (RegistryError, ConfigError, SecretKeyError, DatabaseError) as exc:
-            fail(exc)
+        except Exception as exc:
+            message = problem(exc, _database_url(ctx))
+            if message is None:
+                raise
+            fail(message)
 
 
 def _database_url(ctx: click.Context) -> str:
     context = ctx.find_object(Context)
-    return context.settings.database_url if context is not None else ""
+    built = context is not None and "app" in context.__dict__  # settings that failed: no URL
+    return context.settings.database_url if built else ""
 
 
 def fail(message: str | Message | MessageError) -> None:

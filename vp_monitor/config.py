@@ -6,16 +6,16 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError
 
-from vp_monitor.alerts.channels import ChannelSettings
+from vp_monitor.alerts.channel_settings import ChannelSettings
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.probes.base import ProbeSettings
 from vp_monitor.redaction import validation_problems
-from vp_monitor.texts import InvalidValue, Message, MessageError
+from vp_monitor.section import Section, TimeZoneName
+from vp_monitor.texts import Message, MessageError
 from vp_monitor.vision.settings import VisionSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///var/vp-monitor.db"
@@ -25,12 +25,6 @@ NON_SETTING_ENV = {"VP_SECRET_KEY", "VP_CONFIG", "VP_TEST_DATABASE_URL", "VP_ACT
 
 class ConfigError(MessageError):
     """The configuration is invalid; the message names the key, the value and what was expected."""
-
-
-class Section(BaseModel):
-    """Base of every configuration section: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class LogSettings(Section):
@@ -55,7 +49,7 @@ class Settings(Section):
     language: Literal["fr", "en"] = Field(
         default="fr", description="Language of e-mails, reports and the user interface."
     )
-    timezone: str = Field(
+    timezone: TimeZoneName = Field(
         default="Europe/Paris",
         description="Time zone of the dates and times shown to people (status wall, incidents, "
         "maintenance windows, demo console); --json output keeps ISO 8601 with the offset.",
@@ -66,15 +60,6 @@ class Settings(Section):
     vision: VisionSettings = Field(default_factory=VisionSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     channels: ChannelSettings = Field(default_factory=ChannelSettings)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise InvalidValue("config.unknown_zone", zone=value) from exc
-        return value
 
 
 def _set_path(tree: dict[str, Any], path: list[str], value: str) -> None:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -210,3 +210,20 @@ def ensure_schema(engine: Engine) -> None:
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     if current_revision(engine) != head:
         upgrade(engine)
+
+
+def insert_ignoring_duplicates(session: Session, model: type):
+    """INSERT that skips rows another writer inserted meanwhile (unique or primary key)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        return insert(model)
+    return dialect_insert(model).on_conflict_do_nothing()
+
+
+def observed_until(end: datetime, now: datetime | None = None) -> datetime:
+    """Where a period ending at `end` stops being measured: now, if `end` is still to come."""
+    return min(end, now or utcnow())

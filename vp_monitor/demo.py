@@ -23,9 +23,8 @@ import click
 from aiohttp import web
 
 from vp_monitor.config import Settings
-from vp_monitor.db import open_database, session_factory, transaction
+from vp_monitor.db import open_database
 from vp_monitor.registry.schemas import ContactInput, MunicipalityInput
-from vp_monitor.registry.secrets import SecretBox, open_secret_box
 from vp_monitor.registry.service import NotFound, Registry
 from vp_monitor.registry.transfer import apply_import, plan_import, read_rows
 from vp_monitor.texts import Texts
@@ -126,7 +125,8 @@ def start_smtp_sink():
 async def run_demo(fleet_path: Path, duration: float | None) -> None:
     """Simulate, register, monitor and print until `duration` elapses or Ctrl-C."""
     from vp_monitor.monitor.cli import change_printer
-    from vp_monitor.monitor.engine import Monitor
+    from vp_monitor.service.app import App, build_monitor
+    from vp_monitor.service.commands import approve_missing
     from vp_monitor.sim.fleet import RunningFleet, load_fleet
 
     fleet = load_fleet(fleet_path)
@@ -137,21 +137,18 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
     database = DEMO_DIR / "vp-monitor.db"
     for leftover in DEMO_DIR.glob("vp-monitor.db*"):  # a fresh registry each run
         leftover.unlink()
-    engine = open_database(settings.database_url, create=True)
-    secrets = open_secret_box(settings.secret_key_file)
-    with transaction(session_factory(engine)) as session:
-        count = register_fleet(Registry(session, secrets, "demo"), fleet, webhook_url)
+    app = App.from_settings(settings, actor="demo")
+    app.engine = open_database(settings.database_url, create=True)  # the demo makes its own
+    with app.registry() as registry:
+        count = register_fleet(registry, fleet, webhook_url)
     click.echo(texts("demo.registered", count=count, database=database))
     running = RunningFleet(fleet, discovery_port=None)
     await running.start()
     await running.encoded()  # a camera still encoding its first loop would look down
-    await approve_references(engine, secrets, settings)
-    monitor = Monitor(
-        engine, settings.monitor, probe_settings=settings.probes,
-        vision_settings=settings.vision, alert_settings=settings.alerts,
-        channel_settings=settings.channels, secrets=secrets,
-        on_change=change_printer(texts),
-    )  # fmt: skip
+    # A day reference for every camera, as technicians approve one at installation: covered
+    # and moved are judged against it.
+    await approve_missing(app, "day", "demo installation")
+    monitor = build_monitor(app, on_change=change_printer(texts))
     await monitor.start()
     click.echo(texts("demo.monitoring"))
     stopping = asyncio.Event()
@@ -166,18 +163,8 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
         await running.close()
         await webhook_runner.cleanup()
         smtp.stop()
-        engine.dispose()
+        app.close()
     click.echo(json.dumps({"stopped": True, "database": str(database)}))
-
-
-async def approve_references(engine, secrets: SecretBox, settings: Settings) -> None:
-    """A day reference for every camera, as technicians approve one at installation: covered
-    and moved are judged against it."""
-    from vp_monitor.probes.cli import approve_missing
-
-    with transaction(session_factory(engine)) as session:
-        registry = Registry(session, secrets, "demo")
-        await approve_missing(registry, settings.probes, "day", "demo installation")
 
 
 @click.command("demo")

@@ -34,6 +34,9 @@ class FieldsError(InvalidValue):
         super().__init__(key, **values)
         self.fields = (fields,) if isinstance(fields, str) else fields
 
+    def __reduce__(self):
+        return (self.__class__, (self.fields, self.message))
+
 
 def is_secret_field(name: str) -> bool:
     """Whether a field or key of this name holds a secret (password, secret, token)."""
@@ -143,7 +146,7 @@ TRANSLATED_TYPES = {
     "string_pattern_mismatch", "greater_than", "greater_than_equal", "less_than",
     "less_than_equal", "literal_error", "enum", "date_parsing", "date_from_datetime_parsing",
     "datetime_parsing", "datetime_from_date_parsing", "date_type", "datetime_type", "list_type",
-    "dict_type", "model_type", "model_attributes_type", "too_short", "too_long",
+    "dict_type", "model_type", "model_attributes_type", "too_short", "too_long", "time_zone",
 }  # fmt: skip
 # Those whose entry has a plural form, chosen by this ctx value.
 _COUNTED = {"string_too_short": "min_length", "string_too_long": "max_length",
@@ -157,7 +160,8 @@ def _reason(item: dict, cause: Any, secrets: list[str]) -> Message:
         return _redacted(cause.message, secrets)
     kind, ctx = item["type"], dict(item.get("ctx") or {})
     if kind not in TRANSLATED_TYPES:
-        return Message("validation.other", reason=redact(item["msg"], secrets))
+        reason = item["msg"].removeprefix("Value error, ")
+        return Message("validation.other", reason=redact(reason, secrets))
     if "expected" in ctx:  # "'fr' or 'en'": the choices listed in any language
         ctx["choices"] = str(ctx["expected"]).replace(" or ", ", ")
     values = {name: redact(str(value), secrets) for name, value in ctx.items()}

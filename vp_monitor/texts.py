@@ -674,7 +674,7 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "en": "the window must end after it starts",
     },
     # configuration, database, encryption key
-    "config.unknown_zone": {
+    "validation.time_zone": {
         "fr": "fuseau horaire inconnu {zone!r}",
         "en": "unknown time zone {zone!r}",
     },
@@ -1050,6 +1050,9 @@ class MessageError(Exception):
 
     def __str__(self) -> str:
         return str(self.message)
+
+    def __reduce__(self):  # copied or pickled with its values, not only its key
+        return (self.__class__, (self.message,))
 
 
 class InvalidValue(MessageError, ValueError):

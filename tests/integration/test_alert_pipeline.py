@@ -35,6 +35,7 @@ from vp_monitor.alerts.outbox import dispatch_once, group_once
 from vp_monitor.alerts.reports import create_due_reports
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import session_factory, transaction
+from vp_monitor.monitor.availability import RECORDED_FLEET
 from vp_monitor.monitor.events import CameraChange
 from vp_monitor.monitor.models import CameraStatus
 from vp_monitor.registry.models import Camera, Contact, Municipality, Site
@@ -358,7 +359,12 @@ async def test_daily_report_reaches_webhook_email_and_mqtt_once_a_day(engine, ma
         next_morning = datetime(2026, 11, 24, 6, 0, 10, tzinfo=UTC)  # 07:00:10 in Paris
         for minutes in (-2, 0, 1, 2, 60):  # the job runs every minute, and on every node
             with transaction(pipeline.factory) as session:
-                create_due_reports(session, SETTINGS, next_morning + timedelta(minutes=minutes))
+                create_due_reports(
+                    session,
+                    SETTINGS,
+                    next_morning + timedelta(minutes=minutes),
+                    fleet=RECORDED_FLEET,
+                )
         async with aiomqtt.Client(MQTT_HOST, MQTT_PORT, timeout=5) as mqtt:
             await pipeline.run(next_morning, minutes=3)
             await mqtt.subscribe(f"{prefix}/reports/#", qos=1)  # after: retained, still there

@@ -14,10 +14,11 @@ import pytest
 from aiohttp import web
 from click.testing import CliRunner
 
-from vp_monitor.cli_context import Context, ErrorsAsExitCodes
-from vp_monitor.probes.cli import check, discover, reference, register_from_onvif
+from vp_monitor.cli_context import Context, ErrorsAsExitCodes, run_at_edge
+from vp_monitor.probes.cli import check, discover, reference
 from vp_monitor.redaction import MASK
 from vp_monitor.registry.schemas import MunicipalityInput, SiteInput
+from vp_monitor.service import commands
 from vp_monitor.sim.camera import SimCamera
 from vp_monitor.sim.discovery import start_discovery_responder
 from vp_monitor.sim.encoder import GopCache
@@ -98,15 +99,22 @@ def cli(database_url, secret_key, tmp_path, monkeypatch):
     return run
 
 
+def add_from_onvif(context, code, sim):
+    """Register a simulated camera by ONVIF through the service command, as `camera add`."""
+    from vp_monitor.registry.schemas import CameraInput
+
+    data = CameraInput(code=code, site="Mairie", municipality="92012", onvif_host=HOST,
+                       onvif_port=sim.onvif_port, username="admin", password=PASSWORD)  # fmt: skip
+    return run_at_edge(commands.add_from_onvif(context.app, data))
+
+
 def test_register_check_and_reference_commands(cli, sim):
     """ONVIF registration fills identity and URLs and stores a first reference; `check --json`
     gives the contract fields; `reference --approve` adds one and `--list` shows both."""
-    with cli.context.registry() as registry:
-        camera = register_from_onvif(registry, "BB-001", "Mairie", "92012", HOST,
-                                     sim.onvif_port, "admin", PASSWORD)  # fmt: skip
-        assert (camera.serial, camera.model, camera.expected_codec) == (sim.serial, "SIM-2000",
-                                                                         "h264")  # fmt: skip
-        assert camera.rtsp_sub.endswith("/sub") and PASSWORD not in camera.rtsp_sub
+    camera = add_from_onvif(cli.context, "BB-001", sim)
+    assert (camera["serial"], camera["model"], camera["expected_codec"]) == (
+        sim.serial, "SIM-2000", "h264")  # fmt: skip
+    assert camera["rtsp_sub"].endswith("/sub") and PASSWORD not in camera["rtsp_sub"]
     code, out, err = cli("check", "BB-001", "--json", "--save-frame", "frame.jpg")
     assert code == 0, out
     report = json.loads(out)
@@ -141,9 +149,7 @@ def test_discover_lists_unregistered_devices_by_unicast(cli, sim):
     code, out, err = cli(*args)
     assert code == 0, err
     assert [(d["host"], d["port"]) for d in json.loads(out)] == [(HOST, sim.onvif_port)]
-    with cli.context.registry() as registry:
-        register_from_onvif(registry, "BB-002", "Mairie", "92012", HOST, sim.onvif_port,
-                            "admin", PASSWORD)  # fmt: skip
+    add_from_onvif(cli.context, "BB-002", sim)
     assert json.loads(cli(*args)[1]) == []
 
 
@@ -238,9 +244,7 @@ def test_camera_add_rtsp_probes_the_camera(cli, sim, database_url):
 def test_check_exit_codes_and_image_findings(cli, sim, monkeypatch):
     """`check` exits as monitoring plugins do (0 ok, 1 degraded, 3 down; 2 bad input) and its
     table shows what the picture showed, in the configured language."""
-    with cli.context.registry() as registry:
-        register_from_onvif(registry, "BB-002", "Mairie", "92012", HOST, sim.onvif_port,
-                            "admin", PASSWORD)  # fmt: skip
+    add_from_onvif(cli.context, "BB-002", sim)
     code, out, _ = cli("check", "BB-002")
     assert code == 0 and "BB-002 : en service" in out, out
     image_line = next(line for line in out.splitlines() if line.strip().startswith("image"))

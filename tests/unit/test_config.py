@@ -31,6 +31,10 @@ def test_environment_overrides_file(tmp_path):
         ('colour = "red"\n', {}, "unknown key 'colour'"),
         ("", {"VP_LOG__LEVL": "DEBUG"}, "unknown key 'log.levl'"),
         ("language = \n", {}, "not valid TOML"),
+        # Every time zone setting is checked at load, not at the first report or quiet hour.
+        ('timezone = "Mars/Olympus"\n', {}, "timezone = 'Mars/Olympus': unknown time zone"),
+        ('[alerts]\ntimezone = "Europe/Pariss"\n', {}, "alerts.timezone = 'Europe/Pariss'"),
+        ("", {"VP_CHANNELS__EMAIL__TIMEZONE": "UTC+2"}, "channels.email.timezone = 'UTC+2'"),
     ],
 )
 def test_bad_configuration_names_the_key(tmp_path, content, environ, expected):

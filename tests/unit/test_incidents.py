@@ -21,32 +21,28 @@ SETTINGS = AlertSettings()
 
 
 class Evaluator:
-    """Plays the evaluator: keeps each camera's status and hands every check to record_change."""
+    """Plays the evaluator: keeps each camera's state in memory and hands every check to
+    record_change. No camera_status row is written: alerting works from the changes alone."""
 
     def __init__(self, factory, settings: AlertSettings = SETTINGS) -> None:
         self.factory, self.settings = factory, settings
+        self.states: dict[int, tuple[str, frozenset[str]]] = {}
 
     def check(self, camera_id: int, at: datetime, state="ok", conditions=(), **extra):
+        previous, before = self.states.get(camera_id, ("unknown", frozenset()))
+        conditions = frozenset(conditions)
+        change = CameraChange(
+            camera_id=camera_id,
+            at=at,
+            state=state,
+            previous_state=previous,
+            conditions=conditions,
+            opened=conditions - before,
+            cleared=before - conditions,
+            **extra,
+        )
+        self.states[camera_id] = (state, conditions)
         with transaction(self.factory) as session:
-            status = session.get(CameraStatus, camera_id)
-            if status is None:
-                status = CameraStatus(camera_id=camera_id, state="unknown", since=at)
-                session.add(status)
-            before = set(status.conditions or [])
-            change = CameraChange(
-                camera_id=camera_id,
-                at=at,
-                state=state,
-                previous_state=status.state,
-                conditions=frozenset(conditions),
-                opened=frozenset(conditions) - before,
-                cleared=before - set(conditions),
-                **extra,
-            )
-            if state != status.state:
-                status.since = at
-            status.state, status.conditions = state, sorted(conditions)
-            session.flush()
             return record_change(session, change, self.settings)
 
 
@@ -246,6 +242,27 @@ def test_acknowledge_records_who_and_tells(factory):
         acknowledge(session, "no-such-id", "operator1")
 
 
+def test_events_told_later_name_the_camera_state_the_evaluator_handed_over(factory):
+    """Reminders and acknowledgements tell the state of the camera's last change (kept on the
+    incident), with no camera_status row to read: alerting does not read the monitor's tables."""
+    from vp_monitor.alerts.escalation import escalate_once
+
+    cam = build_fleet(factory, (1,))["site0"][0]
+    check = Evaluator(factory).check
+    check(cam, T0, "degraded", {"blurred"})
+    incident = check(cam, T0 + timedelta(minutes=1), "down", {"covered"})
+    with transaction(factory) as session:
+        escalate_once(session, SETTINGS, T0 + timedelta(seconds=SETTINGS.reminder_interval_s + 90))
+        acknowledge(session, incident.id, "operator1", "", SETTINGS, T0 + timedelta(hours=2))
+    with factory() as session:
+        rows = session.scalars(select(OutboxEvent).order_by(OutboxEvent.id))
+        told = [(row.payload["event"], row.payload["camera"]["state"]) for row in rows]
+    assert told[0] == ("opened", "degraded")
+    assert told[1:] == [("reminder", "down"), ("acknowledged", "down")]
+    [stored] = incidents(factory)
+    assert (stored.camera_state, stored.camera_state_since) == ("down", T0 + timedelta(minutes=1))
+
+
 def test_site_down_holds_camera_incidents(factory):
     """Every camera of one uplink down at once: one site incident, camera incidents held."""
     cams = build_fleet(factory, (5, 1))["site0"]
@@ -328,6 +345,9 @@ def test_decommissioning_resolves_what_was_open_and_shows_the_camera_retired(fac
     camera_id = build_fleet(factory)["site0"][0]
     evaluator = Evaluator(factory)
     evaluator.check(camera_id, T0, "down", ["unreachable"])
+    with transaction(factory) as session:  # what the monitor recorded: retirement reads it
+        session.add(CameraStatus(camera_id=camera_id, state="down", conditions=["unreachable"],
+                                 since=T0))  # fmt: skip
     with transaction(factory) as session:
         session.get(Camera, camera_id).lifecycle = Lifecycle.DECOMMISSIONED
     for attempt in range(2):  # the second sync finds nothing left to retire

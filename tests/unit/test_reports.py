@@ -17,7 +17,7 @@ from vp_monitor.alerts.reports import (
 )
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import session_factory, transaction
-from vp_monitor.monitor.availability import classify
+from vp_monitor.monitor.availability import RECORDED_FLEET, classify
 from vp_monitor.monitor.models import CameraStatus, CheckRecord
 from vp_monitor.registry.models import (
     Camera,
@@ -98,7 +98,9 @@ def test_municipality_report_holds_its_cameras_only(engine):
     ids = fleet(factory)
     with transaction(factory) as session:
         scope = Scope("municipality", "Versailles", ids["versailles"])
-        report = build_report(session, scope, day_period(DAY, "Europe/Paris"), SETTINGS)
+        report = build_report(
+            session, scope, day_period(DAY, "Europe/Paris"), SETTINGS, fleet=RECORDED_FLEET
+        )
     assert report["period"] == {
         "day": "2026-11-23",
         "start": "2026-11-22T23:00:00Z",
@@ -130,7 +132,7 @@ def test_a_day_not_over_is_measured_until_now(engine):
     with transaction(factory) as session:
         scope = Scope("municipality", "Versailles", ids["versailles"])
         report = build_report(session, scope, day_period(DAY, "Europe/Paris"), SETTINGS,
-                              now=at(12))  # fmt: skip
+                              now=at(12), fleet=RECORDED_FLEET)  # fmt: skip
     assert report["period"]["measured_until"] == "2026-11-23T11:00:00Z"
     figures = report["availability"]
     # VER-1: up 00:00-06:00, down 06:00-12:00; VER-2: up 00:00-12:00; nothing after noon.
@@ -142,7 +144,9 @@ def test_a_day_not_over_is_measured_until_now(engine):
     assert "in progress, measured until 11-23 12:00" in plain_report(report, "en")
     # A past day says nothing of the kind.
     with transaction(factory) as session:
-        past = build_report(session, scope, day_period(DAY, "Europe/Paris"), SETTINGS)
+        past = build_report(
+            session, scope, day_period(DAY, "Europe/Paris"), SETTINGS, fleet=RECORDED_FLEET
+        )
     assert "en cours, mesurée" not in plain_report(past, "fr")
 
 
@@ -164,7 +168,9 @@ def test_a_picture_that_shows_nothing_is_unavailable_a_low_frame_rate_is_not(eng
                 duration_s=1.0, detail={"in_maintenance": False, "confirmed": conditions},
             ))  # fmt: skip
     with transaction(factory) as session:
-        report = build_report(session, Scope("all"), day_period(DAY, "Europe/Paris"), SETTINGS)
+        report = build_report(
+            session, Scope("all"), day_period(DAY, "Europe/Paris"), SETTINGS, fleet=RECORDED_FLEET
+        )
     figures = report["availability"]
     assert figures["down_s"] == 6 * 3600  # black 04:00-10:00
     assert figures["degraded_s"] == 6 * 3600  # low_fps 10:00-16:00, available
@@ -181,8 +187,8 @@ def test_maintainer_and_supervision_scopes(engine):
     period = day_period(DAY, "Europe/Paris")
     with transaction(factory) as session:
         acme = build_report(session, Scope("maintainer", "Acme", None, ids["acme"]), period,
-                            SETTINGS)  # fmt: skip
-        everything = build_report(session, Scope("all"), period, SETTINGS)
+                            SETTINGS, fleet=RECORDED_FLEET)  # fmt: skip
+        everything = build_report(session, Scope("all"), period, SETTINGS, fleet=RECORDED_FLEET)
     assert acme["cameras"]["total"] == 1 and acme["incidents"]["opened"] == 1
     assert everything["cameras"]["total"] == 3 and everything["incidents"]["opened"] == 3
     assert everything["cameras"]["states"]["unknown"] == 1  # BOU-1 has no status row
@@ -215,11 +221,24 @@ def test_each_contact_that_takes_reports_gets_one_per_day(engine):
         ])  # fmt: skip
     morning = datetime(2026, 11, 24, 6, 0, 30, tzinfo=UTC)
     with transaction(factory) as session:
-        assert create_due_reports(session, SETTINGS, morning - timedelta(minutes=5)) == 0
-        assert create_due_reports(session, SETTINGS, morning) == 2
+        assert (
+            create_due_reports(
+                session, SETTINGS, morning - timedelta(minutes=5), fleet=RECORDED_FLEET
+            )
+            == 0
+        )
+        assert create_due_reports(session, SETTINGS, morning, fleet=RECORDED_FLEET) == 2
     with transaction(factory) as session:
-        assert create_due_reports(session, SETTINGS, morning + timedelta(hours=12)) == 0
-        assert create_due_reports(session, SETTINGS, morning + timedelta(days=1)) == 2
+        assert (
+            create_due_reports(
+                session, SETTINGS, morning + timedelta(hours=12), fleet=RECORDED_FLEET
+            )
+            == 0
+        )
+        assert (
+            create_due_reports(session, SETTINGS, morning + timedelta(days=1), fleet=RECORDED_FLEET)
+            == 2
+        )
         rows = session.scalars(select(Delivery).order_by(Delivery.id)).all()
     assert [row.kind for row in rows] == ["report"] * 4
     assert [row.idempotency_key.rsplit("-", 3)[1:] for row in rows][:2] == [
@@ -236,7 +255,9 @@ def test_report_text_in_french_and_english(engine):
     ids = fleet(factory)
     with transaction(factory) as session:
         scope = Scope("municipality", "Versailles", ids["versailles"])
-        report = build_report(session, scope, day_period(DAY, "Europe/Paris"), SETTINGS)
+        report = build_report(
+            session, scope, day_period(DAY, "Europe/Paris"), SETTINGS, fleet=RECORDED_FLEET
+        )
     assert report_subject(report, "fr") == (
         "[vp-monitor] Rapport quotidien du 23/11/2026 — Versailles : 85,71 %, 2 incidents"
     )
@@ -270,7 +291,9 @@ def test_report_html_escapes_names(engine):
         session.scalars(select(Camera).where(Camera.code == "VER-1")).one().name = "<b>x</b>"
     with transaction(factory) as session:
         scope = Scope("municipality", "Versailles", ids["versailles"])
-        report = build_report(session, scope, day_period(DAY, "Europe/Paris"), SETTINGS)
+        report = build_report(
+            session, scope, day_period(DAY, "Europe/Paris"), SETTINGS, fleet=RECORDED_FLEET
+        )
     rich = html_report(report, "fr")
     assert "<b>x</b>" not in rich and "&lt;b&gt;x&lt;/b&gt;" in rich
 
@@ -299,7 +322,7 @@ def test_serve_runs_the_report_job_every_minute(engine):
     settings = AlertSettings(report_time=time(0, 0))
     add_alert_jobs(lambda func, every, name: jobs.__setitem__(name, (func, every)),
                    lambda work, every, name: fleet_jobs.__setitem__(name, (work, every)),
-                   factory, settings, ChannelSettings(), None)  # fmt: skip
+                   factory, settings, ChannelSettings(), None, RECORDED_FLEET)  # fmt: skip
     report, every = fleet_jobs["alerts-reports"]
     assert every == REPORTS_EVERY_S == 60
     for _ in range(2):

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.table import Table
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
 
-from vp_monitor.alerts.models import Incident
 from vp_monitor.cli_context import (
     Context,
     json_option,
     pass_context,
     print_json,
     print_records,
+    run_at_edge,
     table_console,
 )
-from vp_monitor.registry.models import Camera, Lifecycle, Municipality, Site
+from vp_monitor.service import commands, views
+from vp_monitor.service.scope import Scope
 from vp_monitor.texts import Texts
 
 LIST_COLUMNS = ("id", "kind", "status", "severity", "camera", "site", "conditions", "opened_at",
@@ -29,76 +28,6 @@ STATUS_COLUMNS = ("camera", "site", "municipality", "state", "conditions", "sinc
                   "incident_status", "acknowledged_by")  # fmt: skip
 SHORT_ID = 8  # characters of an incident id shown in tables (random UUIDs: unique in practice)
 NOTIFICATION_COLUMNS = ("event", "channel", "recipient", "status", "sent_at")
-
-
-def incident_record(session: Session, incident: Incident) -> dict[str, Any]:
-    """What an operator reads about an incident (the evidence frame only as its size)."""
-    camera = session.get(Camera, incident.camera_id) if incident.camera_id else None
-    site = session.get(Site, incident.site_id) if incident.site_id else None
-    town = camera.municipality if camera else (site.municipality if site else None)
-    return {
-        "id": incident.id,
-        "kind": incident.kind,
-        "status": incident.status,
-        "severity": incident.severity,
-        "camera": camera.code if camera else None,
-        "camera_name": camera.name if camera else None,
-        "site": site.name if site else None,
-        "municipality": town.name if town else None,
-        "insee": town.insee if town else None,
-        "conditions": list(incident.conditions or []),
-        "opened_at": incident.opened_at,
-        "acknowledged_at": incident.acknowledged_at,
-        "acknowledged_by": incident.acknowledged_by,
-        "acknowledgement_note": incident.acknowledgement_note,
-        "resolved_at": incident.resolved_at,
-        "reopened_count": incident.reopened_count,
-        "escalation_level": incident.escalation_level,
-        "silenced": incident.silenced,
-        "parent_id": incident.parent_id,
-        "metrics": incident.metrics or {},  # of the check that opened it (the evidence)
-        "worst": incident.worst,  # its worst moment: at, state, severity, conditions, metrics
-        "evidence_bytes": len(incident.evidence_jpeg or b""),
-    }
-
-
-def masked_recipient(channel: str, address: str) -> str:
-    """A recipient as an operator may see it: e-mail local part and URL credentials hidden."""
-    from vp_monitor.redaction import redact_url
-
-    if channel == "email":
-        local, at, domain = address.partition("@")
-        return f"{local[:1]}***{at}{domain}" if at else "***"
-    if channel == "webhook":
-        return redact_url(address)
-    return address  # an MQTT topic prefix holds no secret
-
-
-def notifications_sent(session: Session, incident_id: str) -> list[dict[str, Any]]:
-    """The outbox events of one incident: to whom, through which channel, sent or not, when."""
-    from vp_monitor.alerts.models import Delivery, OutboxEvent
-    from vp_monitor.registry.models import Contact
-
-    query = (
-        select(OutboxEvent, Delivery, Contact)
-        .join(Contact, OutboxEvent.contact_id == Contact.id)
-        .outerjoin(Delivery, OutboxEvent.delivery_id == Delivery.id)
-        .where(OutboxEvent.incident_id == incident_id)
-        .order_by(OutboxEvent.created_at, OutboxEvent.id)
-    )
-    rows = []
-    for event, delivery, contact in session.execute(query):
-        channel = str(getattr(contact.channel, "value", contact.channel))
-        rows.append({
-            "event": event.payload.get("event"),
-            "channel": channel,
-            "contact": contact.name,
-            "recipient": masked_recipient(channel, contact.address),
-            "status": delivery.status if delivery else "pending",
-            "sent_at": delivery.sent_at if delivery else None,
-            "queued_at": event.created_at,
-        })  # fmt: skip
-    return rows
 
 
 def print_incident(record: dict[str, Any], texts: Texts) -> None:
@@ -151,29 +80,6 @@ def print_incident(record: dict[str, Any], texts: Texts) -> None:
     console.print(table)
 
 
-def _find(session: Session, incident_id: str) -> Incident:
-    """An incident by its id or an unambiguous prefix of it (ids are long UUIDs)."""
-    from vp_monitor.registry.service import NotFound
-
-    query = select(Incident).where(Incident.id.startswith(incident_id, autoescape=True))
-    found = session.scalars(query.limit(2)).all()
-    if len(found) != 1:
-        key = "incident.ambiguous_id" if found else "incident.unknown_id"
-        raise NotFound(key, id=incident_id)
-    return found[0]
-
-
-WITH_PLACES = (selectinload(Camera.site), selectinload(Camera.municipality))
-
-
-def _municipality_filter(query, insee: str | None):
-    if insee is None:
-        return query
-    return query.join(Municipality, Camera.municipality_id == Municipality.id).where(
-        Municipality.insee == insee
-    )
-
-
 @click.group("incident")
 def incident() -> None:
     """Incidents: list, show, acknowledge."""
@@ -188,20 +94,7 @@ def incident() -> None:
 def incident_list(context: Context, show_all, municipality, limit, as_json) -> None:
     """Unresolved incidents, newest first."""
     with context.registry() as registry:
-        session = registry.session
-        query = select(Incident)
-        if municipality is not None:  # camera incidents and site outages of that municipality
-            town = select(Municipality.id).where(Municipality.insee == municipality)
-            query = query.outerjoin(Camera, Incident.camera_id == Camera.id).outerjoin(
-                Site, Incident.site_id == Site.id
-            )
-            query = query.where(
-                or_(Camera.municipality_id.in_(town), Site.municipality_id.in_(town))
-            )
-        if not show_all:
-            query = query.where(Incident.status != "resolved")
-        query = query.order_by(Incident.opened_at.desc()).limit(limit)
-        records = [incident_record(session, i) for i in session.scalars(query)]
+        records = views.incidents(registry.session, Scope.narrowed(municipality), show_all, limit)
     if not records and not as_json:
         click.echo(context.texts("incident.none_at_all" if show_all else "incident.none"))
         return
@@ -222,10 +115,8 @@ def incident_show(context: Context, incident_id, evidence, as_json) -> None:
     evidence frame."""
     texts = context.texts
     with context.registry() as registry:
-        found = _find(registry.session, incident_id)
-        record = incident_record(registry.session, found)
-        record["notifications"] = notifications_sent(registry.session, found.id)
-        jpeg = found.evidence_jpeg
+        record = views.incident_detail(registry.session, Scope.supervision(), incident_id)
+    jpeg = record.pop("evidence_jpeg")
     if evidence is not None:
         if not jpeg:
             click.echo(texts("incident.no_evidence"), err=True)
@@ -244,17 +135,12 @@ def incident_show(context: Context, incident_id, evidence, as_json) -> None:
 @pass_context
 def incident_ack(context: Context, incident_id, note) -> None:
     """Acknowledge an incident: stops escalation and reminders, and tells the recipients."""
-    from vp_monitor.alerts.incidents import acknowledge
-
-    with context.registry() as registry:
-        found = _find(registry.session, incident_id)
-        before = found.status
-        acknowledge(registry.session, found.id, context.actor, note, context.settings.alerts)
-        if before != "open":
-            status = context.texts.value("status", before)
-            click.echo(context.texts("incident.not_open", id=found.id, status=status))
-            return
-    click.echo(context.texts("incident.acknowledged", id=found.id, actor=context.actor))
+    done = run_at_edge(commands.acknowledge(context.app, incident_id, note))
+    if done.status_before != "open":
+        status = context.texts.value("status", done.status_before)
+        click.echo(context.texts("incident.not_open", id=done.incident_id, status=status))
+        return
+    click.echo(context.texts("incident.acknowledged", id=done.incident_id, actor=done.by))
 
 
 @click.command("status")
@@ -264,53 +150,12 @@ def incident_ack(context: Context, incident_id, note) -> None:
 @pass_context
 def status(context: Context, municipality, problems, as_json) -> None:
     """The status wall: every active camera's current state, worst first."""
-    from vp_monitor.monitor.models import CameraStatus
-
-    order = {"down": 0, "degraded": 1, "unknown": 2, "maintenance": 3, "ok": 4}
     with context.registry() as registry:
-        query = (
-            select(Camera, CameraStatus)
-            .options(*WITH_PLACES)
-            .outerjoin(CameraStatus, CameraStatus.camera_id == Camera.id)
-        )
-        query = _municipality_filter(query, municipality).where(
-            Camera.lifecycle != Lifecycle.DECOMMISSIONED
-        )
-        open_incidents = _open_camera_incidents(registry.session)
-        records, watched = [], 0
-        for camera, current in registry.session.execute(query):
-            watched += 1
-            state = current.state if current else "unknown"
-            if problems and state == "ok":
-                continue
-            incident = open_incidents.get(camera.id)
-            records.append({
-                "camera": camera.code,
-                "site": camera.site.name,
-                "municipality": camera.municipality.insee,
-                "state": state,
-                "conditions": list(current.conditions or []) if current else [],
-                "since": current.since if current else None,
-                "last_check": current.last_check_at if current else None,
-                "incident": incident.id if incident else None,
-                "incident_status": incident.status if incident else None,
-                "acknowledged_by": incident.acknowledged_by if incident else None,
-            })  # fmt: skip
-    records.sort(key=lambda r: (order.get(r["state"], 5), r["camera"]))
-    if not records and not as_json:
-        click.echo(context.texts("status.no_problem" if watched else "status.no_camera"))
+        wall = views.status_wall(registry.session, Scope.narrowed(municipality), problems)
+    if not wall.cameras and not as_json:
+        click.echo(context.texts("status.no_problem" if wall.watched else "status.no_camera"))
         return
-    print_records(records, STATUS_COLUMNS, as_json)
-
-
-def _open_camera_incidents(session: Session) -> dict[int, Incident]:
-    """Each camera's unresolved incident (the newest, should there be several)."""
-    query = (
-        select(Incident)
-        .where(Incident.status != "resolved", Incident.camera_id.is_not(None))
-        .order_by(Incident.opened_at)
-    )
-    return {incident.camera_id: incident for incident in session.scalars(query)}
+    print_records(wall.cameras, STATUS_COLUMNS, as_json)
 
 
 def _when(value: str | None, default: datetime, texts: Texts) -> datetime:
@@ -336,8 +181,7 @@ def availability_command(context: Context, start, end, municipality, as_json) ->
     Degraded time with a usable picture (low frame rate, clock drift…) counts as available and
     is shown on its own; a black, frozen, covered… picture counts as unavailable.
     """
-    from vp_monitor.db import utcnow
-    from vp_monitor.monitor.availability import availability, observed_until
+    from vp_monitor.db import observed_until, utcnow
 
     texts = context.texts
     now = utcnow()
@@ -347,26 +191,8 @@ def availability_command(context: Context, start, end, municipality, as_json) ->
         raise click.BadParameter("--from must be before --to")
     until = max(observed_until(end_at, now), start_at)  # time still to come is not measured
     with context.registry() as registry:
-        session = registry.session
-        query = _municipality_filter(select(Camera).options(*WITH_PLACES), municipality)
-        cameras = {camera.id: camera for camera in session.scalars(query)}
-        # The whole fleet unfiltered: a literal list of every id outgrows SQLite's parameters.
-        found = availability(session, start_at, until, cameras if municipality else None)
-        records = []
-        for camera_id, camera in sorted(cameras.items(), key=lambda item: item[1].code):
-            figures = found.get(camera_id)
-            ratio = figures.ratio if figures else None
-            records.append({
-                "camera": camera.code,
-                "site": camera.site.name,
-                "municipality": camera.municipality.insee,
-                "availability_pct": None if ratio is None else round(ratio * 100, 2),
-                "down_min": round(figures.down_s / 60, 1) if figures else 0.0,
-                "degraded_min": round(figures.degraded_s / 60, 1) if figures else 0.0,
-                "maintenance_min": round(figures.maintenance_s / 60, 1) if figures else 0.0,
-                "from": start_at.astimezone(UTC).isoformat(),
-                "to": until.astimezone(UTC).isoformat(),
-            })  # fmt: skip
+        scope = Scope.narrowed(municipality)
+        records = views.availability_records(registry.session, scope, start_at, until)
     if not as_json:  # the window used, said once above the table (in each JSON row otherwise)
         period = texts("availability.period", start=texts.moment(start_at),
                        end=texts.moment(until), zone=texts.zone.key)  # fmt: skip
@@ -390,10 +216,7 @@ def report_command(context: Context, day, municipality, maintainer, language, as
     from zoneinfo import ZoneInfo
 
     from vp_monitor.alerts.report_format import plain_report
-    from vp_monitor.alerts.reports import Scope, build_report, day_period
     from vp_monitor.db import utcnow
-    from vp_monitor.registry.models import Maintainer
-    from vp_monitor.registry.service import NotFound
 
     settings = context.settings.alerts
     if municipality and maintainer:
@@ -404,18 +227,9 @@ def report_command(context: Context, day, municipality, maintainer, language, as
         raise click.BadParameter(f"{day!r} is not a day (YYYY-MM-DD)", param_hint="--day") from None
     if wanted is None:
         wanted = utcnow().astimezone(ZoneInfo(settings.timezone)).date() - timedelta(days=1)
+    scope = Scope.of_maintainer(maintainer) if maintainer else Scope.narrowed(municipality)
     with context.registry() as registry:
-        scope = Scope("all")
-        if municipality:
-            town = registry.municipality(municipality)
-            scope = Scope("municipality", town.name, town.id)
-        elif maintainer:
-            found = registry.session.scalar(select(Maintainer).where(Maintainer.name == maintainer))
-            if found is None:
-                raise NotFound("maintainer.unknown", name=maintainer)
-            scope = Scope("maintainer", found.name, None, found.id)
-        content = build_report(registry.session, scope, day_period(wanted, settings.timezone),
-                               settings)  # fmt: skip
+        content = views.daily_report(registry, scope, wanted, settings)
     if as_json:
         click.echo(json.dumps(content, ensure_ascii=False, indent=2))
     else:

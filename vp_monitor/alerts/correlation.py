@@ -18,7 +18,6 @@ from vp_monitor.alerts import routing
 from vp_monitor.alerts.models import Incident
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.monitor.events import CameraChange
-from vp_monitor.monitor.models import CameraStatus
 from vp_monitor.registry.models import Camera, Lifecycle, Site
 
 UNRESOLVED = ("open", "acknowledged")
@@ -194,25 +193,30 @@ def _hold(session: Session, incidents: list[Incident], parent: Incident) -> None
 def _down_since(
     session: Session, cameras: list[Camera], change: CameraChange
 ) -> list[datetime] | None:
-    """When each camera of the group went down; None if one of them is not down."""
+    """When each camera of the group went down; None if one of them is not down.
+
+    A camera that is down has an unresolved incident, which holds the state the evaluator last
+    told and since when (`Incident.camera_state`): the monitor's status rows are not read.
+    """
     ids = [camera.id for camera in cameras]
-    statuses = {
-        status.camera_id: status
-        for status in session.scalars(select(CameraStatus).where(CameraStatus.camera_id.in_(ids)))
-    }
+    query = select(Incident).where(
+        Incident.camera_id.in_(ids),
+        Incident.kind.in_(("camera", "flapping")),
+        Incident.status.in_(UNRESOLVED),
+    )
+    told = {incident.camera_id: incident for incident in session.scalars(query)}
     moments = []
     for camera_id in ids:
-        status = statuses.get(camera_id)
+        incident = told.get(camera_id)
         if camera_id == change.camera_id:
-            # The evaluator may write this camera's status before or after calling us.
-            if change.previous_state == "down" and status is not None and status.state == "down":
-                moments.append(status.since)
-            else:
-                moments.append(change.at)
-        elif status is None or status.state != "down":
+            # This change is being recorded: its incident may not hold it yet.
+            down_before = change.previous_state == "down" and incident is not None
+            since = incident.camera_state_since if down_before else None
+            moments.append(since or change.at)
+        elif incident is None or incident.camera_state != "down":
             return None
         else:
-            moments.append(status.since)
+            moments.append(incident.camera_state_since or change.at)
     return moments
 
 

@@ -116,6 +116,8 @@ def resolve(
     """Mark the incident resolved at `at` and tell whoever heard about it."""
     incident.status = "resolved"
     incident.resolved_at = at
+    if incident.camera_id is not None:
+        _note_camera_state(incident, camera_state, at)
     session.flush()
     routing.tell(session, incident, "resolved", settings, at, camera_state=camera_state)
     if incident.parent_id is not None:
@@ -238,6 +240,7 @@ def _apply(incident: Incident, change: CameraChange, settings: AlertSettings) ->
     the incident's worst moment so far."""
     incident.conditions = _conditions(change)
     incident.severity = settings.severity_of(incident.conditions)
+    _note_camera_state(incident, change.state, change.at)
     if change.flapping:
         incident.kind = "flapping"
     elif incident.kind is None:
@@ -248,6 +251,13 @@ def _apply(incident: Incident, change: CameraChange, settings: AlertSettings) ->
         incident.worst = moment  # as bad as before is not worse: the first such moment stays
     if change.evidence_jpeg and (change.opened or incident.evidence_jpeg is None):
         incident.evidence_jpeg = change.evidence_jpeg
+
+
+def _note_camera_state(incident: Incident, state: str, at: datetime) -> None:
+    """Remember the camera's state as told, and since when (routing and correlation read it)."""
+    if incident.camera_state != state:
+        incident.camera_state_since = at
+    incident.camera_state = state
 
 
 def _gravity(moment: dict[str, Any]) -> tuple[int, bool, int]:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vp_monitor.alerts import escalation, outbox, reports
 from vp_monitor.alerts.channels import ChannelSettings, build_channels
+from vp_monitor.alerts.reports import FleetRecord
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import utcnow
 from vp_monitor.registry.secrets import SecretBox
@@ -28,10 +29,12 @@ def add_alert_jobs(
     settings: AlertSettings,
     channel_settings: ChannelSettings,
     secrets: SecretBox | None,
+    fleet: FleetRecord,
 ) -> None:
     """Group owed events into deliveries (digests at their times), send them, escalate, write
-    the daily reports: each on its own period. Every node sends (deliveries are leased); one
-    node per period groups, escalates and writes reports (`add_fleet_job`)."""
+    the daily reports (from the `fleet` the monitor recorded): each on its own period. Every
+    node sends (deliveries are leased); one node per period groups, escalates and writes
+    reports (`add_fleet_job`)."""
     channels = build_channels(channel_settings)
 
     def group(session: Session) -> None:
@@ -45,7 +48,7 @@ def add_alert_jobs(
         escalation.escalate_once(session, settings, utcnow())
 
     def report(session: Session) -> None:
-        made = reports.create_due_reports(session, settings, utcnow())
+        made = reports.create_due_reports(session, settings, utcnow(), fleet=fleet)
         if made:
             log.info("daily reports: %d written to the outbox", made)
 

@@ -32,6 +32,10 @@ class Incident(Base):
     worst: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     evidence_jpeg: Mapped[bytes | None] = mapped_column(LargeBinary)
     silenced: Mapped[bool] = mapped_column(default=False)  # opened during maintenance
+    # A camera incident's camera state as the evaluator last told it (CameraChange), and since
+    # when: alerting reads its own tables, never the monitor's.
+    camera_state: Mapped[str | None] = mapped_column(String(20))
+    camera_state_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(120))

@@ -10,9 +10,10 @@ and however often it runs, each contact gets one report per day, retried like an
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, or_, select
@@ -21,10 +22,25 @@ from sqlalchemy.orm import Session, selectinload
 from vp_monitor.alerts.models import Delivery, Incident
 from vp_monitor.alerts.notification import iso_utc
 from vp_monitor.alerts.settings import SEVERITY_RANK, AlertSettings
-from vp_monitor.monitor.availability import availability, observed_until
-from vp_monitor.monitor.models import CameraStatus
-from vp_monitor.monitor.planner import SCHEDULED_LIFECYCLES, insert_ignoring_duplicates
-from vp_monitor.registry.models import Camera, Contact, Site
+from vp_monitor.db import insert_ignoring_duplicates, observed_until
+from vp_monitor.registry.models import SCHEDULED_LIFECYCLES, Camera, Contact, Site
+
+
+class FleetRecord(Protocol):
+    """What a report reads of the fleet's recorded state and history. The monitor, which
+    records them, provides it (`monitor.availability.RECORDED_FLEET`) to whoever builds reports,
+    so alerting never reads the monitor's tables itself (data flows one way)."""
+
+    def states(self, session: Session, camera_ids: Select) -> Counter[str]:
+        """How many of these cameras are in each state (a camera never checked is not counted)."""
+        ...
+
+    def availability(
+        self, session: Session, start: datetime, end: datetime, camera_ids: Select
+    ) -> Mapping[int, Any]:
+        """Each camera's availability figures over the period: up_s, down_s, degraded_s,
+        maintenance_s and ratio, by camera id."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -59,7 +75,9 @@ def report_key(contact_id: int, day: date) -> str:
     return f"report-{contact_id}-{day.isoformat()}"
 
 
-def create_due_reports(session: Session, settings: AlertSettings, now: datetime) -> int:
+def create_due_reports(
+    session: Session, settings: AlertSettings, now: datetime, *, fleet: FleetRecord
+) -> int:
     """Write the due day's report of every contact that takes reports and has none yet."""
     day = due_day(now, settings)
     if day is None:
@@ -79,7 +97,7 @@ def create_due_reports(session: Session, settings: AlertSettings, now: datetime)
             continue
         scope = Scope.of(contact)
         if scope not in built:
-            built[scope] = build_report(session, scope, period, settings, now)
+            built[scope] = build_report(session, scope, period, settings, now, fleet=fleet)
         content = built[scope]
         # Another node may be writing the same report: the unique key keeps one.
         inserted = session.execute(
@@ -163,6 +181,8 @@ def build_report(
     period: Period,
     settings: AlertSettings,
     now: datetime | None = None,
+    *,
+    fleet: FleetRecord,
 ) -> dict[str, Any]:
     """The report's content: plain JSON values, as sent to webhooks and rendered in e-mails.
 
@@ -170,14 +190,10 @@ def build_report(
     """
     cameras = scope_cameras(session, scope)
     by_id = {camera.id: camera for camera in cameras}
-    states = Counter(
-        session.scalars(
-            select(CameraStatus.state).where(CameraStatus.camera_id.in_(scope.camera_ids()))
-        )
-    )
+    states = fleet.states(session, scope.camera_ids())
     states["unknown"] += len(cameras) - sum(states.values())  # never checked yet
     until = observed_until(period.end, now)
-    figures = availability(session, period.start, until, scope.camera_ids())
+    figures = fleet.availability(session, period.start, until, scope.camera_ids())
     up = sum(f.up_s for f in figures.values())
     down = sum(f.down_s for f in figures.values())
     lowest = sorted(

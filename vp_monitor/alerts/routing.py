@@ -16,7 +16,6 @@ from vp_monitor.alerts import labels
 from vp_monitor.alerts.models import Incident, OutboxEvent
 from vp_monitor.alerts.notification import IncidentEvent
 from vp_monitor.alerts.settings import SEVERITY_RANK, AlertSettings
-from vp_monitor.monitor.models import CameraStatus
 from vp_monitor.registry.models import Camera, Contact, Lifecycle, Site
 
 # Events that start telling someone; the others go to whoever was told already, too.
@@ -197,5 +196,4 @@ def _camera_state(session: Session, incident: Incident) -> str:
         return "ok"
     if incident.kind in ("site", "monitor"):
         return "down"
-    status = session.get(CameraStatus, incident.camera_id) if incident.camera_id else None
-    return status.state if status is not None else "unknown"
+    return incident.camera_state or "unknown"  # as the evaluator last told it

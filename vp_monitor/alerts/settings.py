@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from vp_monitor.section import Section, TimeZoneName
 
 Severity = Literal["critical", "major", "minor"]
 
@@ -41,11 +43,8 @@ DEFAULT_SEVERITIES: dict[str, Severity] = {
 }
 
 
-class AlertSettings(BaseModel):
+class AlertSettings(Section):
     """How incidents are rated, grouped, delivered and escalated."""
-
-    # Local base rather than vp_monitor.config.Section: config embeds this model (no cycle).
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     severities: dict[str, Severity] = Field(
         default_factory=lambda: dict(DEFAULT_SEVERITIES),
@@ -125,7 +124,7 @@ class AlertSettings(BaseModel):
     max_items_per_message: int = Field(
         default=200, ge=1, description="Most events in one message; the rest go in the next."
     )
-    timezone: str = Field(
+    timezone: TimeZoneName = Field(
         default="Europe/Paris",
         description="Time zone of the contacts' quiet hours, digest times and report days.",
     )

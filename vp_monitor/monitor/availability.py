@@ -14,6 +14,7 @@ still to come (a period that reaches into the future ends at now).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,8 +22,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from vp_monitor.db import utcnow
-from vp_monitor.monitor.models import CheckRecord
+from vp_monitor.db import observed_until
+from vp_monitor.monitor.models import CameraStatus, CheckRecord
 
 # Conditions that leave a degraded camera's picture usable: it still counts as available.
 USABLE_DEGRADED = frozenset(
@@ -45,11 +46,6 @@ def classify(state: str, conditions: Iterable[str]) -> str:
     if state == "degraded":
         return DEGRADED if set(conditions) <= USABLE_DEGRADED else DOWN
     return BY_STATE.get(state, UNKNOWN)
-
-
-def observed_until(end: datetime, now: datetime | None = None) -> datetime:
-    """Where a period ending at `end` stops being measured: now, if `end` is still to come."""
-    return min(end, now or utcnow())
 
 
 @dataclass
@@ -148,3 +144,22 @@ def accumulate(
         for (at, state, in_maintenance), until in zip(points, ends, strict=True):
             result.add((until - at).total_seconds(), state, in_maintenance)
     return found
+
+
+class RecordedFleet:
+    """The fleet as the monitor recorded it, for alerting's daily reports: what
+    `alerts.reports.FleetRecord` asks, so that alerting never imports the monitor's tables."""
+
+    def states(self, session: Session, camera_ids: Select) -> Counter[str]:
+        """How many of these cameras are in each state (a camera never checked has no row)."""
+        query = select(CameraStatus.state).where(CameraStatus.camera_id.in_(camera_ids))
+        return Counter(session.scalars(query))
+
+    def availability(
+        self, session: Session, start: datetime, end: datetime, camera_ids: Select
+    ) -> dict[int, Availability]:
+        """Each camera's availability over the period (see `availability`)."""
+        return availability(session, start, end, camera_ids)
+
+
+RECORDED_FLEET = RecordedFleet()

@@ -13,6 +13,7 @@ import click
 from vp_monitor.cli_context import Context, fail, json_option, pass_context, print_records
 from vp_monitor.monitor.events import CameraChange
 from vp_monitor.monitor.settings import MonitorSettings
+from vp_monitor.service.app import build_monitor
 from vp_monitor.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -45,24 +46,6 @@ def change_printer(texts: Texts) -> Callable[[str, CameraChange], None]:
     return print_change
 
 
-def build_monitor(context: Context, role: str = "poller") -> object:
-    """A Monitor wired to the configured database, probes, vision and alert settings."""
-    from vp_monitor.monitor.engine import Monitor
-
-    settings = context.settings
-    return Monitor(
-        context.engine,
-        getattr(settings, "monitor", None) or MonitorSettings(),
-        probe_settings=getattr(settings, "probes", None),
-        vision_settings=getattr(settings, "vision", None),
-        alert_settings=settings.alerts,
-        channel_settings=settings.channels,
-        secrets=context.secrets,
-        on_change=change_printer(context.texts),
-        role=role,
-    )
-
-
 def monitor_settings(context: Context) -> MonitorSettings:
     """The `[monitor]` settings (heartbeat, node name), defaults when absent."""
     return getattr(context.settings, "monitor", None) or MonitorSettings()
@@ -92,7 +75,8 @@ async def _serve(context: Context, role: str, once: bool) -> None:
         log.warning("the web interface is not built yet: nothing served on HTTP")
     if role == "web" and once:
         return
-    monitor = build_monitor(context, role) if role in ("all", "poller") else None
+    on_change = change_printer(context.texts)
+    monitor = build_monitor(context.app, role, on_change) if role in ("all", "poller") else None
     if monitor is not None and once:
         count = await monitor.run_once()
         click.echo(context.texts("serve.checks_run", count=count))

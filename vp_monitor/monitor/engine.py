@@ -175,10 +175,11 @@ class Monitor:
         self.add_fleet_job(self._prune_nodes_in, 3600, "node-retention", first_in_s=60)
         if self.channel_settings is not None:
             from vp_monitor.alerts.jobs import add_alert_jobs
+            from vp_monitor.monitor.availability import RECORDED_FLEET
 
             add_alert_jobs(
                 self.add_periodic, self.add_fleet_job, self.factory, self.alert_settings,
-                self.channel_settings, self.secrets,
+                self.channel_settings, self.secrets, RECORDED_FLEET,
             )  # fmt: skip
         self.scheduler.start()
         log.info("monitor %s started (%d workers)", self.owner, self.settings.concurrency)

@@ -17,11 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vp_monitor.db import utcnow
+from vp_monitor.db import insert_ignoring_duplicates, utcnow
 from vp_monitor.monitor.availability import classify
 from vp_monitor.monitor.events import CameraChange
 from vp_monitor.monitor.models import CameraStatus, CheckRecord
-from vp_monitor.monitor.planner import insert_ignoring_duplicates
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.registry.models import Camera, Lifecycle, MaintenanceScope, MaintenanceWindow
 

@@ -1,4 +1,8 @@
-"""What the evaluator hands to the alerting stage: a camera's confirmed state after a check."""
+"""What the evaluator hands to the alerting stage: a camera's confirmed state after a check.
+
+The only module of monitor/ that alerts/ imports (an import contract, pyproject.toml): alerting
+keeps the state it is handed on the incident instead of reading the monitor's tables.
+"""
 
 from __future__ import annotations
 

@@ -11,16 +11,14 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, delete, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from vp_monitor.db import UTCDateTime, utcnow
+from vp_monitor.db import UTCDateTime, insert_ignoring_duplicates, utcnow
 from vp_monitor.monitor.models import CheckSchedule
 from vp_monitor.monitor.settings import MonitorSettings
-from vp_monitor.registry.models import Camera, Lifecycle, Site
+from vp_monitor.registry.models import SCHEDULED_LIFECYCLES, Camera, Site
 
-# Cameras in these lifecycle states are checked (maintenance ones too: their real state shows).
-SCHEDULED_LIFECYCLES = (Lifecycle.ACTIVE, Lifecycle.MAINTENANCE)
 GOLDEN = 0.6180339887498949
 # A different phase per tier so a camera's three tiers do not start in the same second.
 TIER_PHASE = {"reachability": 0.0, "stream": 1 / 3, "inventory": 2 / 3}
@@ -121,18 +119,6 @@ def ensure_schedule(
     if changed:
         session.execute(update(CheckSchedule), changed)
     return ScheduleChange(len(new), len(stale), len(changed))
-
-
-def insert_ignoring_duplicates(session: Session, model: type):
-    """INSERT that skips rows another writer inserted meanwhile (unique or primary key)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:
-        return insert(model)
-    return dialect_insert(model).on_conflict_do_nothing()
 
 
 def claim_due(

@@ -5,15 +5,12 @@ from __future__ import annotations
 import os
 import socket
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from vp_monitor.section import Section
 
 
-class _Section(BaseModel):
-    # Local base rather than vp_monitor.config.Section: config embeds this model (no cycle).
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class TierIntervals(_Section):
+class TierIntervals(Section):
     """Seconds between two checks of one camera, per tier."""
 
     reachability: float = Field(
@@ -27,7 +24,7 @@ class TierIntervals(_Section):
     )
 
 
-class TierOverride(_Section):
+class TierOverride(Section):
     """Intervals for one site (by name) or one camera (by code); unset tiers keep the default."""
 
     reachability: float | None = Field(default=None, ge=1, description="Reachability interval.")
@@ -35,7 +32,7 @@ class TierOverride(_Section):
     inventory: float | None = Field(default=None, ge=1, description="Inventory interval.")
 
 
-class TierTimeouts(_Section):
+class TierTimeouts(Section):
     """Deadline of one whole check, per tier; a check still running then is abandoned."""
 
     reachability: float = Field(default=20.0, gt=0, description="Reachability check deadline.")
@@ -43,7 +40,7 @@ class TierTimeouts(_Section):
     inventory: float = Field(default=20.0, gt=0, description="Inventory check deadline.")
 
 
-class MonitorSettings(_Section):
+class MonitorSettings(Section):
     """How the fleet is checked and how results become camera states."""
 
     node: str = Field(

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from vp_monitor.redaction import MASK, redact_url
 from vp_monitor.redaction import redact as redact_text
+from vp_monitor.section import Section
 
 # Conditions that mean "no usable video": the camera is down, not merely degraded.
 DOWN_CONDITIONS = frozenset({"unreachable", "auth_failed", "no_video", "rtsp_error"})
@@ -100,11 +101,7 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     return text
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class OnvifProbeSettings(_Section):
+class OnvifProbeSettings(Section):
     """ONVIF device probe."""
 
     timeout_s: float = Field(default=8.0, gt=0, le=120, description="Deadline of the whole probe.")
@@ -121,7 +118,7 @@ class OnvifProbeSettings(_Section):
     )
 
 
-class RtspProbeSettings(_Section):
+class RtspProbeSettings(Section):
     """RTSP OPTIONS + DESCRIBE probe."""
 
     timeout_s: float = Field(default=5.0, gt=0, le=120, description="Deadline of the whole probe.")
@@ -130,7 +127,7 @@ class RtspProbeSettings(_Section):
     )
 
 
-class StreamProbeSettings(_Section):
+class StreamProbeSettings(Section):
     """Stream probe: PLAY for a bounded window, measure, decode the keyframes needed."""
 
     timeout_s: float = Field(default=15.0, gt=0, le=300, description="Deadline of the whole probe.")
@@ -167,7 +164,7 @@ class StreamProbeSettings(_Section):
     prefer_sub: bool = Field(default=True, description="Use the sub-stream when there is one.")
 
 
-class ProbeSettings(_Section):
+class ProbeSettings(Section):
     """Every probe's settings: the `[probes]` section of the configuration."""
 
     onvif: OnvifProbeSettings = Field(default_factory=OnvifProbeSettings)

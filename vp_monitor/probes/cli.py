@@ -1,5 +1,5 @@
-"""Command-line faces of the probes: `check`, `discover`, `camera reference`, and the ONVIF
-registration helper used by `camera add --onvif`."""
+"""Command-line faces of the probes: `check`, `discover`, `camera reference`; the work is done
+by the service layer's commands."""
 
 from __future__ import annotations
 
@@ -14,13 +14,19 @@ from urllib.parse import urlsplit
 from xml.etree.ElementTree import ParseError
 
 import click
-import cv2
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from vp_monitor.cli_context import Context, fail, json_option, pass_context, print_records
-from vp_monitor.probes.base import ProbeSettings, ProbeTarget
-from vp_monitor.texts import Message
+from vp_monitor.cli_context import (
+    Context,
+    fail,
+    json_option,
+    pass_context,
+    print_records,
+    run_at_edge,
+)
+from vp_monitor.service import commands
+from vp_monitor.service.scope import Scope
 
 WSD_MULTICAST = ("239.255.255.250", 3702)
 SOAP_ENV = "http://www.w3.org/2003/05/soap-envelope"
@@ -32,31 +38,6 @@ MAX_DEVICES = 10_000
 CHECK_EXIT_CODES = {"ok": 0, "degraded": 1, "down": 3}
 
 
-def probe_settings(context: Context) -> ProbeSettings:
-    """The `[probes]` section of the configuration, or the defaults."""
-    return getattr(context.settings, "probes", None) or ProbeSettings()
-
-
-def target_for(registry: Any, camera: Any) -> ProbeTarget:
-    """What the probes need to know about a registered camera (password decrypted)."""
-    return ProbeTarget(
-        camera=camera.code, onvif_host=camera.onvif_host, onvif_port=camera.onvif_port,
-        username=camera.username, password=registry.password(camera),
-        rtsp_main=camera.rtsp_main, rtsp_sub=camera.rtsp_sub,
-        expected_serial=camera.serial, expected_firmware=camera.firmware,
-        expected_codec=camera.expected_codec, expected_width=camera.expected_width,
-        expected_height=camera.expected_height, expected_fps=camera.expected_fps,
-    )  # fmt: skip
-
-
-def _references(registry: Any, camera: Any) -> dict[str, bytes]:
-    """The reference JPEG in force for each kind (newest first in the registry)."""
-    found: dict[str, bytes] = {}
-    for reference in registry.references(camera):
-        found.setdefault(str(reference.kind.value), reference.jpeg)
-    return found
-
-
 # -- check -------------------------------------------------------------------------------------
 @click.command("check")
 @click.argument("code")
@@ -66,24 +47,15 @@ def _references(registry: Any, camera: Any) -> dict[str, bytes]:
 def check(context: Context, code: str, as_json: bool, save_frame: str | None) -> None:
     """Run every probe once on a camera and print what was found; exit 0 ok, 1 degraded,
     3 down (2: bad input)."""
-    from vp_monitor.probes.capture import close_decoder_pool
-    from vp_monitor.probes.check import check_camera
     from vp_monitor.probes.onvif import close_clients
-
-    with context.registry() as registry:
-        camera = registry.camera(code)
-        target, references = target_for(registry, camera), _references(registry, camera)
 
     async def run():
         try:
-            return await check_camera(target, probe_settings(context), references)
+            return await commands.check_registered_camera(context.app, code)
         finally:
             await close_clients()
 
-    try:
-        report = asyncio.run(run())
-    finally:
-        close_decoder_pool()
+    report = run_at_edge(run())
     if save_frame and report.evidence_jpeg:
         with open(save_frame, "wb") as handle:
             handle.write(report.evidence_jpeg)
@@ -120,141 +92,6 @@ def print_check(report: Any, texts: Any) -> None:
     click.echo(f"          {metrics}")
 
 
-# -- ONVIF registration --------------------------------------------------------------------------
-def register_from_onvif(
-    registry: Any, code: str, site: str, municipality: str, host: str, port: int | None,
-    user: str | None, password: str | None, settings: ProbeSettings | None = None,
-    allow_duplicate_device: bool = False,
-) -> Any:  # fmt: skip
-    """Register a camera from what it says over ONVIF (identity, profiles, stream URLs), and
-    take its first reference image; raises RegistryError when the camera cannot be read."""
-    from vp_monitor.probes.capture import close_decoder_pool
-    from vp_monitor.probes.onvif import OnvifFailure, inventory
-    from vp_monitor.registry.schemas import CameraInput
-    from vp_monitor.registry.service import RegistryError
-
-    settings = settings or ProbeSettings()
-    try:
-        found = asyncio.run(inventory(host, port or 80, user, password, settings.onvif.timeout_s))
-    except OnvifFailure as exc:
-        raise RegistryError(
-            "probe.onvif_failed", code=code, condition=exc.condition, reason=exc
-        ) from None
-    main = found.profiles[0] if found.profiles else None
-    data = CameraInput(
-        code=code, site=site, municipality=municipality, onvif_host=host, onvif_port=port,
-        username=user, password=password, rtsp_main=found.rtsp_main, rtsp_sub=found.rtsp_sub,
-        manufacturer=found.manufacturer, model=found.model, serial=found.serial,
-        firmware=found.firmware, expected_codec=main and main.codec,
-        expected_width=main and main.width, expected_height=main and main.height,
-        expected_fps=main and main.fps,
-    )  # fmt: skip
-    camera = registry.add_camera(data, allow_duplicate_device)
-    target = ProbeTarget(code, host, port, user, password, found.rtsp_main, found.rtsp_sub)
-    try:
-        frame = _capture(target, settings)
-    finally:
-        close_decoder_pool()
-    if frame is not None:
-        registry.session.flush()  # the camera needs its id before a reference can point to it
-        store_reference(registry, camera, frame, "day", "first picture at registration")
-    return camera
-
-
-def register_from_rtsp(
-    registry: Any, data: Any, settings: ProbeSettings | None = None,
-    allow_duplicate_device: bool = False,
-) -> Any:  # fmt: skip
-    """Register a camera given by its RTSP URLs once its streams answer a DESCRIBE with its
-    credentials and give a first frame, kept as its reference; raises RegistryError (nothing
-    written) when they do not."""
-    from vp_monitor.probes.capture import close_decoder_pool
-    from vp_monitor.probes.runner import run_probe
-    from vp_monitor.registry.service import RegistryError
-
-    registry.check_new_camera(data, allow_duplicate_device)  # before spending time on probes
-    settings = settings or ProbeSettings()
-    target = ProbeTarget(data.code, username=data.username, password=data.password,
-                         rtsp_main=data.rtsp_main, rtsp_sub=data.rtsp_sub)  # fmt: skip
-
-    async def probe():
-        described = await run_probe("rtsp", target, settings)
-        frame = await capture_frame(target, settings) if described.ok else None
-        return described, frame
-
-    try:
-        described, frame = asyncio.run(probe())
-    finally:
-        close_decoder_pool()
-    if not described.ok:
-        condition = ", ".join(sorted(described.conditions))
-        key = "probe.rtsp_auth" if "auth_failed" in described.conditions else "probe.rtsp_failed"
-        raise RegistryError(key, code=data.code, condition=condition, reason=described.error)
-    if frame is None:
-        raise RegistryError("probe.no_picture", code=data.code)
-    main = described.detail.get("main") or described.detail.get("sub") or {}
-    expected = {
-        f"expected_{name}": main.get(name)
-        for name in ("codec", "width", "height", "fps")
-        if getattr(data, f"expected_{name}") is None and main.get(name)
-    }
-    camera = registry.add_camera(data.model_copy(update=expected), allow_duplicate_device)
-    registry.session.flush()  # the camera needs its id before a reference can point to it
-    store_reference(registry, camera, frame, "day", "first picture at registration")
-    return camera
-
-
-CAPTURE_CONCURRENCY = 8  # cameras captured at once by --missing
-
-
-async def capture_frame(target: ProbeTarget, settings: ProbeSettings):
-    """One frame from the camera now, or None."""
-    from vp_monitor.probes.runner import run_probe
-
-    one = settings.model_copy(update={"stream": settings.stream.model_copy(
-        update={"window_s": 0.5, "second_keyframe_delay_s": 0.0})})  # fmt: skip
-    result = await run_probe("stream", target, one)
-    return result.frames[0] if result.frames else None
-
-
-def _capture(target: ProbeTarget, settings: ProbeSettings):
-    return asyncio.run(capture_frame(target, settings))
-
-
-async def approve_missing(
-    registry: Any, settings: ProbeSettings, kind: str, note: str, municipality: str | None = None
-) -> list[str]:
-    """Capture and approve a `kind` reference for every watched camera that has none (after a
-    CSV import, say), a few cameras at a time; the codes of those that gave no picture."""
-    from vp_monitor.monitor.planner import SCHEDULED_LIFECYCLES
-
-    cameras = [
-        camera for camera in registry.cameras(municipality)
-        if camera.lifecycle in SCHEDULED_LIFECYCLES and not registry.references(camera, kind)
-    ]  # fmt: skip
-    limit = asyncio.Semaphore(CAPTURE_CONCURRENCY)
-
-    async def capture(camera: Any) -> Any:
-        async with limit:
-            return await capture_frame(target_for(registry, camera), settings)
-
-    frames = await asyncio.gather(*(capture(camera) for camera in cameras))
-    missed = []
-    for camera, frame in zip(cameras, frames, strict=True):
-        if frame is None:
-            missed.append(camera.code)
-        else:
-            store_reference(registry, camera, frame, kind, note)
-    return missed
-
-
-def store_reference(registry: Any, camera: Any, frame: Any, kind: str, note: str) -> Any:
-    """Store `frame` as the camera's approved reference of `kind` (day or night)."""
-    ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    height, width = frame.shape[:2]
-    return registry.add_reference(camera, data.tobytes(), (width, height), kind, note)
-
-
 # -- camera reference ----------------------------------------------------------------------------
 @click.command("reference")
 @click.argument("code", required=False)
@@ -277,49 +114,31 @@ def reference(
 ) -> None:
     """Approve a new reference image for a camera (captured now), or list the history; with
     --missing, for every camera that has none yet (after an import)."""
-    from vp_monitor.probes.capture import close_decoder_pool
-
     if approve == list_:
         raise click.UsageError("give either --approve or --list")
     if missing != (code is None) or (missing and not approve):
         raise click.UsageError("give a CODE, or --approve --missing without one")
     kind = "night" if night else "day"
+    texts = context.texts
     if missing:
-        with context.registry() as registry:
-            try:
-                missed = asyncio.run(
-                    approve_missing(
-                        registry,
-                        probe_settings(context),
-                        kind,
-                        note or "approved in bulk",
-                        municipality,
-                    )
-                )
-            finally:
-                close_decoder_pool()
+        scope = Scope.narrowed(municipality)
+        note = note or "approved in bulk"
+        missed = run_at_edge(commands.approve_missing(context.app, kind, note, scope))
         if missed:
-            fail(context.texts("reference.missed", count=len(missed), codes=", ".join(missed)))
-        click.echo(context.texts("reference.all", kind=context.texts.value("kind", kind)))
+            fail(texts("reference.missed", count=len(missed), codes=", ".join(missed)))
+        click.echo(texts("reference.all", kind=texts.value("kind", kind)))
         return
-    with context.registry() as registry:
-        camera = registry.camera(code)
-        if list_:
+    if list_:
+        with context.registry() as registry:
+            history = registry.references(registry.camera(code))
             rows = [{"id": r.id, "kind": str(r.kind.value), "captured_at": r.captured_at,
                      "size": f"{r.width}x{r.height}", "approved_by": r.approved_by,
-                     "note": r.note} for r in registry.references(camera)]  # fmt: skip
-            print_records(rows, ("id", "kind", "captured_at", "size", "approved_by", "note"),
-                          as_json)  # fmt: skip
-            return
-        try:
-            frame = _capture(target_for(registry, camera), probe_settings(context))
-        finally:
-            close_decoder_pool()
-        if frame is None:
-            fail(Message("camera.no_capture", code=code))
-        stored = store_reference(registry, camera, frame, kind, note)
-        click.echo(context.texts("reference.approved", code=code, kind=context.texts.value(
-            "kind", kind), size=f"{stored.width}x{stored.height}"))  # fmt: skip
+                     "note": r.note} for r in history]  # fmt: skip
+        print_records(rows, ("id", "kind", "captured_at", "size", "approved_by", "note"), as_json)
+        return
+    stored = run_at_edge(commands.approve_reference(context.app, code, kind, note))
+    click.echo(texts("reference.approved", code=code, kind=texts.value("kind", kind),
+                     size=f"{stored.width}x{stored.height}"))  # fmt: skip
 
 
 # -- discover ------------------------------------------------------------------------------------

@@ -52,6 +52,10 @@ class Lifecycle(enum.StrEnum):
     DECOMMISSIONED = "decommissioned"
 
 
+# Cameras in these lifecycle states are checked (maintenance ones too: their real state shows).
+SCHEDULED_LIFECYCLES = (Lifecycle.ACTIVE, Lifecycle.MAINTENANCE)
+
+
 class ContactChannel(enum.StrEnum):
     EMAIL = "email"
     WEBHOOK = "webhook"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from vp_monitor.section import Section
 
 
-class VisionSettings(BaseModel):
+class VisionSettings(Section):
     """Every threshold of the frame analysis; defaults tuned with tools/eval_vision.py."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     work_width: int = Field(
         default=320, ge=64, le=1920, description="Frames are analysed as a grey copy this wide."

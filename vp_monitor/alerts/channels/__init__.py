@@ -1,7 +1,8 @@
 """Notification channels: one interface, one table that builds each channel from its settings.
 
-Adding a channel: a module with `XSettings` and `build(settings) -> Channel`, one line in
-CHANNELS and one field in ChannelSettings.
+Adding a channel: a module with `build(settings) -> Channel`, one line in CHANNELS, and its
+`XSettings` with one field in ChannelSettings (`alerts/channel_settings.py`, which config.py
+loads without the channels' libraries).
 """
 
 from __future__ import annotations
@@ -9,13 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import Field
-
+from vp_monitor.alerts.channel_settings import ChannelSettings
 from vp_monitor.alerts.channels import email, mqtt, webhook
-from vp_monitor.alerts.channels.base import Channel, ChannelSection, DeliveryError
-from vp_monitor.alerts.channels.email import EmailSettings
-from vp_monitor.alerts.channels.mqtt import MqttSettings
-from vp_monitor.alerts.channels.webhook import WebhookSettings
+from vp_monitor.alerts.channels.base import Channel, DeliveryError
 
 __all__ = ["CHANNELS", "Channel", "ChannelSettings", "DeliveryError", "build_channels"]
 
@@ -24,20 +21,6 @@ CHANNELS: dict[str, Callable[[Any], Channel]] = {
     "email": email.build,
     "mqtt": mqtt.build,
 }
-
-
-class ChannelSettings(ChannelSection):
-    """Settings of every channel; `[channels.webhook]`, `[channels.email]`, ... in the TOML."""
-
-    webhook: WebhookSettings = Field(
-        default_factory=WebhookSettings, description="HTTP POST of the JSON payload."
-    )
-    email: EmailSettings = Field(
-        default_factory=EmailSettings, description="E-mail through an SMTP relay."
-    )
-    mqtt: MqttSettings = Field(
-        default_factory=MqttSettings, description="MQTT publish (events and states)."
-    )
 
 
 def build_channels(settings: ChannelSettings) -> dict[str, Channel]:

@@ -1,10 +1,8 @@
-"""What every channel shares: the interface, the error it raises, the settings base."""
+"""What every channel shares: the interface, the error it raises."""
 
 from __future__ import annotations
 
 from typing import Protocol
-
-from pydantic import BaseModel, ConfigDict
 
 from vp_monitor.alerts.notification import Message
 
@@ -31,11 +29,3 @@ class Channel(Protocol):
     async def send(self, notification: Message) -> None:
         """Deliver one notification (or report) within the channel's time-out."""
         ...
-
-
-class ChannelSection(BaseModel):
-    """Base of channel settings: unknown keys are errors."""
-
-    # Local base rather than vp_monitor.config.Section: config embeds these models,
-    # so importing config from here would make a cycle.
-    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -10,17 +10,17 @@ from collections import Counter
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import aiosmtplib
-from pydantic import Field, SecretStr, field_validator
 
 from vp_monitor.alerts import labels
-from vp_monitor.alerts.channels.base import ChannelSection, DeliveryError
+from vp_monitor.alerts.channel_settings import EmailSettings
+from vp_monitor.alerts.channels.base import DeliveryError
 from vp_monitor.alerts.notification import IncidentEvent, Language, Message, Notification, Report
 from vp_monitor.alerts.report_format import html_report, plain_report, report_subject
 from vp_monitor.redaction import redact
-from vp_monitor.texts import InvalidValue, Texts
+from vp_monitor.texts import Texts
 
 log = logging.getLogger(__name__)
 
@@ -32,31 +32,6 @@ TRANSPORT_ERRORS = (
     TimeoutError,
     OSError,
 )
-
-
-class EmailSettings(ChannelSection):
-    host: str = Field(default="localhost", description="SMTP server (relay) host name.")
-    port: int = Field(default=25, ge=1, le=65535, description="SMTP server port.")
-    sender: str = Field(
-        default="vp-monitor@localhost", description="From: address of every message."
-    )
-    starttls: bool = Field(default=False, description="Require STARTTLS before sending.")
-    username: str | None = Field(default=None, description="SMTP login, if the relay needs one.")
-    password: SecretStr | None = Field(default=None, description="SMTP password (never logged).")
-    timeout_s: float = Field(default=30.0, gt=0, description="Time allowed for one delivery.")
-    timezone: str = Field(
-        default="Europe/Paris", description="Time zone of dates written in messages."
-    )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        # Fail at start-up, not at the first alert.
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise InvalidValue("config.unknown_zone", zone=value) from exc
-        return value
 
 
 # Order of the parts of a subject: what happened, most pressing first.

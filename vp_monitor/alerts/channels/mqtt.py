@@ -9,9 +9,9 @@ import re
 from typing import Any
 
 import aiomqtt
-from pydantic import Field, SecretStr
 
-from vp_monitor.alerts.channels.base import ChannelSection, DeliveryError
+from vp_monitor.alerts.channel_settings import MqttSettings
+from vp_monitor.alerts.channels.base import DeliveryError
 from vp_monitor.alerts.notification import IncidentEvent, Message, Notification, Report
 from vp_monitor.redaction import redact
 
@@ -23,20 +23,6 @@ AUTH_REFUSED = frozenset({4, 5, 134, 135})
 # Characters that are wildcards or level separators in topic names.
 TOPIC_UNSAFE = re.compile(r"[+#/\x00]")
 TOPIC_WILDCARDS = re.compile(r"[+#\x00]")
-
-
-class MqttSettings(ChannelSection):
-    host: str = Field(default="localhost", description="MQTT broker host name.")
-    port: int = Field(default=1883, ge=1, le=65535, description="MQTT broker port.")
-    username: str | None = Field(default=None, description="Broker login, if required.")
-    password: SecretStr | None = Field(default=None, description="Broker password (never logged).")
-    topic_prefix: str = Field(
-        default="vp-monitor",
-        description="Topic prefix used when a recipient does not give its own.",
-    )
-    timeout_s: float = Field(
-        default=10.0, gt=0, description="Time allowed to connect and have every message acked."
-    )
 
 
 def topic_level(value: str) -> str:

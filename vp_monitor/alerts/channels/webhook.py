@@ -8,9 +8,9 @@ import hmac
 import logging
 
 import aiohttp
-from pydantic import Field
 
-from vp_monitor.alerts.channels.base import ChannelSection, DeliveryError
+from vp_monitor.alerts.channel_settings import WebhookSettings
+from vp_monitor.alerts.channels.base import DeliveryError
 from vp_monitor.alerts.notification import Message
 from vp_monitor.redaction import redact, url_origin, url_secrets
 
@@ -20,15 +20,6 @@ log = logging.getLogger(__name__)
 TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
 # 408/429 ask the client to come back later; 5xx is the receiver's own trouble.
 RETRYABLE_STATUSES = frozenset({408, 429})
-
-
-class WebhookSettings(ChannelSection):
-    timeout_s: float = Field(
-        default=10.0, gt=0, description="Time allowed for one delivery: connect, send, response."
-    )
-    user_agent: str = Field(
-        default="vp-monitor-webhook/1", description="User-Agent header sent to receivers."
-    )
 
 
 def sign(body: bytes, secret: str) -> str:

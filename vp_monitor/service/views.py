@@ -1,0 +1,302 @@
+"""Read models: what operators, technicians and municipalities look at, each within a Scope.
+
+Plain records (dicts of plain values) so that the command line prints them and the web serves
+them as JSON alike.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from vp_monitor.alerts.models import Incident
+from vp_monitor.registry.models import Camera, Lifecycle, Municipality, Site
+from vp_monitor.registry.service import NotFound, camera_record, maintenance_record
+from vp_monitor.service.scope import Scope
+
+WITH_PLACES = (selectinload(Camera.site), selectinload(Camera.municipality))
+STATE_ORDER = {"down": 0, "degraded": 1, "unknown": 2, "maintenance": 3, "ok": 4}
+
+
+# -- cameras -----------------------------------------------------------------------------------
+def find_camera(session: Session, scope: Scope, code: str) -> Camera:
+    """The camera with this code (whatever its case) inside the scope, or NotFound."""
+    query = (
+        select(Camera)
+        .options(*WITH_PLACES)
+        .where(func.lower(Camera.code) == code.lower(), scope.cameras())
+    )
+    found = session.scalar(query)
+    if found is None:
+        raise NotFound("camera.unknown", code=code)
+    return found
+
+
+def camera_detail(session: Session, scope: Scope, code: str) -> dict[str, Any]:
+    """One camera: its registry record, its current state and conditions, its open incident."""
+    from vp_monitor.monitor.models import CameraStatus
+
+    camera = find_camera(session, scope, code)
+    current = session.get(CameraStatus, camera.id)
+    incident = _open_camera_incidents(session, [camera.id]).get(camera.id)
+    return {
+        **camera_record(camera),
+        **_state(current),
+        "incident": incident.id if incident else None,
+        "incident_status": incident.status if incident else None,
+        "acknowledged_by": incident.acknowledged_by if incident else None,
+    }
+
+
+def _state(current: Any) -> dict[str, Any]:
+    return {
+        "state": current.state if current else "unknown",
+        "conditions": list(current.conditions or []) if current else [],
+        "since": current.since if current else None,
+        "last_check": current.last_check_at if current else None,
+    }
+
+
+@dataclass
+class StatusWall:
+    """Every active camera of the scope with its state, worst first, and counts by state."""
+
+    cameras: list[dict[str, Any]] = field(default_factory=list)
+    watched: int = 0  # active cameras in the scope, shown or not
+    counts: list[dict[str, Any]] = field(default_factory=list)  # per municipality and site
+
+
+def status_wall(session: Session, scope: Scope, problems_only: bool = False) -> StatusWall:
+    """The status wall: state, conditions, incident status and who acknowledged it; with
+    `problems_only`, cameras that are not ok."""
+    from vp_monitor.monitor.models import CameraStatus
+
+    query = (
+        select(Camera, CameraStatus)
+        .options(*WITH_PLACES)
+        .outerjoin(CameraStatus, CameraStatus.camera_id == Camera.id)
+        .where(Camera.lifecycle != Lifecycle.DECOMMISSIONED, scope.cameras())
+    )
+    rows = list(session.execute(query))
+    open_incidents = _open_camera_incidents(session)
+    wall, counts = StatusWall(watched=len(rows)), Counter()
+    for camera, current in rows:
+        state = _state(current)
+        counts[(camera.municipality.insee, camera.site.name, state["state"])] += 1
+        if problems_only and state["state"] == "ok":
+            continue
+        incident = open_incidents.get(camera.id)
+        wall.cameras.append({
+            "camera": camera.code,
+            "site": camera.site.name,
+            "municipality": camera.municipality.insee,
+            **state,
+            "incident": incident.id if incident else None,
+            "incident_status": incident.status if incident else None,
+            "acknowledged_by": incident.acknowledged_by if incident else None,
+        })  # fmt: skip
+    wall.cameras.sort(key=lambda r: (STATE_ORDER.get(r["state"], 5), r["camera"]))
+    wall.counts = [
+        {"municipality": insee, "site": site, "state": state, "count": count}
+        for (insee, site, state), count in sorted(counts.items())
+    ]
+    return wall
+
+
+def _open_camera_incidents(
+    session: Session, camera_ids: list[int] | None = None
+) -> dict[int, Incident]:
+    """Each camera's unresolved incident (the newest, should there be several)."""
+    query = select(Incident).where(Incident.status != "resolved", Incident.camera_id.is_not(None))
+    if camera_ids is not None:
+        query = query.where(Incident.camera_id.in_(camera_ids))
+    return {i.camera_id: i for i in session.scalars(query.order_by(Incident.opened_at))}
+
+
+# -- incidents ---------------------------------------------------------------------------------
+def incident_record(session: Session, incident: Incident) -> dict[str, Any]:
+    """What an operator reads about an incident (the evidence frame only as its size)."""
+    camera = session.get(Camera, incident.camera_id) if incident.camera_id else None
+    site = session.get(Site, incident.site_id) if incident.site_id else None
+    town = camera.municipality if camera else (site.municipality if site else None)
+    return {
+        "id": incident.id,
+        "kind": incident.kind,
+        "status": incident.status,
+        "severity": incident.severity,
+        "camera": camera.code if camera else None,
+        "camera_name": camera.name if camera else None,
+        "site": site.name if site else None,
+        "municipality": town.name if town else None,
+        "insee": town.insee if town else None,
+        "conditions": list(incident.conditions or []),
+        "opened_at": incident.opened_at,
+        "acknowledged_at": incident.acknowledged_at,
+        "acknowledged_by": incident.acknowledged_by,
+        "acknowledgement_note": incident.acknowledgement_note,
+        "resolved_at": incident.resolved_at,
+        "reopened_count": incident.reopened_count,
+        "escalation_level": incident.escalation_level,
+        "silenced": incident.silenced,
+        "parent_id": incident.parent_id,
+        "metrics": incident.metrics or {},  # of the check that opened it (the evidence)
+        "worst": incident.worst,  # its worst moment: at, state, severity, conditions, metrics
+        "evidence_bytes": len(incident.evidence_jpeg or b""),
+    }
+
+
+def incidents(
+    session: Session, scope: Scope, include_resolved: bool = False, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The scope's incidents (unresolved ones unless `include_resolved`), newest first."""
+    query = select(Incident).where(scope.incidents())
+    if not include_resolved:
+        query = query.where(Incident.status != "resolved")
+    query = query.order_by(Incident.opened_at.desc()).limit(limit)
+    return [incident_record(session, i) for i in session.scalars(query)]
+
+
+def find_incident(session: Session, scope: Scope, incident_id: str) -> Incident:
+    """An incident of the scope by its id or an unambiguous prefix of it (ids are long UUIDs);
+    another tenant's incident is not found, as a missing one."""
+    query = select(Incident).where(
+        Incident.id.startswith(incident_id, autoescape=True), scope.incidents()
+    )
+    found = session.scalars(query.limit(2)).all()
+    if len(found) != 1:
+        key = "incident.ambiguous_id" if found else "incident.unknown_id"
+        raise NotFound(key, id=incident_id)
+    return found[0]
+
+
+def incident_detail(session: Session, scope: Scope, incident_id: str) -> dict[str, Any]:
+    """One incident: its camera and place, its metrics, the notifications sent, and its
+    evidence frame (bytes, under "evidence_jpeg")."""
+    found = find_incident(session, scope, incident_id)
+    record = incident_record(session, found)
+    record["notifications"] = notifications_sent(session, found.id)
+    record["evidence_jpeg"] = found.evidence_jpeg
+    return record
+
+
+def masked_recipient(channel: str, address: str) -> str:
+    """A recipient as an operator may see it: e-mail local part and URL credentials hidden."""
+    from vp_monitor.redaction import redact_url
+
+    if channel == "email":
+        local, at, domain = address.partition("@")
+        return f"{local[:1]}***{at}{domain}" if at else "***"
+    if channel == "webhook":
+        return redact_url(address)
+    return address  # an MQTT topic prefix holds no secret
+
+
+def notifications_sent(session: Session, incident_id: str) -> list[dict[str, Any]]:
+    """The outbox events of one incident: to whom, through which channel, sent or not, when."""
+    from vp_monitor.alerts.models import Delivery, OutboxEvent
+    from vp_monitor.registry.models import Contact
+
+    query = (
+        select(OutboxEvent, Delivery, Contact)
+        .join(Contact, OutboxEvent.contact_id == Contact.id)
+        .outerjoin(Delivery, OutboxEvent.delivery_id == Delivery.id)
+        .where(OutboxEvent.incident_id == incident_id)
+        .order_by(OutboxEvent.created_at, OutboxEvent.id)
+    )
+    rows = []
+    for event, delivery, contact in session.execute(query):
+        channel = str(getattr(contact.channel, "value", contact.channel))
+        rows.append({
+            "event": event.payload.get("event"),
+            "channel": channel,
+            "contact": contact.name,
+            "recipient": masked_recipient(channel, contact.address),
+            "status": delivery.status if delivery else "pending",
+            "sent_at": delivery.sent_at if delivery else None,
+            "queued_at": event.created_at,
+        })  # fmt: skip
+    return rows
+
+
+# -- availability and reports ------------------------------------------------------------------
+def availability_records(
+    session: Session, scope: Scope, start: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """Share of time each camera of the scope had usable video between `start` and `until`,
+    maintenance excluded (monitor/availability.py does the sums)."""
+    from vp_monitor.monitor.availability import availability
+
+    query = select(Camera).options(*WITH_PLACES).where(scope.cameras())
+    cameras = {camera.id: camera for camera in session.scalars(query)}
+    # The whole fleet unfiltered: a literal list of every id outgrows SQLite's parameters.
+    narrowed = None if scope.is_supervision else select(Camera.id).where(scope.cameras())
+    found = availability(session, start, until, narrowed)
+    records = []
+    for camera_id, camera in sorted(cameras.items(), key=lambda item: item[1].code):
+        figures = found.get(camera_id)
+        ratio = figures.ratio if figures else None
+        records.append({
+            "camera": camera.code,
+            "site": camera.site.name,
+            "municipality": camera.municipality.insee,
+            "availability_pct": None if ratio is None else round(ratio * 100, 2),
+            "down_min": round(figures.down_s / 60, 1) if figures else 0.0,
+            "degraded_min": round(figures.degraded_s / 60, 1) if figures else 0.0,
+            "maintenance_min": round(figures.maintenance_s / 60, 1) if figures else 0.0,
+            "from": start.astimezone(UTC).isoformat(),
+            "to": until.astimezone(UTC).isoformat(),
+        })  # fmt: skip
+    return records
+
+
+def daily_report(registry: Any, scope: Scope, day: date, settings: Any) -> dict[str, Any]:
+    """The daily report of the scope (one municipality, a maintainer or the whole fleet), as
+    its contacts get it; `settings` are the alert settings."""
+    from vp_monitor.alerts.reports import Scope as ReportScope
+    from vp_monitor.alerts.reports import build_report, day_period
+    from vp_monitor.monitor.availability import RECORDED_FLEET
+    from vp_monitor.registry.models import Maintainer
+
+    if len(scope.municipalities) > 1:
+        raise ValueError("a daily report is about one municipality")
+    about = ReportScope("all")
+    if scope.municipalities:
+        (insee,) = scope.municipalities
+        town = registry.municipality(insee)
+        about = ReportScope("municipality", town.name, town.id)
+    elif scope.maintainer is not None:
+        company = registry.session.scalar(
+            select(Maintainer).where(Maintainer.name == scope.maintainer)
+        )
+        if company is None:
+            raise NotFound("maintainer.unknown", name=scope.maintainer)
+        about = ReportScope("maintainer", company.name, None, company.id)
+    period = day_period(day, settings.timezone)
+    return build_report(registry.session, about, period, settings, fleet=RECORDED_FLEET)
+
+
+# -- maintenance -------------------------------------------------------------------------------
+def maintenance_windows(registry: Any) -> list[dict[str, Any]]:
+    """Maintenance windows with the camera code, site and municipality names."""
+    records, session = [], registry.session
+    for window in registry.maintenance_windows():
+        camera = session.get(Camera, window.camera_id) if window.camera_id else None
+        place = session.get(Site, window.site_id) if window.site_id else None
+        place = place or (camera.site if camera else None)
+        town = session.get(Municipality, window.municipality_id) if window.municipality_id \
+            else (place.municipality if place else None)  # fmt: skip
+        records.append({
+            **maintenance_record(window),
+            "camera": camera.code if camera else None,
+            "site": place.name if place else None,
+            "municipality": town.name if town else None,
+            "insee": town.insee if town else None,
+            "starts_at": window.starts_at,
+            "ends_at": window.ends_at,
+        })  # fmt: skip
+    return records
