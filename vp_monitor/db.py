@@ -13,7 +13,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from vp_monitor.texts import MessageError
+from vp_monitor.texts import Message, MessageError
 
 # Stable constraint names so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -53,7 +53,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-SUPPORTED_DATABASES = "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/NAME"
+# The supported URLs, as error messages give them.
+SUPPORTED_DATABASES = Message("database.supported")
 _SUPPORTED_DRIVERS = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}
 CONNECT_TIMEOUT_S = 5  # an unreachable server is reported at once, not after minutes
 

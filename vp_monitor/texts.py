@@ -700,6 +700,10 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "en": "database URL {url!r}: unsupported database driver {driver!r}; supported: "
         "{supported}",
     },
+    "database.supported": {
+        "fr": "sqlite:///CHEMIN ou postgresql+psycopg://UTILISATEUR@HÔTE:PORT/NOM",
+        "en": "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/NAME",
+    },
     "database.problem": {
         "fr": "base de données {url} : {reason}",
         "en": "database {url}: {reason}",
