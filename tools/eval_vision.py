@@ -24,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from vp_monitor import conditions  # noqa: E402
 from vp_monitor.vision import analyze  # noqa: E402
 
 OUT_W, OUT_H = 640, 360
@@ -31,7 +32,8 @@ OUT_W, OUT_H = 640, 360
 # moved camera sees real scene content at its borders instead of padding.
 WIN_W, WIN_H = 512, 288
 GAP_S = 3.0  # previous frame: a keyframe captured a few seconds earlier
-CONDITIONS = ("black", "frozen", "blurred", "covered", "moved", "overexposed", "underexposed")
+# The conditions vision finds on a picture, from the condition table, in its order.
+CONDITIONS = tuple(name for name, row in conditions.CONDITIONS.items() if row.vision)
 # Each condition's kinds of case; a kind "moved:tilt" is reported on its own row.
 KINDS = (
     "black",

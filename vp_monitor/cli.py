@@ -26,6 +26,7 @@ from vp_monitor.cli_context import (
     run_at_edge,
     warn,
 )
+from vp_monitor.conditions import SEVERITIES
 from vp_monitor.service import commands
 from vp_monitor.texts import Message
 
@@ -263,6 +264,7 @@ def site_remove(context: Context, ref, municipality) -> None:
 # -- camera ----------------------------------------------------------------------------------
 CAMERA_COLUMNS = ("code", "name", "municipality", "site", "kind", "lifecycle", "onvif_host")
 KINDS = click.Choice(["fixed", "ptz", "dome", "multisensor"])
+SEVERITY_CHOICES = list(reversed(SEVERITIES))  # least severe first
 LIFECYCLES = click.Choice(["planned", "active", "maintenance", "decommissioned"])
 
 
@@ -611,7 +613,7 @@ def _quiet(value: str | None) -> tuple[str | None, str | None]:
 @click.option("--address", required=True, help="E-mail address, webhook URL or MQTT topic prefix.")
 @click.option("--municipality", help="INSEE: the contact hears about this municipality only.")
 @click.option("--maintainer", help="Maintainer company: hears about the cameras it maintains.")
-@click.option("--min-severity", type=click.Choice(["minor", "major", "critical"]), default="minor")
+@click.option("--min-severity", type=click.Choice(SEVERITY_CHOICES), default="minor")
 @click.option("--language", type=click.Choice(["fr", "en"]), default="fr")
 @click.option("--level", type=int, default=0, help="Escalation level (0 is told first).")
 @click.option("--quiet", help="Quiet hours HH:MM-HH:MM (non-critical messages wait).")
@@ -660,7 +662,7 @@ def _owner_text(texts: Any, found: Any) -> str:
 
 @contact.command("update")
 @click.argument("contact_id", type=int)
-@click.option("--min-severity", type=click.Choice(["minor", "major", "critical"]))
+@click.option("--min-severity", type=click.Choice(SEVERITY_CHOICES))
 @click.option("--language", type=click.Choice(["fr", "en"]))
 @click.option("--level", type=click.IntRange(0, 9), help="Escalation level (0 is told first).")
 @click.option("--digest/--no-digest", default=None, help="Digests instead of immediate messages.")

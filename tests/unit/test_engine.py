@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from vp_monitor.alerts.models import Incident
+from vp_monitor.conditions import observed_by
 from vp_monitor.db import session_factory, transaction
 from vp_monitor.monitor.engine import Monitor
 from vp_monitor.monitor.evaluator import JUDGING_TIERS, TierResult, new_status
@@ -25,7 +26,8 @@ from vp_monitor.probes.base import ProbeTarget
 from vp_monitor.registry.models import Camera, Municipality, Site
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-REACH = frozenset({"unreachable", "auth_failed", "rtsp_error", "onvif_error"})
+# Every condition a failing reachability check judges (condition table).
+REACH = observed_by("onvif", answered=False) | observed_by("rtsp", False)
 
 
 def result(*conditions: str, tier: str = "reachability", **extra: Any) -> TierResult:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from vp_monitor.conditions import names, observed_by
 from vp_monitor.db import session_factory, transaction
 from vp_monitor.monitor.availability import availability
 from vp_monitor.monitor.evaluator import JUDGING_TIERS, TierResult, evaluate, new_status, step
@@ -22,15 +23,16 @@ from vp_monitor.registry.models import (
 
 SETTINGS = MonitorSettings()
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-REACH = frozenset({"unreachable", "auth_failed", "rtsp_error", "onvif_error"})
-PICTURE = frozenset({"black", "frozen", "blurred", "covered", "moved", "low_fps", "packet_loss"})
-DEVICE = frozenset({"clock_drift", "device_replaced", "firmware_changed", "config_mismatch"})
+# What the probes judge, from the condition table: failing or not, and only when answering.
+REACH = observed_by("onvif", answered=False) | observed_by("rtsp", False)
+PICTURE = observed_by("stream") - observed_by("stream", answered=False)
+DEVICE = observed_by("onvif") - observed_by("onvif", answered=False)
 
 
 def reach(*conditions: str) -> TierResult:
     """A reachability result: video_ok unless a no-video condition was seen."""
     found = frozenset(conditions)
-    ok = not found & {"unreachable", "auth_failed", "rtsp_error"}
+    ok = not found & names(down=True)
     return TierResult("reachability", found, REACH | (DEVICE if ok else frozenset()), ok)
 
 

@@ -53,6 +53,7 @@ def test_the_code_keeps_every_contract() -> None:
         ("vision/motion.py", "import vp_monitor.db", "vision imports nothing"),
         ("config.py", "import vp_monitor.alerts.channels", "config loads every subsystem"),
         ("registry/service.py", "import vp_monitor.alerts.models", "the registry comes first"),
+        ("conditions.py", "import vp_monitor.db", "the condition table imports nothing"),
     ],
 )  # fmt: skip
 def test_a_forbidden_import_breaks_its_contract(

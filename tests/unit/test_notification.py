@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from vp_monitor import conditions
 from vp_monitor.alerts import labels
 from vp_monitor.alerts.notification import IncidentEvent, Notification, Recipient
 from vp_monitor.redaction import MASK, url_origin
@@ -117,12 +118,14 @@ def test_recipient_repr_hides_secret_and_url():
 
 
 def test_every_documented_condition_has_both_labels():
-    """Each condition of DESIGN.md (and alert-only ones) has a French and an English label."""
+    """The condition table holds exactly DESIGN.md's conditions (and alert-only ones), each
+    with a French and an English label."""
     design = (
         "unreachable auth_failed onvif_error rtsp_error no_video black frozen blurred covered "
         "moved overexposed underexposed low_fps packet_loss clock_drift device_replaced "
         "firmware_changed config_mismatch flapping site_down monitor_isolated"
     ).split()
+    assert set(conditions.CONDITIONS) == set(design)
     for name in design:
         assert set(labels.CONDITIONS[name]) == {"fr", "en"}
     assert labels.condition_label("covered", "fr") == "caméra masquée"

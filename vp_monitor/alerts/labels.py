@@ -7,44 +7,17 @@ from __future__ import annotations
 
 from typing import Literal
 
+from vp_monitor import conditions
+
 Language = Literal["fr", "en"]
 
+# From the condition table (vp_monitor/conditions.py), which holds the words.
 CONDITIONS: dict[str, dict[Language, str]] = {
-    "unreachable": {"fr": "caméra injoignable", "en": "camera unreachable"},
-    "auth_failed": {"fr": "authentification refusée", "en": "authentication failed"},
-    "onvif_error": {"fr": "erreur ONVIF", "en": "ONVIF error"},
-    "rtsp_error": {"fr": "erreur de flux RTSP", "en": "RTSP stream error"},
-    "no_video": {"fr": "pas de vidéo", "en": "no video"},
-    "black": {"fr": "image noire", "en": "black image"},
-    "frozen": {"fr": "image figée", "en": "frozen image"},
-    "blurred": {"fr": "image floue", "en": "blurred image"},
-    "covered": {"fr": "caméra masquée", "en": "lens covered"},
-    "moved": {"fr": "caméra déplacée", "en": "camera moved"},
-    "overexposed": {"fr": "image surexposée", "en": "overexposed image"},
-    "underexposed": {"fr": "image sous-exposée", "en": "underexposed image"},
-    "low_fps": {"fr": "débit d'images trop faible", "en": "low frame rate"},
-    "packet_loss": {"fr": "pertes de paquets", "en": "packet loss"},
-    "clock_drift": {"fr": "horloge décalée", "en": "clock drift"},
-    "device_replaced": {"fr": "équipement remplacé", "en": "device replaced"},
-    "firmware_changed": {"fr": "micrologiciel modifié", "en": "firmware changed"},
-    "config_mismatch": {"fr": "configuration non conforme", "en": "configuration mismatch"},
-    "flapping": {"fr": "état instable (bascules répétées)", "en": "flapping"},
-    "site_down": {"fr": "site entier hors service", "en": "whole site down"},
-    "monitor_isolated": {
-        "fr": "supervision isolée du réseau",
-        "en": "monitor cut off from the network",
-    },
+    row.name: {"fr": row.fr, "en": row.en} for row in conditions.CONDITIONS.values()
 }
-
 CAMERA_STATES: dict[str, dict[Language, str]] = {
-    "unknown": {"fr": "en cours de vérification", "en": "being checked"},
-    "ok": {"fr": "en service", "en": "ok"},
-    "degraded": {"fr": "dégradée", "en": "degraded"},
-    "down": {"fr": "hors service", "en": "down"},
-    "maintenance": {"fr": "en maintenance", "en": "under maintenance"},
-    "decommissioned": {"fr": "retirée du service", "en": "decommissioned"},
+    row.name: {"fr": row.fr, "en": row.en} for row in conditions.CAMERA_STATES
 }
-
 SEVERITIES: dict[str, dict[Language, str]] = {
     "critical": {"fr": "CRITIQUE", "en": "CRITICAL"},
     "major": {"fr": "MAJEUR", "en": "MAJOR"},

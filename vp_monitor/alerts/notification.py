@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from vp_monitor.conditions import SEVERITIES as SEVERITY_ORDER
+from vp_monitor.conditions import Severity
+from vp_monitor.conditions import StateName as CameraState
 from vp_monitor.redaction import MASK
 
 PAYLOAD_VERSION = "1"
@@ -14,11 +17,8 @@ PAYLOAD_VERSION = "1"
 ChannelKind = Literal["email", "webhook", "mqtt"]
 Language = Literal["fr", "en"]
 EventKind = Literal["opened", "acknowledged", "resolved", "reopened", "escalated", "reminder"]
-Severity = Literal["critical", "major", "minor"]
-CameraState = Literal["unknown", "ok", "degraded", "down", "maintenance", "decommissioned"]
-
-# Highest first: a grouped message takes the severity of its worst ongoing incident.
-SEVERITY_ORDER: tuple[Severity, ...] = ("critical", "major", "minor")
+# SEVERITY_ORDER, highest first: a grouped message takes its worst ongoing incident's severity.
+__all__ = ["SEVERITY_ORDER", "CameraState", "Severity"]
 
 
 @dataclass(frozen=True)

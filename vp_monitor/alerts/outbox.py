@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from vp_monitor import conditions
 from vp_monitor.alerts.channels import Channel, DeliveryError
 from vp_monitor.alerts.models import Delivery, OutboxEvent
 from vp_monitor.alerts.notification import (
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 500
 # Opening events that an outage of the whole site (or of the monitor) may still take back.
 INHIBITABLE = frozenset({"opened", "reopened"})
-NETWORK_CONDITIONS = frozenset({"unreachable", "site_down"})
+NETWORK_CONDITIONS = conditions.names(network=True)
 
 
 @dataclass(frozen=True)

@@ -3,43 +3,17 @@
 from __future__ import annotations
 
 from datetime import time
-from typing import Literal
 
 from pydantic import Field
 
+from vp_monitor import conditions
+from vp_monitor.conditions import SEVERITIES as SEVERITY_ORDER
+from vp_monitor.conditions import SEVERITY_RANK, Severity
 from vp_monitor.section import Section, TimeZoneName
 
-Severity = Literal["critical", "major", "minor"]
-
+# Default severities come from the condition table (vp_monitor/conditions.py).
 DEFAULT_SEVERITIES: dict[str, Severity] = {
-    **dict.fromkeys(
-        (
-            "no_video",
-            "unreachable",
-            "covered",
-            "moved",
-            "device_replaced",
-            "site_down",
-            "monitor_isolated",
-        ),
-        "critical",
-    ),
-    **dict.fromkeys(
-        ("black", "frozen", "blurred", "auth_failed", "rtsp_error", "onvif_error", "flapping"),
-        "major",
-    ),
-    **dict.fromkeys(
-        (
-            "clock_drift",
-            "firmware_changed",
-            "low_fps",
-            "packet_loss",
-            "config_mismatch",
-            "overexposed",
-            "underexposed",
-        ),
-        "minor",
-    ),
+    row.name: row.severity for row in conditions.CONDITIONS.values()
 }
 
 
@@ -154,5 +128,4 @@ class AlertSettings(Section):
         return next((level for level in SEVERITY_ORDER if level in found), "minor")
 
 
-SEVERITY_ORDER: tuple[Severity, ...] = ("critical", "major", "minor")
-SEVERITY_RANK: dict[str, int] = {"minor": 0, "major": 1, "critical": 2}
+__all__ = ["DEFAULT_SEVERITIES", "SEVERITY_ORDER", "SEVERITY_RANK", "AlertSettings", "Severity"]

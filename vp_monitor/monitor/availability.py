@@ -22,14 +22,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from vp_monitor import conditions
 from vp_monitor.db import observed_until
 from vp_monitor.monitor.models import CameraStatus, CheckRecord
 
 # Conditions that leave a degraded camera's picture usable: it still counts as available.
-USABLE_DEGRADED = frozenset(
-    {"low_fps", "packet_loss", "clock_drift", "firmware_changed", "device_replaced",
-     "config_mismatch", "onvif_error"}
-)  # fmt: skip
+USABLE_DEGRADED = conditions.names(picture_usable=True)
 # What a history row says about availability: up, degraded (usable), down (unusable), unknown.
 UP, DEGRADED, DOWN, UNKNOWN = "up", "degraded", "down", "unknown"
 # Rows written before the `availability` column: read from the state, as then (degraded = up).

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vp_monitor import conditions
 from vp_monitor.db import insert_ignoring_duplicates, utcnow
 from vp_monitor.monitor.availability import classify
 from vp_monitor.monitor.events import CameraChange
@@ -24,23 +25,14 @@ from vp_monitor.monitor.models import CameraStatus, CheckRecord
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.registry.models import Camera, Lifecycle, MaintenanceScope, MaintenanceWindow
 
-# No usable video: opened after `down_after` failed checks, cleared after `recover_after`.
-NO_VIDEO = frozenset({"unreachable", "rtsp_error", "no_video"})
-# Facts about the device, not glitches: opened on first sight, cleared on first absence.
-DEVICE = frozenset(
-    {"auth_failed", "clock_drift", "device_replaced", "firmware_changed", "config_mismatch"}
-)
-# Picture and stream quality, and ONVIF misbehaviour: opened after `image_confirmations`.
-QUALITY = frozenset(
-    {"black", "frozen", "blurred", "covered", "moved", "overexposed", "underexposed",
-     "low_fps", "packet_loss", "onvif_error"}
-)  # fmt: skip
-DOWN = NO_VIDEO | {"auth_failed"}  # DESIGN.md: `down` = no usable video
+# The families of the condition table (vp_monitor/conditions.py says how each is confirmed).
+NO_VIDEO = conditions.names(family="outage")
+DEVICE = conditions.names(family="device")
+QUALITY = conditions.names(family="quality")
+DOWN = conditions.names(down=True)  # DESIGN.md: `down` = no usable video
 ALL_CONDITIONS = NO_VIDEO | DEVICE | QUALITY
-# The tiers a camera is `ok` by: is it there (reachability) and is its picture usable
-# (stream). The daily inventory reads the same ONVIF facts as the reachability check; waiting
-# for it would leave a new camera unknown for up to a day.
-JUDGING_TIERS = frozenset({"reachability", "stream"})
+# The tiers a camera is `ok` by: is it there (reachability) and is its picture usable (stream).
+JUDGING_TIERS = conditions.JUDGING_TIERS
 
 
 @dataclass(frozen=True)

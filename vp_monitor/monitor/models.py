@@ -8,12 +8,14 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from vp_monitor import conditions
 from vp_monitor.db import Base, UTCDateTime, utcnow
+from vp_monitor.monitor.settings import TierIntervals
 
 # Check tiers: what is checked and how often by default (seconds).
-TIERS = {"reachability": 60, "stream": 300, "inventory": 86400}
+TIERS = {name: field.default for name, field in TierIntervals.model_fields.items()}
 # Camera states (DESIGN.md contract).
-STATES = ("unknown", "ok", "degraded", "down", "maintenance", "decommissioned")
+STATES = conditions.STATE_NAMES
 
 
 class CheckSchedule(Base):

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, case, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from vp_monitor import conditions
 from vp_monitor.db import UTCDateTime, insert_ignoring_duplicates, utcnow
 from vp_monitor.monitor.models import CheckSchedule
 from vp_monitor.monitor.settings import MonitorSettings
@@ -21,7 +22,7 @@ from vp_monitor.registry.models import SCHEDULED_LIFECYCLES, Camera, Site
 
 GOLDEN = 0.6180339887498949
 # A different phase per tier so a camera's three tiers do not start in the same second.
-TIER_PHASE = {"reachability": 0.0, "stream": 1 / 3, "inventory": 2 / 3}
+TIER_PHASE = {tier.name: tier.phase for tier in conditions.TIERS}
 CHUNK = 5_000  # rows per bulk statement: stays far below any driver's parameter limit
 
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from vp_monitor import conditions
 from vp_monitor.monitor.evaluator import TierResult
 from vp_monitor.monitor.planner import Claim
 from vp_monitor.monitor.settings import MonitorSettings
@@ -22,19 +23,10 @@ from vp_monitor.probes.base import ProbeResult, ProbeSettings, ProbeTarget
 
 log = logging.getLogger(__name__)
 
-ONVIF_SEES = frozenset({"unreachable", "auth_failed", "onvif_error"})
-DEVICE_SEES = frozenset({"clock_drift", "device_replaced", "firmware_changed", "config_mismatch"})
-RTSP_SEES = frozenset({"unreachable", "auth_failed", "rtsp_error"})
-PICTURE_SEES = frozenset(
-    {"black", "frozen", "blurred", "covered", "moved", "overexposed", "underexposed",
-     "low_fps", "packet_loss"}
-)  # fmt: skip
+# What an ONVIF failure says that working video contradicts (then it is only onvif_error).
+ONVIF_NO_VIDEO = conditions.names(down=True) & conditions.observed_by("onvif", answered=False)
 # What an overrun check is taken to mean, per tier.
-OVERRUN_CONDITION = {
-    "reachability": "unreachable",
-    "stream": "no_video",
-    "inventory": "onvif_error",
-}
+OVERRUN_CONDITION = {tier.name: tier.overrun for tier in conditions.TIERS}
 
 CheckFunction = Callable[..., Awaitable[TierResult]]
 
@@ -50,15 +42,13 @@ class Job:
 
 # -- one tier of checks -----------------------------------------------------------------------
 def _observed(probes: dict[str, ProbeResult], has_picture: bool) -> frozenset[str]:
-    """The conditions these probe results could have shown (only those may clear)."""
+    """The conditions these probe results could have shown (only those may clear).
+
+    The condition table says which probe judges what; the stream probe judges the picture
+    only when one was decoded, the others their facts only when they got an answer."""
     seen: set[str] = set()
-    if "onvif" in probes:
-        seen |= ONVIF_SEES | (DEVICE_SEES if probes["onvif"].ok else set())
-    if "rtsp" in probes:
-        seen |= RTSP_SEES | ({"config_mismatch"} if probes["rtsp"].ok else set())
-    if "stream" in probes:
-        seen |= {"no_video", "unreachable", "auth_failed", "rtsp_error"}
-        seen |= PICTURE_SEES if has_picture else set()
+    for name, result in probes.items():
+        seen |= conditions.observed_by(name, has_picture if name == "stream" else result.ok)
     return frozenset(seen)
 
 
@@ -67,8 +57,8 @@ def _conditions(probes: dict[str, ProbeResult], video_ok: bool | None) -> set[st
     conditions: set[str] = set()
     for name, result in probes.items():
         found = set(result.conditions)
-        if name == "onvif" and video_ok and found & {"unreachable", "auth_failed"}:
-            found = (found - {"unreachable", "auth_failed"}) | {"onvif_error"}
+        if name == "onvif" and video_ok and found & ONVIF_NO_VIDEO:
+            found = (found - ONVIF_NO_VIDEO) | {"onvif_error"}
         conditions |= found
     return conditions
 
@@ -123,7 +113,7 @@ async def _stream(
 def _analysis_conditions(report: Any, result: TierResult) -> frozenset[str]:
     """The picture conditions the check found beyond its probes' own."""
     from_probes = set().union(*(r.conditions for r in report.probes.values()))
-    return frozenset(set(report.conditions) - from_probes - {"unreachable", "auth_failed"})
+    return frozenset(set(report.conditions) - from_probes - ONVIF_NO_VIDEO)
 
 
 def _tier_result(

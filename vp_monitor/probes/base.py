@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from vp_monitor import conditions
 from vp_monitor.redaction import MASK, redact_url
 from vp_monitor.redaction import redact as redact_text
 from vp_monitor.section import Section
 
 # Conditions that mean "no usable video": the camera is down, not merely degraded.
-DOWN_CONDITIONS = frozenset({"unreachable", "auth_failed", "no_video", "rtsp_error"})
+DOWN_CONDITIONS = conditions.names(down=True)
 MAX_ERROR_CHARS = 300
 
 

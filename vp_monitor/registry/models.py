@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from vp_monitor.conditions import SEVERITIES
 from vp_monitor.db import Base, UTCDateTime, utcnow
 
 
@@ -62,10 +63,8 @@ class ContactChannel(enum.StrEnum):
     MQTT = "mqtt"
 
 
-class Severity(enum.StrEnum):
-    MINOR = "minor"
-    MAJOR = "major"
-    CRITICAL = "critical"
+# From the condition table's severities (vp_monitor/conditions.py), least severe first.
+Severity = enum.StrEnum("Severity", {name.upper(): name for name in reversed(SEVERITIES)})
 
 
 class Timestamped:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from vp_monitor import conditions
 from vp_monitor.vision import cover, exposure, geometry, motion, sharpness
 from vp_monitor.vision.frame import Finding, View, to_grey
 from vp_monitor.vision.settings import VisionSettings
@@ -33,11 +34,9 @@ CHECKS: dict[str, Check] = {
 
 # A frame shows one clear cause: a black or covered picture is also flat, unsharp, unchanging
 # and unmatchable, so those follow-on conditions are dropped instead of reported as extra faults.
-# In priority order: a condition masks others only if it was not masked itself.
-MASKS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("black", frozenset({"covered", "blurred", "frozen", "moved", "underexposed"})),
-    ("covered", frozenset({"blurred", "frozen", "moved", "underexposed", "overexposed"})),
-)
+# In priority order: a condition masks others only if it was not masked itself. The condition
+# table (vp_monitor/conditions.py, column `masks`) holds them, in that order.
+MASKS: tuple[tuple[str, frozenset[str]], ...] = conditions.masks()
 
 
 @dataclass(frozen=True)
