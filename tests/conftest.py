@@ -95,3 +95,9 @@ def secret_key(monkeypatch) -> str:
     key = Fernet.generate_key().decode()
     monkeypatch.setenv("VP_SECRET_KEY", key)
     return key
+
+
+@pytest.fixture
+def english(monkeypatch) -> None:
+    """The interface in English (VP_LANGUAGE=en): for tests that match English messages."""
+    monkeypatch.setenv("VP_LANGUAGE", "en")

@@ -24,9 +24,11 @@ from vp_monitor.cli_context import (
     print_record,
     print_records,
     run_at_edge,
+    warn,
 )
 from vp_monitor.conditions import SEVERITIES
 from vp_monitor.service import commands
+from vp_monitor.texts import Message
 
 
 @click.group(cls=ErrorsAsExitCodes)
@@ -297,8 +299,8 @@ def camera_options(function):
     return function
 
 
-STDIN_INSTEAD = "give the URL without it and the password with --user and --password-stdin"
-ENV_INSTEAD = "put the URL in VP_DATABASE_URL or the configuration file instead"
+STDIN_INSTEAD = "warning.instead_stdin"
+ENV_INSTEAD = "warning.instead_env"
 
 
 def warn_password_in_url(url: str | None, option: str, instead: str) -> str | None:
@@ -310,11 +312,7 @@ def warn_password_in_url(url: str | None, option: str, instead: str) -> str | No
     except ValueError:  # a malformed URL is reported by validation
         password = None
     if password:
-        click.echo(
-            f"warning: the password in {option} is visible to other users of this machine "
-            f"(ps, shell history); {instead}",
-            err=True,
-        )
+        warn(Message("warning.password_in_url", option=option, instead=Message(instead)))
     return url
 
 
@@ -328,7 +326,7 @@ def read_password(password_stdin: bool) -> str | None:
         return None
     line = sys.stdin.readline().rstrip("\r\n")
     if not line:
-        fail("--password-stdin given but standard input is empty")
+        fail(Message("password.stdin_empty"))
     return line
 
 
@@ -510,7 +508,7 @@ def camera_import(
             "file": str(path), "dry_run": dry_run, "skip_invalid": skip_invalid,
             **plan.summary(),
         }  # fmt: skip
-        report["problems"] = [str(p) for p in plan.problems]
+        report["problems"] = [p.message.render(context.texts) for p in plan.problems]
         if plan.problems and not skip_invalid:
             report["written"] = False
             _import_report(report, as_json)
@@ -552,9 +550,9 @@ def _import_report(report: dict[str, Any], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
-    for problem in report["problems"]:
-        click.echo(f"{report['file']}: {problem}", err=True)
     texts = current_texts()
+    for problem in report["problems"]:
+        click.echo(texts("import.file_problem", path=report["file"], problem=problem), err=True)
     counts = (("count.to_create", "create"), ("count.to_update", "update"),
               ("count.unchanged", "unchanged"), ("count.new_site", "new_sites"),
               ("count.invalid_row", "invalid_rows"))  # fmt: skip

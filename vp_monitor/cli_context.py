@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Coroutine, Iterable
 from datetime import date, datetime
@@ -14,10 +15,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from vp_monitor.config import Settings
+from vp_monitor.config import ConfigError, Settings
 from vp_monitor.registry.secrets import SecretBox
 from vp_monitor.service.app import App
-from vp_monitor.texts import Texts
+from vp_monitor.texts import Message, MessageError, Texts
 
 EXIT_BAD_INPUT = 2
 Result = TypeVar("Result")
@@ -104,17 +105,39 @@ def _database_url(ctx: click.Context) -> str:
     return context.settings.database_url if built else ""
 
 
-def fail(message: str) -> None:
-    """Print an error and exit with the bad-input code."""
-    click.echo(f"error: {message}", err=True)
+def fail(message: str | Message | MessageError) -> None:
+    """Print an error in the interface language and exit with the bad-input code."""
+    texts = current_texts()
+    if isinstance(message, Message | MessageError):
+        message = message.render(texts)
+    click.echo(texts("error", message=message), err=True)
     sys.exit(EXIT_BAD_INPUT)
 
 
+def warn(message: Message) -> None:
+    """Print a warning in the interface language on stderr."""
+    texts = current_texts()
+    click.echo(texts("warning", message=message.render(texts)), err=True)
+
+
 def current_texts() -> Texts:
-    """The running command's catalogue (the defaults outside a command)."""
+    """The running command's catalogue (the defaults outside a command).
+
+    Before the settings are read, or when they are wrong, VP_LANGUAGE's language, else the
+    default.
+    """
     ctx = click.get_current_context(silent=True)
     context = ctx.find_object(Context) if ctx else None
-    return context.texts if context else Texts()
+    try:
+        return context.texts if context else _environment_texts()
+    except ConfigError:
+        return _environment_texts()
+
+
+def _environment_texts() -> Texts:
+    """The catalogue in VP_LANGUAGE's language, else the default: before the settings are read."""
+    language = os.environ.get("VP_LANGUAGE", "")
+    return Texts(language) if language in ("fr", "en") else Texts()
 
 
 def json_value(value: Any) -> Any:

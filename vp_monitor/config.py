@@ -15,6 +15,7 @@ from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.probes.base import ProbeSettings
 from vp_monitor.redaction import validation_problems
 from vp_monitor.section import Section, TimeZoneName
+from vp_monitor.texts import Message, MessageError
 from vp_monitor.vision.settings import VisionSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///var/vp-monitor.db"
@@ -22,7 +23,7 @@ DEFAULT_DATABASE_URL = "sqlite:///var/vp-monitor.db"
 NON_SETTING_ENV = {"VP_SECRET_KEY", "VP_CONFIG", "VP_TEST_DATABASE_URL", "VP_ACTOR"}
 
 
-class ConfigError(Exception):
+class ConfigError(MessageError):
     """The configuration is invalid; the message names the key, the value and what was expected."""
 
 
@@ -65,7 +66,7 @@ def _set_path(tree: dict[str, Any], path: list[str], value: str) -> None:
     for key in path[:-1]:
         node = tree.setdefault(key, {})
         if not isinstance(node, dict):
-            raise ConfigError(f"{'.'.join(path)}: cannot override {key!r}, which is not a section")
+            raise ConfigError("config.not_a_section", path=".".join(path), key=key)
         tree = node
     tree[path[-1]] = value
 
@@ -91,17 +92,24 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def describe_errors(error: ValidationError, origin: str) -> str:
+def describe_errors(error: ValidationError, origin: str | Message) -> Message:
     """Readable lines naming each bad key and what was expected; secret values never shown."""
     lines = []
     for problem in validation_problems(error):
         if problem.unknown:
-            lines.append(f"{origin}: unknown key {problem.field!r}")
+            lines.append(Message("validation.unknown_key", origin=origin, field=problem.field))
         elif problem.value is None:
-            lines.append(f"{origin}: {problem.field}: {problem.reason}")
+            lines.append(
+                Message(
+                    "validation.line", origin=origin, field=problem.field, reason=problem.reason
+                )
+            )
         else:
-            lines.append(f"{origin}: {problem.field} = {problem.value}: {problem.reason}")
-    return "\n".join(lines)
+            lines.append(Message(
+                "validation.line_value", origin=origin, field=problem.field, value=problem.value,
+                reason=problem.reason,
+            ))  # fmt: skip
+    return Message("lines", lines=lines)
 
 
 def load_settings(
@@ -111,15 +119,15 @@ def load_settings(
     environ = dict(os.environ if environ is None else environ)
     path = path or environ.get("VP_CONFIG")
     data: dict[str, Any] = {}
-    origin = "environment"
+    origin: str | Message = Message("environment")
     if path:
         origin = str(path)
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ConfigError(f"{path}: cannot read configuration file: {exc.strerror}") from exc
+            raise ConfigError("config.unreadable", path=path, reason=exc.strerror) from exc
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+            raise ConfigError("config.not_toml", path=path, reason=exc) from exc
         if isinstance(data.get("secret_key_file"), str):  # relative to the file, not the cwd
             data["secret_key_file"] = str(Path(path).parent / data["secret_key_file"])
     data = _merge(data, environment_overrides(environ))

@@ -13,6 +13,8 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from vp_monitor.texts import Message, MessageError
+
 # Stable constraint names so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -51,12 +53,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-SUPPORTED_DATABASES = "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/NAME"
+# The supported URLs, as error messages give them.
+SUPPORTED_DATABASES = Message("database.supported")
 _SUPPORTED_DRIVERS = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}
 CONNECT_TIMEOUT_S = 5  # an unreachable server is reported at once, not after minutes
 
 
-class DatabaseError(Exception):
+class DatabaseError(MessageError):
     """The database cannot be used: bad URL, unsupported driver, unreachable, missing or empty."""
 
 
@@ -73,13 +76,13 @@ def parse_database_url(url: str) -> URL:
         parsed = make_url(url)
     except ArgumentError:
         raise DatabaseError(
-            f"database URL {shown_url(url)!r} is not a URL; expected {SUPPORTED_DATABASES}"
+            "database.not_a_url", url=shown_url(url), supported=SUPPORTED_DATABASES
         ) from None
     if (parsed.get_backend_name(), parsed.get_driver_name()) not in _SUPPORTED_DRIVERS:
         raise DatabaseError(
-            f"database URL {shown_url(url)!r}: unsupported database driver "
-            f"{parsed.drivername!r}; supported: {SUPPORTED_DATABASES}"
-        )
+            "database.unsupported", url=shown_url(url), driver=parsed.drivername,
+            supported=SUPPORTED_DATABASES,
+        )  # fmt: skip
     return parsed
 
 
@@ -94,7 +97,7 @@ def database_problem(url: str, exc: Exception) -> DatabaseError:
         password = None
     reason = redact(reason, [str(password or "")])
     reason = "; ".join(line.strip() for line in reason.splitlines() if line.strip())
-    return DatabaseError(f"database {shown_url(url)}: {reason}")
+    return DatabaseError("database.problem", url=shown_url(url), reason=reason)
 
 
 def sqlite_path(url: str | URL) -> Path | None:
@@ -128,10 +131,10 @@ def make_engine(url: str) -> Engine:
     )
 
 
-def _missing(url: str, what: str) -> DatabaseError:
+def _missing(url: str, key: str) -> DatabaseError:
     path = sqlite_path(url)
     where = path.absolute() if path is not None else shown_url(url)
-    return DatabaseError(f"{what} at {where}; run `vp-monitor db upgrade` to create it")
+    return DatabaseError(key, where=where)
 
 
 def open_database(url: str, *, create: bool = False) -> Engine:
@@ -142,7 +145,7 @@ def open_database(url: str, *, create: bool = False) -> Engine:
     """
     path = sqlite_path(parse_database_url(url))
     if path is not None and not create and not path.is_file():
-        raise _missing(url, "no database")
+        raise _missing(url, "database.missing")
     if path is not None and create:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -153,7 +156,7 @@ def open_database(url: str, *, create: bool = False) -> Engine:
     engine = make_engine(url)
     try:
         if current_revision(engine) is None and not create:
-            raise _missing(url, "empty database (no vp-monitor tables)")
+            raise _missing(url, "database.empty")
         ensure_schema(engine)
     except (SQLAlchemyError, CommandError) as exc:  # CommandError: schema of a newer version
         engine.dispose()

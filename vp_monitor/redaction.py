@@ -13,6 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
+from vp_monitor.texts import InvalidValue, Message
+
 MASK = "********"
 
 # A URL inside free text; quotes and brackets end it (reprs, messages).
@@ -25,12 +27,15 @@ _SECRET_FIELD = re.compile(r"(?i)(password|passwd|secret|token)$")
 _TOKEN_PATH_CHARS = 8
 
 
-class FieldsError(ValueError):
+class FieldsError(InvalidValue):
     """A model-level validation error that names the fields it concerns."""
 
-    def __init__(self, fields: str | tuple[str, ...], message: str) -> None:
-        super().__init__(message)
+    def __init__(self, fields: str | tuple[str, ...], key: str | Message, **values: Any) -> None:
+        super().__init__(key, **values)
         self.fields = (fields,) if isinstance(fields, str) else fields
+
+    def __reduce__(self):
+        return (self.__class__, (self.fields, self.message))
 
 
 def is_secret_field(name: str) -> bool:
@@ -104,7 +109,7 @@ class Problem(NamedTuple):
 
     field: str
     value: str | None  # a repr with URL credentials masked; None when not to be shown
-    reason: str
+    reason: Message
     unknown: bool = False  # the field itself is not expected (an unknown key)
 
 
@@ -129,9 +134,48 @@ def validation_problems(error: ValidationError) -> list[Problem]:
             field = ", ".join(f"{field}.{name}" if field else name for name in cause.fields)
             if len(cause.fields) == 1 and isinstance(value, dict):  # the one field's value
                 loc, value = (*loc, cause.fields[0]), value.get(cause.fields[0])
-        reason = redact(item["msg"].removeprefix("Value error, "), secrets)
+        reason = _reason(item, cause, secrets)
         problems.append(Problem(field, _shown(value, loc, secrets), reason))
     return problems
+
+
+# Pydantic error types with a catalogue entry "validation.<type>" (its ctx as values).
+TRANSLATED_TYPES = {
+    "missing", "int_parsing", "int_type", "int_from_float", "float_parsing", "float_type",
+    "bool_parsing", "bool_type", "string_type", "string_too_short", "string_too_long",
+    "string_pattern_mismatch", "greater_than", "greater_than_equal", "less_than",
+    "less_than_equal", "literal_error", "enum", "date_parsing", "date_from_datetime_parsing",
+    "datetime_parsing", "datetime_from_date_parsing", "date_type", "datetime_type", "list_type",
+    "dict_type", "model_type", "model_attributes_type", "too_short", "too_long", "time_zone",
+}  # fmt: skip
+# Those whose entry has a plural form, chosen by this ctx value.
+_COUNTED = {"string_too_short": "min_length", "string_too_long": "max_length",
+            "too_short": "min_length", "too_long": "max_length"}  # fmt: skip
+
+
+def _reason(item: dict, cause: Any, secrets: list[str]) -> Message:
+    """Why a value was refused, in the catalogue: a validator's own message, else pydantic's
+    error type with its values (its English text for the rare types not translated)."""
+    if isinstance(cause, InvalidValue):
+        return _redacted(cause.message, secrets)
+    kind, ctx = item["type"], dict(item.get("ctx") or {})
+    if kind not in TRANSLATED_TYPES:
+        reason = item["msg"].removeprefix("Value error, ")
+        return Message("validation.other", reason=redact(reason, secrets))
+    if "expected" in ctx:  # "'fr' or 'en'": the choices listed in any language
+        ctx["choices"] = str(ctx["expected"]).replace(" or ", ", ")
+    values = {name: redact(str(value), secrets) for name, value in ctx.items()}
+    count = ctx.get(_COUNTED.get(kind, ""))
+    return Message(f"validation.{kind}", count=count, **values)
+
+
+def _redacted(message: Message, secrets: list[str]) -> Message:
+    values = {
+        name: _redacted(value, secrets) if isinstance(value, Message)
+        else redact(value, secrets) if isinstance(value, str) else value
+        for name, value in message.values.items()
+    }  # fmt: skip
+    return Message(message.key, message.count, **values)
 
 
 def _leaf(loc: tuple) -> str:

@@ -10,6 +10,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic_core import PydanticCustomError
 
 
 class Section(BaseModel):
@@ -22,7 +23,10 @@ def _known_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r}") from exc
+        # A pydantic error type of its own, which error messages translate (see texts.py).
+        raise PydanticCustomError(
+            "time_zone", "unknown time zone '{zone}'", {"zone": value}
+        ) from exc
     return value
 
 

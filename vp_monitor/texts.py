@@ -417,6 +417,463 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": "rien n'a été écrit (corrigez les lignes ci-dessus, ou utilisez --skip-invalid)",
         "en": "nothing written (fix the rows above, or use --skip-invalid)",
     },
+    # errors and warnings (the CLI's `error: …` lines); field names stay as the columns
+    "error": {"fr": "erreur : {message}", "en": "error: {message}"},
+    "warning": {"fr": "attention : {message}", "en": "warning: {message}"},
+    "municipality.unknown": {
+        "fr": "commune inconnue {insee!r} (ajoutez-la avec `municipality add`)",
+        "en": "unknown municipality {insee!r} (add it with `municipality add`)",
+    },
+    "municipality.exists": {
+        "fr": "la commune {insee} existe déjà",
+        "en": "municipality {insee} already exists",
+    },
+    "municipality.not_official": {
+        "fr": "le code INSEE {insee} n'est pas une commune actuelle des départements "
+        "{departements} (liste officielle livrée avec vp-monitor) ; vérifiez le code, ou "
+        "donnez --force pour l'ajouter quand même",
+        "en": "INSEE code {insee} is not a current commune of départements {departements} "
+        "(official list shipped with vp-monitor); check the code, or give --force to add it "
+        "anyway",
+    },
+    "municipality.name_needed": {
+        "fr": "commune {insee} : donnez son --name",
+        "en": "municipality {insee}: give its --name",
+    },
+    "municipality.has_sites": {
+        "fr": "la commune {insee} a encore des sites ; supprimez-les d'abord",
+        "en": "municipality {insee} still has sites; remove them first",
+    },
+    "site.ambiguous": {
+        "fr": "le nom de site {ref!r} est ambigu : donnez --municipality ou l'id",
+        "en": "site name {ref!r} is ambiguous: give --municipality or the id",
+    },
+    "site.unknown": {"fr": "site inconnu {ref!r}", "en": "unknown site {ref!r}"},
+    "site.unknown_in": {
+        "fr": "site inconnu {ref!r} dans la commune {insee}",
+        "en": "unknown site {ref!r} in municipality {insee}",
+    },
+    "site.exists": {
+        "fr": "le site {name!r} existe déjà dans {insee}",
+        "en": "site {name!r} already exists in {insee}",
+    },
+    "site.has_cameras": {
+        "fr": "le site {name!r} a encore des caméras ; déplacez-les ou supprimez-les d'abord",
+        "en": "site {name!r} still has cameras; move or remove them first",
+    },
+    "camera.unknown": {"fr": "caméra inconnue {code!r}", "en": "unknown camera {code!r}"},
+    "camera.exists": {
+        "fr": "la caméra {code!r} existe déjà (code d'équipement en double)",
+        "en": "camera {code!r} already exists (duplicate asset code)",
+    },
+    "camera.exists_as": {
+        "fr": "la caméra {code!r} existe déjà (sous {existing!r}) (code d'équipement en double)",
+        "en": "camera {code!r} already exists (as {existing!r}) (duplicate asset code)",
+    },
+    "camera.address_needed": {
+        "fr": "caméra {code!r} : donnez une adresse ONVIF ou une URL RTSP",
+        "en": "camera {code!r}: give an ONVIF host or an RTSP URL",
+    },
+    "camera.problem": {"fr": "caméra {code!r} : {reason}", "en": "camera {code!r}: {reason}"},
+    "camera.no_capture": {
+        "fr": "caméra {code!r} : aucune image n'a pu être capturée ; référence inchangée",
+        "en": "camera {code!r}: no picture could be captured; reference unchanged",
+    },
+    "device.duplicate": {
+        "fr": "{what} appartient déjà à la caméra {holder!r} (le même appareil deux fois ?) ; "
+        "donnez --allow-duplicate-device pour un encodeur partagé par des caméras",
+        "en": "{what} is already registered as camera {holder!r} (the same device twice?); "
+        "give --allow-duplicate-device for an encoder shared by cameras",
+    },
+    "device.serial": {"fr": "le numéro de série {serial!r}", "en": "serial number {serial!r}"},
+    "device.onvif": {"fr": "l'adresse ONVIF {address}", "en": "ONVIF address {address}"},
+    "device.stream": {"fr": "l'URL de flux {url}", "en": "stream URL {url}"},
+    "contact.unknown": {"fr": "contact inconnu {id}", "en": "unknown contact {id}"},
+    "maintenance.unknown": {
+        "fr": "fenêtre de maintenance inconnue {id}",
+        "en": "unknown maintenance window {id}",
+    },
+    "input.field": {"fr": "entrée : {field} : {reason}", "en": "input: {field}: {reason}"},
+    # validation: lines naming the field, reasons by pydantic error type, validators' reasons
+    "lines": {"fr": "{lines}", "en": "{lines}"},
+    "input": {"fr": "entrée", "en": "input"},
+    "environment": {"fr": "environnement", "en": "environment"},
+    "validation.unknown_key": {
+        "fr": "{origin} : clé inconnue {field!r}",
+        "en": "{origin}: unknown key {field!r}",
+    },
+    "validation.line": {"fr": "{origin} : {field} : {reason}", "en": "{origin}: {field}: {reason}"},
+    "validation.line_value": {
+        "fr": "{origin} : {field} = {value} : {reason}",
+        "en": "{origin}: {field} = {value}: {reason}",
+    },
+    "validation.other": {"fr": "{reason}", "en": "{reason}"},
+    "validation.missing": {"fr": "champ obligatoire", "en": "Field required"},
+    "validation.int_parsing": {
+        "fr": "un nombre entier est attendu",
+        "en": "Input should be a valid integer, unable to parse string as an integer",
+    },
+    "validation.int_type": {
+        "fr": "un nombre entier est attendu",
+        "en": "Input should be a valid integer",
+    },
+    "validation.int_from_float": {
+        "fr": "un nombre entier est attendu, sans partie décimale",
+        "en": "Input should be a valid integer, got a number with a fractional part",
+    },
+    "validation.float_parsing": {
+        "fr": "un nombre est attendu",
+        "en": "Input should be a valid number, unable to parse string as a number",
+    },
+    "validation.float_type": {
+        "fr": "un nombre est attendu",
+        "en": "Input should be a valid number",
+    },
+    "validation.bool_parsing": {
+        "fr": "oui ou non est attendu (true/false)",
+        "en": "Input should be a valid boolean, unable to interpret input",
+    },
+    "validation.bool_type": {
+        "fr": "oui ou non est attendu (true/false)",
+        "en": "Input should be a valid boolean",
+    },
+    "validation.string_type": {
+        "fr": "un texte est attendu",
+        "en": "Input should be a valid string",
+    },
+    "validation.string_too_short": {
+        "fr": ("au moins {n} caractère est attendu", "au moins {n} caractères sont attendus"),
+        "en": (
+            "String should have at least {n} character",
+            "String should have at least {n} characters",
+        ),
+    },  # fmt: skip
+    "validation.string_too_long": {
+        "fr": ("au plus {n} caractère est admis", "au plus {n} caractères sont admis"),
+        "en": (
+            "String should have at most {n} character",
+            "String should have at most {n} characters",
+        ),
+    },  # fmt: skip
+    "validation.string_pattern_mismatch": {
+        "fr": "le texte doit suivre le motif '{pattern}'",
+        "en": "String should match pattern '{pattern}'",
+    },
+    "validation.greater_than": {
+        "fr": "la valeur doit être supérieure à {gt}",
+        "en": "Input should be greater than {gt}",
+    },
+    "validation.greater_than_equal": {
+        "fr": "la valeur doit être supérieure ou égale à {ge}",
+        "en": "Input should be greater than or equal to {ge}",
+    },
+    "validation.less_than": {
+        "fr": "la valeur doit être inférieure à {lt}",
+        "en": "Input should be less than {lt}",
+    },
+    "validation.less_than_equal": {
+        "fr": "la valeur doit être inférieure ou égale à {le}",
+        "en": "Input should be less than or equal to {le}",
+    },
+    "validation.literal_error": {
+        "fr": "valeurs admises : {choices}",
+        "en": "Input should be {expected}",
+    },
+    "validation.enum": {"fr": "valeurs admises : {choices}", "en": "Input should be {expected}"},
+    "validation.date_parsing": {
+        "fr": "une date AAAA-MM-JJ est attendue",
+        "en": "Input should be a valid date in the format YYYY-MM-DD, {error}",
+    },
+    "validation.date_from_datetime_parsing": {
+        "fr": "une date AAAA-MM-JJ est attendue",
+        "en": "Input should be a valid date or datetime, {error}",
+    },
+    "validation.date_type": {"fr": "une date est attendue", "en": "Input should be a valid date"},
+    "validation.datetime_parsing": {
+        "fr": "une date et heure AAAA-MM-JJTHH:MM est attendue",
+        "en": "Input should be a valid datetime, {error}",
+    },
+    "validation.datetime_from_date_parsing": {
+        "fr": "une date et heure AAAA-MM-JJTHH:MM est attendue",
+        "en": "Input should be a valid datetime or date, {error}",
+    },
+    "validation.datetime_type": {
+        "fr": "une date et heure est attendue",
+        "en": "Input should be a valid datetime",
+    },
+    "validation.list_type": {"fr": "une liste est attendue", "en": "Input should be a valid list"},
+    "validation.dict_type": {
+        "fr": "une table de clés est attendue",
+        "en": "Input should be a valid dictionary",
+    },
+    "validation.model_type": {
+        "fr": "une table de clés est attendue",
+        "en": "Input should be a valid dictionary or instance of {class_name}",
+    },
+    "validation.model_attributes_type": {
+        "fr": "une table de clés est attendue",
+        "en": "Input should be a valid dictionary or object to extract fields from",
+    },
+    "validation.too_short": {
+        "fr": ("au moins {n} élément est attendu", "au moins {n} éléments sont attendus"),
+        "en": ("List should have at least {n} item", "List should have at least {n} items"),
+    },
+    "validation.too_long": {
+        "fr": ("au plus {n} élément est admis", "au plus {n} éléments sont admis"),
+        "en": ("List should have at most {n} item", "List should have at most {n} items"),
+    },
+    "value.insee": {
+        "fr": "un code INSEE de 5 caractères est attendu, comme 92012 ou 2A004",
+        "en": "expected a 5-character INSEE code such as 92012 or 2A004",
+    },
+    "value.code": {
+        "fr": "1 à 40 lettres, chiffres, '.', '_' ou '-' sont attendus, en commençant par une "
+        "lettre ou un chiffre",
+        "en": "expected 1-40 letters, digits, '.', '_' or '-', starting with a letter or digit",
+    },
+    "value.rtsp_url": {
+        "fr": "une URL rtsp:// ou rtsps:// avec un hôte est attendue",
+        "en": "expected an rtsp:// or rtsps:// URL with a host",
+    },
+    "value.port_range": {
+        "fr": "port hors de la plage 1-65535",
+        "en": "port out of range 1-65535",
+    },
+    "value.onvif_port": {
+        "fr": "port ONVIF {port!r} hors de la plage 1-65535",
+        "en": "ONVIF port {port!r} out of range 1-65535",
+    },
+    "value.departement": {
+        "fr": "le département {departement!r} ne correspond pas au code INSEE {insee} "
+        "({expected} attendu)",
+        "en": "departement {departement!r} does not match INSEE code {insee} (expected {expected})",
+    },
+    "value.codec": {"fr": "valeurs admises : {codecs}", "en": "expected one of {codecs}"},
+    "value.contact_owner": {
+        "fr": "un contact relève d'une commune ou d'un mainteneur, pas des deux",
+        "en": "a contact belongs to a municipality or a maintainer, not both",
+    },
+    "value.quiet_hours": {
+        "fr": "donnez les deux bornes des heures calmes",
+        "en": "give both ends of the quiet hours",
+    },
+    "value.email": {
+        "fr": "{address!r} n'est pas une adresse e-mail",
+        "en": "{address!r} is not an e-mail address",
+    },
+    "value.webhook": {
+        "fr": "l'adresse d'un webhook est une URL http:// ou https://",
+        "en": "a webhook address is an http:// or https:// URL",
+    },
+    "value.mqtt_topic": {
+        "fr": "un préfixe de sujet MQTT ne peut pas contenir les jokers # ou +",
+        "en": "an MQTT topic prefix cannot hold the wildcards # or +",
+    },
+    "value.window_order": {
+        "fr": "la fenêtre doit finir après son début",
+        "en": "the window must end after it starts",
+    },
+    # configuration, database, encryption key
+    "validation.time_zone": {
+        "fr": "fuseau horaire inconnu {zone!r}",
+        "en": "unknown time zone {zone!r}",
+    },
+    "config.not_a_section": {
+        "fr": "{path} : impossible de remplacer {key!r}, qui n'est pas une section",
+        "en": "{path}: cannot override {key!r}, which is not a section",
+    },
+    "config.unreadable": {
+        "fr": "{path} : fichier de configuration illisible : {reason}",
+        "en": "{path}: cannot read configuration file: {reason}",
+    },
+    "config.not_toml": {
+        "fr": "{path} : TOML invalide : {reason}",
+        "en": "{path}: not valid TOML: {reason}",
+    },
+    "database.not_a_url": {
+        "fr": "l'URL de base de données {url!r} n'est pas une URL ; attendu : {supported}",
+        "en": "database URL {url!r} is not a URL; expected {supported}",
+    },
+    "database.unsupported": {
+        "fr": "URL de base de données {url!r} : pilote de base de données non pris en charge "
+        "{driver!r} ; pris en charge : {supported}",
+        "en": "database URL {url!r}: unsupported database driver {driver!r}; supported: "
+        "{supported}",
+    },
+    "database.supported": {
+        "fr": "sqlite:///CHEMIN ou postgresql+psycopg://UTILISATEUR@HÔTE:PORT/NOM",
+        "en": "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/NAME",
+    },
+    "database.problem": {
+        "fr": "base de données {url} : {reason}",
+        "en": "database {url}: {reason}",
+    },
+    "database.missing": {
+        "fr": "aucune base de données à {where} ; lancez `vp-monitor db upgrade` pour la créer",
+        "en": "no database at {where}; run `vp-monitor db upgrade` to create it",
+    },
+    "database.empty": {
+        "fr": "base de données vide (aucune table vp-monitor) à {where} ; lancez "
+        "`vp-monitor db upgrade` pour la créer",
+        "en": "empty database (no vp-monitor tables) at {where}; run `vp-monitor db upgrade` "
+        "to create it",
+    },
+    "database.refused": {
+        "fr": "la base de données a refusé la modification : {reason}",
+        "en": "the database refused the change: {reason}",
+    },
+    "key.none": {
+        "fr": "aucune clé de chiffrement pour les mots de passe des caméras : définissez "
+        "VP_SECRET_KEY, ou secret_key_file dans la configuration (seule une base SQLite ou un "
+        "fichier de configuration donne un fichier de clé par défaut)",
+        "en": "no encryption key for camera passwords: set VP_SECRET_KEY, or secret_key_file "
+        "in the configuration (only a SQLite database or a configuration file gives a "
+        "default key file)",
+    },
+    "key.file_missing": {
+        "fr": "aucun fichier de clé à {path} : les mots de passe enregistrés ne peuvent pas être "
+        "déchiffrés sans la clé qui les a chiffrés (restaurez ce fichier, ou définissez "
+        "VP_SECRET_KEY)",
+        "en": "no key file at {path}: the stored passwords cannot be decrypted without the "
+        "key they were encrypted with (restore that file, or set VP_SECRET_KEY)",
+    },
+    "key.invalid": {
+        "fr": "{origin} : clé invalide (32 octets en base64 url-safe attendus, comme ceux que "
+        "donne `vp-monitor db new-key`)",
+        "en": "{origin}: not a valid key (expected 32 url-safe base64-encoded bytes, "
+        "as made by `vp-monitor db new-key`)",
+    },
+    "key.wrong": {
+        "fr": "un mot de passe enregistré ne peut pas être déchiffré avec la clé de {origin} : "
+        "les mots de passe ont été chiffrés avec une autre clé (restaurez ce fichier de clé, "
+        "ou donnez cette clé dans VP_SECRET_KEY)",
+        "en": "a stored password cannot be decrypted with the key from {origin}: the "
+        "passwords were encrypted with another key (restore that key file, or set "
+        "VP_SECRET_KEY to that key)",
+    },
+    # import files and rows
+    "import.row": {"fr": "ligne {line} : {reason}", "en": "line {line}: {reason}"},
+    "import.row_column": {
+        "fr": "ligne {line}, colonne {column} : {reason}",
+        "en": "line {line}, column {column}: {reason}",
+    },
+    "import.duplicate_code": {
+        "fr": "code d'équipement en double {code!r} (ligne {line})",
+        "en": "duplicate asset code {code!r} (line {line})",
+    },
+    "import.address_needed": {
+        "fr": "donnez une adresse ONVIF ou une URL RTSP",
+        "en": "give an ONVIF host or an RTSP URL",
+    },
+    "import.too_large": {
+        "fr": "{path} : plus de {mib} Mio",
+        "en": "{path}: larger than {mib} MiB",
+    },
+    "import.unreadable": {
+        "fr": "{path} : fichier illisible : {reason}",
+        "en": "{path}: cannot read file: {reason}",
+    },
+    "import.not_json": {
+        "fr": "{path} : JSON invalide : {reason}",
+        "en": "{path}: not valid JSON: {reason}",
+    },
+    "import.not_a_list": {
+        "fr": "{path} : une liste JSON d'objets caméra est attendue",
+        "en": "{path}: expected a JSON list of camera objects",
+    },
+    "import.no_header": {
+        "fr": "{path} : aucune ligne d'en-tête avec une colonne 'code'",
+        "en": "{path}: no header line with a 'code' column",
+    },
+    "import.unknown_columns": {
+        "fr": "{path} : colonne(s) inconnue(s) {columns} ; attendu : certaines de {expected}",
+        "en": "{path}: unknown column(s) {columns}; expected some of {expected}",
+    },
+    "import.too_many_values": {
+        "fr": "{path} : ligne {line} : plus de valeurs que de colonnes",
+        "en": "{path}: line {line}: more values than columns",
+    },
+    "import.bad_csv": {
+        "fr": "{path} : ligne {line} : {reason}",
+        "en": "{path}: line {line}: {reason}",
+    },
+    "import.file_problem": {"fr": "{path} : {problem}", "en": "{path}: {problem}"},
+    # warnings
+    "warning.password_in_url": {
+        "fr": "le mot de passe de {option} est visible des autres utilisateurs de cette machine "
+        "(ps, historique du shell) ; {instead}",
+        "en": "the password in {option} is visible to other users of this machine "
+        "(ps, shell history); {instead}",
+    },
+    "warning.instead_stdin": {
+        "fr": "donnez l'URL sans lui et le mot de passe avec --user et --password-stdin",
+        "en": "give the URL without it and the password with --user and --password-stdin",
+    },
+    "warning.instead_env": {
+        "fr": "mettez plutôt l'URL dans VP_DATABASE_URL ou dans le fichier de configuration",
+        "en": "put the URL in VP_DATABASE_URL or the configuration file instead",
+    },
+    "password.stdin_empty": {
+        "fr": "--password-stdin donné mais l'entrée standard est vide",
+        "en": "--password-stdin given but standard input is empty",
+    },
+    "import.unknown_municipality": {
+        "fr": "commune inconnue {insee!r}",
+        "en": "unknown municipality {insee!r}",
+    },
+    "import.bad_utf16": {
+        "fr": "{path} : UTF-16 illisible à l'octet {byte} (le fichier semble être en UTF-16)",
+        "en": "{path}: unreadable UTF-16 at byte {byte} (the file looks like UTF-16)",
+    },
+    "import.bad_encoding": {
+        "fr": "{path} : encodage illisible à l'octet {byte} (UTF-8 ou Windows-1252 attendu)",
+        "en": "{path}: unreadable encoding at byte {byte} (expected UTF-8 or Windows-1252)",
+    },
+    "probe.onvif_failed": {
+        "fr": "caméra {code!r} : ONVIF {condition} : {reason}",
+        "en": "camera {code!r}: ONVIF {condition}: {reason}",
+    },
+    "probe.rtsp_failed": {
+        "fr": "caméra {code!r} : RTSP {condition} : {reason} ; --no-probe l'enregistre sans "
+        "interroger la caméra",
+        "en": "camera {code!r}: RTSP {condition}: {reason}; --no-probe registers it without "
+        "asking the camera",
+    },
+    "probe.rtsp_auth": {
+        "fr": "caméra {code!r} : RTSP {condition} : {reason} (nom d'utilisateur ou mot de passe "
+        "erroné ?) ; --no-probe l'enregistre sans interroger la caméra",
+        "en": "camera {code!r}: RTSP {condition}: {reason} (wrong user name or password?); "
+        "--no-probe registers it without asking the camera",
+    },
+    "probe.no_picture": {
+        "fr": "caméra {code!r} : le flux n'a donné aucune image ; --no-probe l'enregistre sans "
+        "interroger la caméra",
+        "en": "camera {code!r}: the stream gave no picture; --no-probe registers it without "
+        "asking the camera",
+    },
+    "incident.unknown_id": {
+        "fr": "incident {id!r} : aucun incident n'a cet id",
+        "en": "incident {id!r}: no incident has this id",
+    },
+    "incident.ambiguous_id": {
+        "fr": "incident {id!r} : correspond à plusieurs incidents",
+        "en": "incident {id!r}: matches several incidents",
+    },
+    "maintainer.unknown": {
+        "fr": "mainteneur inconnu {name!r}",
+        "en": "unknown maintainer {name!r}",
+    },
+    "node.starting": {"fr": "nœud {id} (en démarrage)", "en": "node {id} (starting)"},
+    "node.running": {
+        "fr": "nœud {id} sur l'hôte {host}, pid {pid}, depuis {since}",
+        "en": "node {id} on host {host}, pid {pid}, since {since}",
+    },
+    "node.already_running": {
+        "fr": "un autre nœud fonctionne déjà sur {database} : {who}. Une base SQLite sert un "
+        "seul nœud ; arrêtez d'abord celui-ci, ou partagez une base PostgreSQL entre les nœuds",
+        "en": "another node already runs on {database}: {who}. A SQLite database serves "
+        "one node; stop that one first, or share a PostgreSQL database between nodes",
+    },
 }
 
 # Metric names as people read them (the keys stay in --json).
@@ -549,3 +1006,58 @@ class Texts:
         if isinstance(value, dict):
             return ", ".join(f"{key}: {item}" for key, item in value.items())
         return str(value)
+
+
+class Message:
+    """Words for a person, not yet in a language: a catalogue key and its values.
+
+    Values that are themselves messages are rendered in the same language; a list of them
+    gives one line each. `str()` is the English text, for logs and code that reads it.
+    """
+
+    def __init__(self, key: str, count: int | None = None, **values: Any) -> None:
+        self.key, self.count, self.values = key, count, values
+
+    def render(self, texts: Texts) -> str:
+        """The message in the language of `texts`."""
+        values = {name: _rendered(value, texts) for name, value in self.values.items()}
+        return texts(self.key, self.count, **values)
+
+    def __str__(self) -> str:
+        return self.render(Texts("en"))
+
+    def __repr__(self) -> str:
+        return f"Message({self.key!r}, {self.values!r})"
+
+
+def _rendered(value: Any, texts: Texts) -> Any:
+    if isinstance(value, Message | MessageError):
+        return value.render(texts)
+    if isinstance(value, list):
+        return "\n".join(str(_rendered(item, texts)) for item in value)
+    return value
+
+
+class MessageError(Exception):
+    """An error a person reads: a catalogue key and its values (or a Message).
+
+    The command line renders it in the configured language; `str()` is the English text.
+    """
+
+    def __init__(self, key: str | Message, **values: Any) -> None:
+        self.message = key if isinstance(key, Message) else Message(key, **values)
+        super().__init__(self.message.key)
+
+    def render(self, texts: Texts) -> str:
+        """The error in the language of `texts`."""
+        return self.message.render(texts)
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+    def __reduce__(self):  # copied or pickled with its values, not only its key
+        return (self.__class__, (self.message,))
+
+
+class InvalidValue(MessageError, ValueError):
+    """A validator's refusal of a value (pydantic reports it as a value error)."""

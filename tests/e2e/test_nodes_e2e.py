@@ -98,9 +98,9 @@ def test_a_second_node_on_one_sqlite_file_is_refused_and_a_dead_one_does_not_blo
         )  # fmt: skip
         assert second.returncode == 2, second.stderr
         error = second.stderr.strip()
-        assert error.startswith("error: another node already runs on"), error
-        assert f"pid {first.pid}" in error and f"host {socket.gethostname()}" in error
-        assert f"since {node_a['started_at'][:10]}" in error and "Traceback" not in error
+        assert error.startswith("erreur : un autre nœud fonctionne déjà sur"), error
+        assert f"pid {first.pid}" in error and f"l'hôte {socket.gethostname()}" in error
+        assert f"depuis {node_a['started_at'][:10]}" in error and "Traceback" not in error
         assert [n["pid"] for n in cli_json(env, "nodes")] == [first.pid]  # B wrote nothing
 
         first.send_signal(signal.SIGKILL)

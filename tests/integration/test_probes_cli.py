@@ -154,7 +154,7 @@ def test_register_check_and_reference_commands(cli, sim):
 def test_check_unknown_camera_is_bad_input(cli):
     """`check` on an unknown code exits with 2 (bad input), not with a traceback."""
     code, _out, err = cli("check", "NOPE")
-    assert code == 2 and "unknown camera" in err
+    assert code == 2 and "caméra inconnue" in err
 
 
 def test_discover_lists_unregistered_devices_by_unicast(cli, sim):
@@ -235,7 +235,9 @@ def test_camera_add_rtsp_probes_the_camera(cli, sim, database_url):
     main_url = f"rtsp://{HOST}:{sim.rtsp_port}/main"
     wrong = f"rtsp://admin:Wr0ng-pass@{HOST}:{sim.rtsp_port}/main"
     code, out, err = vp(*add, "--rtsp", wrong)
-    assert code == 2 and "auth_failed" in err and "wrong user name or password" in err, err
+    assert (
+        code == 2 and "auth_failed" in err and "nom d'utilisateur ou mot de passe erroné" in err
+    ), err
     assert "Wr0ng-pass" not in out + err
     dead = f"rtsp://{HOST}:{free_port(HOST)}/main"
     code, _, err = vp(*add, "--rtsp", dead, "--user", "admin", "--password-stdin",

@@ -69,17 +69,17 @@ def test_add_list_show_camera(cli):
     ("args", "message"),
     [
         (["municipality", "add", "--insee", "9201", "--name", "X"], "INSEE"),
-        (["municipality", "add", "--insee", "92012", "--name", "X"], "already exists"),
-        (["site", "add", "Gare", "--municipality", "99999"], "unknown municipality"),
+        (["municipality", "add", "--insee", "92012", "--name", "X"], "existe déjà"),
+        (["site", "add", "Gare", "--municipality", "99999"], "commune inconnue"),
         (["site", "add", "Gare", "--municipality", "92012", "--lat", "95"], "latitude"),
         (["camera", "add", "C1", "--site", "Mairie", "--municipality", "78000",
-          "--rtsp", "rtsp://h/x"], "unknown municipality"),
+          "--rtsp", "rtsp://h/x"], "commune inconnue"),
         (["camera", "add", "C1", "--site", "Mairie", "--municipality", "92012",
           "--rtsp", "http://h/x"], "rtsp://"),
         (["camera", "add", "C1", "--site", "Mairie", "--municipality", "92012",
           "--onvif", "h:99999"], "port"),
         (["camera", "add", "C1", "--site", "Mairie", "--municipality", "92012"], "--onvif"),
-        (["camera", "show", "NOPE"], "unknown camera"),
+        (["camera", "show", "NOPE"], "caméra inconnue"),
     ],
 )  # fmt: skip
 def test_bad_input_exit_code_2(cli, args, message):
@@ -95,7 +95,7 @@ def test_duplicate_camera_writes_nothing(cli):
             "--rtsp"]  # fmt: skip
     assert cli(*args, "rtsp://127.9.9.1/a")[0] == 0
     code, _, err = cli(*args, "rtsp://127.9.9.2/b")
-    assert code == 2 and "duplicate asset code" in err
+    assert code == 2 and "code d'équipement en double" in err
     assert json.loads(cli("camera", "show", "BB-1", "--json")[1])["rtsp_main"].endswith("/a")
 
 
@@ -135,11 +135,11 @@ def test_import_reports_every_bad_row_and_writes_nothing(cli, tmp_path):
     source = write_csv(tmp_path / "bad.csv", rows)
     code, out, err = cli("camera", "import", str(source))
     assert code == 2
-    assert "line 3, column municipality: unknown municipality '75056'" in err
-    assert "line 4, column rtsp_main" in err
-    assert "line 5, column code: duplicate asset code 'OK-1' (line 2)" in err
-    assert "line 6, column onvif_port" in err
-    assert "line 7, column municipality" in err
+    assert "ligne 3, colonne municipality : commune inconnue '75056'" in err
+    assert "ligne 4, colonne rtsp_main" in err
+    assert "ligne 5, colonne code : code d'équipement en double 'OK-1' (ligne 2)" in err
+    assert "ligne 6, colonne onvif_port" in err
+    assert "ligne 7, colonne municipality" in err
     assert "rien n'a été écrit" in out
     assert json.loads(cli("camera", "list", "--json")[1]) == []
 
@@ -172,15 +172,15 @@ def test_import_french_spreadsheet_encodings(cli, tmp_path, encoding):
 
 def test_import_unreadable_files(cli, tmp_path):
     """Missing files, binary files and unknown columns are refused with a clear message."""
-    assert "cannot read file" in cli("camera", "import", str(tmp_path / "nope.csv"))[2]
+    assert "fichier illisible" in cli("camera", "import", str(tmp_path / "nope.csv"))[2]
     binary = tmp_path / "bin.csv"
     binary.write_bytes(b"code,site\n\x81\x8d\x8f\x90\x9d,x\n")
     code, _, err = cli("camera", "import", str(binary))
-    assert code == 2 and "encoding" in err
+    assert code == 2 and "encodage" in err
     unknown = tmp_path / "unknown.csv"
     unknown.write_text("code,site,municipality,colour\nA,Mairie,92012,red\n")
     code, _, err = cli("camera", "import", str(unknown))
-    assert code == 2 and "unknown column(s) colour" in err
+    assert code == 2 and "colonne(s) inconnue(s) colour" in err
 
 
 def test_import_creates_missing_sites_with_uplink(cli, tmp_path):
@@ -197,7 +197,7 @@ def test_json_import(cli, tmp_path):
     source = tmp_path / "in.json"
     source.write_text(json.dumps([camera_row("J-1"), camera_row("J-2", onvif_port=0)]))
     code, _, err = cli("camera", "import", str(source))
-    assert code == 2 and "line 2, column onvif_port" in err
+    assert code == 2 and "ligne 2, colonne onvif_port" in err
 
 
 def test_update_decommission_history(cli):
@@ -238,9 +238,9 @@ def test_contacts_scoped_and_secret_masked(cli, secret_key, database_url):
     [
         (["--channel", "email", "--address", "not-an-address"], "e-mail"),
         (["--channel", "webhook", "--address", "ftp://x/y"], "http"),
-        (["--channel", "mqtt", "--address", "a/#"], "wildcards"),
+        (["--channel", "mqtt", "--address", "a/#"], "jokers"),
         (["--channel", "email", "--address", "a@b.fr", "--quiet", "22:00"], "HH:MM"),
-        (["--channel", "email", "--address", "a@b.fr", "--municipality", "99999"], "unknown"),
+        (["--channel", "email", "--address", "a@b.fr", "--municipality", "99999"], "inconnue"),
     ],
 )
 def test_bad_contacts_refused(cli, args, message):
@@ -261,7 +261,7 @@ def test_maintenance_windows(cli):
     assert [w["scope"] for w in json.loads(out)] == ["camera", "site", "municipality"]
     reversed_window = ["--start", window[3], "--end", window[1]]
     code, _, err = cli("maintenance", "add", "--camera", "BB-1", *reversed_window)
-    assert code == 2 and "end after it starts" in err
+    assert code == 2 and "finir après son début" in err
     code, _, err = cli("maintenance", "add", "--camera", "BB-1", "--start", "2026-11-24T08:00",
                        "--end", "2026-11-24T09:00")  # fmt: skip
     assert code == 2 and "timezone" in err
@@ -320,7 +320,7 @@ def test_import_messages_say_what_happened(cli, tmp_path):
     code, out, err = cli("camera", "import", str(bad), "--dry-run")
     assert code == 2
     assert "modifications à écrire" not in out and "rien ne serait écrit" in out
-    assert "line 3, column expected_codec: expected one of" in err and "column row" not in err
+    assert "ligne 3, colonne expected_codec : valeurs admises" in err and "colonne row" not in err
     good = write_csv(tmp_path / "good.csv", [camera_row("OK-1")])
     assert "modifications à écrire" in cli("camera", "import", str(good), "--dry-run")[1]
     assert "modifications écrites" in cli("camera", "import", str(good))[1]
@@ -361,10 +361,11 @@ def test_asset_codes_are_unique_whatever_their_case(cli, tmp_path):
     add = ["camera", "add", "--site", "Mairie", "--municipality", "92012", "--no-probe"]
     assert cli(*add[:2], "CAM-MAIRIE-01", *add[2:], "--rtsp", "rtsp://127.9.9.1/a")[0] == 0
     code, _, err = cli(*add[:2], "cam-mairie-01", *add[2:], "--rtsp", "rtsp://127.9.9.2/b")
-    assert code == 2 and "already exists (as 'CAM-MAIRIE-01')" in err
+    assert code == 2 and "existe déjà (sous 'CAM-MAIRIE-01')" in err
     rows = [camera_row("OK-1"), camera_row("ok-1")]
     code, _, err = cli("camera", "import", str(write_csv(tmp_path / "case.csv", rows)))
-    assert code == 2 and "line 3, column code: duplicate asset code 'ok-1' (line 2)" in err
+    assert code == 2
+    assert "ligne 3, colonne code : code d'équipement en double 'ok-1' (ligne 2)" in err
     # A row naming the camera in another case updates it, and never creates a twin.
     row = camera_row("cam-mairie-01", rtsp_main="rtsp://127.9.9.1/a", name="Parvis")
     code, out, err = cli("camera", "import", str(write_csv(tmp_path / "u.csv", [row])), "--json")
@@ -386,11 +387,11 @@ def test_the_same_device_is_registered_once(cli, tmp_path):
         "RTSP://127.9.9.1/main",
     ]
     code, _, err = cli("camera", "add", "A-2", *add, *same_stream)
-    assert code == 2 and "already registered as camera 'A-1'" in err and "stream URL" in err
+    assert code == 2 and "appartient déjà à la caméra 'A-1'" in err and "l'URL de flux" in err
     assert cli("camera", "add", "A-2", *add, *same_stream, "--allow-duplicate-device")[0] == 0
     assert cli("camera", "add", "O-1", *add, "--onvif", "127.9.9.9")[0] == 0
     code, _, err = cli("camera", "add", "O-2", *add, "--onvif", "127.9.9.9:80")
-    assert code == 2 and "ONVIF address 127.9.9.9:80 is already registered as camera 'O-1'" in err
+    assert code == 2 and "l'adresse ONVIF 127.9.9.9:80 appartient déjà à la caméra 'O-1'" in err
     assert cli("camera", "add", "O-2", *add, "--onvif", "127.9.9.9:8080")[0] == 0
     code, _, err = cli("camera", "update", "O-2", "--onvif", "127.9.9.9:80")
     assert code == 2 and "'O-1'" in err
@@ -404,8 +405,8 @@ def test_the_same_device_is_registered_once(cli, tmp_path):
     source = write_csv(tmp_path / "devices.csv", rows)
     code, _, err = cli("camera", "import", str(source))
     assert code == 2
-    assert "line 3: serial number 'sn-42' is already registered as camera 'S-1'" in err
-    assert "line 4: stream URL rtsp://127.9.9.1/main is already registered as camera 'A-1'" in err
+    assert "ligne 3 : le numéro de série 'sn-42' appartient déjà à la caméra 'S-1'" in err
+    assert "ligne 4 : l'URL de flux rtsp://127.9.9.1/main appartient déjà à la caméra 'A-1'" in err
     code, out, err = cli("camera", "import", str(source), "--allow-duplicate-device", "--json")
     assert code == 0, err
     assert json.loads(out)["create"] == 3
@@ -414,9 +415,9 @@ def test_the_same_device_is_registered_once(cli, tmp_path):
 def test_insee_codes_are_checked_against_the_official_list(cli):
     """A code that is not a current commune needs --force; the name comes from the list."""
     code, _, err = cli("municipality", "add", "--insee", "99999", "--name", "Nulle-part")
-    assert code == 2 and "99999 is not a current commune" in err and "--force" in err
+    assert code == 2 and "99999 n'est pas une commune actuelle" in err and "--force" in err
     code, _, err = cli("municipality", "add", "--insee", "92001")  # Antony was never 92001
-    assert code == 2 and "not a current commune" in err
+    assert code == 2 and "pas une commune actuelle" in err
     assert cli("municipality", "add", "--insee", "99999", "--name", "Essai", "--force")[0] == 0
     code, _, err = cli("municipality", "add", "--insee", "2A004", "--force")
     assert code == 2 and "--name" in err

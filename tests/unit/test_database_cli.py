@@ -13,6 +13,9 @@ from cryptography.fernet import Fernet
 from vp_monitor.cli import main
 from vp_monitor.config import load_settings, secret_key_location
 
+# These tests match the English messages.
+pytestmark = pytest.mark.usefixtures("english")
+
 PASSWORD = "Db-S3cretPW"
 
 
@@ -105,7 +108,7 @@ def test_empty_sqlite_file_is_not_used_until_upgraded(run, tmp_path):
     url = f"sqlite:///{path}"
     assert_one_error_line(*run("--database-url", url, "status"), "empty database", str(path))
     code, out, _err = run("--database-url", url, "db", "upgrade")
-    assert code == 0 and "à jour" in out
+    assert code == 0 and "up to date" in out
     assert run("--database-url", url, "status")[0] == 0
 
 

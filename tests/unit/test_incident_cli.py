@@ -106,7 +106,7 @@ def test_ack_by_prefix_records_who_and_tells_recipients(fleet, cli, tmp_path):
 
 def test_unknown_incident_is_exit_code_2(fleet, cli):
     code, _, err = cli("incident", "ack", "ffff")
-    assert code == 2 and "no incident has this id" in err
+    assert code == 2 and "aucun incident n'a cet id" in err
 
 
 def _history(engine, code, *points):
@@ -161,7 +161,7 @@ def test_report_command_prints_a_towns_day(fleet, cli):
     code, _, err = cli("report", "--day", "23/11/2026")
     assert code == 2 and "not a day" in err
     code, _, err = cli("report", "--maintainer", "Nobody")
-    assert code != 0 and "unknown maintainer" in err
+    assert code != 0 and "mainteneur inconnu" in err
 
 
 def test_contact_update_sets_digest_and_reports(fleet, cli):
@@ -175,7 +175,7 @@ def test_contact_update_sets_digest_and_reports(fleet, cli):
     _, out, _ = cli("contact", "list", "--json")
     assert json.loads(out)[0]["digest"] is False and json.loads(out)[0]["reports"] is True
     code, _, err = cli("contact", "update", "99", "--digest")
-    assert code != 0 and "unknown contact 99" in err
+    assert code != 0 and "contact inconnu 99" in err
 
 
 def test_status_wall_speaks_french_in_paris_time(fleet, cli, monkeypatch):

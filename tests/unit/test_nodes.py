@@ -194,7 +194,7 @@ def test_a_second_node_on_one_sqlite_file_is_refused_naming_the_first(tmp_path):
     Heartbeat(session_factory(engine), "host-1-111", "all").beat()
     with pytest.raises(NodeRunning) as refused:
         hold_single_node(url, "host-1-222")
-    message = running_message(engine, refused.value.holder)
+    message = str(running_message(engine, refused.value.holder))
     assert f"node host-1-111 on host {socket.gethostname()}, pid {os.getpid()}, since" in message
     first.close()
     again = hold_single_node(url, "host-1-222")  # the stale row does not block

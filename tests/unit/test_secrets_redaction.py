@@ -11,6 +11,9 @@ from click.testing import CliRunner
 from vp_monitor.cli import main
 from vp_monitor.redaction import MASK, redact, redact_url
 
+# These tests match the English messages.
+pytestmark = pytest.mark.usefixtures("english")
+
 SECRET = "Sup3r-S3cret!"  # the same secret in every case: it must never come out
 
 
@@ -146,9 +149,9 @@ def test_shown_value_keeps_the_url_without_its_credentials(cli, tmp_path):
     code, _, err = cli(*ADD, "--rtsp", f"{URL}:99999/main")
     assert code == 2 and f"rtsp://{MASK}@127.9.9.2:99999/main" in err
     path = tmp_path / "vp.toml"
-    path.write_text('language = "de"\n', encoding="utf-8")
+    path.write_text('timezone = "Mars/Olympus"\n', encoding="utf-8")
     code, _, err = cli("--config", str(path), "config", "check", database=False)
-    assert code == 2 and "language = 'de'" in err
+    assert code == 2 and "timezone = 'Mars/Olympus'" in err
 
 
 # -- contact addresses -------------------------------------------------------------------------

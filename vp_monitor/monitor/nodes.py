@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from vp_monitor.db import Base, UTCDateTime, utcnow
+from vp_monitor.texts import Message
 
 log = logging.getLogger(__name__)
 
@@ -207,18 +208,15 @@ def hold_single_node(database_url: str, node_id: str) -> IO[str] | None:
     return handle
 
 
-def running_message(engine: Engine, holder: str) -> str:
+def running_message(engine: Engine, holder: str) -> Message:
     """Which node holds the database: its host, pid and start time from its node row."""
     from vp_monitor.db import session_factory
 
     with session_factory(engine)() as session:
         node = session.get(Node, holder) if holder else None
     if node is None:  # the holder is starting and has not written its row yet
-        who = f"node {holder or '?'} (starting)"
+        who = Message("node.starting", id=holder or "?")
     else:
         since = node.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        who = f"node {node.id} on host {node.host}, pid {node.pid}, since {since}"
-    return (
-        f"another node already runs on {engine.url.database}: {who}. A SQLite database serves "
-        "one node; stop that one first, or share a PostgreSQL database between nodes"
-    )
+        who = Message("node.running", id=node.id, host=node.host, pid=node.pid, since=since)
+    return Message("node.already_running", database=engine.url.database, who=who)

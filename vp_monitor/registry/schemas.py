@@ -25,6 +25,7 @@ from vp_monitor.registry.models import (
     MaintenanceScope,
     Severity,
 )
+from vp_monitor.texts import InvalidValue
 
 INSEE = re.compile(r"^(?:\d{2}|2[AB])\d{3}$")
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
@@ -40,28 +41,26 @@ def _blank_to_none(value):
 def _insee(value: str) -> str:
     value = value.upper()
     if not INSEE.match(value):
-        raise ValueError("expected a 5-character INSEE code such as 92012 or 2A004")
+        raise InvalidValue("value.insee")
     return value
 
 
 def _code(value: str) -> str:
     if not CODE.match(value):
-        raise ValueError(
-            "expected 1-40 letters, digits, '.', '_' or '-', starting with a letter or digit"
-        )
+        raise InvalidValue("value.code")
     return value
 
 
 def _rtsp_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme.lower() not in ("rtsp", "rtsps") or not parts.hostname:
-        raise ValueError("expected an rtsp:// or rtsps:// URL with a host")
+        raise InvalidValue("value.rtsp_url")
     try:
         port = parts.port
     except ValueError:
-        raise ValueError("port out of range 1-65535") from None
+        raise InvalidValue("value.port_range") from None
     if port is not None and not 1 <= port <= 65535:
-        raise ValueError("port out of range 1-65535")
+        raise InvalidValue("value.port_range")
     return value
 
 
@@ -105,8 +104,10 @@ class MunicipalityInput(Input):
         elif self.departement != expected:
             raise FieldsError(
                 "departement",
-                f"departement {self.departement!r} does not match INSEE code {self.insee} "
-                f"(expected {expected})",
+                "value.departement",
+                departement=self.departement,
+                insee=self.insee,
+                expected=expected,
             )
         return self
 
@@ -162,12 +163,12 @@ class CameraInput(Input):
     @model_validator(mode="after")
     def _checks(self):
         if self.expected_codec is not None and self.expected_codec not in CODECS:
-            raise FieldsError("expected_codec", f"expected one of {', '.join(CODECS)}")
+            raise FieldsError("expected_codec", "value.codec", codecs=", ".join(CODECS))
         if self.onvif_host is not None:
             try:
                 self.onvif_host, port = split_host_port(self.onvif_host)
-            except ValueError as exc:
-                raise FieldsError("onvif_host", str(exc)) from None
+            except InvalidValue as exc:
+                raise FieldsError("onvif_host", exc.message) from None
             self.onvif_port = self.onvif_port or port
         self._move_url_credentials()
         return self
@@ -201,7 +202,7 @@ def split_host_port(value: str) -> tuple[str, int | None]:
     if not sep or "]" in port:
         return value, None
     if not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise ValueError(f"ONVIF port {port!r} out of range 1-65535")
+        raise InvalidValue("value.onvif_port", port=port)
     return host, int(port)
 
 
@@ -230,23 +231,23 @@ class ContactInput(Input):
         if self.municipality is not None:
             try:
                 self.municipality = _insee(self.municipality)
-            except ValueError as exc:
-                raise FieldsError("municipality", str(exc)) from None
+            except InvalidValue as exc:
+                raise FieldsError("municipality", exc.message) from None
         if self.municipality and self.maintainer:
             raise FieldsError(
                 ("municipality", "maintainer"),
-                "a contact belongs to a municipality or a maintainer, not both",
+                "value.contact_owner",
             )
         if (self.quiet_from is None) != (self.quiet_until is None):
-            raise FieldsError(("quiet_from", "quiet_until"), "give both ends of the quiet hours")
+            raise FieldsError(("quiet_from", "quiet_until"), "value.quiet_hours")
         if self.channel is ContactChannel.EMAIL and not EMAIL.match(self.address):
-            raise FieldsError("address", f"{self.address!r} is not an e-mail address")
+            raise FieldsError("address", "value.email", address=self.address)
         if self.channel is ContactChannel.WEBHOOK:
             scheme = urlsplit(self.address).scheme
             if scheme not in ("http", "https") or not urlsplit(self.address).hostname:
-                raise FieldsError("address", "a webhook address is an http:// or https:// URL")
+                raise FieldsError("address", "value.webhook")
         if self.channel is ContactChannel.MQTT and any(c in self.address for c in "#+"):
-            raise FieldsError("address", "an MQTT topic prefix cannot hold the wildcards # or +")
+            raise FieldsError("address", "value.mqtt_topic")
         return self
 
 
@@ -263,5 +264,5 @@ class MaintenanceInput(Input):
     @model_validator(mode="after")
     def _order(self):
         if self.ends_at <= self.starts_at:
-            raise FieldsError(("starts_at", "ends_at"), "the window must end after it starts")
+            raise FieldsError(("starts_at", "ends_at"), "value.window_order")
         return self

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from vp_monitor.texts import MessageError
 
-class SecretKeyError(Exception):
+
+class SecretKeyError(MessageError):
     """The encryption key is missing, malformed or does not match the stored passwords."""
 
 
@@ -22,18 +24,11 @@ def load_key(
     if key:
         return _checked(key.encode(), "VP_SECRET_KEY")
     if key_file is None:
-        raise SecretKeyError(
-            "no encryption key for camera passwords: set VP_SECRET_KEY, or secret_key_file "
-            "in the configuration (only a SQLite database or a configuration file gives a "
-            "default key file)"
-        )
+        raise SecretKeyError("key.none")
     if key_file.exists():
         return _checked(key_file.read_bytes().strip(), str(key_file))
     if not create:  # a new key could not decrypt what is stored: say which file is missing
-        raise SecretKeyError(
-            f"no key file at {key_file}: the stored passwords cannot be decrypted without the "
-            "key they were encrypted with (restore that file, or set VP_SECRET_KEY)"
-        )
+        raise SecretKeyError("key.file_missing", path=key_file)
     key_file.parent.mkdir(parents=True, exist_ok=True)
     new_key = Fernet.generate_key()
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -54,10 +49,7 @@ def _checked(key: bytes, origin: str) -> bytes:
     try:
         Fernet(key)
     except ValueError as exc:
-        raise SecretKeyError(
-            f"{origin}: not a valid key (expected 32 url-safe base64-encoded bytes, "
-            "as made by `vp-monitor db new-key`)"
-        ) from exc
+        raise SecretKeyError("key.invalid", origin=origin) from exc
     return key
 
 
@@ -83,8 +75,4 @@ class SecretBox:
         try:
             return fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
-            raise SecretKeyError(
-                f"a stored password cannot be decrypted with the key from {self.origin}: the "
-                "passwords were encrypted with another key (restore that key file, or set "
-                "VP_SECRET_KEY to that key)"
-            ) from exc
+            raise SecretKeyError("key.wrong", origin=self.origin) from exc

@@ -38,9 +38,10 @@ from vp_monitor.registry.schemas import (
     split_url_credentials,
 )
 from vp_monitor.registry.secrets import SecretBox
+from vp_monitor.texts import Message, MessageError
 
 
-class RegistryError(Exception):
+class RegistryError(MessageError):
     """A registry write or lookup that cannot be done; the message says why."""
 
 
@@ -70,18 +71,20 @@ def stream_key(url: str) -> str:
     )
 
 
-def device_keys(camera: Camera | CameraInput) -> dict[str, str]:
+def device_keys(camera: Camera | CameraInput) -> dict[str, Message]:
     """What identifies the device behind a camera (serial, ONVIF address, stream URLs): a
     comparable key for each, with how to name it."""
     keys = {}
     if camera.serial:
-        keys[f"serial:{camera.serial.strip().lower()}"] = f"serial number {camera.serial!r}"
+        keys[f"serial:{camera.serial.strip().lower()}"] = Message(
+            "device.serial", serial=camera.serial
+        )
     if camera.onvif_host:
         address = f"{camera.onvif_host.lower()}:{camera.onvif_port or 80}"
-        keys[f"onvif:{address}"] = f"ONVIF address {address}"
+        keys[f"onvif:{address}"] = Message("device.onvif", address=address)
     for url in (camera.rtsp_main, camera.rtsp_sub):
         if url:
-            keys[f"stream:{stream_key(url)}"] = f"stream URL {url}"
+            keys[f"stream:{stream_key(url)}"] = Message("device.stream", url=url)
     return keys
 
 
@@ -96,7 +99,7 @@ class DeviceIndex:
         for key in device_keys(camera):
             self.holders.setdefault(key, camera.code)
 
-    def find(self, data: CameraInput, current: Camera | None = None) -> str | None:
+    def find(self, data: CameraInput, current: Camera | None = None) -> Message | None:
         """Why `data` is a device registered as another camera, or None; for an update of
         `current`, only the keys it does not have already count (a shared encoder accepted
         once stays accepted)."""
@@ -105,10 +108,7 @@ class DeviceIndex:
             holder = self.holders.get(key)
             if key in kept or holder is None or holder.lower() == data.code.lower():
                 continue
-            return (
-                f"{what} is already registered as camera {holder!r} (the same device "
-                "twice?); give --allow-duplicate-device for an encoder shared by cameras"
-            )
+            return Message("device.duplicate", what=what, holder=holder)
         return None
 
 
@@ -195,7 +195,7 @@ class Registry:
         found = self._cached(("municipality", insee.upper()), lambda: self.session.scalar(query))
         if found is None:
             del self._cache[("municipality", insee.upper())]
-            raise NotFound(f"unknown municipality {insee!r} (add it with `municipality add`)")
+            raise NotFound("municipality.unknown", insee=insee)
         return found
 
     def municipalities(self) -> list[Municipality]:
@@ -205,17 +205,17 @@ class Registry:
         """Create a municipality; its INSEE code must be new and, unless `force`, a current
         commune of the shipped official list (which gives the name when none is given)."""
         if self.session.scalar(select(Municipality.id).where(Municipality.insee == data.insee)):
-            raise RegistryError(f"municipality {data.insee} already exists")
+            raise RegistryError("municipality.exists", insee=data.insee)
         official = commune(data.insee)
         if official is None and not force:
             raise RegistryError(
-                f"INSEE code {data.insee} is not a current commune of départements "
-                f"{', '.join(departements())} (official list shipped with vp-monitor); "
-                "check the code, or give --force to add it anyway"
+                "municipality.not_official",
+                insee=data.insee,
+                departements=", ".join(departements()),
             )
         if data.name is None:
             if official is None:
-                raise RegistryError(f"municipality {data.insee}: give its --name")
+                raise RegistryError("municipality.name_needed", insee=data.insee)
             data = data.model_copy(update={"name": official.name})
         municipality = Municipality(**data.model_dump())
         self.session.add(municipality)
@@ -235,7 +235,7 @@ class Registry:
     def remove_municipality(self, insee: str) -> None:
         municipality = self.municipality(insee)
         if self.session.scalar(select(Site.id).where(Site.municipality_id == municipality.id)):
-            raise RegistryError(f"municipality {insee} still has sites; remove them first")
+            raise RegistryError("municipality.has_sites", insee=insee)
         self.audit("delete", "municipality", insee, before=municipality_record(municipality))
         self.session.delete(municipality)
         self._cache.clear()
@@ -253,13 +253,14 @@ class Registry:
         if len(by_name) == 1:
             return by_name[0]
         if len(by_name) > 1:
-            raise RegistryError(f"site name {ref!r} is ambiguous: give --municipality or the id")
+            raise RegistryError("site.ambiguous", ref=ref)
         if ref.isdigit():
             found = self.session.scalar(query.where(Site.id == int(ref)))
             if found is not None:
                 return found
-        where = f" in municipality {municipality}" if municipality else ""
-        raise NotFound(f"unknown site {ref!r}{where}")
+        if municipality:
+            raise NotFound("site.unknown_in", ref=ref, insee=municipality)
+        raise NotFound("site.unknown", ref=ref)
 
     def sites(self, municipality: str | None = None) -> list[Site]:
         query = select(Site).options(joinedload(Site.municipality)).order_by(Site.id)
@@ -273,7 +274,7 @@ class Registry:
         if self.session.scalar(
             select(Site.id).where(Site.municipality_id == municipality.id, Site.name == data.name)
         ):
-            raise RegistryError(f"site {data.name!r} already exists in {municipality.insee}")
+            raise RegistryError("site.exists", name=data.name, insee=municipality.insee)
         values = data.model_dump(exclude={"municipality"})
         site = Site(municipality=municipality, **values)
         self.session.add(site)
@@ -298,7 +299,7 @@ class Registry:
     def remove_site(self, ref: str, municipality: str | None = None) -> None:
         site = self.site(ref, municipality)
         if self.session.scalar(select(Camera.id).where(Camera.site_id == site.id)):
-            raise RegistryError(f"site {site.name!r} still has cameras; move or remove them first")
+            raise RegistryError("site.has_cameras", name=site.name)
         self.audit("delete", "site", str(site.id), before=site_record(site))
         self.session.delete(site)
         self._cache.clear()
@@ -312,7 +313,7 @@ class Registry:
             .options(joinedload(Camera.site), joinedload(Camera.municipality))
         )
         if found is None:
-            raise NotFound(f"unknown camera {code!r}")
+            raise NotFound("camera.unknown", code=code)
         return found
 
     def cameras(self, municipality: str | None = None, site: str | None = None) -> list[Camera]:
@@ -354,10 +355,11 @@ class Registry:
                 select(Camera.code).where(func.lower(Camera.code) == data.code.lower())
             )
         if exists or data.code.lower() in self._new_codes:
-            same = f" (as {exists!r})" if exists and exists != data.code else ""
-            raise RegistryError(f"camera {data.code!r} already exists{same} (duplicate asset code)")
+            if exists and exists != data.code:
+                raise RegistryError("camera.exists_as", code=data.code, existing=exists)
+            raise RegistryError("camera.exists", code=data.code)
         if not (data.onvif_host or data.rtsp_main):
-            raise RegistryError(f"camera {data.code!r}: give an ONVIF host or an RTSP URL")
+            raise RegistryError("camera.address_needed", code=data.code)
         self.site(data.site, self.municipality(data.municipality).insee)
         if not allow_duplicate_device:
             self._refuse_duplicate_device(data)
@@ -374,7 +376,7 @@ class Registry:
             try:
                 changes["onvif_host"], port = split_host_port(changes["onvif_host"])
             except ValueError as exc:
-                raise RegistryError(f"input: onvif_host: {exc}") from None
+                raise RegistryError("input.field", field="onvif_host", reason=exc) from None
             if port is not None:
                 changes.setdefault("onvif_port", port)
         for attr in ("rtsp_main", "rtsp_sub"):
@@ -412,7 +414,7 @@ class Registry:
     def _refuse_duplicate_device(self, data: CameraInput, current: Camera | None = None) -> None:
         clash = self.device_index().find(data, current)
         if clash:
-            raise RegistryError(f"camera {data.code!r}: {clash}")
+            raise RegistryError("camera.problem", code=data.code, reason=clash)
 
     def decommission_camera(self, code: str, note: str | None = None) -> Camera:
         """Mark a camera decommissioned; it keeps its history and is no longer checked."""
@@ -471,7 +473,7 @@ class Registry:
         """Change how a recipient is told (severity, language, level, digest, reports)."""
         contact = self.session.get(Contact, contact_id)
         if contact is None:
-            raise NotFound(f"unknown contact {contact_id}")
+            raise NotFound("contact.unknown", id=contact_id)
         before = contact_record(contact)
         for name, value in _given(changes).items():
             setattr(contact, name, value)
@@ -484,7 +486,7 @@ class Registry:
     def remove_contact(self, contact_id: int) -> None:
         contact = self.session.get(Contact, contact_id)
         if contact is None:
-            raise NotFound(f"unknown contact {contact_id}")
+            raise NotFound("contact.unknown", id=contact_id)
         self.audit("delete", "contact", str(contact_id), before=contact_record(contact))
         self.session.delete(contact)
 
@@ -513,7 +515,7 @@ class Registry:
     def remove_maintenance(self, window_id: int) -> None:
         window = self.session.get(MaintenanceWindow, window_id)
         if window is None:
-            raise NotFound(f"unknown maintenance window {window_id}")
+            raise NotFound("maintenance.unknown", id=window_id)
         self.audit("delete", "maintenance", str(window_id), before=maintenance_record(window))
         self.session.delete(window)
 
@@ -617,6 +619,6 @@ def _input_from_record(record: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in record.items() if key != "site_id"}
 
 
-def integrity_message(exc: IntegrityError) -> str:
+def integrity_message(exc: IntegrityError) -> Message:
     """A short reason for a constraint violation the checks above did not catch."""
-    return f"the database refused the change: {str(exc.orig).splitlines()[0]}"
+    return Message("database.refused", reason=str(exc.orig).splitlines()[0])

@@ -17,6 +17,7 @@ from vp_monitor.redaction import MASK, validation_problems
 from vp_monitor.registry.models import Camera, Site
 from vp_monitor.registry.schemas import CameraInput
 from vp_monitor.registry.service import NotFound, Registry, RegistryError, camera_record
+from vp_monitor.texts import Message
 
 # Import/export columns, documented in the README; only code, site and municipality are required.
 COLUMNS = (
@@ -35,12 +36,17 @@ class RowProblem:
 
     line: int
     column: str | None  # None: the row as a whole
-    reason: str
+    reason: Message
+
+    @property
+    def message(self) -> Message:
+        """The problem as a person reads it: the line, the column if any, the reason."""
+        if self.column is None:
+            return Message("import.row", line=self.line, reason=self.reason)
+        return Message("import.row_column", line=self.line, column=self.column, reason=self.reason)
 
     def __str__(self) -> str:
-        if self.column is None:
-            return f"line {self.line}: {self.reason}"
-        return f"line {self.line}, column {self.column}: {self.reason}"
+        return str(self.message)
 
 
 class ImportFileError(RegistryError):
@@ -75,9 +81,7 @@ def decode(raw: bytes, origin: str) -> str:
         try:
             return raw.decode(utf16)
         except UnicodeDecodeError as exc:
-            raise ImportFileError(
-                f"{origin}: unreadable UTF-16 at byte {exc.start} (the file looks like UTF-16)"
-            ) from exc
+            raise ImportFileError("import.bad_utf16", path=origin, byte=exc.start) from exc
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -85,9 +89,7 @@ def decode(raw: bytes, origin: str) -> str:
     try:
         return raw.decode("cp1252")
     except UnicodeDecodeError as exc:
-        raise ImportFileError(
-            f"{origin}: unreadable encoding at byte {exc.start} (expected UTF-8 or Windows-1252)"
-        ) from exc
+        raise ImportFileError("import.bad_encoding", path=origin, byte=exc.start) from exc
 
 
 def _utf16_codec(raw: bytes) -> str | None:
@@ -111,10 +113,10 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """Rows of a CSV or JSON file with the line (CSV) or item number (JSON) of each."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise ImportFileError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB")
+            raise ImportFileError("import.too_large", path=path, mib=MAX_FILE_BYTES // 2**20)
         raw = path.read_bytes()
     except OSError as exc:
-        raise ImportFileError(f"{path}: cannot read file: {exc.strerror}") from exc
+        raise ImportFileError("import.unreadable", path=path, reason=exc.strerror) from exc
     text = decode(raw, str(path))
     if path.suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
         return _json_rows(text, path)
@@ -125,11 +127,11 @@ def _json_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ImportFileError(f"{path}: not valid JSON: {exc}") from exc
+        raise ImportFileError("import.not_json", path=path, reason=exc) from exc
     if isinstance(data, dict):
         data = data.get("cameras")
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise ImportFileError(f"{path}: expected a JSON list of camera objects")
+        raise ImportFileError("import.not_a_list", path=path)
     return [(number, item) for number, item in enumerate(data, start=1)]
 
 
@@ -141,22 +143,25 @@ def _csv_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [name.strip().lower() for name in reader.fieldnames or []]
     if "code" not in header:
-        raise ImportFileError(f"{path}: no header line with a 'code' column")
+        raise ImportFileError("import.no_header", path=path)
     unknown = [name for name in header if name not in COLUMNS]
     if unknown:
         raise ImportFileError(
-            f"{path}: unknown column(s) {', '.join(unknown)}; expected some of {', '.join(COLUMNS)}"
-        )
+            "import.unknown_columns", path=path, columns=", ".join(unknown),
+            expected=", ".join(COLUMNS),
+        )  # fmt: skip
     reader.fieldnames = header
     rows = []
     try:
         for record in reader:
             if None in record:
-                raise ImportFileError(f"{path}: line {reader.line_num}: more values than columns")
+                raise ImportFileError("import.too_many_values", path=path, line=reader.line_num)
             if any(value and value.strip() for value in record.values()):
                 rows.append((reader.line_num, {k: v for k, v in record.items() if v is not None}))
     except csv.Error as exc:
-        raise ImportFileError(f"{path}: line {reader.line_num}: {exc}") from exc
+        raise ImportFileError(
+            "import.bad_csv", path=path, line=reader.line_num, reason=exc
+        ) from exc
     return rows
 
 
@@ -193,14 +198,16 @@ def plan_import(
         key = data.code.lower()
         if key in seen:
             problems.append(
-                RowProblem(line, "code", f"duplicate asset code {data.code!r} (line {seen[key]})")
+                RowProblem(
+                    line, "code", Message("import.duplicate_code", code=data.code, line=seen[key])
+                )
             )
         seen.setdefault(key, line)
         camera = known.get(key)
         if camera is not None and camera.code != data.code:
             data = data.model_copy(update={"code": camera.code})  # the registered spelling
         if camera is None and not (data.onvif_host or data.rtsp_main):
-            problems.append(RowProblem(line, "onvif_host", "give an ONVIF host or an RTSP URL"))
+            problems.append(RowProblem(line, "onvif_host", Message("import.address_needed")))
         if not allow_duplicate_device:
             clash = devices.find(data, camera)
             if clash:
@@ -225,7 +232,13 @@ def _check_references(registry, plan, data, line, municipalities, sites) -> list
         except NotFound:
             municipalities[data.municipality] = False
     if not municipalities[data.municipality]:
-        return [RowProblem(line, "municipality", f"unknown municipality {data.municipality!r}")]
+        return [
+            RowProblem(
+                line,
+                "municipality",
+                Message("import.unknown_municipality", insee=data.municipality),
+            )
+        ]
     key = (data.municipality, data.site)
     if key not in sites:
         try:
@@ -233,7 +246,7 @@ def _check_references(registry, plan, data, line, municipalities, sites) -> list
         except NotFound:
             sites[key] = None
         except RegistryError as exc:
-            return [RowProblem(line, "site", str(exc))]
+            return [RowProblem(line, "site", exc.message)]
     if sites[key] is None:
         plan.new_sites.setdefault(key, data.uplink)
     return []

@@ -23,7 +23,6 @@ from vp_monitor.service.views import find_camera, find_incident
 
 CAPTURE_CONCURRENCY = 8  # cameras captured at once by approve_missing
 FIRST_PICTURE = "first picture at registration"
-OFFLINE_HINT = "; --no-probe registers it without asking the camera"
 
 
 def target_for(registry: Any, camera: Any) -> ProbeTarget:
@@ -39,7 +38,7 @@ def target_for(registry: Any, camera: Any) -> ProbeTarget:
 
 def _in_scope(scope: Scope, insee: str) -> None:
     if not scope.has_municipality(insee):
-        raise NotFound(f"unknown municipality {insee!r}")
+        raise NotFound("import.unknown_municipality", insee=insee)
 
 
 async def capture_frame(target: ProbeTarget, settings: ProbeSettings):
@@ -76,7 +75,9 @@ async def add_from_onvif(
     try:
         found = await inventory(host, port or 80, user, password, settings.onvif.timeout_s)
     except OnvifFailure as exc:
-        raise RegistryError(f"camera {data.code!r}: ONVIF {exc.condition}: {exc}") from None
+        raise RegistryError(
+            "probe.onvif_failed", code=data.code, condition=exc.condition, reason=exc
+        ) from None
     main = found.profiles[0] if found.profiles else None
     described = CameraInput(
         code=data.code, site=data.site, municipality=data.municipality, onvif_host=host,
@@ -138,13 +139,11 @@ async def _describe_and_capture(app: App, data: Any) -> tuple[Any, Any]:
     described = await run_probe("rtsp", target, settings)
     if not described.ok:
         condition = ", ".join(sorted(described.conditions))
-        hint = " (wrong user name or password?)" if "auth_failed" in described.conditions else ""
-        raise RegistryError(
-            f"camera {data.code!r}: RTSP {condition}: {described.error}{hint}{OFFLINE_HINT}"
-        )
+        key = "probe.rtsp_auth" if "auth_failed" in described.conditions else "probe.rtsp_failed"
+        raise RegistryError(key, code=data.code, condition=condition, reason=described.error)
     frame = await capture_frame(target, settings)
     if frame is None:
-        raise RegistryError(f"camera {data.code!r}: the stream gave no picture{OFFLINE_HINT}")
+        raise RegistryError("probe.no_picture", code=data.code)
     return described, frame
 
 
@@ -199,7 +198,7 @@ async def approve_reference(
 
     frame = await capture_frame(await app.in_registry(load), app.probe_settings)
     if frame is None:
-        raise RegistryError(f"camera {code!r}: no picture could be captured; reference unchanged")
+        raise RegistryError("camera.no_capture", code=code)
 
     def store(registry: Any) -> ApprovedReference:
         camera = find_camera(registry.session, scope, code)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from vp_monitor.texts import Message, MessageError
 
-def problem(exc: Exception, database_url: str) -> str | None:
+
+def problem(exc: Exception, database_url: str) -> Message | MessageError | None:
     """The message for an error caused by the input or the database (bad input: exit 2 on the
-    command line, 4xx on the web); None for a bug, which must stay a traceback."""
+    command line, 4xx on the web), which each face renders in its language (`str()`: English);
+    None for a bug, which must stay a traceback."""
     from sqlalchemy.exc import DBAPIError, IntegrityError
 
     from vp_monitor.config import ConfigError, describe_errors
@@ -18,9 +21,9 @@ def problem(exc: Exception, database_url: str) -> str | None:
     if isinstance(exc, IntegrityError):
         return integrity_message(exc)
     if isinstance(exc, DBAPIError):  # the database failed while the command ran
-        return str(database_problem(database_url, exc))
+        return database_problem(database_url, exc)
     if isinstance(exc, ValidationError):
-        return describe_errors(exc, "input")
+        return describe_errors(exc, Message("input"))
     if isinstance(exc, RegistryError | ConfigError | SecretKeyError | DatabaseError):
-        return str(exc)
+        return exc
     return None

@@ -33,7 +33,7 @@ def find_camera(session: Session, scope: Scope, code: str) -> Camera:
     )
     found = session.scalar(query)
     if found is None:
-        raise NotFound(f"unknown camera {code!r}")
+        raise NotFound("camera.unknown", code=code)
     return found
 
 
@@ -169,8 +169,8 @@ def find_incident(session: Session, scope: Scope, incident_id: str) -> Incident:
     )
     found = session.scalars(query.limit(2)).all()
     if len(found) != 1:
-        reason = "matches several incidents" if found else "no incident has this id"
-        raise NotFound(f"incident {incident_id!r}: {reason}")
+        key = "incident.ambiguous_id" if found else "incident.unknown_id"
+        raise NotFound(key, id=incident_id)
     return found[0]
 
 
@@ -274,7 +274,7 @@ def daily_report(registry: Any, scope: Scope, day: date, settings: Any) -> dict[
             select(Maintainer).where(Maintainer.name == scope.maintainer)
         )
         if company is None:
-            raise NotFound(f"unknown maintainer {scope.maintainer!r}")
+            raise NotFound("maintainer.unknown", name=scope.maintainer)
         about = ReportScope("maintainer", company.name, None, company.id)
     period = day_period(day, settings.timezone)
     return build_report(registry.session, about, period, settings, fleet=RECORDED_FLEET)
