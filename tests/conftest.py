@@ -101,3 +101,26 @@ def secret_key(monkeypatch) -> str:
 def english(monkeypatch) -> None:
     """The interface in English (VP_LANGUAGE=en): for tests that match English messages."""
     monkeypatch.setenv("VP_LANGUAGE", "en")
+
+
+@pytest.fixture
+def town_cli(database_url, secret_key, tmp_path, monkeypatch):
+    """Run `vp-monitor` (click's runner) on a database holding Boulogne-Billancourt and its
+    site "Mairie"; returns (exit code, stdout, stderr). `database=False` leaves out the URL."""
+    from click.testing import CliRunner
+
+    from vp_monitor.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def run(*args, input=None, database=True):
+        prefix = ["--database-url", database_url] if database else []
+        result = runner.invoke(main, [*prefix, *args], input=input)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result.exit_code, result.stdout, result.stderr
+
+    assert run("municipality", "add", "--insee", "92012", "--name", "Boulogne-Billancourt")[0] == 0
+    assert run("site", "add", "Mairie", "--municipality", "92012")[0] == 0
+    return run

@@ -7,9 +7,7 @@ import json
 import re
 
 import pytest
-from click.testing import CliRunner
 
-from vp_monitor.cli import main
 from vp_monitor.registry.service import RegistryError
 
 # Words of the English messages: none may remain in a French error line (field and column
@@ -22,22 +20,10 @@ ENGLISH_WORDS = re.compile(
 
 
 @pytest.fixture
-def cli(database_url, secret_key, tmp_path, monkeypatch):
-    """Run `vp-monitor` on a database with one municipality and one site; (code, out, err)."""
-    monkeypatch.chdir(tmp_path)
+def cli(town_cli, monkeypatch):
+    """`vp-monitor` on a database with one municipality and one site, in the default language."""
     monkeypatch.delenv("VP_LANGUAGE", raising=False)
-    runner = CliRunner()
-
-    def run(*args, input=None, database=True):
-        prefix = ["--database-url", database_url] if database else []
-        result = runner.invoke(main, [*prefix, *args], input=input)
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result.exit_code, result.stdout, result.stderr
-
-    assert run("municipality", "add", "--insee", "92012", "--name", "Boulogne-Billancourt")[0] == 0
-    assert run("site", "add", "Mairie", "--municipality", "92012")[0] == 0
-    return run
+    return town_cli
 
 
 ADD = ["camera", "add", "CAM-P", "--site", "Mairie", "--municipality", "92012", "--no-probe"]

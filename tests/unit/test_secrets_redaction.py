@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from vp_monitor.cli import main
 from vp_monitor.redaction import MASK, redact, redact_url
 
 # These tests match the English messages.
@@ -18,20 +16,9 @@ SECRET = "Sup3r-S3cret!"  # the same secret in every case: it must never come ou
 
 
 @pytest.fixture
-def cli(database_url, secret_key, tmp_path, monkeypatch):
-    """Run `vp-monitor` on a fresh database with one site and one camera; (code, out, err)."""
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-
-    def run(*args, input=None, database=True):
-        prefix = ["--database-url", database_url] if database else []
-        result = runner.invoke(main, [*prefix, *args], input=input)
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result.exit_code, result.stdout, result.stderr
-
-    assert run("municipality", "add", "--insee", "92012", "--name", "Boulogne-Billancourt")[0] == 0
-    assert run("site", "add", "Mairie", "--municipality", "92012")[0] == 0
+def cli(town_cli, database_url):
+    """`vp-monitor` on a database with one site and one camera; (code, out, err)."""
+    run = town_cli
     assert run("camera", "add", "CAM-1", "--site", "Mairie", "--municipality", "92012",
                "--rtsp", "rtsp://127.9.9.1/main", "--no-probe")[0] == 0  # fmt: skip
     run.database_url = database_url
