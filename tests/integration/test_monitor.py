@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-import socket
 import time
 from collections.abc import Callable
 
 import aiohttp
 import pytest
+from ports import free_port
 from sqlalchemy import func, select
 
 from vp_monitor.db import session_factory, transaction
@@ -46,12 +46,6 @@ FAST_MONITOR = MonitorSettings(
     concurrency=8,
     history_every_s=0,  # every check in the history: the tests count checks by their rows
 )
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

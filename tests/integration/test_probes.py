@@ -7,7 +7,6 @@ import contextlib
 import os
 import random
 import signal
-import socket
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 from aiohttp import web
+from ports import free_port
 
 from vp_monitor.probes.base import ProbeSettings, ProbeTarget
 from vp_monitor.probes.capture import DecodeError, DecodeJob, decoder_pool
@@ -37,12 +37,6 @@ FAST = ProbeSettings.model_validate(
         "stream": {"timeout_s": 8.0, "window_s": 2.2, "second_keyframe_delay_s": 1.5},
     }
 )
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

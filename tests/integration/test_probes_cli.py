@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 from aiohttp import web
 from click.testing import CliRunner
+from ports import free_port
 from sqlalchemy import select
 
 from vp_monitor.cli_context import Context, ErrorsAsExitCodes, run_at_edge
@@ -32,12 +32,6 @@ from vp_monitor.sim.rtsp import RtspServer
 pytestmark = pytest.mark.timeout(90)
 HOST = "127.0.7.1"
 PASSWORD = "Sup3r-S3cret!"
-
-
-def free_port(host: str, kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -4,13 +4,13 @@ inside an event loop already running (as in the web service), against the simula
 from __future__ import annotations
 
 import random
-import socket
 from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
 import pytest
 from aiohttp import web
+from ports import free_port
 
 from vp_monitor.alerts.models import Incident
 from vp_monitor.config import Settings
@@ -163,12 +163,6 @@ async def test_acknowledge_and_maintenance_inside_a_running_loop(fleet):
 
 
 PASSWORD = "Sup3r-S3cret!"
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
