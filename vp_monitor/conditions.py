@@ -1,4 +1,5 @@
-"""The condition vocabulary in one table, with camera states, severities and check tiers.
+"""The condition vocabulary in one table, with camera states and severities (the tiers of
+checks are `probes/tiers.py`'s table, which reads this one).
 
 Every other place derives from these tables: the evaluator's hysteresis families, what each
 probe can judge, severity defaults, labels, availability, alert routing, the vision masks.
@@ -152,29 +153,3 @@ CAMERA_STATES: tuple[CameraState, ...] = (
     CameraState("decommissioned", "retirée du service", "decommissioned"),
 )
 STATE_NAMES: tuple[StateName, ...] = get_args(StateName)
-
-
-@dataclass(frozen=True)
-class Tier:
-    """One tier of checks: when in its interval it runs, whether it judges, what overrun means.
-
-    Intervals and deadlines are settings (monitor.intervals, monitor.timeouts)."""
-
-    name: str
-    # Where in its interval a camera's check of this tier falls (spreads tiers apart).
-    phase: float
-    # A camera is `ok` only once every judging tier has run on it.
-    judging: bool
-    # What a check of this tier abandoned at its deadline is taken to mean.
-    overrun: str
-
-
-TIERS: tuple[Tier, ...] = (
-    Tier("reachability", 0.0, judging=True, overrun="unreachable"),
-    Tier("stream", 1 / 3, judging=True, overrun="no_video"),
-    # The daily inventory reads the same ONVIF facts as the reachability check; waiting for it
-    # would leave a new camera unknown for up to a day.
-    Tier("inventory", 2 / 3, judging=False, overrun="onvif_error"),
-)
-TIER_NAMES: tuple[str, ...] = tuple(tier.name for tier in TIERS)
-JUDGING_TIERS = frozenset(tier.name for tier in TIERS if tier.judging)

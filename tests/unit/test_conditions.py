@@ -27,8 +27,9 @@ FLOW = Path(__file__).with_name("new_condition_flow.py")
 # finds: those are derived below, not listed.
 SINGLE_NAMES: dict[str, tuple[set[str], str]] = {
     "vp_monitor/probes/tiers.py": (
-        {"onvif_error", "unreachable"},
-        "ONVIF failure with working video; the inventory does not judge reachability",
+        {"onvif_error", "unreachable", "no_video"},
+        "what an overrun means; ONVIF failure with working video; the inventory does not "
+        "judge reachability",
     ),
     "vp_monitor/probes/check.py": ({"rtsp_error"}, "a camera with nothing to look at"),
     "vp_monitor/service/commands.py": ({"auth_failed"}, "a hint for a wrong password"),
@@ -119,7 +120,9 @@ def test_table_is_consistent():
         assert row.observed_by <= set(PROBES), row
         assert (row.family == "alerting") == (not row.observed_by), row
         assert not row.vision or (row.needs_answer and row.observed_by == {"stream"}), row
-    for tier in conditions.TIERS:
+    from vp_monitor.probes.tiers import TIERS
+
+    for tier in TIERS.values():
         assert CONDITIONS[tier.overrun].observed_by, tier
     assert tuple(state.name for state in conditions.CAMERA_STATES) == conditions.STATE_NAMES
     assert conditions.STATE_NAMES == ("unknown", "ok", "degraded", "down", "maintenance",

@@ -22,7 +22,7 @@ from vp_monitor.monitor.availability import classify
 from vp_monitor.monitor.events import CameraChange
 from vp_monitor.monitor.models import CameraStatus, CheckRecord
 from vp_monitor.monitor.settings import MonitorSettings
-from vp_monitor.probes.tiers import TierResult  # what a check saw: defined with the tiers
+from vp_monitor.probes.tiers import JUDGING_TIERS, TierResult  # defined with the tiers
 from vp_monitor.registry.models import Camera, Lifecycle, MaintenanceScope, MaintenanceWindow
 
 # The families of the condition table (vp_monitor/conditions.py says how each is confirmed).
@@ -32,7 +32,6 @@ QUALITY = conditions.names(family="quality")
 DOWN = conditions.names(down=True)  # DESIGN.md: `down` = no usable video
 ALL_CONDITIONS = NO_VIDEO | DEVICE | QUALITY
 # The tiers a camera is `ok` by: is it there (reachability) and is its picture usable (stream).
-JUDGING_TIERS = conditions.JUDGING_TIERS
 
 
 def initial_status(camera_id: int, now: datetime | None = None) -> dict[str, Any]:

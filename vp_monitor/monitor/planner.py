@@ -14,15 +14,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, case, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from vp_monitor import conditions
 from vp_monitor.db import UTCDateTime, insert_ignoring_duplicates, utcnow
 from vp_monitor.monitor.models import CheckSchedule
 from vp_monitor.monitor.settings import MonitorSettings
+from vp_monitor.probes.tiers import TIERS
 from vp_monitor.registry.models import SCHEDULED_LIFECYCLES, Camera, Site
 
 GOLDEN = 0.6180339887498949
 # A different phase per tier so a camera's three tiers do not start in the same second.
-TIER_PHASE = {tier.name: tier.phase for tier in conditions.TIERS}
+TIER_PHASE = {name: tier.phase for name, tier in TIERS.items()}
 CHUNK = 5_000  # rows per bulk statement: stays far below any driver's parameter limit
 
 

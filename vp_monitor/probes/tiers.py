@@ -44,19 +44,24 @@ PROBE_SIGHTS: dict[str, Sight] = {probe: _sight(probe) for probe in ("onvif", "r
 DOWN_CONDITIONS = conditions.names(down=True)
 # An ONVIF failure on a camera whose video works is not an outage: it is onvif_error.
 ONVIF_OUTAGE = DOWN_CONDITIONS & conditions.observed_by("onvif", answered=False)
-# What a check abandoned at its deadline is taken to mean, per tier.
-OVERRUN = {tier.name: tier.overrun for tier in conditions.TIERS}
 
 
 @dataclass(frozen=True)
 class Tier:
-    """One kind of check: its probes (ONVIF first: it may announce the stream URLs), the probe
-    whose success means the video works (None: this tier cannot tell), what it leaves to other
-    tiers (`blind`), its default deadline (what an overrun means is in `conditions.TIERS`)."""
+    """One kind of check: its probes (ONVIF first: it may announce the stream URLs), its
+    default deadline, what a check abandoned at it means, where in its interval it runs,
+    whether it judges the camera, the probe whose success means the video works (None: this
+    tier cannot tell), what it leaves to other tiers (`blind`)."""
 
     name: str
     probes: tuple[str, ...]
     timeout_s: float
+    # What a check abandoned at its deadline is taken to mean.
+    overrun: str
+    # Where in its interval a camera's check of this tier falls (spreads tiers apart).
+    phase: float
+    # A camera is `ok` only once every judging tier has run on it.
+    judging: bool
     video_by: str | None = None
     analyses_picture: bool = False
     needs_onvif: bool = False
@@ -70,18 +75,38 @@ class Tier:
 
 TIERS: dict[str, Tier] = {
     # Is the camera there? ONVIF clock and identity, RTSP DESCRIBE.
-    "reachability": Tier("reachability", ("onvif", "rtsp"), 20.0, "rtsp"),
+    "reachability": Tier(
+        "reachability", ("onvif", "rtsp"), 20.0, "unreachable", 0.0, judging=True, video_by="rtsp"
+    ),  # fmt: skip
     # Full check (also `vp-monitor check`): the stream played, its picture decoded and analysed.
-    "stream": Tier("stream", ("onvif", "rtsp", "stream"), 45.0, "stream", analyses_picture=True),
+    "stream": Tier(
+        "stream",
+        ("onvif", "rtsp", "stream"),
+        45.0,
+        "no_video",
+        1 / 3,
+        judging=True,
+        video_by="stream",
+        analyses_picture=True,
+    ),  # fmt: skip
     # ONVIF device information once a day; reachability is the reachability tier's to judge.
+    # It does not judge: it reads the same ONVIF facts as the reachability check, and waiting
+    # for it would leave a new camera unknown for up to a day.
     "inventory": Tier(
         "inventory",
         ("onvif",),
         20.0,
+        "onvif_error",
+        2 / 3,
+        judging=False,
         needs_onvif=True,
         blind=frozenset({"unreachable"}),
     ),  # fmt: skip
 }
+# What a check abandoned at its deadline is taken to mean, per tier.
+OVERRUN = {name: tier.overrun for name, tier in TIERS.items()}
+# A camera is `ok` only once every one of these has judged it.
+JUDGING_TIERS = frozenset(name for name, tier in TIERS.items() if tier.judging)
 
 
 def probe_observed(kind: str, result: ProbeResult) -> frozenset[str]:
