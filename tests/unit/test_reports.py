@@ -9,7 +9,6 @@ from sqlalchemy import select
 from vp_monitor.alerts.models import Delivery, Incident
 from vp_monitor.alerts.report_format import html_report, plain_report, report_subject
 from vp_monitor.alerts.reports import (
-    Scope,
     build_report,
     create_due_reports,
     day_period,
@@ -27,8 +26,10 @@ from vp_monitor.registry.models import (
     Municipality,
     Site,
 )
+from vp_monitor.registry.scope import Scope
 
 SETTINGS = AlertSettings()
+VERSAILLES = Scope.of_municipalities(["78646"])
 DAY = date(2026, 11, 23)  # Paris is UTC+1 in November: the day is 23:00 UTC to 23:00 UTC
 START = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
 
@@ -95,9 +96,9 @@ def test_municipality_report_holds_its_cameras_only(engine):
     """Versailles's report: its 2 cameras, their availability (maintenance left out), its
     incidents of the day, worst first; nothing about Boulogne."""
     factory = session_factory(engine)
-    ids = fleet(factory)
+    fleet(factory)
     with transaction(factory) as session:
-        scope = Scope("municipality", "Versailles", ids["versailles"])
+        scope = VERSAILLES
         report = build_report(
             session, scope, day_period(DAY, "Europe/Paris"), SETTINGS, fleet=RECORDED_FLEET
         )
@@ -128,9 +129,9 @@ def test_a_day_not_over_is_measured_until_now(engine):
     """Today's report at noon counts the morning only: the afternoon still to come is neither
     up nor down, and the report says where it stopped measuring (JSON and text)."""
     factory = session_factory(engine)
-    ids = fleet(factory)
+    fleet(factory)
     with transaction(factory) as session:
-        scope = Scope("municipality", "Versailles", ids["versailles"])
+        scope = VERSAILLES
         report = build_report(session, scope, day_period(DAY, "Europe/Paris"), SETTINGS,
                               now=at(12), fleet=RECORDED_FLEET)  # fmt: skip
     assert report["period"]["measured_until"] == "2026-11-23T11:00:00Z"
@@ -169,7 +170,11 @@ def test_a_picture_that_shows_nothing_is_unavailable_a_low_frame_rate_is_not(eng
             ))  # fmt: skip
     with transaction(factory) as session:
         report = build_report(
-            session, Scope("all"), day_period(DAY, "Europe/Paris"), SETTINGS, fleet=RECORDED_FLEET
+            session,
+            Scope.supervision(),
+            day_period(DAY, "Europe/Paris"),
+            SETTINGS,
+            fleet=RECORDED_FLEET,
         )
     figures = report["availability"]
     assert figures["down_s"] == 6 * 3600  # black 04:00-10:00
@@ -183,15 +188,49 @@ def test_maintainer_and_supervision_scopes(engine):
     """Acme's report covers the camera it maintains; the supervision centre's, the fleet
     (decommissioned cameras left out)."""
     factory = session_factory(engine)
-    ids = fleet(factory)
+    fleet(factory)
     period = day_period(DAY, "Europe/Paris")
     with transaction(factory) as session:
-        acme = build_report(session, Scope("maintainer", "Acme", None, ids["acme"]), period,
+        acme = build_report(session, Scope.of_maintainer("Acme"), period,
                             SETTINGS, fleet=RECORDED_FLEET)  # fmt: skip
-        everything = build_report(session, Scope("all"), period, SETTINGS, fleet=RECORDED_FLEET)
+        everything = build_report(
+            session, Scope.supervision(), period, SETTINGS, fleet=RECORDED_FLEET
+        )
     assert acme["cameras"]["total"] == 1 and acme["incidents"]["opened"] == 1
     assert everything["cameras"]["total"] == 3 and everything["incidents"]["opened"] == 3
     assert everything["cameras"]["states"]["unknown"] == 1  # BOU-1 has no status row
+
+
+def test_a_contact_reports_on_the_tenant_scope_of_its_owner(engine):
+    """A municipality's contact gets the scope of its INSEE code, a maintainer's that of its
+    company, the supervision centre's the whole fleet: the one tenant scope, and a maintainer's
+    report names the company."""
+    factory = session_factory(engine)
+    ids = fleet(factory)
+    with transaction(factory) as session:
+        town = Contact(
+            name="Mairie",
+            channel="email",
+            address="pm@versailles.example",
+            municipality_id=ids["versailles"],
+        )
+        company = Contact(
+            name="Acme", channel="email", address="ops@acme.example", maintainer_id=ids["acme"]
+        )
+        centre = Contact(name="CSU", channel="webhook", address="http://127.0.0.1:9/hook")
+        session.add_all([town, company, centre])
+        session.flush()
+        assert Scope.of_contact(town) == VERSAILLES
+        assert Scope.of_contact(company) == Scope.of_maintainer("Acme")
+        assert Scope.of_contact(centre) == Scope.supervision()
+        acme = build_report(
+            session,
+            Scope.of_contact(company),
+            day_period(DAY, "Europe/Paris"),
+            SETTINGS,
+            fleet=RECORDED_FLEET,
+        )
+    assert acme["scope"] == {"kind": "maintainer", "name": "Acme"}
 
 
 def test_report_is_due_after_its_local_time_on_the_next_day():
@@ -252,9 +291,9 @@ def test_each_contact_that_takes_reports_gets_one_per_day(engine):
 def test_report_text_in_french_and_english(engine):
     """The e-mail's words: French by default with French dates and decimal comma; English."""
     factory = session_factory(engine)
-    ids = fleet(factory)
+    fleet(factory)
     with transaction(factory) as session:
-        scope = Scope("municipality", "Versailles", ids["versailles"])
+        scope = VERSAILLES
         report = build_report(
             session, scope, day_period(DAY, "Europe/Paris"), SETTINGS, fleet=RECORDED_FLEET
         )
@@ -286,11 +325,11 @@ def test_report_text_in_french_and_english(engine):
 def test_report_html_escapes_names(engine):
     """A camera named with markup is shown, not interpreted."""
     factory = session_factory(engine)
-    ids = fleet(factory)
+    fleet(factory)
     with transaction(factory) as session:
         session.scalars(select(Camera).where(Camera.code == "VER-1")).one().name = "<b>x</b>"
     with transaction(factory) as session:
-        scope = Scope("municipality", "Versailles", ids["versailles"])
+        scope = VERSAILLES
         report = build_report(
             session, scope, day_period(DAY, "Europe/Paris"), SETTINGS, fleet=RECORDED_FLEET
         )

@@ -16,14 +16,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from vp_monitor.alerts.models import Delivery, Incident
 from vp_monitor.alerts.notification import iso_utc
 from vp_monitor.alerts.settings import SEVERITY_RANK, AlertSettings
 from vp_monitor.db import insert_ignoring_duplicates, observed_until
-from vp_monitor.registry.models import SCHEDULED_LIFECYCLES, Camera, Contact, Site
+from vp_monitor.registry.models import SCHEDULED_LIFECYCLES, Camera, Contact, Municipality, Site
+from vp_monitor.registry.scope import Scope
 
 
 class FleetRecord(Protocol):
@@ -95,7 +96,7 @@ def create_due_reports(
     for contact in contacts:
         if keys[contact.id] in made:
             continue
-        scope = Scope.of(contact)
+        scope = Scope.of_contact(contact)
         if scope not in built:
             built[scope] = build_report(session, scope, period, settings, now, fleet=fleet)
         content = built[scope]
@@ -113,53 +114,39 @@ def create_due_reports(
     return created
 
 
-@dataclass(frozen=True)
-class Scope:
-    """The cameras a report is about: a municipality's, a maintainer's or the whole fleet."""
+def watched_cameras(scope: Scope) -> ColumnElement[bool]:
+    """The SQL condition on `Camera` rows a report is about: the scope's watched cameras."""
+    return and_(Camera.lifecycle.in_(SCHEDULED_LIFECYCLES), scope.cameras())
 
-    kind: str  # municipality | maintainer | all
-    name: str = ""
-    municipality_id: int | None = None
-    maintainer_id: int | None = None
 
-    @classmethod
-    def of(cls, contact: Contact) -> Scope:
-        """What the contact is told about (as routing chooses the recipients of incidents)."""
-        if contact.municipality_id is not None:
-            return cls("municipality", contact.municipality.name, contact.municipality_id)
-        if contact.maintainer_id is not None:
-            return cls("maintainer", contact.maintainer.name, None, contact.maintainer_id)
-        return cls("all")
-
-    def where(self, query: Select) -> Select:
-        """`query` on cameras narrowed to the scope's watched cameras."""
-        query = query.where(Camera.lifecycle.in_(SCHEDULED_LIFECYCLES))
-        if self.municipality_id is not None:
-            return query.where(Camera.municipality_id == self.municipality_id)
-        if self.maintainer_id is not None:
-            return query.where(Camera.maintainer_id == self.maintainer_id)
-        return query
-
-    def camera_ids(self) -> Select:
-        """The scope's camera ids as a subquery (a whole fleet is too many for a literal list)."""
-        return self.where(select(Camera.id))
+def audience(session: Session, scope: Scope) -> dict[str, str]:
+    """Whom the report is about, as its heading names it: a municipality, a maintainer or all."""
+    if scope.municipalities:
+        names = session.scalars(select(Municipality.name).where(
+            Municipality.insee.in_(sorted(scope.municipalities))
+        ).order_by(Municipality.name))  # fmt: skip
+        return {"kind": "municipality", "name": ", ".join(names)}
+    if scope.maintainer is not None:
+        return {"kind": "maintainer", "name": scope.maintainer}
+    return {"kind": "all", "name": ""}
 
 
 def scope_cameras(session: Session, scope: Scope) -> list[Camera]:
     """The watched cameras of the scope."""
-    query = scope.where(select(Camera).options(selectinload(Camera.site)))
+    query = select(Camera).options(selectinload(Camera.site)).where(watched_cameras(scope))
     return list(session.scalars(query.order_by(Camera.code)))
 
 
 def scope_incidents(session: Session, scope: Scope, period: Period) -> list[Incident]:
     """Incidents told on their own (not held under a site outage, not silenced by maintenance)
     about the contact's cameras or their sites, that were open at some time in the period."""
-    site_ids = scope.where(select(Camera.site_id))
+    camera_ids = select(Camera.id).where(watched_cameras(scope))
+    site_ids = select(Camera.site_id).where(watched_cameras(scope))
     about = [
-        and_(Incident.kind.in_(("camera", "flapping")), Incident.camera_id.in_(scope.camera_ids())),
+        and_(Incident.kind.in_(("camera", "flapping")), Incident.camera_id.in_(camera_ids)),
         and_(Incident.kind == "site", Incident.site_id.in_(site_ids)),
     ]
-    if scope.kind == "all":
+    if scope.is_supervision:
         about.append(Incident.kind == "monitor")
     query = (
         select(Incident)
@@ -190,10 +177,12 @@ def build_report(
     """
     cameras = scope_cameras(session, scope)
     by_id = {camera.id: camera for camera in cameras}
-    states = fleet.states(session, scope.camera_ids())
+    # A subquery: a whole fleet is too many ids for a literal list.
+    camera_ids = select(Camera.id).where(watched_cameras(scope))
+    states = fleet.states(session, camera_ids)
     states["unknown"] += len(cameras) - sum(states.values())  # never checked yet
     until = observed_until(period.end, now)
-    figures = fleet.availability(session, period.start, until, scope.camera_ids())
+    figures = fleet.availability(session, period.start, until, camera_ids)
     up = sum(f.up_s for f in figures.values())
     down = sum(f.down_s for f in figures.values())
     lowest = sorted(
@@ -213,7 +202,7 @@ def build_report(
         "period": {"day": period.day.isoformat(), "start": iso_utc(period.start),
                    "end": iso_utc(period.end), "timezone": period.timezone,
                    "measured_until": iso_utc(max(until, period.start))},
-        "scope": {"kind": scope.kind, "name": scope.name},
+        "scope": audience(session, scope),
         "cameras": {"total": len(cameras), "states": dict(sorted(states.items()))},
         "availability": {
             "ratio": round(up / (up + down), 6) if up + down else None,

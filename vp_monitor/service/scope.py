@@ -1,93 +1,23 @@
-"""Who is looking: the supervision centre (everything), municipalities, or one maintainer.
-
-Tenant filtering is written here once, as SQL conditions; every read model and command takes a
-Scope, and an object outside it is "not found", the same answer as for a missing one.
-"""
+"""Who is looking (`Scope`, kept with the registry it filters) and the incidents it may see."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
-from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, or_, select, true
 
 from vp_monitor.alerts.models import Incident
-from vp_monitor.registry.models import Camera, Maintainer, Municipality, Site
+from vp_monitor.registry.models import Camera, Site
+from vp_monitor.registry.scope import Scope
+
+__all__ = ["Scope", "incidents_in"]
 
 
-@dataclass(frozen=True)
-class Scope:
-    """The part of the fleet a user may see: all of it, some municipalities, or the cameras
-    one maintainer company maintains."""
-
-    municipalities: frozenset[str] = frozenset()  # INSEE codes
-    maintainer: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.municipalities and self.maintainer is not None:
-            raise ValueError("a scope is municipalities or a maintainer, not both")
-
-    @classmethod
-    def supervision(cls) -> Scope:
-        """The supervision centre: every camera."""
-        return cls()
-
-    @classmethod
-    def of_municipalities(cls, insee_codes: Iterable[str]) -> Scope:
-        """The cameras of these municipalities (INSEE codes)."""
-        codes = frozenset(insee_codes)
-        if not codes:
-            raise ValueError("a municipality scope needs at least one INSEE code")
-        return cls(municipalities=codes)
-
-    @classmethod
-    def of_maintainer(cls, name: str) -> Scope:
-        """The cameras this maintainer company maintains."""
-        return cls(maintainer=name)
-
-    @classmethod
-    def narrowed(cls, municipality: str | None = None) -> Scope:
-        """The supervision centre's view, narrowed to one municipality when one is given."""
-        return cls.of_municipalities([municipality]) if municipality else cls.supervision()
-
-    @property
-    def is_supervision(self) -> bool:
-        """Whether the scope is the whole fleet."""
-        return not self.municipalities and self.maintainer is None
-
-    def _towns(self):
-        return select(Municipality.id).where(Municipality.insee.in_(sorted(self.municipalities)))
-
-    def cameras(self) -> ColumnElement[bool]:
-        """The SQL condition on `Camera` rows inside the scope."""
-        if self.municipalities:
-            return Camera.municipality_id.in_(self._towns())
-        if self.maintainer is not None:
-            company = select(Maintainer.id).where(Maintainer.name == self.maintainer)
-            return Camera.maintainer_id.in_(company)
+def incidents_in(scope: Scope) -> ColumnElement[bool]:
+    """The SQL condition on `Incident` rows inside the scope: its cameras' incidents and its
+    sites' outages."""
+    if scope.is_supervision:
         return true()
-
-    def sites(self) -> ColumnElement[bool]:
-        """The SQL condition on `Site` rows inside the scope (a maintainer's: where it
-        maintains a camera)."""
-        if self.municipalities:
-            return Site.municipality_id.in_(self._towns())
-        if self.maintainer is not None:
-            return Site.id.in_(select(Camera.site_id).where(self.cameras()))
-        return true()
-
-    def incidents(self) -> ColumnElement[bool]:
-        """The SQL condition on `Incident` rows inside the scope: its cameras' incidents and
-        its sites' outages."""
-        if self.is_supervision:
-            return true()
-        return or_(
-            Incident.camera_id.in_(select(Camera.id).where(self.cameras())),
-            and_(Incident.camera_id.is_(None), Incident.site_id.in_(select(Site.id).where(
-                self.sites()))),
-        )  # fmt: skip
-
-    def has_municipality(self, insee: str) -> bool:
-        """Whether a camera of this municipality may be written in the scope (a maintainer
-        registers none)."""
-        return self.is_supervision or insee in self.municipalities
+    return or_(
+        Incident.camera_id.in_(select(Camera.id).where(scope.cameras())),
+        and_(Incident.camera_id.is_(None), Incident.site_id.in_(select(Site.id).where(
+            scope.sites()))),
+    )  # fmt: skip

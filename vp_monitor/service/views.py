@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from vp_monitor.alerts.models import Incident
 from vp_monitor.registry.models import Camera, Lifecycle, Municipality, Site
 from vp_monitor.registry.service import NotFound, camera_record, maintenance_record
-from vp_monitor.service.scope import Scope
+from vp_monitor.service.scope import Scope, incidents_in
 
 WITH_PLACES = (selectinload(Camera.site), selectinload(Camera.municipality))
 STATE_ORDER = {"down": 0, "degraded": 1, "unknown": 2, "maintenance": 3, "ok": 4}
@@ -154,7 +154,7 @@ def incidents(
     session: Session, scope: Scope, include_resolved: bool = False, limit: int = 200
 ) -> list[dict[str, Any]]:
     """The scope's incidents (unresolved ones unless `include_resolved`), newest first."""
-    query = select(Incident).where(scope.incidents())
+    query = select(Incident).where(incidents_in(scope))
     if not include_resolved:
         query = query.where(Incident.status != "resolved")
     query = query.order_by(Incident.opened_at.desc()).limit(limit)
@@ -165,7 +165,7 @@ def find_incident(session: Session, scope: Scope, incident_id: str) -> Incident:
     """An incident of the scope by its id or an unambiguous prefix of it (ids are long UUIDs);
     another tenant's incident is not found, as a missing one."""
     query = select(Incident).where(
-        Incident.id.startswith(incident_id, autoescape=True), scope.incidents()
+        Incident.id.startswith(incident_id, autoescape=True), incidents_in(scope)
     )
     found = session.scalars(query.limit(2)).all()
     if len(found) != 1:
@@ -257,27 +257,25 @@ def availability_records(
 def daily_report(registry: Any, scope: Scope, day: date, settings: Any) -> dict[str, Any]:
     """The daily report of the scope (one municipality, a maintainer or the whole fleet), as
     its contacts get it; `settings` are the alert settings."""
-    from vp_monitor.alerts.reports import Scope as ReportScope
     from vp_monitor.alerts.reports import build_report, day_period
     from vp_monitor.monitor.availability import RECORDED_FLEET
     from vp_monitor.registry.models import Maintainer
 
     if len(scope.municipalities) > 1:
         raise ValueError("a daily report is about one municipality")
-    about = ReportScope("all")
-    if scope.municipalities:
-        (insee,) = scope.municipalities
-        town = registry.municipality(insee)
-        about = ReportScope("municipality", town.name, town.id)
-    elif scope.maintainer is not None:
-        company = registry.session.scalar(
-            select(Maintainer).where(Maintainer.name == scope.maintainer)
+    # An unknown municipality or company is an error, not an empty report.
+    for insee in scope.municipalities:
+        registry.municipality(insee)
+    if (
+        scope.maintainer is not None
+        and registry.session.scalar(
+            select(Maintainer.id).where(Maintainer.name == scope.maintainer)
         )
-        if company is None:
-            raise NotFound("maintainer.unknown", name=scope.maintainer)
-        about = ReportScope("maintainer", company.name, None, company.id)
+        is None
+    ):
+        raise NotFound("maintainer.unknown", name=scope.maintainer)
     period = day_period(day, settings.timezone)
-    return build_report(registry.session, about, period, settings, fleet=RECORDED_FLEET)
+    return build_report(registry.session, scope, period, settings, fleet=RECORDED_FLEET)
 
 
 # -- maintenance -------------------------------------------------------------------------------
