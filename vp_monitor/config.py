@@ -17,6 +17,7 @@ from vp_monitor.redaction import validation_problems
 from vp_monitor.section import Section, TimeZoneName
 from vp_monitor.texts import Message, MessageError
 from vp_monitor.vision.settings import VisionSettings
+from vp_monitor.web.settings import WebSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///var/vp-monitor.db"
 # Environment variables with the VP_ prefix that are not settings.
@@ -60,6 +61,7 @@ class Settings(Section):
     vision: VisionSettings = Field(default_factory=VisionSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     channels: ChannelSettings = Field(default_factory=ChannelSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
 
 def _set_path(tree: dict[str, Any], path: list[str], value: str) -> None:

@@ -873,6 +873,56 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "seul nœud ; arrêtez d'abord celui-ci, ou partagez une base PostgreSQL entre les nœuds",
         "en": "another node already runs on {database}: {who}. A SQLite database serves "
         "one node; stop that one first, or share a PostgreSQL database between nodes",
+    },  # web service: answers to requests that do not fit
+    "query": {"fr": "paramètres de l'URL", "en": "query string"},
+    "body": {"fr": "corps de la requête", "en": "request body"},
+    "web.repeated_parameter": {
+        "fr": "le paramètre {name} est donné plusieurs fois : il n'en prend qu'un",
+        "en": "parameter {name} is given more than once: it takes one value",
+    },
+    "web.json_expected": {
+        "fr": "le corps doit être du JSON (Content-Type: application/json), pas {content_type}",
+        "en": "the body must be JSON (Content-Type: application/json), not {content_type}",
+    },
+    "web.body_too_large": {
+        "fr": "corps de requête trop gros : {limit} octets au plus",
+        "en": "request body too large: {limit} bytes at most",
+    },
+    "web.no_parameters": {
+        "fr": "cette adresse ne prend pas de paramètres d'URL",
+        "en": "this address takes no query parameters",
+    },
+    "serve.web": {"fr": "service web sur {url}", "en": "web service on {url}"},
+    "web.not_utf8": {"fr": "le corps n'est pas en UTF-8", "en": "the body is not UTF-8"},
+    "web.json_too_deep": {
+        "fr": "JSON trop imbriqué : {limit} niveaux au plus",
+        "en": "JSON nested too deeply: {limit} levels at most",
+    },
+    "web.malformed_json": {"fr": "JSON mal formé : {reason}", "en": "malformed JSON: {reason}"},
+    "web.json_object_expected": {
+        "fr": "le corps doit être un objet JSON ({{...}})",
+        "en": "the body must be a JSON object ({{...}})",
+    },
+    "web.unauthenticated": {
+        "fr": "connexion requise : ouvrez une session ou envoyez un jeton (Authorization: Bearer)",
+        "en": "sign-in required: log in or send a token (Authorization: Bearer)",
+    },
+    "web.forbidden": {
+        "fr": "votre rôle ({role}) ne permet pas cette action",
+        "en": "your role ({role}) does not allow this action",
+    },
+    "web.no_route": {"fr": "adresse inconnue : {path}", "en": "unknown address: {path}"},
+    "web.method_not_allowed": {
+        "fr": "méthode {method} non acceptée ici (acceptées : {allowed})",
+        "en": "method {method} not accepted here (accepted: {allowed})",
+    },
+    "web.timeout": {
+        "fr": "la requête a dépassé {seconds} s : réessayez",
+        "en": "the request took more than {seconds} s: try again",
+    },
+    "web.internal": {
+        "fr": "erreur interne (référence {ref}) : elle est consignée dans le journal du serveur",
+        "en": "internal error (reference {ref}): it is recorded in the server log",
     },
 }
 

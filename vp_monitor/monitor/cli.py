@@ -1,4 +1,4 @@
-"""`vp-monitor serve`: run the monitor (poller) and, later, the web interface."""
+"""`vp-monitor serve`: run the monitor (poller), the web service, or both."""
 
 from __future__ import annotations
 
@@ -70,9 +70,7 @@ async def _beat_forever(context: Context, role: str) -> None:
             await asyncio.to_thread(heartbeat.leave)
 
 
-async def _serve(context: Context, role: str, once: bool) -> None:
-    if role in ("all", "web"):
-        log.warning("the web interface is not built yet: nothing served on HTTP")
+async def _serve(context: Context, role: str, once: bool, host: str, port: int) -> None:
     if role == "web" and once:
         return
     on_change = change_printer(context.texts)
@@ -85,7 +83,12 @@ async def _serve(context: Context, role: str, once: bool) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
-    beating = None
+    beating = web = None
+    if role in ("all", "web"):
+        from vp_monitor.web.server import start_web
+
+        web = await start_web(context.app, host, port)
+        click.echo(context.texts("serve.web", url=f"http://{host}:{port}/"))
     if monitor is not None:
         await monitor.start()
     else:
@@ -100,6 +103,8 @@ async def _serve(context: Context, role: str, once: bool) -> None:
         if beating is not None:
             beating.cancel()
             await asyncio.gather(beating, return_exceptions=True)
+        if web is not None:
+            await web.cleanup()
 
 
 @click.command()
@@ -109,19 +114,22 @@ async def _serve(context: Context, role: str, once: bool) -> None:
     type=click.Choice(["all", "poller", "web"]),
     default="all",
     show_default=True,
-    help="poller: run checks; web: the web interface (not built yet); all: both.",
+    help="poller: run checks; web: the web service (API); all: both.",
 )
-@click.option("--host", default="127.0.0.1", show_default=True, help="Web interface address.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Web interface port.")
+@click.option("--host", help="Web service address (default: [web] host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Web service port (default: 8080).")
 @click.option("--once", is_flag=True, help="Run every due (or never run) check once, then exit.")
 @pass_context
-def serve(context: Context, config: str | None, role: str, host: str, port: int, once: bool):
+def serve(
+    context: Context, config: str | None, role: str, host: str | None, port: int | None, once: bool
+):
     """Check the camera fleet on schedule until SIGINT/SIGTERM; print each state change."""
     if config:
         context.config_path = config
     level = getattr(getattr(context.settings, "log", None), "level", "INFO")
     logging.getLogger("vp_monitor").setLevel(level)
-    del host, port  # used by the web interface (later issue)
+    host = host or context.settings.web.host
+    port = port or context.settings.web.port
     from vp_monitor.monitor.nodes import NodeRunning, hold_single_node, running_message
 
     node_id = monitor_settings(context).node_name()
@@ -131,7 +139,7 @@ def serve(context: Context, config: str | None, role: str, host: str, port: int,
         fail(running_message(context.engine, exc.holder))
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(context, role, once))
+            asyncio.run(_serve(context, role, once, host, port))
     finally:
         if database_lock is not None:
             database_lock.close()

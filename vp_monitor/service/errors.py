@@ -27,3 +27,20 @@ def problem(exc: Exception, database_url: str) -> Message | MessageError | None:
     if isinstance(exc, RegistryError | ConfigError | SecretKeyError | DatabaseError):
         return exc
     return None
+
+
+def problem_kind(exc: Exception) -> str:
+    """What kind of problem `problem` found: "not_found", "conflict" (with what is stored),
+    "unavailable" (the database failed) or "invalid" (the input); the web chooses a status
+    from it."""
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
+    from vp_monitor.registry.service import NotFound
+
+    if isinstance(exc, NotFound):
+        return "not_found"
+    if isinstance(exc, IntegrityError):
+        return "conflict"
+    if isinstance(exc, DBAPIError):
+        return "unavailable"
+    return "invalid"

@@ -1,0 +1,176 @@
+"""The aiohttp application: the route table turned into handlers, and what every request
+goes through (security headers, sign-in, role check, input validation, errors as JSON).
+
+Built on the same service `App` as the command line and the monitor: handlers call the
+service layer, and its blocking database work runs in the App's thread pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from functools import cached_property
+from typing import Any
+
+from aiohttp import web
+from pydantic import TypeAdapter, ValidationError
+
+from vp_monitor.accounts.principal import Principal
+from vp_monitor.service.app import App
+from vp_monitor.texts import Message, Texts
+from vp_monitor.web.call import Call, parse_body, parse_query
+from vp_monitor.web.errors import ApiError, from_exception
+from vp_monitor.web.routes import Route, all_routes
+
+log = logging.getLogger(__name__)
+
+Authenticate = Callable[[App, web.Request], Awaitable[Principal | None]]
+VP_APP = web.AppKey("vp_app", App)
+ROUTES = web.AppKey("routes", list)
+AUTHENTICATE = web.AppKey("authenticate", object)
+MAX_BODY = web.AppKey("max_body", int)
+PRINCIPAL = web.RequestKey("principal", object)  # the caller, None before sign-in
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
+    "style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def create_app(
+    app: App, routes: list[Route] | None = None, authenticate: Authenticate | None = None
+) -> web.Application:
+    """The web application over `app`: every route of the table (or `routes`), signed in by
+    `authenticate` (default: session cookie or API token, vp_monitor.web.api.session)."""
+    settings = app.settings.web
+    web_app = web.Application(
+        client_max_size=settings.max_body_bytes, middlewares=[_errors_as_json]
+    )
+    web_app[VP_APP] = app
+    web_app[MAX_BODY] = settings.max_body_bytes
+    web_app[ROUTES] = routes if routes is not None else all_routes()
+    web_app[AUTHENTICATE] = authenticate or _default_authenticate()
+    for route in web_app[ROUTES]:
+        web_app.router.add_route(route.method, route.path, RouteHandler(route).handle)
+    web_app.on_response_prepare.append(_security_headers)
+    return web_app
+
+
+def _default_authenticate() -> Authenticate:
+    from vp_monitor.web.api.session import authenticate
+
+    return authenticate
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every response, errors and streams included."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+
+
+def texts_for(request: web.Request) -> Texts:
+    """The catalogue in the caller's language (the configured one before sign-in)."""
+    app = request.app[VP_APP]
+    principal = request.get(PRINCIPAL)
+    language = principal.language if principal else app.settings.language
+    return Texts(language, app.settings.timezone)
+
+
+def error_response(request: web.Request, error: ApiError) -> web.Response:
+    return web.json_response(error.body(texts_for(request)), status=error.status)
+
+
+@web.middleware
+async def _errors_as_json(request: web.Request, handler) -> web.StreamResponse:
+    """Every failure as a JSON error: a route's own, aiohttp's (unknown address, method, body
+    too large) and bugs (500 with a reference to the log line, nothing else)."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(request, _http_error(request, exc))
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        ref = uuid.uuid4().hex[:12]
+        log.exception("request %s %s failed (reference %s)", request.method, request.path, ref)
+        return error_response(request, ApiError(500, "web.internal", ref=ref))
+
+
+def _http_error(request: web.Request, exc: web.HTTPException) -> ApiError:
+    if exc.status == 404:
+        return ApiError(404, "web.no_route", path=request.path[:200])
+    if exc.status == 405:
+        allowed = ", ".join(sorted(getattr(exc, "allowed_methods", ()) or ()))
+        return ApiError(405, "web.method_not_allowed", method=request.method, allowed=allowed)
+    if exc.status == 413:
+        return ApiError(413, "web.body_too_large", limit=request.app[MAX_BODY])
+    return ApiError(exc.status, Message("lines", lines=[exc.reason]))
+
+
+class RouteHandler:
+    """One route of the table as an aiohttp handler: sign-in, role, input, time limit,
+    output checked against the route's response model."""
+
+    def __init__(self, route: Route):
+        self.route = route
+
+    @cached_property
+    def adapter(self) -> TypeAdapter | None:
+        return TypeAdapter(self.route.response) if self.route.response is not None else None
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        route, app = self.route, request.app[VP_APP]
+        try:
+            principal = await request.app[AUTHENTICATE](app, request)
+            request[PRINCIPAL] = principal
+            if not route.is_public:
+                if principal is None:
+                    raise ApiError(401, "web.unauthenticated")
+                if not route.allows(principal.role):
+                    raise ApiError(403, "web.forbidden", role=principal.role)
+            call = Call(request, app, principal)
+            if route.query is not None:
+                call.query = parse_query(request, route.query)
+            elif request.query and not route.stream:
+                raise ApiError(400, "web.no_parameters")
+            if route.body is not None:
+                call.body = await parse_body(request, route.body)
+            if route.stream:
+                return await route.handler(call)
+            seconds = app.settings.web.request_timeout_s
+            try:
+                async with asyncio.timeout(seconds):
+                    result = await route.handler(call)
+            except TimeoutError:
+                raise ApiError(503, "web.timeout", seconds=seconds) from None
+        except Exception as exc:
+            error = from_exception(exc, app.settings.database_url)
+            if error is None:
+                raise
+            return error_response(request, error)
+        return self.respond(result)
+
+    def respond(self, result: Any) -> web.StreamResponse:
+        if isinstance(result, web.StreamResponse):
+            return result
+        if self.adapter is None:
+            return web.Response(status=self.route.status if result is None else 200)
+        try:
+            body = self.adapter.dump_python(self.adapter.validate_python(result), mode="json")
+        except ValidationError:  # the handler's bug, not the caller's: a 500 with a reference
+            log.exception("response of %s does not fit its model", self.route.operation_id)
+            raise
+        return web.json_response(body, status=self.route.status)
