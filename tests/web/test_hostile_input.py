@@ -38,7 +38,7 @@ def _bodies():
         ("JSON not an object", "application/json", b"[1, 2]", 400),
         ("not UTF-8", "application/json", b'{"a": "\xff\xfe"}', 400),
         ("unknown field", "application/json", json.dumps({"surely_unknown": 1}).encode(), 422),
-        ("oversized", "application/json", b'{"a": "' + b"x" * (3 * 1024 * 1024) + b'"}', 413),
+        ("oversized", "application/json", b'{"a": "' + b"x" * (2 * 1024 * 1024) + b'"}', 413),
     ]
 
 

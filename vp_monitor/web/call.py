@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from vp_monitor.accounts.principal import Principal
 from vp_monitor.service.app import App
 from vp_monitor.web.errors import ApiError, invalid
+from vp_monitor.web.keys import VP_APP
 from vp_monitor.web.routes import Route
 
 MAX_JSON_DEPTH = 32  # deeper bodies are refused before they reach a model
@@ -81,12 +82,7 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     or too deeply nested JSON are each a 4xx naming what was wrong."""
     if request.content_type != "application/json":
         raise ApiError(415, "web.json_expected", content_type=request.content_type or "-")
-    from vp_monitor.web.app import MAX_BODY
-
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise ApiError(413, "web.body_too_large", limit=request.app[MAX_BODY]) from None
+    raw = await read_body(request, request.app[VP_APP].settings.web.max_body_bytes)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -103,6 +99,19 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as exc:
         raise invalid(exc, "body") from None
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The whole body, refused with 413 past `limit` bytes (whatever Content-Length says)."""
+    if (request.content_length or 0) > limit:
+        raise ApiError(413, "web.body_too_large", limit=limit)
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(413, "web.body_too_large", limit=limit) from None
+    if len(raw) > limit:
+        raise ApiError(413, "web.body_too_large", limit=limit)
+    return raw
 
 
 def _depth(text: str) -> int:

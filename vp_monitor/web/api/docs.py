@@ -40,7 +40,7 @@ PAGE = """<!doctype html>
 
 async def openapi(call: Call) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route."""
-    from vp_monitor.web.app import ROUTES
+    from vp_monitor.web.keys import ROUTES
     from vp_monitor.web.openapi import openapi_document
 
     return openapi_document(call.request.app[ROUTES], version("vp-monitor"))
