@@ -977,13 +977,20 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": "seul un compte de mainteneur est rattaché à un mainteneur (rôle {role})",
         "en": "only a maintainer account is tied to a maintainer (role {role})",
     },
+    "request.content_type": {
+        "fr": "type de contenu non pris en charge : application/json ou un formulaire est attendu",
+        "en": "unsupported content type: application/json or a form is expected",
+    },
+    "request.malformed_json": {"fr": "JSON mal formé", "en": "malformed JSON"},
+    "request.json_object": {"fr": "un objet JSON est attendu", "en": "a JSON object is expected"},
+    "request.unknown_field": {"fr": "champ inconnu", "en": "unknown field"},
     "demo.accounts": {
         "fr": "comptes de démonstration (interface web) :",
         "en": "demo accounts (web interface):",
     },
     "demo.account": {
-        "fr": "  {role:<13} {name:<14} mot de passe : {password}",
-        "en": "  {role:<13} {name:<14} password: {password}",
+        "fr": "  {role:<15} {name:<18} mot de passe : {password}",
+        "en": "  {role:<15} {name:<18} password: {password}",
     },
     "maintainer.unknown": {
         "fr": "mainteneur inconnu {name!r}",
