@@ -74,11 +74,13 @@ def _in_session(app, work, *args):
         return work(session, *args)
 
 
-async def authenticate(app, request: web.Request) -> Principal | None:
+async def authenticate(app, request: web.Request, public: bool = False) -> Principal | None:
     """The caller of a request, from `Authorization: Bearer TOKEN` or the session cookie;
     None when it brings neither, or one that is unknown, expired or revoked. A request with
     the cookie that changes state (POST, PUT, PATCH, DELETE) must carry the session's CSRF
-    token in X-CSRF-Token, else CsrfRefused (403). `app` is the service App."""
+    token in X-CSRF-Token, else CsrfRefused (403); on a `public` route (the login itself,
+    which rotates the session the browser had) it is only not signed in. `app` is the
+    service App."""
     authorization = request.headers.get("Authorization")
     if authorization is not None:
         scheme, _, raw = authorization.partition(" ")
@@ -95,6 +97,8 @@ async def authenticate(app, request: web.Request) -> Principal | None:
     if request.method in STATE_CHANGING:
         sent = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(sent.encode(), csrf_token.encode()):
+            if public:
+                return None
             raise CsrfRefused(app.texts)
     request["csrf_token"] = csrf_token
     return principal

@@ -1,0 +1,194 @@
+"""Login, logout and whoami over real HTTP (aiohttp on 127.0.0.1), with the authentication
+the auth middleware calls: cookie flags, rotation, CSRF on every state-changing cookie
+request, bearer tokens, throttling as 429, errors as the API's JSON document."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import ClientSession, CookieJar, web
+from ports import free_port
+from yarl import URL
+
+from vp_monitor.accounts import service
+from vp_monitor.accounts.schemas import AccountInput, TokenInput
+from vp_monitor.config import Settings
+from vp_monitor.registry.schemas import MunicipalityInput
+from vp_monitor.service.app import App
+from vp_monitor.texts import Message
+from vp_monitor.web.api import session as session_api
+
+pytestmark = pytest.mark.timeout(60)
+PASSWORD = "correct-horse-battery"
+
+
+def build_web(vp_app: App) -> web.Application:
+    """The session routes, a state-changing route, and a stand-in for the lead's auth
+    middleware: `authenticate`, then the roles of the route table."""
+
+    async def change_something(request: web.Request) -> web.Response:
+        return web.json_response({"changed_by": request["principal"].actor})
+
+    routes = [*session_api.ROUTES,
+              {"method": "POST", "path": "/api/v1/things", "handler": change_something,
+               "roles": frozenset({"admin", "operator"}), "summary": "test"}]  # fmt: skip
+    roles = {(route["method"], route["path"]): route["roles"] for route in routes}
+
+    @web.middleware
+    async def auth(request: web.Request, handler):
+        wanted = roles[(request.method, request.path)]
+        public = wanted == "public"
+        principal = await session_api.authenticate(request.app["vp_app"], request, public)
+        if not public:
+            if principal is None:
+                return session_api.error_response(vp_app.texts, 401, Message("session.required"))
+            if principal.role not in wanted:
+                return web.json_response({"error": "forbidden"}, status=403)
+            request["principal"] = principal
+        return await handler(request)
+
+    application = web.Application(middlewares=[auth])
+    application["vp_app"] = vp_app
+    for route in routes:
+        application.router.add_route(route["method"], route["path"], route["handler"])
+    return application
+
+
+@pytest.fixture
+async def server(database_url, secret_key):
+    """The web app on 127.0.0.1 over a database holding an operator, a municipality account
+    (with a token) and an admin; yields (base URL, the operator's token)."""
+    settings = Settings(database_url=database_url, language="en",
+                        accounts={"free_failures": 2, "delay_s": 30})  # fmt: skip
+    vp_app = App.from_settings(settings, actor="setup")
+    with vp_app.registry() as registry:
+        registry.add_municipality(MunicipalityInput(insee="92012", name="Boulogne-Billancourt"))
+        for name, role, scope in (
+            ("martin", "operator", {}),
+            ("chef", "admin", {}),
+            ("ville", "municipality", {"municipalities": ["92012"]}),
+        ):
+            service.add_account(registry, AccountInput(name=name, role=role, **scope), PASSWORD)
+        _, token = service.create_token(registry, TokenInput(user="martin", name="script"))
+    runner = web.AppRunner(build_web(vp_app), access_log=None)
+    await runner.setup()
+    port = free_port("127.0.0.1")
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}", token
+    await runner.cleanup()
+    vp_app.close()
+
+
+def client() -> ClientSession:
+    return ClientSession(cookie_jar=CookieJar(unsafe=True))  # unsafe: cookies for an IP host
+
+
+async def sign_in(http: ClientSession, base: str, name: str = "martin") -> dict:
+    async with http.post(f"{base}/api/v1/session", json={"name": name, "password": PASSWORD}) as r:
+        assert r.status == 200, await r.text()
+        return await r.json()
+
+
+async def test_login_sets_a_strict_httponly_cookie_and_whoami_reads_it(server):
+    base, _ = server
+    async with client() as http:
+        async with http.post(f"{base}/api/v1/session",
+                             json={"name": "ville", "password": PASSWORD}) as response:  # fmt: skip
+            assert response.status == 200
+            body = await response.json()
+            cookie = response.headers["Set-Cookie"]
+        assert body["name"] == "ville" and body["role"] == "municipality" and body["csrf_token"]
+        assert "vp_session=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        assert "Max-Age=43200" in cookie and "Path=/" in cookie
+        assert "Secure" not in cookie  # plain HTTP here; behind TLS request.secure adds it
+        async with http.get(f"{base}/api/v1/session") as response:
+            me = await response.json()
+        assert me["municipalities"] == ["92012"] and me["csrf_token"] == body["csrf_token"]
+        assert PASSWORD not in repr(me)
+
+
+async def test_cookie_posts_need_the_csrf_token_tokens_do_not(server):
+    """With the session cookie a POST without X-CSRF-Token, or with a wrong one, is 403;
+    with the session's token it passes. A bearer token needs no CSRF token."""
+    base, token = server
+    async with client() as http:
+        csrf = (await sign_in(http, base))["csrf_token"]
+        url = f"{base}/api/v1/things"
+        async with http.post(url) as response:
+            assert response.status == 403
+            assert (await response.json())["error"].startswith("missing or wrong CSRF token")
+        async with http.post(url, headers={"X-CSRF-Token": csrf[:-1] + "x"}) as response:
+            assert response.status == 403
+        async with http.post(url, headers={"X-CSRF-Token": csrf}) as response:
+            assert response.status == 200 and (await response.json())["changed_by"] == "martin"
+    async with ClientSession() as http:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with http.post(url, headers=headers) as response:
+            assert (await response.json())["changed_by"] == "martin (token script)"
+        for bad in (f"Bearer {token[:-2]}xx", "Bearer ", f"Basic {token}"):
+            async with http.post(url, headers={"Authorization": bad}) as response:
+                assert response.status == 401
+
+
+async def test_login_rotates_the_session_and_logout_ends_it(server):
+    """A second login replaces the session the browser had; logout ends it and clears the
+    cookie; the old cookie value, sent again, is nobody."""
+    base, _ = server
+    async with client() as http:
+        first_csrf = (await sign_in(http, base))["csrf_token"]
+        first = http.cookie_jar.filter_cookies(URL(base))["vp_session"].value
+        second_csrf = (await sign_in(http, base))["csrf_token"]
+        second = http.cookie_jar.filter_cookies(URL(base))["vp_session"].value
+        assert second != first and second_csrf != first_csrf
+        async with http.delete(f"{base}/api/v1/session",
+                               headers={"X-CSRF-Token": second_csrf}) as response:  # fmt: skip
+            assert response.status == 204
+            assert 'vp_session=""' in response.headers["Set-Cookie"]
+    async with ClientSession() as http:
+        for old in (first, second):
+            async with http.get(f"{base}/api/v1/session",
+                                headers={"Cookie": f"vp_session={old}"}) as response:  # fmt: skip
+                assert response.status == 401
+
+
+async def test_form_login_and_bad_logins_are_clear_4xx(server):
+    """A form post signs in too; a wrong password is 401 with one message; malformed or
+    unexpected bodies are 400/415 naming the problem; a page of another site is refused."""
+    base, _ = server
+    url = f"{base}/api/v1/session"
+    async with client() as http:
+        async with http.post(url, data={"name": "chef", "password": PASSWORD}) as response:
+            assert response.status == 200 and (await response.json())["role"] == "admin"
+    async with ClientSession() as http:
+        async with http.post(url, json={"name": "chef", "password": "wrong-password"}) as r:
+            assert r.status == 401
+            assert await r.json() == {"error": "wrong user name or password"}
+            assert "Set-Cookie" not in r.headers
+        async with http.post(url, json={"name": "chef", "password": PASSWORD, "admin": 1}) as r:
+            assert r.status == 400 and (await r.json())["field"] == "admin"
+        async with http.post(url, json={"name": "chef"}) as r:
+            assert r.status == 400 and (await r.json())["field"] == "password"
+        async with http.post(url, data=b"{not json",
+                             headers={"Content-Type": "application/json"}) as r:  # fmt: skip
+            assert r.status == 400 and (await r.json())["error"] == "malformed JSON"
+        async with http.post(url, json=["chef", PASSWORD]) as r:
+            assert r.status == 400
+        async with http.post(url, data=b"chef", headers={"Content-Type": "text/plain"}) as r:
+            assert r.status == 415
+        async with http.post(url, json={"name": "chef", "password": PASSWORD},
+                             headers={"Origin": "https://evil.example"}) as r:  # fmt: skip
+            assert r.status == 403
+
+
+async def test_repeated_failures_answer_429_with_retry_after(server):
+    """Past the free failures, the next attempt (even with the right password) waits:
+    429 with Retry-After and the wait in words."""
+    base, _ = server
+    url = f"{base}/api/v1/session"
+    async with ClientSession() as http:
+        for _ in range(3):
+            async with http.post(url, json={"name": "ville", "password": "wrong-password"}) as r:
+                assert r.status == 401
+        async with http.post(url, json={"name": "ville", "password": PASSWORD}) as r:
+            assert r.status == 429
+            assert r.headers["Retry-After"] == "30"
+            assert (await r.json())["error"] == "too many login attempts: try again in 30 s"
