@@ -88,3 +88,29 @@ def test_bad_input_exits_2_with_one_clear_line(town_cli, english):
         code, out, err = run(*args, input=stdin)
         assert code == 2 and err.startswith("error: ") and expected in err, (args, err)
     assert run("user", "list")[1].strip() == "No account."
+
+
+def test_demo_creates_one_account_per_role(engine, secret_key):
+    """The demo registers one account per role, each able to sign in with the password it
+    prints; the municipality and maintainer accounts see the first site's cameras."""
+    from vp_monitor.accounts.principal import ROLES
+    from vp_monitor.demo import DEFAULT_FLEET, create_demo_accounts, register_fleet
+    from vp_monitor.registry.secrets import SecretBox
+    from vp_monitor.registry.service import Registry
+    from vp_monitor.sim.fleet import load_fleet
+
+    fleet = load_fleet(DEFAULT_FLEET)
+    with transaction(session_factory(engine)) as session:
+        registry = Registry(session, SecretBox(secret_key.encode()), "demo")
+        register_fleet(registry, fleet, "http://127.0.0.1:9/hook")
+        logins = create_demo_accounts(registry, fleet)
+    assert [role for role, _, _ in logins] == list(ROLES)
+    first_site = fleet.cameras[0].site
+    for role, name, password in logins:
+        with transaction(session_factory(engine)) as session:
+            _, _, principal = service.login(session, name, password, "127.0.0.1")
+        assert principal.role == role
+        if role == "municipality":
+            assert principal.municipalities == {first_site.municipality}
+        if role == "maintainer":
+            assert principal.maintainer == "Maintenance Démo"
