@@ -192,3 +192,25 @@ async def test_repeated_failures_answer_429_with_retry_after(server):
             assert r.status == 429
             assert r.headers["Retry-After"] == "30"
             assert (await r.json())["error"] == "too many login attempts: try again in 30 s"
+
+
+async def test_behind_a_trusted_proxy_its_client_address_and_https_count(server):
+    """From a trusted proxy (loopback by default) X-Forwarded-For names the client whose
+    failures are counted, and X-Forwarded-Proto: https makes the cookie Secure."""
+    base, _ = server
+    url = f"{base}/api/v1/session"
+    async with ClientSession() as http:
+        for _ in range(3):
+            headers = {"X-Forwarded-For": "203.0.113.7, 198.51.100.1"}
+            async with http.post(url, json={"name": f"guess{_}", "password": "wrong-pass"},
+                                 headers=headers) as r:  # fmt: skip
+                assert r.status == 401
+        # 198.51.100.1 (the last hop, what the proxy saw) now waits; another client does not.
+        async with http.post(url, json={"name": "chef", "password": PASSWORD},
+                             headers={"X-Forwarded-For": "198.51.100.1"}) as r:  # fmt: skip
+            assert r.status == 429
+        async with http.post(url, json={"name": "chef", "password": PASSWORD},
+                             headers={"X-Forwarded-For": "198.51.100.2",
+                                      "X-Forwarded-Proto": "https"}) as r:  # fmt: skip
+            assert r.status == 200
+            assert "Secure" in r.headers["Set-Cookie"]

@@ -30,3 +30,9 @@ class AccountSettings(Section):
     window_minutes: float = Field(
         default=15.0, gt=0, description="Failures older than this are forgotten."
     )
+    trusted_proxies: list[str] = Field(
+        default=["127.0.0.1", "::1"],
+        description="Addresses of the reverse proxies (TLS in front) whose X-Forwarded-For "
+        "(the client's address, which the login throttle counts) and X-Forwarded-Proto "
+        "(https: the session cookie is Secure) are believed.",
+    )

@@ -3,7 +3,8 @@ request: a bearer token or the `vp_session` cookie, with the CSRF token demanded
 state-changing request that comes with the cookie.
 
 The session cookie is HttpOnly (no script reads it), SameSite=Strict (no other site sends
-it), Secure when the request came over HTTPS, and lasts `accounts.session_hours`. The CSRF
+it), Secure when the request came over HTTPS (directly, or through a trusted reverse proxy
+that says so in X-Forwarded-Proto), and lasts `accounts.session_hours`. The CSRF
 token is given at login and by whoami; a page sends it back as the X-CSRF-Token header.
 """
 
@@ -130,6 +131,23 @@ def _same_origin(request: web.Request) -> bool:
     return urlsplit(origin).netloc.lower() == (request.host or "").lower()
 
 
+def client_address(request: web.Request, settings: AccountSettings) -> str | None:
+    """The caller's address: the one a trusted reverse proxy says it saw (the last entry of
+    X-Forwarded-For, which the proxy appends), else the peer's."""
+    forwarded = request.headers.get("X-Forwarded-For")
+    if forwarded and request.remote in settings.trusted_proxies:
+        return forwarded.rsplit(",", 1)[-1].strip() or request.remote
+    return request.remote
+
+
+def over_https(request: web.Request, settings: AccountSettings) -> bool:
+    """Whether the browser reached us over HTTPS: directly, or through a trusted proxy."""
+    if request.secure:
+        return True
+    proto = request.headers.get("X-Forwarded-Proto", "")
+    return request.remote in settings.trusted_proxies and proto.lower() == "https"
+
+
 async def login(request: web.Request) -> web.Response:
     """POST /api/v1/session: sign in with {name, password} (JSON or a form); sets the
     session cookie and returns {name, role, csrf_token}."""
@@ -152,7 +170,7 @@ async def login(request: web.Request) -> web.Response:
     settings = _settings(app)
     try:
         cookie, csrf_token, principal = await app.run_blocking(
-            _in_session, app, _login_with, data, request.remote, settings,
+            _in_session, app, _login_with, data, client_address(request, settings), settings,
             request.cookies.get(COOKIE),
         )  # fmt: skip
     except service.LoginThrottled as exc:
@@ -165,7 +183,7 @@ async def login(request: web.Request) -> web.Response:
     )
     response.set_cookie(
         COOKIE, cookie, max_age=int(settings.session_hours * 3600), path="/", httponly=True,
-        samesite="Strict", secure=request.secure,
+        samesite="Strict", secure=over_https(request, settings),
     )  # fmt: skip
     response.headers["Cache-Control"] = "no-store"
     return response
