@@ -4,6 +4,8 @@ request, bearer tokens, throttling as 429, errors as the API's JSON document."""
 
 from __future__ import annotations
 
+import ssl
+
 import pytest
 from aiohttp import ClientSession, CookieJar, web
 from ports import free_port
@@ -214,3 +216,55 @@ async def test_behind_a_trusted_proxy_its_client_address_and_https_count(server)
                                       "X-Forwarded-Proto": "https"}) as r:  # fmt: skip
             assert r.status == 200
             assert "Secure" in r.headers["Set-Cookie"]
+
+
+def self_signed_context(directory) -> ssl.SSLContext:
+    """A TLS server context with a throw-away certificate for 127.0.0.1."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    return context
+
+
+async def test_over_https_the_cookie_is_secure(database_url, secret_key, tmp_path):
+    """Served over TLS (request.secure), the session cookie carries Secure."""
+    vp_app = App.from_settings(Settings(database_url=database_url), actor="setup")
+    with vp_app.registry() as registry:
+        service.add_account(registry, AccountInput(name="chef", role="admin"), PASSWORD)
+    runner = web.AppRunner(build_web(vp_app), access_log=None)
+    await runner.setup()
+    port = free_port("127.0.0.1")
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=self_signed_context(tmp_path)).start()
+    try:
+        async with ClientSession() as http:
+            async with http.post(f"https://127.0.0.1:{port}/api/v1/session", ssl=False,
+                                 json={"name": "chef", "password": PASSWORD}) as r:  # fmt: skip
+                assert r.status == 200
+                assert "Secure" in r.headers["Set-Cookie"]
+    finally:
+        await runner.cleanup()
+        vp_app.close()
