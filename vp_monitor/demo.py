@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import signal
 import socket
 import tempfile
@@ -31,6 +32,7 @@ from vp_monitor.texts import Texts
 
 DEFAULT_FLEET = Path(__file__).resolve().parents[1] / "config" / "demo-fleet.toml"
 DEMO_DIR = Path("var/demo")
+DEMO_MAINTAINER = "Maintenance Démo"
 WEBHOOK_SECRET = "demo-signing-key"
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,31 @@ def register_fleet(registry: Registry, fleet, webhook_url: str) -> int:
         raise click.ClickException("; ".join(str(p) for p in plan.problems))
     apply_import(registry, plan)
     return len(plan.create)
+
+
+def create_demo_accounts(registry: Registry, fleet) -> list[tuple[str, str, str]]:
+    """One account per role, each with a new random password: (role, name, password). The
+    municipality account sees the first site's municipality; the maintainer account, the
+    company that maintains that site's cameras."""
+    from vp_monitor.accounts.principal import ROLES
+    from vp_monitor.accounts.schemas import AccountInput
+    from vp_monitor.accounts.service import add_account
+
+    first_site = fleet.cameras[0].site
+    registry.maintainer(DEMO_MAINTAINER)
+    for fc in fleet.cameras:
+        if fc.site == first_site:
+            registry.update_camera(fc.camera.code, maintainer=DEMO_MAINTAINER)
+    scopes = {
+        "municipality": {"municipalities": [first_site.municipality]},
+        "maintainer": {"maintainer": DEMO_MAINTAINER},
+    }
+    created = []
+    for role in ROLES:
+        name, password = f"demo-{role}", secrets.token_urlsafe(12)
+        add_account(registry, AccountInput(name=name, role=role, **scopes.get(role, {})), password)
+        created.append((role, name, password))
+    return created
 
 
 async def start_webhook_sink(texts: Texts) -> tuple[web.AppRunner, str]:
@@ -141,7 +168,12 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
     app.engine = open_database(settings.database_url, create=True)  # the demo makes its own
     with app.registry() as registry:
         count = register_fleet(registry, fleet, webhook_url)
+        logins = create_demo_accounts(registry, fleet)
     click.echo(texts("demo.registered", count=count, database=database))
+    click.echo(texts("demo.accounts"))
+    for role, name, password in logins:
+        role_label = texts.value("role", role)
+        click.echo(texts("demo.account", role=role_label, name=name, password=password))
     running = RunningFleet(fleet, discovery_port=None)
     await running.start()
     await running.encoded()  # a camera still encoding its first loop would look down

@@ -136,7 +136,7 @@ def load_two_towns(app: App) -> None:
                                         conditions=[], duration_s=0.01))  # fmt: skip
 
 
-async def header_principal(app: App, request) -> Principal | None:
+async def header_principal(app: App, request, public: bool = False) -> Principal | None:
     """Test sign-in: `X-Test-As: <name of PRINCIPALS>` (the real one is proved apart)."""
     return PRINCIPALS.get(request.headers.get("X-Test-As", ""))
 

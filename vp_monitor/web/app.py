@@ -84,7 +84,9 @@ def texts_for(request: web.Request) -> Texts:
 
 
 def error_response(request: web.Request, error: ApiError) -> web.Response:
-    return web.json_response(error.body(texts_for(request)), status=error.status)
+    return web.json_response(
+        error.body(texts_for(request)), status=error.status, headers=error.headers
+    )
 
 
 @web.middleware
@@ -149,7 +151,7 @@ class RouteHandler:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         route, app = self.route, request.app[VP_APP]
         try:
-            principal = await request.app[AUTHENTICATE](app, request)
+            principal = await request.app[AUTHENTICATE](app, request, route.is_public)
             request[PRINCIPAL] = principal
             if not route.is_public:
                 if principal is None:
@@ -182,7 +184,7 @@ class RouteHandler:
         if isinstance(result, web.StreamResponse):
             return result
         if self.adapter is None:
-            return web.Response(status=self.route.status if result is None else 200)
+            return web.Response(status=self.route.status)
         try:
             body = self.adapter.dump_python(self.adapter.validate_python(result), mode="json")
         except ValidationError:  # the handler's bug, not the caller's: a 500 with a reference

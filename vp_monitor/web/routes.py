@@ -65,6 +65,6 @@ class Route:
 
 def all_routes() -> list[Route]:
     """Every route of the API, in the order they are documented."""
-    from vp_monitor.web.api import docs
+    from vp_monitor.web.api import docs, session
 
-    return [*docs.ROUTES]
+    return [*session.ROUTES, *docs.ROUTES]
