@@ -129,7 +129,8 @@ def _http_error(request: web.Request, exc: web.HTTPException) -> ApiError:
         return ApiError(404, "web.no_route", path=request.path[:200])
     if exc.status == 405:
         allowed = ", ".join(sorted(getattr(exc, "allowed_methods", ()) or ()))
-        return ApiError(405, "web.method_not_allowed", method=request.method, allowed=allowed)
+        return ApiError(405, "web.method_not_allowed", headers={"Allow": allowed},
+                        method=request.method, allowed=allowed)  # fmt: skip
     if exc.status == 413:
         return ApiError(
             413, "web.body_too_large", limit=request.app[VP_APP].settings.web.max_body_bytes
