@@ -149,12 +149,16 @@ def start_smtp_sink():
     return controller
 
 
-async def run_demo(fleet_path: Path, duration: float | None) -> None:
-    """Simulate, register, monitor and print until `duration` elapses or Ctrl-C."""
+async def run_demo(
+    fleet_path: Path, duration: float | None, web_host: str = "127.0.0.1", web_port: int = 8080
+) -> None:
+    """Simulate, register, monitor, serve the web and print until `duration` elapses or
+    Ctrl-C."""
     from vp_monitor.monitor.cli import change_printer
     from vp_monitor.service.app import App, build_monitor
     from vp_monitor.service.commands import approve_missing
     from vp_monitor.sim.fleet import RunningFleet, load_fleet
+    from vp_monitor.web.server import start_web
 
     fleet = load_fleet(fleet_path)
     smtp = start_smtp_sink()
@@ -182,6 +186,8 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
     await approve_missing(app, "day", "demo installation")
     monitor = build_monitor(app, on_change=change_printer(texts))
     await monitor.start()
+    web_runner = await start_web(app, web_host, web_port)
+    click.echo(texts("serve.web", url=f"http://{web_host}:{web_port}/"))
     click.echo(texts("demo.monitoring"))
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -191,6 +197,7 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), duration)
     finally:
+        await web_runner.cleanup()
         await monitor.stop()
         await running.close()
         await webhook_runner.cleanup()
@@ -203,9 +210,11 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
 @click.option("--fleet", "fleet_path", type=click.Path(exists=True, path_type=Path),
               default=DEFAULT_FLEET, show_default=True, help="Fleet file to simulate.")  # fmt: skip
 @click.option("--duration", type=float, help="Stop after this many seconds (default: Ctrl-C).")
-def demo(fleet_path: Path, duration: float | None) -> None:
+@click.option("--port", "web_port", type=click.IntRange(1, 65535), default=8080, show_default=True,
+              help="Port of the web service (on 127.0.0.1).")  # fmt: skip
+def demo(fleet_path: Path, duration: float | None, web_port: int) -> None:
     """Simulate the demo fleet, register it, monitor it and show notifications (SQLite only)."""
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     logging.getLogger("vp_monitor").setLevel(logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_demo(fleet_path, duration))
+        asyncio.run(run_demo(fleet_path, duration, web_port=web_port))
