@@ -12,19 +12,21 @@ caller's language when a principal is on the request, else in the configured one
 from __future__ import annotations
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from vp_monitor.service.operations import Operations
 from vp_monitor.texts import Texts
 
 OPERATIONS = web.AppKey("operations", Operations)
 NOT_CACHED = {"Cache-Control": "no-store"}
+# The text format every Prometheus version reads (our names need none of 1.0.0's escaping).
+EXPOSITION_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 
 async def metrics(request: web.Request) -> web.Response:
     """The Prometheus exposition: this process's counters and the fleet figures."""
     body = await request.app[OPERATIONS].scrape()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST, **NOT_CACHED})
+    return web.Response(body=body, headers={"Content-Type": EXPOSITION_TYPE, **NOT_CACHED})
 
 
 async def healthz(request: web.Request) -> web.Response:
