@@ -77,6 +77,19 @@ SSE_CLIENTS = Gauge(
 )
 
 
+def declare_tiers(tiers: Iterable[str]) -> None:
+    """Give every tier its check series from the start, at zero: a rule watching them for no
+    increase then fires for a monitor that never checked at all."""
+    try:
+        for tier in tiers:
+            CHECKS.labels(tier)
+            CHECK_OVERRUNS.labels(tier)
+            CHECK_DURATION.labels(tier)
+            SCHEDULER_LATENESS.labels(tier)
+    except Exception:
+        log.debug("tiers not declared", exc_info=True)
+
+
 def record_check(tier: str, duration_s: float, overran: bool) -> None:
     """A finished check: counted, its duration observed, an overrun counted."""
     try:

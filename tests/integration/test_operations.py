@@ -5,13 +5,16 @@ scheduler stopped and the decoder pool's workers killed; the aiohttp handlers ov
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import time
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from ports import free_port
@@ -123,9 +126,12 @@ async def test_scrape_after_a_real_check(engine, two_cameras, secret_key):
     assert sum(states.values()) == 2
     for state in ("unknown", "ok", "degraded", "down", "maintenance"):
         assert value(after, "vp_cameras", municipality="78646", state=state) == states[state]
-    assert value(after, "vp_outbox_undelivered", channel="webhook") == 1
-    assert value(after, "vp_outbox_undelivered", channel="email") == 0
-    assert 120 <= value(after, "vp_outbox_oldest_undelivered_age_seconds", channel="webhook") < 180
+    waiting, sending = {"stage": "waiting"}, {"stage": "sending"}
+    assert value(after, "vp_outbox_undelivered", channel="webhook", **waiting) == 1
+    assert value(after, "vp_outbox_undelivered", channel="webhook", **sending) == 0
+    assert value(after, "vp_outbox_undelivered", channel="email", **waiting) == 0
+    age = value(after, "vp_outbox_oldest_undelivered_age_seconds", channel="webhook", **waiting)
+    assert 120 <= age < 180
     assert value(after, "vp_fleet_figures_up") == 1
 
 
@@ -141,7 +147,8 @@ async def test_delivery_outcomes_are_counted(engine):
     operations = Operations(engine, cache_s=0)
     try:
         before = scraped(operations.exposition())
-        assert value(before, "vp_outbox_undelivered", channel="webhook") == 1
+        assert value(before, "vp_outbox_undelivered", channel="webhook", stage="sending") == 1
+        assert value(before, "vp_outbox_undelivered", channel="webhook", stage="waiting") == 0
         # The delivery was made just now: not too old yet, so the refused connection is a retry.
         assert await outbox.dispatch_once(factory, channels, settings, utcnow()) == 0
         retried = scraped(operations.exposition())
@@ -154,8 +161,10 @@ async def test_delivery_outcomes_are_counted(engine):
     finally:
         operations.close()
     assert value(after, "vp_deliveries_failed", channel="webhook") == 1
-    assert value(after, "vp_outbox_undelivered", channel="webhook") == 0
-    assert value(after, "vp_outbox_oldest_undelivered_age_seconds", channel="webhook") == 0
+    assert value(retried, "vp_outbox_undelivered", channel="webhook", stage="sending") == 1
+    assert value(after, "vp_outbox_undelivered", channel="webhook", stage="sending") == 0
+    assert value(after, "vp_outbox_oldest_undelivered_age_seconds", channel="webhook",
+                 stage="sending") == 0  # fmt: skip
     assert value(after, "vp_delivery_attempts_total", channel="webhook", outcome="failed") >= 1
 
 
@@ -300,3 +309,32 @@ async def test_handlers_over_http(engine, tmp_path):
     finally:
         await client.close()
         operations.close()
+
+
+# -- the documented alert rules ------------------------------------------------------------------
+def documented_rules() -> list[dict]:
+    """The rules of the YAML block in docs/operations.md."""
+    doc = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", doc, re.S).group(1)
+    return [rule for group in yaml.safe_load(block)["groups"] for rule in group["rules"]]
+
+
+def test_documented_alert_rules_name_metrics_we_serve(engine):
+    """Every metric an alert rule names is in the exposition (a rule on a renamed metric would
+    never fire)."""
+    Monitor(engine, FAST_MONITOR)  # its runner declares the check series of every tier
+    operations = Operations(engine)
+    try:
+        families = list(text_string_to_metric_families(operations.exposition().decode()))
+    finally:
+        operations.close()
+    served = {family.name for family in families}
+    served |= {sample.name for family in families for sample in family.samples}
+    rules = documented_rules()
+    assert {rule["alert"] for rule in rules} >= {"VpMonitorNotChecking", "VpOutboxStuck"}
+    for rule in rules:
+        named = set(re.findall(r"\bvp_\w+", rule["expr"]))
+        assert named, rule["alert"]
+        for name in named:
+            base = re.sub(r"_(bucket|count|sum|total)$", "", name)
+            assert name in served or base in served, f"{rule['alert']}: {name} is not served"

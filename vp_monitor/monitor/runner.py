@@ -23,7 +23,7 @@ from vp_monitor.db import utcnow
 from vp_monitor.monitor.planner import Claim
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.probes.base import ProbeSettings, ProbeTarget
-from vp_monitor.probes.tiers import TierResult, error_result, overrun_result
+from vp_monitor.probes.tiers import TIERS, TierResult, error_result, overrun_result
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ class Runner:
         self.abandoned: set[asyncio.Task[Any]] = set()
         self.running = 0
         self.overruns = 0
+        metrics.declare_tiers(TIERS)
 
     @property
     def free_slots(self) -> int:

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 FIGURES_CACHE_S = 5.0  # figures served again for this long before the database is read again
 FIGURES_TIMEOUT_S = 2.0  # a scrape waits no longer for fresh figures
 READY_TIMEOUT_S = 2.0  # SELECT 1 must answer within this
+OUTBOX_STAGES = ("waiting", "sending")
 
 
 # -- the read model ----------------------------------------------------------------------------
@@ -47,8 +48,9 @@ class FleetFigures:
 
     at: datetime
     cameras: dict[tuple[str, str], int] = field(default_factory=dict)  # (INSEE, state) -> count
-    undelivered: dict[str, int] = field(default_factory=dict)  # channel -> events and reports
-    oldest_undelivered: dict[str, datetime] = field(default_factory=dict)  # channel -> created
+    # (channel, stage) -> events and reports not delivered, and the oldest one's time
+    undelivered: dict[tuple[str, str], int] = field(default_factory=dict)
+    oldest_undelivered: dict[tuple[str, str], datetime] = field(default_factory=dict)
     failed: dict[str, int] = field(default_factory=dict)  # channel -> deliveries given up
     due: dict[str, int] = field(default_factory=dict)  # tier -> checks due, not yet claimed
     oldest_due: dict[str, datetime] = field(default_factory=dict)  # tier -> earliest due time
@@ -57,8 +59,9 @@ class FleetFigures:
 def fleet_figures(session: Session, scope: Scope, now: datetime | None = None) -> FleetFigures:
     """Cameras by municipality and state (the status wall's count: every camera not
     decommissioned, `unknown` until checked), then, for the supervision scope only, the outbox
-    and the schedule: events and reports not yet delivered per channel and the oldest of them,
-    deliveries given up per channel, checks due and not claimed per tier and the oldest."""
+    and the schedule: events and reports not yet delivered per channel and stage (`waiting` to
+    be grouped, `sending` in a delivery under way) and the oldest of them, deliveries given up
+    per channel, checks due and not claimed per tier and the oldest."""
     from vp_monitor.monitor.models import CameraStatus, CheckSchedule
 
     figures = FleetFigures(now or utcnow())
@@ -74,26 +77,27 @@ def fleet_figures(session: Session, scope: Scope, now: datetime | None = None) -
     figures.cameras = {(insee, name): count for insee, name, count in rows}
     if not scope.is_supervision:
         return figures  # the outbox and the schedule are the whole system's
-    waiting = (
+    waiting = (  # not yet grouped: may be held for a digest, quiet hours or a site outage
         select(Contact.channel, func.count(OutboxEvent.id), func.min(OutboxEvent.created_at))
         .join(Contact, Contact.id == OutboxEvent.contact_id)
-        .outerjoin(Delivery, Delivery.id == OutboxEvent.delivery_id)
-        .where(or_(OutboxEvent.delivery_id.is_(None), Delivery.status == "pending"))
+        .where(OutboxEvent.delivery_id.is_(None))
         .group_by(Contact.channel)
     )
-    reports = (  # a daily report is a delivery without outbox events
-        select(Contact.channel, func.count(Delivery.id), func.min(Delivery.created_at))
+    # In a delivery being sent or retried: one row per event, one for a report (no events);
+    # its age counts from when the delivery was made, when it became due.
+    sending = (
+        select(Contact.channel, func.count(), func.min(Delivery.created_at))
+        .select_from(Delivery)
         .join(Contact, Contact.id == Delivery.contact_id)
-        .where(Delivery.kind == "report", Delivery.status == "pending")
+        .outerjoin(OutboxEvent, OutboxEvent.delivery_id == Delivery.id)
+        .where(Delivery.status == "pending")
         .group_by(Contact.channel)
     )
-    for query in (waiting, reports):
+    for stage, query in (("waiting", waiting), ("sending", sending)):
         for channel, count, oldest in session.execute(query):
-            name = str(channel)
-            figures.undelivered[name] = figures.undelivered.get(name, 0) + count
+            figures.undelivered[(str(channel), stage)] = count
             if oldest is not None:
-                known = figures.oldest_undelivered.get(name)
-                figures.oldest_undelivered[name] = oldest if known is None else min(known, oldest)
+                figures.oldest_undelivered[(str(channel), stage)] = oldest
     failed = (
         select(Contact.channel, func.count(Delivery.id))
         .join(Contact, Contact.id == Delivery.contact_id)
@@ -137,18 +141,22 @@ def figure_metrics(figures: FleetFigures) -> list[Metric]:
         for state in STATE_NAMES:
             cameras.add_metric([insee, state], figures.cameras.get((insee, state), 0))
     undelivered = _gauge("outbox_undelivered",
-                         "Notification events and reports not yet delivered, by channel.",
-                         ["channel"])  # fmt: skip
+                         "Notification events and reports not yet delivered, by channel and "
+                         "stage (waiting: to be grouped; sending: in a delivery under way).",
+                         ["channel", "stage"])  # fmt: skip
     oldest = _gauge("outbox_oldest_undelivered_age_seconds",
-                    "Age of the oldest event or report not yet delivered (0: none), by channel.",
-                    ["channel"])  # fmt: skip
+                    "Age of the oldest undelivered event (waiting) or delivery (sending), 0 when "
+                    "none, by channel and stage.", ["channel", "stage"])  # fmt: skip
     failed = _gauge("deliveries_failed",
                     "Deliveries given up after their retries (stored), by channel.",
                     ["channel"])  # fmt: skip
     for channel in (str(kind) for kind in ContactChannel):
-        undelivered.add_metric([channel], figures.undelivered.get(channel, 0))
-        since = figures.oldest_undelivered.get(channel)
-        oldest.add_metric([channel], _age(figures.at, since))
+        for stage in OUTBOX_STAGES:
+            key = (channel, stage)
+            undelivered.add_metric([channel, stage], figures.undelivered.get(key, 0))
+            oldest.add_metric(
+                [channel, stage], _age(figures.at, figures.oldest_undelivered.get(key))
+            )
         failed.add_metric([channel], figures.failed.get(channel, 0))
     due = _gauge("checks_due", "Checks due and not yet claimed by any node, by tier.", ["tier"])
     overdue = _gauge("checks_overdue_seconds",
