@@ -203,10 +203,17 @@ async def test_not_ready_when_the_database_is_away(kind, tmp_path):
         ready, reasons = await operations.readiness(Texts("en"))
         assert reasons == ["database unreachable (OperationalError)"]
         samples = scraped(await operations.scrape())
+        # Scrapes just after a failed read do not ask the database again. (A scrape shows the
+        # process's counters before its own read of the figures: compare later scrapes.)
+        again = [scraped(await operations.scrape()) for _ in range(5)]
     finally:
         operations.close()
         engine.dispose()
     assert value(samples, "vp_fleet_figures_up") == 0
+    assert value(again[-1], "vp_fleet_figures_up") == 0
+    errors_after = [value(each, "vp_database_errors_total", error="OperationalError")
+                    for each in again]  # fmt: skip
+    assert errors_after == [errors_after[0]] * 5
     assert ("vp_cameras", frozenset()) not in samples
     errors = value(samples, "vp_database_errors_total", error="OperationalError")
     assert errors >= errors_before + 2  # a readiness probe and a scrape, at least

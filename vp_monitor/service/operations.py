@@ -177,7 +177,8 @@ class FleetCollector:
 
     One read at a time, in a thread of its own; a scrape waits for it at most `timeout_s`, then
     serves the last figures (their age says how old) and `vp_fleet_figures_up 0`. A read still
-    under way when the time-out passes finishes and fills the cache for the next scrape.
+    under way when the time-out passes finishes and fills the cache for the next scrape; after
+    a failed read the database is not asked again for `cache_s` either.
     """
 
     def __init__(
@@ -191,13 +192,17 @@ class FleetCollector:
         self.lock = threading.Lock()
         self.figures: FleetFigures | None = None
         self.read_at = 0.0  # time.monotonic() of the figures in the cache
+        self.failed_at = -float("inf")  # of the last read that failed: not tried again at once
         self.pending: Future[FleetFigures] | None = None
         self.reads = 0  # database reads done (for tests and diagnostics)
 
     def _fresh(self) -> tuple[FleetFigures | None, bool]:
         with self.lock:
-            if self.figures is not None and time.monotonic() - self.read_at < self.cache_s:
+            now = time.monotonic()
+            if self.figures is not None and now - self.read_at < self.cache_s:
                 return self.figures, True
+            if now - self.failed_at < self.cache_s:  # the database was away just now
+                return self.figures, False
             if self.pending is None:
                 self.pending = self.reader.submit(self._read)
             pending = self.pending
@@ -205,19 +210,21 @@ class FleetCollector:
             return pending.result(timeout=self.timeout_s), True
         except TimeoutError:
             log.warning("fleet figures: the database did not answer within %g s", self.timeout_s)
-        except Exception as exc:  # the database is away: the error is counted, not raised
+        except Exception as exc:  # the database is away: the driver's error is counted
             log.warning("fleet figures not read: %s", type(exc).__name__)
         return self.figures, False
 
     def _read(self) -> FleetFigures:
         try:
             figures = self.read()
+        except BaseException:
             with self.lock:
-                self.figures, self.read_at, self.reads = figures, time.monotonic(), self.reads + 1
-            return figures
-        finally:
-            with self.lock:
-                self.pending = None
+                self.failed_at, self.pending = time.monotonic(), None
+            raise
+        with self.lock:
+            self.figures, self.read_at, self.reads = figures, time.monotonic(), self.reads + 1
+            self.pending = None
+        return figures
 
     def collect(self) -> Iterator[Metric]:
         figures, up = self._fresh()
