@@ -22,12 +22,16 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
+    disable_created_metrics,
     generate_latest,
 )
 
 log = logging.getLogger(__name__)
 
 PREFIX = "vp_"
+# No `*_created` series beside each counter and histogram: Prometheus reads the text format
+# without them, and they double the exposition.
+disable_created_metrics()
 REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)  # memory, CPU, open files of this process
 PlatformCollector(registry=REGISTRY)
