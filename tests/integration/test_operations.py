@@ -137,6 +137,33 @@ async def test_scrape_after_a_real_check(engine, two_cameras, secret_key):
     assert value(after, "vp_fleet_figures_up") == 1
 
 
+async def test_an_overrun_is_counted(engine, two_cameras, secret_key):
+    """A camera that accepts connections and never answers overruns its reachability deadline:
+    counted by tier, its duration at the deadline; the answering camera does not overrun."""
+    answering, hung = two_cameras
+    box = SecretBox(secret_key.encode())
+    register(engine, two_cameras, box)
+    await set_fault(hung, "hang")
+    # Short deadlines: the hung camera's other tiers need not wait for their probes either.
+    deadlines = {"reachability": 1.0, "stream": 1.0, "inventory": 2.0}
+    settings = FAST_MONITOR.model_copy(
+        update={"timeouts": FAST_MONITOR.timeouts.model_copy(update=deadlines)}
+    )
+    before = scraped(metrics.exposition())
+    await Monitor(engine, settings, probe_settings=FAST_PROBES, secrets=box).run_once()
+    after = scraped(metrics.exposition())
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("vp_check_overruns_total", tier="reachability") == 1
+    assert grew("vp_checks_total", tier="reachability") == 2
+    # The overrun's duration is its deadline: in the 1-2 s bucket, not below.
+    assert grew("vp_check_duration_seconds_bucket", tier="reachability", le="0.5") <= 1
+    assert grew("vp_check_duration_seconds_bucket", tier="reachability", le="1.0") <= 1
+    assert grew("vp_check_duration_seconds_bucket", tier="reachability", le="2.0") == 2
+
+
 async def test_delivery_outcomes_are_counted(engine):
     """A webhook nobody listens on: the attempt is counted as a retry; given up, the delivery is
     counted failed in the database figures and leaves the backlog."""
