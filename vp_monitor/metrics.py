@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 
 from prometheus_client import (
     CollectorRegistry,
@@ -114,9 +115,11 @@ def record_probe_failures(probe: str, conditions: Iterable[str]) -> None:
         log.debug("probe failures not counted", exc_info=True)
 
 
-def record_lateness(tier: str, late_s: float) -> None:
-    """How late a due check started (a check claimed early counts as on time)."""
+def record_lateness(tier: str, due_at: datetime) -> None:
+    """A due check starts now: how late after `due_at` (a check claimed before its time, as
+    `serve --once` does, counts as on time)."""
     try:
+        late_s = (datetime.now(UTC) - due_at).total_seconds()
         SCHEDULER_LATENESS.labels(tier).observe(max(late_s, 0.0))
     except Exception:
         log.debug("lateness not recorded", exc_info=True)

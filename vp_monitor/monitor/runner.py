@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from vp_monitor import metrics
-from vp_monitor.db import utcnow
 from vp_monitor.monitor.planner import Claim
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.probes.base import ProbeSettings, ProbeTarget
@@ -156,7 +155,7 @@ class Runner:
         timeout_s = getattr(self.settings.timeouts, tier)
         started = time.monotonic()
         if job.claim.due_at is not None:
-            metrics.record_lateness(tier, (utcnow() - job.claim.due_at).total_seconds())
+            metrics.record_lateness(tier, job.claim.due_at)
         task = asyncio.create_task(
             self.check(tier, job.target, self.probe_settings, job.references,
                        self.vision_settings),
