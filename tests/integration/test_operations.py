@@ -4,6 +4,7 @@ scheduler stopped and the decoder pool's workers killed; the aiohttp handlers ov
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -22,7 +23,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from ports import free_port
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
-from test_monitor import FAST_MONITOR, FAST_PROBES, register, set_fault
+from test_monitor import FAST_MONITOR, FAST_PROBES, register, set_fault, wait_for
 
 from vp_monitor import metrics
 from vp_monitor.alerts import outbox
@@ -275,6 +276,12 @@ async def test_ready_with_a_running_monitor_then_not_once_stopped(engine):
     operations = Operations(engine, monitor)
     try:
         await monitor.start()
+        assert await operations.readiness() == (True, [])
+        await wait_for(lambda: monitor.last_tick is not None, 5, "the first planner tick")
+        monitor.last_tick -= 3600  # as if its ticks had hung for an hour
+        ready, reasons = await operations.readiness(Texts("en"))
+        assert reasons == ["the check scheduler is stalled (no recent planner run)"]
+        await asyncio.sleep(FAST_MONITOR.planner_tick_s * 2)  # the next tick clears it
         assert await operations.readiness() == (True, [])
         await monitor.stop()
         ready, reasons = await operations.readiness(Texts("en"))
