@@ -278,9 +278,12 @@ async def test_ready_with_a_running_monitor_then_not_once_stopped(engine):
         await monitor.start()
         assert await operations.readiness() == (True, [])
         await wait_for(lambda: monitor.last_tick is not None, 5, "the first planner tick")
-        monitor.last_tick -= 3600  # as if its ticks had hung for an hour
+        monitor.scheduler.pause()  # no more ticks, the scheduler still "running"
+        await wait_for(lambda: not monitor.running_jobs, 5, "the jobs under way")
+        monitor.last_tick -= 3600  # and as if that had lasted an hour
         ready, reasons = await operations.readiness(Texts("en"))
         assert reasons == ["the check scheduler is stalled (no recent planner run)"]
+        monitor.scheduler.resume()
         await asyncio.sleep(FAST_MONITOR.planner_tick_s * 2)  # the next tick clears it
         assert await operations.readiness() == (True, [])
         await monitor.stop()
