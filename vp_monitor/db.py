@@ -111,11 +111,25 @@ def sqlite_path(url: str | URL) -> Path | None:
     return Path(parsed.database)
 
 
+def _count_database_errors(engine: Engine) -> Engine:
+    """Count every error the driver raises on this engine (vp_database_errors_total): the one
+    place all database work goes through, the monitor's, the web's and the command line's."""
+    from vp_monitor.metrics import record_database_error
+
+    @event.listens_for(engine, "handle_error")
+    def _count(context) -> None:
+        if not context.is_pre_ping:  # a stale pooled connection, replaced at once
+            error = context.sqlalchemy_exception or context.original_exception
+            record_database_error(type(error).__name__)
+
+    return engine
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy time-out."""
     parsed = parse_database_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        engine = _count_database_errors(create_engine(parsed, connect_args={"timeout": 30}))
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -126,8 +140,10 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(
-        parsed, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
+    return _count_database_errors(
+        create_engine(
+            parsed, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
+        )
     )
 
 

@@ -412,6 +412,36 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": ("{n} vérification effectuée", "{n} vérifications effectuées"),
         "en": ("{n} check run", "{n} checks run"),
     },
+    "health.up": {"fr": "en marche", "en": "up"},
+    "ready.ok": {"fr": "prêt", "en": "ready"},
+    "ready.database_unreachable": {
+        "fr": "base de données injoignable ({reason})",
+        "en": "database unreachable ({reason})",
+    },
+    "ready.database_timeout": {
+        "fr": "la base de données n'a pas répondu en {seconds} s",
+        "en": "the database did not answer within {seconds} s",
+    },
+    "ready.scheduler_stopped": {
+        "fr": "le planificateur des vérifications est arrêté",
+        "en": "the check scheduler is stopped",
+    },
+    "ready.scheduler_stalled": {
+        "fr": "le planificateur des vérifications ne passe plus (aucun passage récent)",
+        "en": "the check scheduler is stalled (no recent planner run)",
+    },
+    "ready.decoders_closed": {
+        "fr": "le groupe de décodeurs vidéo est fermé",
+        "en": "the video decoder pool is closed",
+    },
+    "ready.decoders_not_starting": {
+        "fr": "les processus de décodage vidéo ne démarrent pas",
+        "en": "video decoder processes do not start",
+    },
+    "ready.decoders_dead": {
+        "fr": "tous les processus de décodage vidéo sont arrêtés",
+        "en": "every video decoder process has died",
+    },
     "demo.registered": {
         "fr": (
             "{n} caméra enregistrée dans {database} ; démarrage du simulateur…",

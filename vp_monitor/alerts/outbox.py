@@ -36,6 +36,7 @@ from vp_monitor.alerts.notification import (
 )
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import transaction
+from vp_monitor.metrics import record_delivery
 from vp_monitor.redaction import redact as redact_text
 from vp_monitor.redaction import url_secrets
 from vp_monitor.registry.models import Contact
@@ -286,13 +287,16 @@ def record(
     delivery.lease_owner = delivery.lease_expires_at = None
     if error is None:
         delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
+        record_delivery(item.channel, "sent")
         return
     text = redact(str(error), item.message.recipient)
     too_old = now - delivery.created_at >= timedelta(seconds=settings.give_up_after_s)
     if not error.retryable or too_old:
         delivery.status = "failed"
+        record_delivery(item.channel, "failed")
         log.warning("delivery %s failed for good: %s", delivery.idempotency_key, text)
     else:
+        record_delivery(item.channel, "retry")
         delivery.next_attempt_at = now + timedelta(seconds=backoff(delivery.attempts, settings))
         if text != delivery.last_error:  # log when the error changes, not at every retry
             log.info("delivery %s will be retried: %s", delivery.idempotency_key, text)

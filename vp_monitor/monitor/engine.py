@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.orm import Session, selectinload
 
+from vp_monitor import metrics
 from vp_monitor.alerts.incidents import OpenIncidents, record_change
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import session_factory, transaction, utcnow
@@ -46,6 +48,9 @@ log = logging.getLogger(__name__)
 WRITE_BATCH = 50  # results written in one transaction
 RESULT_QUEUE = 512
 JOBS_STOP_TIMEOUT_S = 15.0  # at shutdown, how long periodic jobs under way may take to end
+# Not ready when the planner tick has not run for this many periods (and at least this long):
+# one slow tick (a busy database) is not an outage.
+TICK_LATE_AFTER_TICKS, TICK_LATE_MIN_S = 10, 60.0
 ChangeListener = Callable[[str, CameraChange], None]
 
 
@@ -150,6 +155,8 @@ class Monitor:
         self.heartbeat = nodes.Heartbeat(self.factory, self.owner, role)
         self.fleet_jobs: set[str] = set()  # periodic jobs one node runs for all
         self.stopped = False  # a stopped Monitor is not started again: make a new one
+        self.started_at: float | None = None  # time.monotonic() of start and of the last tick
+        self.last_tick: float | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -175,6 +182,7 @@ class Monitor:
                 self.channel_settings, self.secrets, RECORDED_FLEET,
             )  # fmt: skip
         self.scheduler.start()
+        self.started_at = time.monotonic()
         log.info("monitor %s started (%d workers)", self.owner, self.settings.concurrency)
 
     async def stop(self) -> None:
@@ -269,10 +277,22 @@ class Monitor:
     async def tick(self) -> None:
         """Claim the checks due now (as many as the queue takes) and queue them."""
         free = min(self.settings.batch_size, self.runner.free_slots)
-        if free <= 0:
-            return  # workers are behind: leave the rows due, another node may take them
-        for job in await self._db(self._claim, free, False):
-            self.runner.queue.put_nowait(job)  # cannot block: no more than free slots
+        if free > 0:  # else workers are behind: leave the rows due, another node may take them
+            for job in await self._db(self._claim, free, False):
+                self.runner.queue.put_nowait(job)  # cannot block: no more than free slots
+        self.last_tick = time.monotonic()
+        metrics.record_planner_tick()
+
+    def scheduling_problem(self) -> str | None:
+        """Why this monitor is not scheduling checks (a catalogue key), or None when it is:
+        stopped, its scheduler not running, or its planner tick not seen for long."""
+        if self.stopped or not self.scheduler.running:
+            return "ready.scheduler_stopped"
+        started = self.last_tick or self.started_at
+        late_after = max(TICK_LATE_AFTER_TICKS * self.settings.planner_tick_s, TICK_LATE_MIN_S)
+        if started is not None and time.monotonic() - started > late_after:
+            return "ready.scheduler_stalled"
+        return None
 
     def beat(self) -> None:
         """Write this node's heartbeat row."""

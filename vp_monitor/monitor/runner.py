@@ -18,10 +18,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from vp_monitor import metrics
 from vp_monitor.monitor.planner import Claim
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.probes.base import ProbeSettings, ProbeTarget
-from vp_monitor.probes.tiers import TierResult, error_result, overrun_result
+from vp_monitor.probes.tiers import TIERS, TierResult, error_result, overrun_result
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class Runner:
         self.abandoned: set[asyncio.Task[Any]] = set()
         self.running = 0
         self.overruns = 0
+        metrics.declare_tiers(TIERS)
 
     @property
     def free_slots(self) -> int:
@@ -152,6 +154,8 @@ class Runner:
         tier = job.claim.tier
         timeout_s = getattr(self.settings.timeouts, tier)
         started = time.monotonic()
+        if job.claim.due_at is not None:
+            metrics.record_lateness(tier, job.claim.due_at)
         task = asyncio.create_task(
             self.check(tier, job.target, self.probe_settings, job.references,
                        self.vision_settings),
@@ -165,16 +169,20 @@ class Runner:
             self._abandon(task)
             self.overruns += 1
             log.warning("%s: %s check overran %g s, abandoned", job.target.camera, tier, timeout_s)
+            metrics.record_check(tier, time.monotonic() - started, overran=True)
             return overrun_result(tier, timeout_s)
         except asyncio.CancelledError:
             task.cancel()
             raise
         except Exception as exc:
             log.exception("%s: %s check failed", job.target.camera, tier)
+            metrics.record_check(tier, time.monotonic() - started, overran=False)
             return error_result(tier, exc)
         finally:
             self.running -= 1
-        return replace(result, duration_s=time.monotonic() - started)
+        duration_s = time.monotonic() - started
+        metrics.record_check(tier, duration_s, overran=False)
+        return replace(result, duration_s=duration_s)
 
     def _abandon(self, task: asyncio.Task[Any]) -> None:
         """Cancel a late check without waiting for it; keep a reference until it is gone."""

@@ -264,6 +264,8 @@ class DecoderPool:
         self._lock = threading.Lock()
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self.replaced = 0
+        self.closed = False
+        self.start_failure: str | None = None  # why the last worker did not start, until one does
 
     def _idle_worker(self) -> _Worker | None:
         """A live idle worker, or None (dead ones found on the way are released)."""
@@ -276,12 +278,30 @@ class DecoderPool:
                 self.replaced += 1
         return None
 
-    @staticmethod
-    def _spawn() -> _Worker:
+    def _spawn(self) -> _Worker:
         try:
-            return _Worker()
-        except (EOFError, OSError) as exc:
+            worker = _Worker()
+        except (EOFError, OSError, DecodeError) as exc:
+            self.start_failure = type(exc).__name__
+            if isinstance(exc, DecodeError):
+                raise
             raise DecodeError(f"decoder worker did not start: {exc}") from exc
+        self.start_failure = None
+        return worker
+
+    def problem(self) -> str | None:
+        """Why this pool cannot decode (a catalogue key), or None: closed, its last worker did
+        not start, or every worker it holds has died. A pool with no worker yet starts one when
+        a check needs it."""
+        if self.closed:
+            return "ready.decoders_closed"
+        if self.start_failure is not None:
+            return "ready.decoders_not_starting"
+        with self._lock:
+            workers = [*self._idle, *self._busy]
+        if workers and not any(worker.alive() for worker in workers):
+            return "ready.decoders_dead"
+        return None
 
     def _give_back(self, worker: _Worker) -> None:
         with self._lock:
@@ -324,6 +344,7 @@ class DecoderPool:
         """Stop every worker."""
         with self._lock:
             workers, self._idle = self._idle, []
+            self.closed = True
         for worker in workers:
             worker.stop()
 
@@ -338,6 +359,12 @@ def decoder_pool(workers: int = 2) -> DecoderPool:
     with _POOL_LOCK:
         if _POOL is None:
             _POOL = DecoderPool(workers)
+        return _POOL
+
+
+def current_decoder_pool() -> DecoderPool | None:
+    """The process-wide decoder pool if a check has made it, else None (none is made here)."""
+    with _POOL_LOCK:
         return _POOL
 
 

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from vp_monitor import vision
+from vp_monitor.metrics import record_probe_failures
 from vp_monitor.probes.base import ProbeResult, ProbeSettings, ProbeTarget
 from vp_monitor.probes.runner import run_probe
 from vp_monitor.probes.tiers import TIERS, TierResult, tier_conditions, tier_observed
@@ -50,6 +51,8 @@ async def run_tier(
     frames = probes["stream"].frames if "stream" in probes else ()
     video_ok = probes[spec.video_by].ok if spec.video_by in probes else None
     conditions = tier_conditions(spec, probes, video_ok)
+    for name, result in probes.items():
+        record_probe_failures(name, result.conditions)
     analysis, evidence = {}, None
     if frames and spec.analyses_picture:
         current, previous = frames[-1], (frames[0] if len(frames) > 1 else None)
@@ -59,6 +62,7 @@ async def run_tier(
             settings=vision_settings,
         )  # fmt: skip
         conditions |= found.conditions
+        record_probe_failures("picture", found.conditions)
         analysis, evidence = found.metrics, _jpeg(current)
     probes = {name: replace(result, frames=()) for name, result in probes.items()}
     metrics = {f"{name}_{key}": value for name, result in probes.items()
