@@ -186,7 +186,7 @@ async def run_demo(
     await approve_missing(app, "day", "demo installation")
     monitor = build_monitor(app, on_change=change_printer(texts))
     await monitor.start()
-    web_runner = await start_web(app, web_host, web_port)
+    web_runner = await start_web(app, web_host, web_port, monitor)
     click.echo(texts("serve.web", url=f"http://{web_host}:{web_port}/"))
     click.echo(texts("demo.monitoring"))
     stopping = asyncio.Event()

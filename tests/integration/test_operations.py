@@ -18,8 +18,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 from ports import free_port
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
@@ -43,8 +41,6 @@ from vp_monitor.sim.camera import SimCamera, camera_address
 from vp_monitor.sim.fleet import Fleet, FleetCamera, RunningFleet
 from vp_monitor.sim.fleet import Site as SimSite
 from vp_monitor.texts import Texts
-from vp_monitor.web.api.operations import OPERATIONS, healthz, readyz
-from vp_monitor.web.api.operations import metrics as metrics_handler
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -316,45 +312,6 @@ async def test_not_ready_when_every_decoder_worker_died(engine):
         monitor.scheduler.shutdown(wait=False)
         operations.close()
         close_decoder_pool()
-
-
-# -- the handlers ----------------------------------------------------------------------------
-async def serve(operations: Operations) -> TestClient:
-    application = web.Application()
-    application[OPERATIONS] = operations
-    application.router.add_get("/metrics", metrics_handler)
-    application.router.add_get("/healthz", healthz)
-    application.router.add_get("/readyz", readyz)
-    client = TestClient(TestServer(application, host="127.0.0.1", port=free_port("127.0.0.1")))
-    await client.start_server()
-    return client
-
-
-async def test_handlers_over_http(engine, tmp_path):
-    """/metrics in the Prometheus text format, /healthz 200, /readyz 200 then 503 with reasons
-    once the database is away."""
-    operations = Operations(engine, texts=Texts("en"))
-    client = await serve(operations)
-    try:
-        response = await client.get("/metrics")
-        assert response.status == 200
-        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-        samples = scraped(await response.read())
-        assert value(samples, "vp_fleet_figures_up") == 1
-        assert (await client.get("/healthz")).status == 200
-        response = await client.get("/readyz")
-        assert response.status == 200 and (await response.json())["ready"] is True
-        operations.engine = make_engine(away_url("sqlite", tmp_path))
-        response = await client.get("/readyz")
-        body = await response.json()
-        assert response.status == 503
-        assert body["ready"] is False and body["reasons"] == [
-            "database unreachable (OperationalError)"
-        ]
-        assert body["error"] == body["reasons"][0]
-    finally:
-        await client.close()
-        operations.close()
 
 
 # -- the documented alert rules ------------------------------------------------------------------

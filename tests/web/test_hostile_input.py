@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import CAMERA_PASSWORD, TWO_TOWNS
+from two_towns import CAMERA_PASSWORD, TWO_TOWNS
 
 from vp_monitor.web.openapi import PATH_PARAMETER
 from vp_monitor.web.routes import all_routes

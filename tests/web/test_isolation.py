@@ -13,7 +13,7 @@ import asyncio
 import re
 
 import pytest
-from conftest import CAMERA_PASSWORD, TWO_TOWNS, WEBHOOK_SECRET, identifiers
+from two_towns import CAMERA_PASSWORD, TWO_TOWNS, WEBHOOK_SECRET, identifiers
 
 from vp_monitor.web.openapi import PATH_PARAMETER
 from vp_monitor.web.routes import all_routes
@@ -101,7 +101,7 @@ async def test_municipality_sees_nothing_of_another(signed_api):
 async def test_the_walk_sees_a_leaky_route(vp_app):
     """A route that forgets the caller's scope is caught by the same walk."""
     from aiohttp.test_utils import TestClient, TestServer
-    from conftest import header_principal
+    from two_towns import header_principal
 
     from vp_monitor.service import views
     from vp_monitor.service.scope import Scope

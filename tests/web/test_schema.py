@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import create_accounts
 from live import served
+from two_towns import create_accounts
 
 from vp_monitor.web.app import create_app
 

@@ -87,7 +87,7 @@ async def _serve(context: Context, role: str, once: bool, host: str, port: int) 
     if role in ("all", "web"):
         from vp_monitor.web.server import start_web
 
-        web = await start_web(context.app, host, port)
+        web = await start_web(context.app, host, port, monitor)
         click.echo(context.texts("serve.web", url=f"http://{host}:{port}/"))
     if monitor is not None:
         await monitor.start()

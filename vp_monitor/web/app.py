@@ -22,7 +22,7 @@ from vp_monitor.service.app import App
 from vp_monitor.texts import Message, Texts
 from vp_monitor.web.call import Call, parse_body, parse_query
 from vp_monitor.web.errors import ApiError, from_exception
-from vp_monitor.web.keys import AUTHENTICATE, PRINCIPAL, ROUTES, VP_APP
+from vp_monitor.web.keys import AUTHENTICATE, OPERATIONS, PRINCIPAL, ROUTES, VP_APP
 from vp_monitor.web.routes import Route, all_routes
 
 log = logging.getLogger(__name__)
@@ -43,10 +43,16 @@ SECURITY_HEADERS = {
 
 
 def create_app(
-    app: App, routes: list[Route] | None = None, authenticate: Authenticate | None = None
+    app: App,
+    routes: list[Route] | None = None,
+    authenticate: Authenticate | None = None,
+    monitor: Any = None,
 ) -> web.Application:
     """The web application over `app`: every route of the table (or `routes`), signed in by
-    `authenticate` (default: session cookie or API token, vp_monitor.web.api.session)."""
+    `authenticate` (default: session cookie or API token, vp_monitor.web.api.session);
+    `monitor`: the one this process runs, whose scheduler readiness watches."""
+    from vp_monitor.service.operations import Operations
+
     settings = app.settings.web
     web_app = web.Application(
         client_max_size=max(settings.max_body_bytes, settings.max_import_bytes),
@@ -57,8 +63,14 @@ def create_app(
     web_app[AUTHENTICATE] = authenticate or _default_authenticate()
     for route in web_app[ROUTES]:
         web_app.router.add_route(route.method, route.path, RouteHandler(route).handle)
+    web_app[OPERATIONS] = Operations.of_app(app, monitor)
     web_app.on_response_prepare.append(_security_headers)
+    web_app.on_cleanup.append(_close_operations)
     return web_app
+
+
+async def _close_operations(web_app: web.Application) -> None:
+    web_app[OPERATIONS].close()
 
 
 def _default_authenticate() -> Authenticate:

@@ -65,6 +65,6 @@ class Route:
 
 def all_routes() -> list[Route]:
     """Every route of the API, in the order they are documented."""
-    from vp_monitor.web.api import docs, session
+    from vp_monitor.web.api import docs, operations, session
 
-    return [*session.ROUTES, *docs.ROUTES]
+    return [*session.ROUTES, *operations.ROUTES, *docs.ROUTES]

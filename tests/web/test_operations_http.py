@@ -1,0 +1,36 @@
+"""/metrics, /healthz and /readyz served by the web application, with their roles."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from vp_monitor.db import make_engine
+from vp_monitor.web.keys import OPERATIONS
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_metrics_health_and_readiness(api, tmp_path):
+    """/metrics in the Prometheus text format for the supervision centre (every
+    municipality's figures: not for a municipality); /healthz 200 for anyone; /readyz 200,
+    then 503 with the reason once the database is away."""
+    response = await api.get("/metrics", headers={"X-Test-As": "operator"})
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    families = {f.name: f for f in text_string_to_metric_families(await response.text())}
+    cameras = {
+        (s.labels["municipality"], s.labels["state"]): s.value
+        for s in families["vp_cameras"].samples
+    }
+    assert cameras[("92012", "down")] == 1 and cameras[("78646", "ok")] == 1
+    assert (await api.get("/metrics", headers={"X-Test-As": "boulogne"})).status == 403
+    assert (await api.get("/metrics")).status == 401
+    assert (await api.get("/healthz")).status == 200
+    response = await api.get("/readyz")
+    assert response.status == 200 and (await response.json())["ready"] is True
+    api.app[OPERATIONS].engine = make_engine(f"sqlite:///{tmp_path}/missing/vp-monitor.db")
+    response = await api.get("/readyz")
+    body = await response.json()
+    assert response.status == 503 and body["ready"] is False
+    assert body["reasons"] == ["base de données injoignable (OperationalError)"]
