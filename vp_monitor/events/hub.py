@@ -35,6 +35,7 @@ CONNECT_TIMEOUT_S = 5
 LISTEN_CHECK_S = 30.0  # a LISTEN connection silent this long is checked with a query
 QUERY_TIMEOUT_S = 5.0
 RECONNECT_MAX_S = 30.0
+LISTEN_NAME = "vp-monitor-events"  # application_name of the LISTEN connection (pg_stat_activity)
 
 RunBlocking = Callable[..., Awaitable[Any]]
 
@@ -204,8 +205,9 @@ class EventHub:
     async def _listen_on(self, psycopg: Any, conninfo: str) -> None:
         async with asyncio.timeout(CONNECT_TIMEOUT_S + QUERY_TIMEOUT_S):
             connection = await psycopg.AsyncConnection.connect(
-                conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
-            )
+                conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
+                application_name=LISTEN_NAME,
+            )  # fmt: skip
         async with connection:
             async with asyncio.timeout(QUERY_TIMEOUT_S):
                 await connection.execute(f"LISTEN {CHANNEL}")
