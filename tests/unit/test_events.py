@@ -54,8 +54,12 @@ def fleet(factory) -> dict[str, Any]:
         for key, insee, name in (("a", "92012", "Boulogne"), ("b", "78646", "Versailles")):
             town = Municipality(insee=insee, name=name, departement=insee[:2])
             site = Site(name=f"Gare {key}", municipality=town)
-            cameras = [Camera(code=f"{key.upper()}-{n}", site=site, municipality=town,
-                              maintainer=acme if key == "a" else None) for n in range(2)]  # fmt: skip
+            maintainer = acme if key == "a" else None
+            cameras = [
+                Camera(code=f"{key.upper()}-{n}", site=site, municipality=town,
+                       maintainer=maintainer)
+                for n in range(2)
+            ]  # fmt: skip
             session.add_all(cameras)
             session.flush()
             ids[f"site_{key}"] = site.id
