@@ -140,3 +140,22 @@ async def test_the_listen_connection_is_made_again(database_url, engine, factory
     event_id = await asyncio.to_thread(commit_event, factory, cameras["a"])
     assert (await next_event(subscription)).id == event_id
     assert time.monotonic() - start < 1.0
+
+
+async def test_a_crash_of_the_reader_is_logged_and_it_starts_again(factory, cameras, hub, caplog):
+    """The database failing a read: the reader's crash is logged, it starts again and the
+    event still arrives."""
+    read = hub.feed.since
+    failures = []
+
+    def failing_once(*args):
+        if not failures:
+            failures.append(args)
+            raise ConnectionError("database gone for a moment")
+        return read(*args)
+
+    hub.feed.since = failing_once
+    subscription = hub.subscribe(Scope.supervision())
+    event_id = await asyncio.to_thread(commit_event, factory, cameras["a"])
+    assert (await next_event(subscription, 3.0)).id == event_id
+    assert failures and "event-hub crashed" in caplog.text

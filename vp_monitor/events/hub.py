@@ -144,14 +144,14 @@ class EventHub:
 
     # -- reading -----------------------------------------------------------------------------
     async def _read_forever(self) -> None:
-        while True:
+        while True:  # reads first: started again after a crash, it catches up at once
+            self.wake.clear()  # a NOTIFY arriving while reading wakes the next round
+            await self.read_new()
             poll = SAFETY_POLL_S if self.listening else POLL_S
             try:
                 await asyncio.wait_for(self.wake.wait(), poll)
             except TimeoutError:
                 pass
-            self.wake.clear()  # a NOTIFY arriving while reading wakes the next round
-            await self.read_new()
 
     async def read_new(self) -> int:
         """Read what was committed since the last read and fan it out; returns how many."""

@@ -1,0 +1,1 @@
+"""The web service (aiohttp): API, dashboard, live events, metrics."""
