@@ -156,6 +156,10 @@ async def test_a_crash_of_the_reader_is_logged_and_it_starts_again(factory, came
 
     hub.feed.since = failing_once
     subscription = hub.subscribe(Scope.supervision())
+    hub.wake.set()
+    async with asyncio.timeout(3):  # the next read fails
+        while not failures:
+            await asyncio.sleep(0.01)
     event_id = await asyncio.to_thread(commit_event, factory, cameras["a"])
     assert (await next_event(subscription, 3.0)).id == event_id
-    assert failures and "event-hub crashed" in caplog.text
+    assert "event-hub crashed" in caplog.text

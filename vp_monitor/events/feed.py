@@ -45,8 +45,8 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         """The event as JSON: its id, kind, time (ISO 8601, UTC), subject and payload."""
-        return {"id": self.id, "kind": self.kind, "at": self.at.isoformat(),
-                "camera_id": self.camera_id, "site_id": self.site_id, **self.payload}  # fmt: skip
+        return {**self.payload, "id": self.id, "kind": self.kind, "at": self.at.isoformat(),
+                "camera_id": self.camera_id, "site_id": self.site_id}  # fmt: skip
 
 
 @dataclass(frozen=True)
