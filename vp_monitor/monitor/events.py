@@ -31,7 +31,7 @@ class CameraChange:
         """What a live client is told of the change (`camera.state`): plain values only."""
         return {"state": self.state, "previous_state": self.previous_state,
                 "conditions": sorted(self.conditions), "opened": sorted(self.opened),
-                "cleared": sorted(self.cleared), "flapping": self.flapping,
+                "cleared": sorted(self.cleared), "is_flapping": self.flapping,
                 "in_maintenance": self.in_maintenance}  # fmt: skip
 
     @property
