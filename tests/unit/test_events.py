@@ -111,9 +111,11 @@ def test_a_check_that_changes_a_camera_writes_its_event_with_the_incident(factor
     assert (state.kind, opened.kind) == (CAMERA_STATE, INCIDENT_OPENED)
     assert (state.camera_id, state.site_id) == (down, fleet["site_a"])
     assert state.municipality_id is not None and state.id < opened.id
-    assert state.payload == {"camera": "A-0", "state": "down", "previous_state": "unknown",
-                             "conditions": ["unreachable"], "opened": ["unreachable"],
-                             "cleared": [], "is_flapping": False, "in_maintenance": False}  # fmt: skip
+    assert state.payload == {
+        "camera": "A-0", "state": "down", "previous_state": "unknown",
+        "conditions": ["unreachable"], "opened": ["unreachable"], "cleared": [],
+        "is_flapping": False, "in_maintenance": False,
+    }  # fmt: skip
     with factory() as session:
         incident = session.scalars(select(Incident)).one()
     assert opened.payload["incident"] == incident.id and opened.payload["event"] == "opened"
