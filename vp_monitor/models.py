@@ -7,6 +7,7 @@ from vp_monitor.accounts.models import (  # noqa: F401, E402
     WebSession,
 )
 from vp_monitor.alerts.models import Delivery, Incident, OutboxEvent  # noqa: F401, E402
+from vp_monitor.events.models import ChangeEvent  # noqa: F401, E402
 from vp_monitor.monitor.models import CameraStatus, CheckRecord, CheckSchedule  # noqa: F401, E402
 from vp_monitor.monitor.nodes import Node, PeriodicJob  # noqa: F401, E402
 from vp_monitor.registry.models import (  # noqa: F401

@@ -760,6 +760,10 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": "base de données {url} : {reason}",
         "en": "database {url}: {reason}",
     },
+    "events.last_event_id": {
+        "fr": "Last-Event-ID doit être le numéro d'un événement reçu (entier positif)",
+        "en": "Last-Event-ID must be the number of an event received (a positive integer)",
+    },
     "database.missing": {
         "fr": "aucune base de données à {where} ; lancez `vp-monitor db upgrade` pour la créer",
         "en": "no database at {where}; run `vp-monitor db upgrade` to create it",

@@ -54,6 +54,8 @@ def test_the_code_keeps_every_contract() -> None:
         ("config.py", "import vp_monitor.alerts.channels", "config loads every subsystem"),
         ("registry/service.py", "import vp_monitor.alerts.models", "the registry comes first"),
         ("conditions.py", "import vp_monitor.db", "the condition table imports nothing"),
+        ("events/record.py", "import vp_monitor.monitor.models", "the change events' table"),
+        ("events/feed.py", "import vp_monitor.alerts.models", "the change events' table"),
     ],
 )  # fmt: skip
 def test_a_forbidden_import_breaks_its_contract(

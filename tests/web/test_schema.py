@@ -28,7 +28,8 @@ def test_schemathesis_finds_no_failure(vp_app, caller, tmp_path):
             [str(ST), "run", f"{base}/api/v1/openapi.json", "--url", base,
              "-H", f"Authorization: Bearer {token}", "--max-examples", "25", "--seed", "1",
              "--generation-database", "none", "--no-color", "--workers", "1",
-             "--request-timeout", "20", "--report-dir", str(tmp_path)],
+             "--request-timeout", "20", "--report-dir", str(tmp_path),
+             "--exclude-path", "/api/v1/events"],  # a stream: it never ends
             capture_output=True, text=True, timeout=280, cwd=tmp_path,
         )  # fmt: skip
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from vp_monitor.alerts import routing
 from vp_monitor.alerts.models import Incident
 from vp_monitor.alerts.settings import AlertSettings
+from vp_monitor.events.record import INCIDENT_OPENED, INCIDENT_RESOLVED
 from vp_monitor.monitor.events import CameraChange
 from vp_monitor.registry.models import Camera, Lifecycle, Site
 
@@ -79,6 +80,7 @@ def check_parent(
     parent.status = "resolved"
     parent.resolved_at = at
     session.flush()
+    routing.announce(session, parent, INCIDENT_RESOLVED, at, "resolved")
     routing.tell(session, parent, "resolved", settings, at)
     for child in open_children:
         child.parent_id = None
@@ -145,6 +147,7 @@ def _maybe_open_site_incident(
     monitor = open_monitor_incident(session)
     if monitor is not None:
         _hold(session, [site], monitor)
+    routing.announce(session, site, INCIDENT_OPENED, change.at, "opened")
     routing.tell(session, site, "opened", settings, change.at)
     _maybe_open_monitor_incident(session, change.at, settings)
 
@@ -179,6 +182,7 @@ def _maybe_open_monitor_incident(session: Session, at: datetime, settings: Alert
     )
     orphans = [i for i in session.scalars(query) if not routing.was_told(session, i.id)]
     _hold(session, orphans, monitor)
+    routing.announce(session, monitor, INCIDENT_OPENED, at, "opened")
     routing.tell(session, monitor, "opened", settings, at)
 
 

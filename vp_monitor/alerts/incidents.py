@@ -23,6 +23,7 @@ from vp_monitor.alerts.models import Incident
 from vp_monitor.alerts.notification import iso_utc
 from vp_monitor.alerts.settings import SEVERITY_RANK, AlertSettings
 from vp_monitor.db import utcnow
+from vp_monitor.events.record import INCIDENT_ACKNOWLEDGED, INCIDENT_OPENED, INCIDENT_RESOLVED
 from vp_monitor.monitor.events import CameraChange
 from vp_monitor.registry.models import Camera
 
@@ -119,6 +120,7 @@ def resolve(
     if incident.camera_id is not None:
         _note_camera_state(incident, camera_state, at)
     session.flush()
+    routing.announce(session, incident, INCIDENT_RESOLVED, at, "resolved")
     routing.tell(session, incident, "resolved", settings, at, camera_state=camera_state)
     if incident.parent_id is not None:
         correlation.check_parent(session, incident.parent_id, at, settings)
@@ -145,6 +147,7 @@ def acknowledge(
     incident.acknowledged_by = by
     incident.acknowledgement_note = note
     session.flush()
+    routing.announce(session, incident, INCIDENT_ACKNOWLEDGED, now, "acknowledged")
     routing.tell(session, incident, "acknowledged", settings or AlertSettings(), now)
     return incident
 
@@ -199,6 +202,7 @@ def _open_or_reopen(
     _apply(incident, change, settings)
     session.flush()
     correlation.on_camera_problem(session, incident, camera, change, settings)
+    routing.announce(session, incident, INCIDENT_OPENED, change.at, event)
     routing.tell(session, incident, event, settings, change.at, camera_state=change.state)
     return incident
 

@@ -16,6 +16,7 @@ from vp_monitor.alerts import labels
 from vp_monitor.alerts.models import Incident, OutboxEvent
 from vp_monitor.alerts.notification import IncidentEvent
 from vp_monitor.alerts.settings import SEVERITY_RANK, AlertSettings
+from vp_monitor.events.record import record_event
 from vp_monitor.registry.models import Camera, Contact, Lifecycle, Site
 
 # Events that start telling someone; the others go to whoever was told already, too.
@@ -52,6 +53,18 @@ def tell(
         )
     session.flush()
     return len(contacts)
+
+
+def announce(session: Session, incident: Incident, kind: str, at: datetime, event: str) -> None:
+    """Write the live change event of an incident opened (`event`: opened or reopened),
+    acknowledged or resolved, silenced or held ones too: the wall shows what alerting hides."""
+    record_event(
+        session, kind, at=at, camera_id=incident.camera_id, site_id=incident.site_id,
+        incident=incident.id, incident_kind=incident.kind, event=event, status=incident.status,
+        severity=incident.severity, conditions=list(incident.conditions or []),
+        camera_state=incident.camera_state, silenced=bool(incident.silenced),
+        parent=incident.parent_id,
+    )  # fmt: skip
 
 
 def recipients(session: Session, incident: Incident, event: str) -> list[Contact]:

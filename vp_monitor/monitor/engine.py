@@ -23,6 +23,8 @@ from vp_monitor import metrics
 from vp_monitor.alerts.incidents import OpenIncidents, record_change
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import session_factory, transaction, utcnow
+from vp_monitor.events.feed import prune_events
+from vp_monitor.events.record import CAMERA_STATE, record_event
 from vp_monitor.monitor import nodes, planner
 from vp_monitor.monitor.evaluator import (
     TierResult,
@@ -173,6 +175,7 @@ class Monitor:
                            first_in_s=self.settings.schedule_sync_s)  # fmt: skip
         self.add_fleet_job(self._prune_in, 86400, "retention", first_in_s=3600)
         self.add_fleet_job(self._prune_nodes_in, 3600, "node-retention", first_in_s=60)
+        self.add_fleet_job(self._prune_events_in, 3600, "event-retention", first_in_s=120)
         if self.channel_settings is not None:
             from vp_monitor.alerts.jobs import add_alert_jobs
             from vp_monitor.monitor.availability import RECORDED_FLEET
@@ -309,6 +312,8 @@ class Monitor:
     def _sync_schedule_in(self, session: Session) -> None:
         change = planner.ensure_schedule(session, self.settings)
         for retired in retire_decommissioned(session, utcnow()):
+            record_event(session, CAMERA_STATE, at=retired.at, camera_id=retired.camera_id,
+                         **retired.event_payload())  # fmt: skip
             record_change(session, retired, self.alert_settings)  # resolves what was open
         if change.added or change.removed or change.updated:
             log.info("schedule: %d added, %d removed, %d updated", change.added, change.removed,
@@ -337,6 +342,11 @@ class Monitor:
         removed = nodes.prune_nodes(session, utcnow(), self.settings.node_retention_days)
         if removed:
             log.info("node retention: %d nodes not seen for long deleted", removed)
+
+    def _prune_events_in(self, session: Session) -> None:
+        removed = prune_events(session, self.settings.event_retention_hours)
+        if removed:
+            log.info("event retention: %d old change events deleted", removed)
 
     def _record(self, batch: list[tuple[Job, TierResult]]) -> list[tuple[str, CameraChange]]:
         """Write a batch of results in one transaction; one by one if that fails."""
@@ -388,6 +398,9 @@ class Monitor:
                 change = step(status, result, self.settings, now, maintenance)
                 if history_due(status, result, change, self.settings.history_every_s):
                     history.append(history_row(result, change))
+                if change.changed:  # live clients hear of changes, not of every check
+                    record_event(session, CAMERA_STATE, at=now, camera_id=camera.id,
+                                 **change.event_payload())  # fmt: skip
                 if open_now.concern(change, camera.site_id):
                     record_change(session, change, self.alert_settings)
                     open_now = None  # what it did may concern the next results: load again

@@ -27,6 +27,13 @@ class CameraChange:
     metrics: dict[str, float] = field(default_factory=dict)
     evidence_jpeg: bytes | None = None
 
+    def event_payload(self) -> dict[str, object]:
+        """What a live client is told of the change (`camera.state`): plain values only."""
+        return {"state": self.state, "previous_state": self.previous_state,
+                "conditions": sorted(self.conditions), "opened": sorted(self.opened),
+                "cleared": sorted(self.cleared), "is_flapping": self.flapping,
+                "in_maintenance": self.in_maintenance}  # fmt: skip
+
     @property
     def changed(self) -> bool:
         """Whether anything an operator should hear about changed."""

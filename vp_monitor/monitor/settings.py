@@ -130,6 +130,12 @@ class MonitorSettings(Section):
     retention_days: int = Field(
         default=90, ge=1, description="Check history older than this is deleted (daily)."
     )
+    event_retention_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="Change events (the live feed of the web interface) older than this are "
+        "deleted (hourly); a client away longer resumes from the oldest kept.",
+    )
     stop_wait_s: float = Field(
         default=30.0,
         ge=0,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, and_, or_, select, true
 
 from vp_monitor.registry.models import Camera, Contact, Maintainer, Municipality, Site
 
@@ -85,6 +85,17 @@ class Scope:
         if self.maintainer is not None:
             return Site.id.in_(select(Camera.site_id).where(self.cameras()))
         return true()
+
+    def subjects(self, camera_id: ColumnElement, site_id: ColumnElement) -> ColumnElement[bool]:
+        """The SQL condition on rows about a camera, or else a site (incidents, change events):
+        the scope's cameras, and the scope's sites for rows naming no camera. Rows naming
+        neither (the monitor's own) are the supervision centre's."""
+        if self.is_supervision:
+            return true()
+        return or_(
+            camera_id.in_(select(Camera.id).where(self.cameras())),
+            and_(camera_id.is_(None), site_id.in_(select(Site.id).where(self.sites()))),
+        )
 
     def has_municipality(self, insee: str) -> bool:
         """Whether a camera of this municipality may be written in the scope (a maintainer

@@ -52,6 +52,7 @@ def create_app(
     `authenticate` (default: session cookie or API token, vp_monitor.web.api.session);
     `monitor`: the one this process runs, whose scheduler readiness watches."""
     from vp_monitor.service.operations import Operations
+    from vp_monitor.web.api.events import hub_context
 
     settings = app.settings.web
     web_app = web.Application(
@@ -64,6 +65,7 @@ def create_app(
     for route in web_app[ROUTES]:
         web_app.router.add_route(route.method, route.path, RouteHandler(route).handle)
     web_app[OPERATIONS] = Operations.of_app(app, monitor)
+    web_app.cleanup_ctx.append(hub_context(app.engine, app.run_blocking))
     web_app.on_response_prepare.append(_security_headers)
     web_app.on_cleanup.append(_close_operations)
     return web_app

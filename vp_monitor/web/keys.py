@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from vp_monitor.events.hub import EventHub
 from vp_monitor.service.app import App
 from vp_monitor.service.operations import Operations
 
@@ -13,3 +14,4 @@ AUTHENTICATE = web.AppKey("authenticate", object)  # (App, request) -> Principal
 PRINCIPAL = web.RequestKey("principal", object)  # the caller, None before sign-in
 CSRF_TOKEN = web.RequestKey("csrf_token", str)  # the session's, when signed in by cookie
 OPERATIONS = web.AppKey("operations", Operations)  # metrics and readiness of this process
+EVENT_HUB = web.AppKey("event_hub", EventHub)  # this process's live events, fanned out

@@ -65,6 +65,6 @@ class Route:
 
 def all_routes() -> list[Route]:
     """Every route of the API, in the order they are documented."""
-    from vp_monitor.web.api import docs, operations, session
+    from vp_monitor.web.api import docs, events, operations, session
 
-    return [*session.ROUTES, *operations.ROUTES, *docs.ROUTES]
+    return [*session.ROUTES, *events.ROUTES, *operations.ROUTES, *docs.ROUTES]
