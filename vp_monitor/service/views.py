@@ -57,10 +57,29 @@ def camera_detail(session: Session, scope: Scope, code: str) -> dict[str, Any]:
     return {
         **camera_record(camera),
         **camera_state(current),
+        "metrics": dict(current.metrics or {}) if current else {},  # of the latest check
         "incident": incident.id if incident else None,
         "incident_status": incident.status if incident else None,
         "acknowledged_by": incident.acknowledged_by if incident else None,
     }
+
+
+def reference_jpeg(session: Session, scope: Scope, code: str, kind: str) -> bytes:
+    """The camera's reference image of `kind` (day or night) in force (the newest approved),
+    or NotFound."""
+    from vp_monitor.registry.models import ReferenceImage, ReferenceKind
+
+    camera = find_camera(session, scope, code)
+    query = (
+        select(ReferenceImage.jpeg)
+        .where(ReferenceImage.camera_id == camera.id, ReferenceImage.kind == ReferenceKind(kind))
+        .order_by(ReferenceImage.id.desc())
+        .limit(1)
+    )
+    found = session.scalar(query)
+    if found is None:
+        raise NotFound("reference.none", code=camera.code, kind=kind)
+    return found
 
 
 @dataclass
@@ -161,8 +180,35 @@ def incident_detail(session: Session, scope: Scope, incident_id: str) -> dict[st
     found = find_incident(session, scope, incident_id)
     record = incident_record(session, found)
     record["notifications"] = notifications_sent(session, found.id)
+    record |= resolution(session, found)
     record["evidence_jpeg"] = found.evidence_jpeg
     return record
+
+
+def evidence_jpeg(session: Session, scope: Scope, incident_id: str) -> bytes:
+    """The evidence frame of an incident of the scope, or NotFound (none kept, or not its)."""
+    found = find_incident(session, scope, incident_id)
+    if not found.evidence_jpeg:
+        raise NotFound("incident.no_evidence")
+    return found.evidence_jpeg
+
+
+def resolution(session: Session, incident: Incident) -> dict[str, Any]:
+    """Who resolved the incident by hand and their note, from the audit trail (both None when
+    the monitor resolved it, or it is not resolved)."""
+    from vp_monitor.registry.models import AuditEntry
+
+    entry = None
+    if incident.status == "resolved":
+        query = select(AuditEntry).where(
+            AuditEntry.entity == "incident", AuditEntry.entity_key == incident.id,
+            AuditEntry.action == "resolve",
+        )  # fmt: skip
+        entry = session.scalars(query.order_by(AuditEntry.id.desc()).limit(1)).first()
+    return {
+        "resolved_by": entry.actor if entry else None,
+        "resolution_note": (entry.after or {}).get("note") if entry else None,
+    }
 
 
 def masked_recipient(channel: str, address: str) -> str:
@@ -206,16 +252,21 @@ def notifications_sent(session: Session, incident_id: str) -> list[dict[str, Any
 
 # -- availability and reports ------------------------------------------------------------------
 def availability_records(
-    session: Session, scope: Scope, start: datetime, until: datetime
+    session: Session, scope: Scope, start: datetime, until: datetime, camera: str | None = None
 ) -> list[dict[str, Any]]:
-    """Share of time each camera of the scope had usable video between `start` and `until`,
-    maintenance excluded (monitor/availability.py does the sums)."""
+    """Share of time each camera of the scope (or only `camera`, by its code) had usable video
+    between `start` and `until`, maintenance excluded (monitor/availability.py does the sums)."""
     from vp_monitor.monitor.availability import availability
 
-    query = select(Camera).options(*WITH_PLACES).where(scope.cameras())
-    cameras = {camera.id: camera for camera in session.scalars(query)}
-    # The whole fleet unfiltered: a literal list of every id outgrows SQLite's parameters.
-    narrowed = None if scope.is_supervision else select(Camera.id).where(scope.cameras())
+    if camera is not None:
+        one = find_camera(session, scope, camera)  # another tenant's: NotFound
+        cameras = {one.id: one}
+        narrowed = select(Camera.id).where(Camera.id == one.id)
+    else:
+        query = select(Camera).options(*WITH_PLACES).where(scope.cameras())
+        cameras = {camera.id: camera for camera in session.scalars(query)}
+        # The whole fleet unfiltered: a literal list of every id outgrows SQLite's parameters.
+        narrowed = None if scope.is_supervision else select(Camera.id).where(scope.cameras())
     found = availability(session, start, until, narrowed)
     records = []
     for camera_id, camera in sorted(cameras.items(), key=lambda item: item[1].code):
@@ -263,3 +314,24 @@ def daily_report(registry: Any, scope: Scope, day: date, settings: Any) -> dict[
 def maintenance_windows(session: Session, scope: Scope) -> list[dict[str, Any]]:
     """The scope's maintenance windows with the camera code, site and municipality names."""
     return list_maintenance(session, scope)["items"]
+
+
+def find_maintenance(session: Session, scope: Scope, window_id: int) -> Any:
+    """The maintenance window with this id inside the scope, or NotFound (another tenant's
+    too)."""
+    from vp_monitor.registry.models import MaintenanceWindow
+
+    query = select(MaintenanceWindow).where(
+        MaintenanceWindow.id == window_id, scope.maintenance_windows()
+    )
+    found = session.scalar(query)
+    if found is None:
+        raise NotFound("maintenance.unknown", id=window_id)
+    return found
+
+
+def maintenance_detail(session: Session, scope: Scope, window_id: int) -> dict[str, Any]:
+    """One maintenance window of the scope, with its camera, site and municipality names."""
+    from vp_monitor.service.lists import maintenance_item
+
+    return maintenance_item(session, find_maintenance(session, scope, window_id))
