@@ -21,7 +21,6 @@ from vp_monitor.web.routes import EVERYONE, OPERATORS, Route
 
 DEFAULT_WINDOW = timedelta(hours=24)  # availability without `from`: the last day
 LONGEST_WINDOW = timedelta(days=400)  # a year's report and some margin; longer is refused
-MAINTENANCE_ID = r"{id:\d+}"  # a window id (digits only: anything else is no address)
 LARGEST_ID = 2**31 - 1  # the database's integer ids: a larger one is missing, not an error
 
 
@@ -123,7 +122,7 @@ class AvailabilityQuery(BaseModel):
     """The window measured: `from` (default: 24 hours before `to`) to `to` (default: now; a
     later end is measured up to now). ISO 8601 with a UTC offset."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid")
 
     start: AwareDatetime | None = Field(None, alias="from")
     end: AwareDatetime | None = Field(None, alias="to")
@@ -318,10 +317,11 @@ async def list_maintenance_windows(call: Call) -> MaintenanceList:
 
 
 def _window_id(call: Call) -> int:
-    window_id = int(call.path("id"))
-    if window_id > LARGEST_ID:
-        raise ApiError(404, "maintenance.unknown", id=call.path("id")[:20])
-    return window_id
+    """The window id of the path; anything but a number a window may have is not found."""
+    given = call.path("id")
+    if not (given.isascii() and given.isdigit()) or int(given) > LARGEST_ID:
+        raise ApiError(404, "maintenance.unknown", id=given[:20])
+    return int(given)
 
 
 async def get_maintenance_window(call: Call) -> MaintenanceOut:
@@ -371,8 +371,8 @@ ROUTES = [
     Route("POST", "/api/v1/maintenance", plan_maintenance_window, OPERATORS,
           "Plan a maintenance window", body=MaintenanceInput, response=MaintenanceOut,
           status=201, tags=("maintenance",)),
-    Route("GET", f"/api/v1/maintenance/{MAINTENANCE_ID}", get_maintenance_window, EVERYONE,
+    Route("GET", "/api/v1/maintenance/{id}", get_maintenance_window, EVERYONE,
           "One maintenance window", response=MaintenanceOut, tags=("maintenance",)),
-    Route("DELETE", f"/api/v1/maintenance/{MAINTENANCE_ID}", cancel_maintenance_window,
+    Route("DELETE", "/api/v1/maintenance/{id}", cancel_maintenance_window,
           OPERATORS, "Remove a maintenance window", status=204, tags=("maintenance",)),
 ]  # fmt: skip

@@ -39,6 +39,7 @@ FRAME_REUSE_S = 10.0  # a picture this recent is served again, not captured agai
 KEPT_FRAMES = 64  # recent pictures kept per web process
 LIVE_CAPTURES = 4  # pictures captured at once per web process; more are refused (503)
 JPEG = "image/jpeg"
+REFERENCE_KINDS = ("day", "night")
 
 
 # -- what a web process remembers --------------------------------------------------------------
@@ -387,10 +388,11 @@ async def get_camera_frame(call: Call) -> web.Response:
 
 async def get_camera_reference(call: Call) -> web.Response:
     """The camera's day or night reference image in force (JPEG)."""
+    code, kind = call.path("code"), call.path("kind")
+    if kind not in REFERENCE_KINDS:
+        raise ApiError(404, "reference.none", code=code[:40], kind=kind[:20])
     jpeg = await call.app.in_registry(
-        lambda registry: views.reference_jpeg(
-            registry.session, call.scope, call.path("code"), call.path("kind")
-        )
+        lambda registry: views.reference_jpeg(registry.session, call.scope, code, kind)
     )
     return jpeg_response(jpeg)
 
@@ -424,7 +426,7 @@ ROUTES = [
     Route("GET", "/api/v1/cameras/{code}/frame", get_camera_frame, EVERYONE,
           "A picture of the camera now (JPEG)", response=bytes, media_type=JPEG,
           errors=(502,), tags=PICTURES),
-    Route("GET", "/api/v1/cameras/{code}/references/{kind:day|night}", get_camera_reference,
+    Route("GET", "/api/v1/cameras/{code}/references/{kind}", get_camera_reference,
           EVERYONE, "The camera's day or night reference image in force (JPEG)",
           response=bytes, media_type=JPEG, tags=PICTURES),
     Route("GET", "/api/v1/incidents/{id}/evidence", get_incident_evidence, EVERYONE,
