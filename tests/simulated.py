@@ -21,13 +21,17 @@ from vp_monitor.sim.rtsp import RtspServer
 
 
 @asynccontextmanager
-async def simulated_camera(password: str) -> AsyncIterator[SimCamera]:
-    """A camera answering ONVIF and RTSP (user `admin`, this password) until the block ends;
-    the ONVIF clients and decoder workers the test used are closed with it."""
+async def simulated_camera(
+    password: str, cache: GopCache | None = None
+) -> AsyncIterator[SimCamera]:
+    """A camera answering ONVIF and RTSP (user `admin`, this password) until the block ends,
+    its video encoded into `cache` (shared by several tests: each loop is encoded once) or a
+    cache of its own; the ONVIF clients and decoder workers the test used are closed with it."""
     host = camera_address(random.randrange(30_000, 60_000))
     camera = SimCamera(index=1, host=host, onvif_port=free_port(host), rtsp_port=free_port(host),
                        password=password)  # fmt: skip
-    cache = GopCache()
+    own_cache = cache is None
+    cache = GopCache() if cache is None else cache
     for stream in ("main", "sub"):  # encode the loops now, not inside a probe's deadline
         await cache.get(cache.key_for(camera, stream))
     server = RtspServer(camera, cache, auth="both")
@@ -43,4 +47,5 @@ async def simulated_camera(password: str) -> AsyncIterator[SimCamera]:
         close_decoder_pool()
         await runner.cleanup()
         await server.close()
-        cache.close()
+        if own_cache:
+            cache.close()

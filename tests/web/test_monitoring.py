@@ -48,8 +48,9 @@ async def test_camera_state_with_labelled_conditions_and_its_incident(api):
     assert state["conditions"] == [
         {"name": "no_video", "label": "pas de vidéo", "severity": "critical"}
     ]
-    assert state["metrics"] == [{"name": "rtsp_main_response_s",
-                                 "label": "réponse RTSP principal (s)", "value": 0.2}]  # fmt: skip
+    assert state["metrics"] == [
+        {"name": "rtsp_main_response_s", "label": "réponse RTSP principal (s)", "value": 0.2}
+    ]
     assert state["incident"]["id"] == BB_INCIDENT
     assert state["incident"]["url"] == f"/api/v1/incidents/{BB_INCIDENT}"
     no_secret(await response.text())
@@ -67,23 +68,29 @@ async def test_availability_of_a_camera_and_of_the_scope(api):
     that ends before it starts, a time without offset or an unknown parameter is a 422 naming
     the field."""
     window = {"from": T0.isoformat(), "to": (T0 + timedelta(hours=1)).isoformat()}
-    one = await api.get("/api/v1/cameras/BB-001/availability", params=window,
-                        headers=as_("boulogne"))  # fmt: skip
+    one = await api.get(
+        "/api/v1/cameras/BB-001/availability", params=window, headers=as_("boulogne")
+    )
     assert one.status == 200, await one.text()
     body = await one.json()
     assert [(r["camera"], r["availability_pct"]) for r in body["items"]] == [("BB-001", 0.0)]
     assert body["items"][0]["from"].startswith("2026-11-23T10:00:00")
     assert "from" in body and "to" in body
-    scope = await (await api.get("/api/v1/availability", params=window,
-                                 headers=as_("boulogne"))).json()  # fmt: skip
+    scope = await (
+        await api.get("/api/v1/availability", params=window, headers=as_("boulogne"))
+    ).json()
     assert {r["camera"] for r in scope["items"]} == {"BB-001", "BB-002"}
     every = await (await api.get("/api/v1/availability", headers=as_("operator"))).json()
     assert {r["camera"] for r in every["items"]} == {"BB-001", "BB-002", "VE-001", "VE-002"}
     other = await api.get("/api/v1/cameras/VE-001/availability", headers=as_("boulogne"))
     assert other.status == 404
     backwards = {"from": window["to"], "to": window["from"]}
-    for params, field in ((backwards, "from, to"), ({"from": "2026-11-23T10:00:00"}, "from"),
-                          ({"camera": "BB-001"}, "camera"), ({"start": T0.isoformat()}, "start")):  # fmt: skip
+    for params, field in (
+        (backwards, "from, to"),
+        ({"from": "2026-11-23T10:00:00"}, "from"),
+        ({"camera": "BB-001"}, "camera"),
+        ({"start": T0.isoformat()}, "start"),
+    ):
         refused = await api.get("/api/v1/availability", params=params, headers=as_("operator"))
         assert refused.status == 422, params
         assert (await refused.json())["field"] == field, await refused.text()
@@ -96,10 +103,17 @@ async def test_incident_detail_masks_recipients_and_links_its_evidence(api, vp_a
     with transaction(session_factory(vp_app.engine)) as session:
         from sqlalchemy import select
 
-        contact = session.scalar(select(Contact).where(
-            Contact.name == TWO_TOWNS["boulogne"]["contact"]))  # fmt: skip
-        session.add(OutboxEvent(contact_id=contact.id, incident_id=BB_INCIDENT,
-                                payload={"event": "opened"}, created_at=T0))  # fmt: skip
+        contact = session.scalar(
+            select(Contact).where(Contact.name == TWO_TOWNS["boulogne"]["contact"])
+        )
+        session.add(
+            OutboxEvent(
+                contact_id=contact.id,
+                incident_id=BB_INCIDENT,
+                payload={"event": "opened"},
+                created_at=T0,
+            )
+        )
     response = await api.get(f"/api/v1/incidents/{BB_INCIDENT[:8]}", headers=as_("boulogne"))
     assert response.status == 200, await response.text()
     incident = await response.json()
@@ -129,19 +143,31 @@ async def test_acknowledge_own_incident_audited_once(api, vp_app):
     assert (unknown.status, (await unknown.json())["field"]) == (422, "nope")
     done = await api.post(path, json={"note": "patrouille envoyée"}, headers=as_("boulogne"))
     assert done.status == 200, await done.text()
-    assert await done.json() == {"incident": BB_INCIDENT, "status_before": "open",
-                                 "status": "acknowledged", "by": "bb.mairie", "changed": True}  # fmt: skip
+    assert await done.json() == {
+        "incident": BB_INCIDENT,
+        "status_before": "open",
+        "status": "acknowledged",
+        "by": "bb.mairie",
+        "changed": True,
+    }
     again = await (await api.post(path, json={}, headers=as_("operator"))).json()
     assert (again["changed"], again["status"]) == (False, "acknowledged")
     [entry] = audit(vp_app, "incident", BB_INCIDENT)
     assert (entry.actor, entry.action, entry.after["note"]) == (
-        "bb.mairie", "acknowledge", "patrouille envoyée")  # fmt: skip
-    detail = await (await api.get(f"/api/v1/incidents/{BB_INCIDENT}",
-                                  headers=as_("boulogne"))).json()  # fmt: skip
+        "bb.mairie",
+        "acknowledge",
+        "patrouille envoyée",
+    )
+    detail = await (
+        await api.get(f"/api/v1/incidents/{BB_INCIDENT}", headers=as_("boulogne"))
+    ).json()
     assert (detail["acknowledged_by"], detail["acknowledgement_note"]) == (
-        "bb.mairie", "patrouille envoyée")  # fmt: skip
-    other = await api.post(f"/api/v1/incidents/{VE_INCIDENT}/acknowledge", json={},
-                           headers=as_("boulogne"))  # fmt: skip
+        "bb.mairie",
+        "patrouille envoyée",
+    )
+    other = await api.post(
+        f"/api/v1/incidents/{VE_INCIDENT}/acknowledge", json={}, headers=as_("boulogne")
+    )
     assert other.status == 404
     ve = await (await api.get(f"/api/v1/incidents/{VE_INCIDENT}", headers=as_("operator"))).json()
     assert ve["status"] == "open" and audit(vp_app, "incident", VE_INCIDENT) == []
@@ -156,16 +182,20 @@ async def test_resolve_by_hand_is_for_operators_and_keeps_the_note(api, vp_app):
     done = await api.post(path, json={"note": "caméra remplacée"}, headers=as_("operator"))
     assert done.status == 200, await done.text()
     assert (await done.json())["status_before"] == "open"
-    detail = await (await api.get(f"/api/v1/incidents/{BB_INCIDENT}",
-                                  headers=as_("boulogne"))).json()  # fmt: skip
+    detail = await (
+        await api.get(f"/api/v1/incidents/{BB_INCIDENT}", headers=as_("boulogne"))
+    ).json()
     assert detail["status"] == "resolved" and detail["resolved_at"] is not None
     assert (detail["resolved_by"], detail["resolution_note"]) == ("olga.op", "caméra remplacée")
     again = await (await api.post(path, json={}, headers=as_("admin"))).json()
     assert (again["changed"], again["status_before"]) == (False, "resolved")
     [entry] = audit(vp_app, "incident", BB_INCIDENT)
     assert (entry.actor, entry.action, entry.before, entry.after) == (
-        "olga.op", "resolve", {"status": "open"},
-        {"status": "resolved", "note": "caméra remplacée"})  # fmt: skip
+        "olga.op",
+        "resolve",
+        {"status": "open"},
+        {"status": "resolved", "note": "caméra remplacée"},
+    )
     state = await (await api.get("/api/v1/cameras/BB-001/state", headers=as_("operator"))).json()
     assert state["incident"] is None
 
@@ -179,39 +209,57 @@ async def test_maintenance_windows_planned_listed_and_removed_within_scope(api, 
     assert [w["camera"] for w in own["items"]] == ["BB-001"] and own["total"] == 1
     everyone = await (await api.get("/api/v1/maintenance", headers=as_("operator"))).json()
     ve_window = next(w["id"] for w in everyone["items"] if w["camera"] == "VE-001")
-    assert (await api.get(f"/api/v1/maintenance/{ve_window}",
-                          headers=as_("boulogne"))).status == 404  # fmt: skip
-    window = {"scope": "camera", "target": "BB-002", "starts_at": T0.isoformat(),
-              "ends_at": (T0 + timedelta(hours=2)).isoformat(), "reason": "élagage"}  # fmt: skip
-    assert (await api.post("/api/v1/maintenance", json=window,
-                           headers=as_("boulogne"))).status == 403  # fmt: skip
+    assert (
+        await api.get(f"/api/v1/maintenance/{ve_window}", headers=as_("boulogne"))
+    ).status == 404
+    window = {
+        "scope": "camera",
+        "target": "BB-002",
+        "starts_at": T0.isoformat(),
+        "ends_at": (T0 + timedelta(hours=2)).isoformat(),
+        "reason": "élagage",
+    }
+    assert (
+        await api.post("/api/v1/maintenance", json=window, headers=as_("boulogne"))
+    ).status == 403
     backwards = {**window, "ends_at": T0.isoformat()}
     refused = await api.post("/api/v1/maintenance", json=backwards, headers=as_("operator"))
     assert (refused.status, (await refused.json())["field"]) == (422, "starts_at, ends_at")
-    unknown = await api.post("/api/v1/maintenance", json={**window, "target": "XX-9"},
-                             headers=as_("operator"))  # fmt: skip
+    unknown = await api.post(
+        "/api/v1/maintenance", json={**window, "target": "XX-9"}, headers=as_("operator")
+    )
     assert unknown.status == 404
     planned = await api.post("/api/v1/maintenance", json=window, headers=as_("operator"))
     assert planned.status == 201, await planned.text()
     created = await planned.json()
     assert (created["camera"], created["planned_by"], created["insee"]) == (
-        "BB-002", "olga.op", "92012")  # fmt: skip
+        "BB-002",
+        "olga.op",
+        "92012",
+    )
     [entry] = audit(vp_app, "maintenance", str(created["id"]))
     assert (entry.actor, entry.action) == ("olga.op", "create")
     read = await api.get(f"/api/v1/maintenance/{created['id']}", headers=as_("boulogne"))
     assert (await read.json())["reason"] == "élagage"
-    listed = await (await api.get("/api/v1/maintenance", params={"camera": "BB-002"},
-                                  headers=as_("boulogne"))).json()  # fmt: skip
+    listed = await (
+        await api.get("/api/v1/maintenance", params={"camera": "BB-002"}, headers=as_("boulogne"))
+    ).json()
     assert [w["id"] for w in listed["items"]] == [created["id"]]
-    for path in ("/api/v1/maintenance/abc", "/api/v1/maintenance/99999999999999",
-                 f"/api/v1/maintenance/{ve_window}"):  # fmt: skip
+    for path in (
+        "/api/v1/maintenance/abc",
+        "/api/v1/maintenance/99999999999999",
+        f"/api/v1/maintenance/{ve_window}",
+    ):
         assert (await api.delete(path, headers=as_("boulogne"))).status in (403,)
         assert (await api.get(path, headers=as_("boulogne"))).status == 404, path
     removed = await api.delete(f"/api/v1/maintenance/{created['id']}", headers=as_("operator"))
     assert removed.status == 204
-    assert (await api.get(f"/api/v1/maintenance/{created['id']}",
-                          headers=as_("operator"))).status == 404  # fmt: skip
+    assert (
+        await api.get(f"/api/v1/maintenance/{created['id']}", headers=as_("operator"))
+    ).status == 404
     assert [e.action for e in audit(vp_app, "maintenance", str(created["id"]))] == [
-        "create", "delete"]  # fmt: skip
+        "create",
+        "delete",
+    ]
     gone = await api.delete("/api/v1/maintenance/99999999999999", headers=as_("operator"))
     assert gone.status == 404
