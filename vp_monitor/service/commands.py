@@ -233,7 +233,7 @@ def _refuse_unanswered(data: Any, report: Any) -> None:
     onvif, rtsp = probes.get("onvif"), probes.get("rtsp")
     if data.onvif_host:
         if onvif is None or not onvif.ok:
-            condition = ", ".join(sorted(onvif.conditions)) if onvif else "onvif_error"
+            condition = ", ".join(sorted(onvif.conditions if onvif else report.conditions))
             reason = (onvif.error if onvif else None) or report.detail.get("error", "")
             raise RegistryError(
                 "probe.onvif_failed", code=data.code, condition=condition, reason=reason
