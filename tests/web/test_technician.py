@@ -197,3 +197,24 @@ async def test_registered_camera_test_reference_and_live_frame(api, vp_app, sim)
     silent = await api.get("/api/v1/cameras/BB-002/frame", headers=as_("boulogne"))
     assert silent.status == 502
     assert "BB-002" in (await silent.json())["error"]
+
+
+def test_kept_tests_are_bounded_in_number_and_age_and_private():
+    """The kept tests: at most `size` (the oldest go first), none past its lifetime, and
+    another account's test is unknown, as a missing one."""
+    import time
+
+    from vp_monitor.web.api.technician import CameraTest, CameraTests
+    from vp_monitor.web.errors import ApiError
+
+    tests = CameraTests(size=2, lifetime_s=60)
+    for name in ("a", "b", "c"):
+        tests.add(CameraTest(name, "theo", None, None, None, None))
+    assert len(tests) == 2 and tests.get("c", "theo").id == "c"
+    for test_id, owner in (("a", "theo"), ("b", "alice")):
+        with pytest.raises(ApiError) as unknown:
+            tests.get(test_id, owner)
+        assert unknown.value.status == 404
+    tests.get("b", "theo").expires = time.monotonic() - 1
+    tests.add(CameraTest("d", "theo", None, None, None, None))
+    assert len(tests) == 2 and [tests.get(i, "theo").id for i in ("c", "d")] == ["c", "d"]

@@ -22,6 +22,7 @@ ERROR_TEXT = {
     413: "Body too large",
     415: "Wrong content type",
     422: "Input refused: `field` names the first field at fault",
+    502: "The camera gave no picture in time",
     503: "Database unreachable or request too long",
 }
 
