@@ -300,9 +300,9 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": "incident {id} déjà résolu : rien à faire",
         "en": "incident {id} is resolved already: nothing to do",
     },
-    "value.window_too_long": {
-        "fr": "la période dure {days} jours au plus",
-        "en": "the period lasts {days} days at most",
+    "value.iso_moment": {
+        "fr": "une date et heure ISO 8601 est attendue (AAAA-MM-JJTHH:MM:SS+01:00)",
+        "en": "an ISO 8601 date and time is expected (YYYY-MM-DDTHH:MM:SS+01:00)",
     },
     "value.test_address": {
         "fr": "donnez l'adresse ONVIF (onvif_host) ou l'URL RTSP (rtsp_main) de la caméra",

@@ -64,9 +64,9 @@ async def test_camera_state_with_labelled_conditions_and_its_incident(api):
 
 
 async def test_availability_of_a_camera_and_of_the_scope(api):
-    """Availability over a window for one camera and for the caller's scope only; a window
-    that ends before it starts, a time without offset or an unknown parameter is a 422 naming
-    the field."""
+    """Availability over a window for one camera and for the caller's scope only (a window
+    that ends before it starts has no figures); a time that is not ISO 8601 with an offset or
+    an unknown parameter is a 422 naming the field."""
     window = {"from": T0.isoformat(), "to": (T0 + timedelta(hours=1)).isoformat()}
     one = await api.get(
         "/api/v1/cameras/BB-001/availability", params=window, headers=as_("boulogne")
@@ -85,8 +85,11 @@ async def test_availability_of_a_camera_and_of_the_scope(api):
     other = await api.get("/api/v1/cameras/VE-001/availability", headers=as_("boulogne"))
     assert other.status == 404
     backwards = {"from": window["to"], "to": window["from"]}
+    empty = await (await api.get("/api/v1/availability", params=backwards,
+                                 headers=as_("boulogne"))).json()  # fmt: skip
+    assert [r["availability_pct"] for r in empty["items"]] == [None, None]  # nothing measured
     for params, field in (
-        (backwards, "from, to"),
+        ({"to": "0.5"}, "to"),
         ({"from": "2026-11-23T10:00:00"}, "from"),
         ({"camera": "BB-001"}, "camera"),
         ({"start": T0.isoformat()}, "start"),

@@ -4,23 +4,30 @@ the writes."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from vp_monitor.conditions import CONDITIONS
-from vp_monitor.redaction import FieldsError
 from vp_monitor.registry.schemas import MaintenanceInput
 from vp_monitor.service import commands, views
 from vp_monitor.service.lists import MaintenanceFilters, Page, list_maintenance
-from vp_monitor.texts import Texts
+from vp_monitor.texts import InvalidValue, Texts
 from vp_monitor.web.call import Call
 from vp_monitor.web.errors import ApiError
 from vp_monitor.web.routes import EVERYONE, OPERATORS, Route
 
 DEFAULT_WINDOW = timedelta(hours=24)  # availability without `from`: the last day
-LONGEST_WINDOW = timedelta(days=400)  # a year's report and some margin; longer is refused
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 LARGEST_ID = 2**31 - 1  # the database's integer ids: a larger one is missing, not an error
 
 
@@ -118,24 +125,31 @@ async def get_camera_state(call: Call) -> CameraStateOut:
 
 
 # -- availability ------------------------------------------------------------------------------
+def _iso_text(value: Any) -> Any:
+    """A moment in a query string is ISO 8601 text (pydantic would read "0.5" as a Unix time)."""
+    if isinstance(value, str) and not ISO_DATE.match(value):
+        raise InvalidValue("value.iso_moment")
+    return value
+
+
+# A moment given in a query string: ISO 8601 with its UTC offset.
+IsoMoment = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+
+
 class AvailabilityQuery(BaseModel):
     """The window measured: `from` (default: 24 hours before `to`) to `to` (default: now; a
-    later end is measured up to now). ISO 8601 with a UTC offset."""
+    later end is measured up to now, a window still to come has no figures). ISO 8601 with a
+    UTC offset."""
 
     model_config = ConfigDict(extra="forbid")
 
-    start: AwareDatetime | None = Field(None, alias="from")
-    end: AwareDatetime | None = Field(None, alias="to")
+    start: IsoMoment | None = Field(None, alias="from")
+    end: IsoMoment | None = Field(None, alias="to")
 
     @model_validator(mode="after")
     def _window(self):
-        end = self.end or datetime.now(UTC)
-        start = self.start or end - DEFAULT_WINDOW
-        if end <= start:
-            raise FieldsError(("from", "to"), "value.window_order")
-        if end - start > LONGEST_WINDOW:
-            raise FieldsError(("from", "to"), "value.window_too_long", days=LONGEST_WINDOW.days)
-        self.start, self.end = start, end
+        self.end = self.end or datetime.now(UTC)
+        self.start = self.start or self.end - DEFAULT_WINDOW
         return self
 
 
@@ -242,7 +256,7 @@ async def get_incident(call: Call) -> IncidentOut:
 class NoteInput(BaseModel):
     """What is done about the incident, for the audit trail and the recipients."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     note: str = Field("", max_length=2000)
 
@@ -282,6 +296,10 @@ async def resolve_incident(call: Call) -> IncidentActionOut:
 # -- maintenance windows -----------------------------------------------------------------------
 class MaintenanceQuery(MaintenanceFilters, Page):
     """Filters and page of the maintenance windows."""
+
+    site: int | None = Field(None, ge=1, le=LARGEST_ID)  # on this site itself
+    active_from: IsoMoment | None = None  # windows still open at or after this moment
+    active_to: IsoMoment | None = None  # windows started before this moment
 
 
 class MaintenanceOut(BaseModel):
@@ -370,7 +388,7 @@ ROUTES = [
           response=MaintenanceList, tags=("maintenance",)),
     Route("POST", "/api/v1/maintenance", plan_maintenance_window, OPERATORS,
           "Plan a maintenance window", body=MaintenanceInput, response=MaintenanceOut,
-          status=201, tags=("maintenance",)),
+          status=201, errors=(404,), tags=("maintenance",)),
     Route("GET", "/api/v1/maintenance/{id}", get_maintenance_window, EVERYONE,
           "One maintenance window", response=MaintenanceOut, tags=("maintenance",)),
     Route("DELETE", "/api/v1/maintenance/{id}", cancel_maintenance_window,

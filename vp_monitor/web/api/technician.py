@@ -334,7 +334,7 @@ async def test_registered_camera(call: Call) -> CameraTestOut:
 class ReferenceInput(BaseModel):
     """Which reference to replace with a picture captured now, and why."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["day", "night"] = "day"
     note: str = Field("", max_length=500)
