@@ -266,3 +266,25 @@ async def test_maintenance_windows_planned_listed_and_removed_within_scope(api, 
     ]
     gone = await api.delete("/api/v1/maintenance/99999999999999", headers=as_("operator"))
     assert gone.status == 404
+
+
+async def test_labels_follow_the_callers_language(vp_app):
+    """An English-speaking account reads states, conditions and metrics in English."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from vp_monitor.accounts.principal import Principal
+    from vp_monitor.web.app import create_app
+
+    async def english_operator(app, request):
+        return Principal("eve.op", "operator", language="en")
+
+    client = TestClient(TestServer(create_app(vp_app, authenticate=english_operator)))
+    await client.start_server()
+    try:
+        state = await (await client.get("/api/v1/cameras/BB-001/state")).json()
+        incident = await (await client.get(f"/api/v1/incidents/{BB_INCIDENT}")).json()
+    finally:
+        await client.close()
+    assert (state["state_label"], state["conditions"][0]["label"]) == ("down", "no video")
+    assert state["metrics"][0]["label"] == "RTSP main answer (s)"
+    assert incident["conditions"][0]["label"] == "no video"

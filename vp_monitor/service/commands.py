@@ -306,9 +306,9 @@ async def approve_reference(
 
 async def live_frame(
     app: App, code: str, scope: Scope | None = None, timeout_s: float = 10.0
-) -> tuple[str, bytes | None]:
+) -> bytes | None:
     """A picture of a registered camera of the scope captured now (the monitor keeps none but
-    incidents' evidence): its code and the JPEG, None when none came within `timeout_s`."""
+    incidents' evidence), as JPEG; None when none came within `timeout_s`."""
     from vp_monitor.probes.check import EVIDENCE_JPEG_QUALITY
 
     def load(registry: Any) -> ProbeTarget:
@@ -322,9 +322,9 @@ async def live_frame(
     except TimeoutError:
         frame = None
     if frame is None:
-        return target.camera, None
+        return None
     ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, EVIDENCE_JPEG_QUALITY])
-    return target.camera, data.tobytes() if ok else None
+    return data.tobytes() if ok else None
 
 
 async def approve_missing(app: App, kind: str, note: str, scope: Scope | None = None) -> list[str]:

@@ -27,7 +27,13 @@ from vp_monitor.redaction import redact, redact_url
 from vp_monitor.registry.schemas import CameraInput, CameraTestInput, TestedCameraInput
 from vp_monitor.service import commands, views
 from vp_monitor.texts import Texts
-from vp_monitor.web.api.monitoring import ConditionOut, MetricOut, conditions_out, metrics_out
+from vp_monitor.web.api.monitoring import (
+    ConditionOut,
+    MetricOut,
+    caller_texts,
+    conditions_out,
+    metrics_out,
+)
 from vp_monitor.web.call import Call
 from vp_monitor.web.errors import ApiError
 from vp_monitor.web.routes import EVERYONE, TECHNICIANS, Route
@@ -231,15 +237,10 @@ def _scrubbed(value: Any, secrets_: list[str | None]) -> Any:
     return value
 
 
-def _texts(call: Call) -> Texts:
-    from vp_monitor.web.api.monitoring import caller_texts
-
-    return caller_texts(call)
-
-
 def _deadline(call: Call) -> float:
     """A test gets the full check's time, within the request's own limit."""
-    return min(TIERS["stream"].timeout_s, call.app.settings.web.request_timeout_s - 2.0)
+    within = max(call.app.settings.web.request_timeout_s - 2.0, 1.0)  # time left to answer
+    return min(TIERS["stream"].timeout_s, within)
 
 
 def _kept(call: Call, report: Any, connection: Any = None, camera: str | None = None):
@@ -252,7 +253,7 @@ def _kept(call: Call, report: Any, connection: Any = None, camera: str | None = 
     )  # fmt: skip
     tests = state_of(call).tests
     tests.add(test)
-    return test_out(test, _texts(call), tests.lifetime_s, password)
+    return test_out(test, caller_texts(call), tests.lifetime_s, password)
 
 
 # -- tests -------------------------------------------------------------------------------------
@@ -269,7 +270,7 @@ async def get_camera_test(call: Call) -> CameraTestOut:
     tests = state_of(call).tests
     test = tests.get(call.path("id"), call.principal.name)
     password = call.app.secrets.decrypt(test.password) if test.password else None
-    return test_out(test, _texts(call), tests.lifetime_s, password)
+    return test_out(test, caller_texts(call), tests.lifetime_s, password)
 
 
 async def get_camera_test_frame(call: Call) -> web.Response:
@@ -377,7 +378,7 @@ async def get_camera_frame(call: Call) -> web.Response:
         raise ApiError(503, "camera.frames_busy")
     frames.running += 1
     try:
-        _code, jpeg = await commands.live_frame(call.app, code, call.scope, FRAME_TIMEOUT_S)
+        jpeg = await commands.live_frame(call.app, code, call.scope, FRAME_TIMEOUT_S)
     finally:
         frames.running -= 1
     if jpeg is None:
