@@ -8,12 +8,13 @@ for the other tenant's strings in any response.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import cv2
 import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from towns import CAMERA_PASSWORD, PRINCIPALS, T0, TWO_TOWNS, WEBHOOK_SECRET, identifiers
 
 from vp_monitor.accounts.principal import Principal
 from vp_monitor.alerts.models import Incident
@@ -31,47 +32,7 @@ from vp_monitor.registry.schemas import (
 from vp_monitor.service.app import App
 from vp_monitor.web.app import create_app
 
-T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-CAMERA_PASSWORD = "Cam-Secret-7781"
-WEBHOOK_SECRET = "whsec-Secret-5522"
-
-# Each tenant: what identifies it, and what must never leave the server.
-TWO_TOWNS = {
-    "boulogne": {
-        "insee": "92012", "municipality": "Boulogne-Billancourt", "maintainer": "Acme Vidéo",
-        "sites": {"Mairie de Boulogne": "26 avenue André Morizet"},
-        "cameras": {"BB-001": "Parvis mairie", "BB-002": "Rue de Sèvres"},
-        "incident": "0d5c1e2a-0000-4000-8000-000000000001",
-        "contact": "Police municipale Boulogne",
-    },
-    "versailles": {
-        "insee": "78646", "municipality": "Versailles", "maintainer": "Brico Sécurité",
-        "sites": {"Château de Versailles": "Place d'Armes"},
-        "cameras": {"VE-001": "Grille royale", "VE-002": "Avenue de Paris"},
-        "incident": "7e11aa00-0000-4000-8000-000000000002",
-        "contact": "Police municipale Versailles",
-    },
-}  # fmt: skip
-
-PRINCIPALS = {
-    "admin": Principal("alice.admin", "admin"),
-    "technician": Principal("theo.tech", "technician"),
-    "operator": Principal("olga.op", "operator"),
-    "boulogne": Principal("bb.mairie", "municipality", frozenset({"92012"})),
-    "versailles": Principal("ve.mairie", "municipality", frozenset({"78646"})),
-    "acme": Principal("acme.tech", "maintainer", maintainer="Acme Vidéo"),
-}
-
-
-def identifiers(tenant: str) -> list[str]:
-    """Every string that identifies one tenant's objects."""
-    town = TWO_TOWNS[tenant]
-    found = [town["municipality"], town["maintainer"], town["incident"], town["contact"]]
-    for site, address in town["sites"].items():
-        found += [site, address]
-    for code, name in town["cameras"].items():
-        found += [code, name]
-    return found
+__all__ = ["CAMERA_PASSWORD", "PRINCIPALS", "T0", "TWO_TOWNS", "WEBHOOK_SECRET", "identifiers"]
 
 
 def jpeg(value: int) -> bytes:

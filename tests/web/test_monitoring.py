@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import CAMERA_PASSWORD, T0, TWO_TOWNS, WEBHOOK_SECRET
+from towns import CAMERA_PASSWORD, T0, TWO_TOWNS, WEBHOOK_SECRET
 
 from vp_monitor.alerts.models import OutboxEvent
 from vp_monitor.db import session_factory, transaction

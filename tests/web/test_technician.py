@@ -5,8 +5,8 @@ pictures; a test's answer never holds the password."""
 from __future__ import annotations
 
 import pytest
-from conftest import CAMERA_PASSWORD
 from simulated import simulated_camera
+from towns import CAMERA_PASSWORD
 
 from vp_monitor.sim.encoder import GopCache
 
