@@ -139,8 +139,8 @@ async def test_a_refused_password_is_reported_and_adds_nothing(api, vp_app, sim)
 async def test_registered_camera_test_reference_and_live_frame(api, vp_app, sim):
     """A registered camera: tested now (its result cannot be added again: 409), a night
     reference approved from a frame captured now (audited, served as JPEG), its picture now
-    for its own town and not another's; a camera that does not answer gives a 502, an
-    unknown reference kind a 404."""
+    for its own town and not another's; a camera that gives no picture is a 502 for a
+    reference or a picture, an unknown reference kind a 404."""
     from vp_monitor.registry.schemas import CameraInput
 
     url = f"rtsp://{sim.host}:{sim.rtsp_port}"
@@ -194,6 +194,10 @@ async def test_registered_camera_test_reference_and_live_frame(api, vp_app, sim)
     await jpeg_of(api, "/api/v1/cameras/BB-012/frame", "boulogne")
     await jpeg_of(api, "/api/v1/cameras/BB-012/frame", "operator")  # the same, reused
     assert (await api.get("/api/v1/cameras/BB-012/frame", headers=as_("versailles"))).status == 404
+    no_picture = await api.post(
+        "/api/v1/cameras/BB-002/references", json={"kind": "day"}, headers=as_("technician")
+    )
+    assert no_picture.status == 502 and "référence inchangée" in (await no_picture.json())["error"]
     silent = await api.get("/api/v1/cameras/BB-002/frame", headers=as_("boulogne"))
     assert silent.status == 502
     assert "BB-002" in (await silent.json())["error"]

@@ -252,14 +252,15 @@ def notifications_sent(session: Session, incident_id: str) -> list[dict[str, Any
 
 # -- availability and reports ------------------------------------------------------------------
 def availability_records(
-    session: Session, scope: Scope, start: datetime, until: datetime, camera: str | None = None
+    session: Session, scope: Scope, start: datetime, until: datetime, code: str | None = None
 ) -> list[dict[str, Any]]:
-    """Share of time each camera of the scope (or only `camera`, by its code) had usable video
-    between `start` and `until`, maintenance excluded (monitor/availability.py does the sums)."""
+    """Share of time each camera of the scope (or only the one with this `code`) had usable
+    video between `start` and `until`, maintenance excluded (monitor/availability.py does the
+    sums)."""
     from vp_monitor.monitor.availability import availability
 
-    if camera is not None:
-        one = find_camera(session, scope, camera)  # another tenant's: NotFound
+    if code is not None:
+        one = find_camera(session, scope, code)  # another tenant's: NotFound
         cameras = {one.id: one}
         narrowed = select(Camera.id).where(Camera.id == one.id)
     else:

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from vp_monitor.probes.tiers import TIERS
 from vp_monitor.redaction import redact, redact_url
 from vp_monitor.registry.schemas import CameraInput, CameraTestInput, TestedCameraInput
+from vp_monitor.registry.service import RegistryError
 from vp_monitor.service import commands, views
 from vp_monitor.texts import Texts
 from vp_monitor.web.api.monitoring import (
@@ -352,9 +353,14 @@ class ReferenceOut(BaseModel):
 async def approve_camera_reference(call: Call) -> ReferenceOut:
     """Capture a frame now and make it the camera's day or night reference."""
     body: ReferenceInput = call.body
-    done = await commands.approve_reference(
-        call.app, call.path("code"), body.kind, body.note, call.scope, call.actor
-    )
+    try:
+        done = await commands.approve_reference(
+            call.app, call.path("code"), body.kind, body.note, call.scope, call.actor
+        )
+    except RegistryError as exc:
+        if exc.message.key != "camera.no_capture":
+            raise
+        raise ApiError(502, exc.message) from None  # the camera's failure, not the input's
     return ReferenceOut(camera=done.camera, kind=done.kind, width=done.width, height=done.height,
                         image=f"/api/v1/cameras/{done.camera}/references/{done.kind}")  # fmt: skip
 
@@ -423,7 +429,7 @@ ROUTES = [
           "Test a registered camera now", response=CameraTestOut, status=201, tags=TAGS),
     Route("POST", "/api/v1/cameras/{code}/references", approve_camera_reference, TECHNICIANS,
           "Approve a day or night reference image from a frame captured now",
-          body=ReferenceInput, response=ReferenceOut, status=201, tags=TAGS),
+          body=ReferenceInput, response=ReferenceOut, status=201, errors=(502,), tags=TAGS),
     Route("GET", "/api/v1/cameras/{code}/frame", get_camera_frame, EVERYONE,
           "A picture of the camera now (JPEG)", response=bytes, media_type=JPEG,
           errors=(502,), tags=PICTURES),
