@@ -222,3 +222,21 @@ def test_kept_tests_are_bounded_in_number_and_age_and_private():
     tests.get("b", "theo").expires = time.monotonic() - 1
     tests.add(CameraTest("d", "theo", None, None, None, None))
     assert len(tests) == 2 and [tests.get(i, "theo").id for i in ("c", "d")] == ["c", "d"]
+
+
+async def test_a_camera_nobody_answers_for_is_reported_unreachable(api):
+    """A test of an address where nothing listens answers at once: unreachable, down, no
+    device, no frame, and the password it was given appears nowhere."""
+    from ports import free_port
+
+    host = "127.0.0.1"
+    body = {"onvif_host": host, "onvif_port": free_port(host), "username": "admin",
+            "password": PASSWORD}  # fmt: skip
+    response = await api.post("/api/v1/tests", json=body, headers=as_("technician"))
+    assert response.status == 201, await response.text()
+    no_password(await response.text())
+    test = await response.json()
+    assert test["state"] == "down" and test["device"] is None and test["frame"] is None
+    assert "unreachable" in [c["name"] for c in test["conditions"]]
+    assert (await api.get(f"/api/v1/tests/{test['id']}/frame",
+                          headers=as_("technician"))).status == 404  # fmt: skip
