@@ -70,6 +70,9 @@ def _operation(route: Route, schemas: dict, definitions: dict) -> dict[str, Any]
         "parameters": _parameters(route, schemas, definitions),
         "responses": _responses(route, schemas),
     }
+    extra = dict(route.extra)
+    if "links" in extra:  # a link belongs to the success response, not to the operation
+        operation["responses"][str(route.status)]["links"] = extra.pop("links")
     if route.body is not None:
         operation["requestBody"] = {
             "required": True,
@@ -79,7 +82,7 @@ def _operation(route: Route, schemas: dict, definitions: dict) -> dict[str, Any]
         operation["security"] = [{"token": []}, {"session": []}]
         roles = ", ".join(sorted(route.roles))
         operation["description"] = f"Roles: {roles}."
-    operation.update(route.extra)
+    operation.update(extra)
     return operation
 
 

@@ -297,6 +297,8 @@ async def resolve_incident(call: Call) -> IncidentActionOut:
 class MaintenanceQuery(MaintenanceFilters, Page):
     """Filters and page of the maintenance windows."""
 
+    # Bounded as the database's integers are (SQLite refuses a larger one with an error).
+    offset: int = Field(0, ge=0, le=LARGEST_ID)
     site: int | None = Field(None, ge=1, le=LARGEST_ID)  # on this site itself
     active_from: IsoMoment | None = None  # windows still open at or after this moment
     active_to: IsoMoment | None = None  # windows started before this moment
@@ -363,6 +365,14 @@ async def cancel_maintenance_window(call: Call) -> None:
     await commands.cancel_maintenance(call.app, _window_id(call), call.scope, call.actor)
 
 
+def links_by_id(*operations: str) -> dict[str, Any]:
+    """OpenAPI links from a created object's `id` to operations taking it as `{id}`."""
+    return {
+        operation: {"operationId": operation, "parameters": {"id": "$response.body#/id"}}
+        for operation in operations
+    }
+
+
 TAGS = ("monitoring",)
 ROUTES = [
     Route("GET", "/api/v1/cameras/{code}/state", get_camera_state, EVERYONE,
@@ -388,7 +398,9 @@ ROUTES = [
           response=MaintenanceList, tags=("maintenance",)),
     Route("POST", "/api/v1/maintenance", plan_maintenance_window, OPERATORS,
           "Plan a maintenance window", body=MaintenanceInput, response=MaintenanceOut,
-          status=201, errors=(404,), tags=("maintenance",)),
+          status=201, errors=(404,), tags=("maintenance",),
+          extra={"links": links_by_id("get_maintenance_window",
+                                      "cancel_maintenance_window")}),
     Route("GET", "/api/v1/maintenance/{id}", get_maintenance_window, EVERYONE,
           "One maintenance window", response=MaintenanceOut, tags=("maintenance",)),
     Route("DELETE", "/api/v1/maintenance/{id}", cancel_maintenance_window,

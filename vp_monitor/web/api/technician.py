@@ -33,6 +33,7 @@ from vp_monitor.web.api.monitoring import (
     MetricOut,
     caller_texts,
     conditions_out,
+    links_by_id,
     metrics_out,
 )
 from vp_monitor.web.call import Call
@@ -412,12 +413,14 @@ async def get_incident_evidence(call: Call) -> web.Response:
     return jpeg_response(jpeg)
 
 
+TEST_LINKS = links_by_id("get_camera_test", "get_camera_test_frame", "add_camera_from_test")
 TAGS = ("technician",)
 PICTURES = ("pictures",)
 ROUTES = [
     Route("POST", "/api/v1/tests", test_new_camera, TECHNICIANS,
           "Test a camera before saving it (ONVIF address and credentials, or RTSP URL)",
-          body=CameraTestInput, response=CameraTestOut, status=201, tags=TAGS),
+          body=CameraTestInput, response=CameraTestOut, status=201, tags=TAGS,
+          extra={"links": TEST_LINKS}),
     Route("GET", "/api/v1/tests/{id}", get_camera_test, TECHNICIANS,
           "A camera test's result, while it is kept", response=CameraTestOut, tags=TAGS),
     Route("GET", "/api/v1/tests/{id}/frame", get_camera_test_frame, TECHNICIANS,
@@ -426,7 +429,8 @@ ROUTES = [
           "Register the camera a test reached", body=TestedCameraInput,
           response=AddedCameraOut, status=201, errors=(409,), tags=TAGS),
     Route("POST", "/api/v1/cameras/{code}/test", test_registered_camera, TECHNICIANS,
-          "Test a registered camera now", response=CameraTestOut, status=201, tags=TAGS),
+          "Test a registered camera now", response=CameraTestOut, status=201, tags=TAGS,
+          extra={"links": TEST_LINKS}),
     Route("POST", "/api/v1/cameras/{code}/references", approve_camera_reference, TECHNICIANS,
           "Approve a day or night reference image from a frame captured now",
           body=ReferenceInput, response=ReferenceOut, status=201, errors=(502,), tags=TAGS),
