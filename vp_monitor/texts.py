@@ -313,6 +313,47 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "en": "no notification sent",
     },
     "incident.whole_site": {"fr": "tout le site", "en": "whole site"},
+    # incidents resolved by hand, camera tests and images (web API)
+    "incident.resolved": {
+        "fr": "incident {id} résolu par {actor}",
+        "en": "incident {id} resolved by {actor}",
+    },
+    "incident.already_resolved": {
+        "fr": "incident {id} déjà résolu : rien à faire",
+        "en": "incident {id} is resolved already: nothing to do",
+    },
+    "value.iso_moment": {
+        "fr": "une date et heure ISO 8601 est attendue (AAAA-MM-JJTHH:MM:SS+01:00)",
+        "en": "an ISO 8601 date and time is expected (YYYY-MM-DDTHH:MM:SS+01:00)",
+    },
+    "value.test_address": {
+        "fr": "donnez l'adresse ONVIF (onvif_host) ou l'URL RTSP (rtsp_main) de la caméra",
+        "en": "give the camera's ONVIF address (onvif_host) or RTSP URL (rtsp_main)",
+    },
+    "test.unknown": {
+        "fr": "test de caméra inconnu ou expiré {id} : relancez le test",
+        "en": "unknown or expired camera test {id}: run the test again",
+    },
+    "test.registered": {
+        "fr": "ce test porte sur la caméra déjà enregistrée {code!r}",
+        "en": "this test is of camera {code!r}, registered already",
+    },
+    "test.no_frame": {
+        "fr": "ce test n'a donné aucune image",
+        "en": "this test gave no picture",
+    },
+    "camera.no_frame": {
+        "fr": "caméra {code!r} : aucune image dans le délai de {seconds} s",
+        "en": "camera {code!r}: no picture within {seconds} s",
+    },
+    "camera.frames_busy": {
+        "fr": "trop de captures d'images en cours : réessayez dans quelques secondes",
+        "en": "too many pictures being captured: try again in a few seconds",
+    },
+    "reference.none": {
+        "fr": "caméra {code!r} : aucune image de référence {kind}",
+        "en": "camera {code!r}: no {kind} reference image",
+    },
     # check
     "check.failed": {"fr": "ÉCHEC", "en": "FAILED"},
     "check.ok": {"fr": "ok", "en": "ok"},

@@ -3,31 +3,21 @@ inside an event loop already running (as in the web service), against the simula
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime, timedelta
 
-import cv2
-import numpy as np
 import pytest
-from aiohttp import web
-from ports import free_port
+from simulated import simulated_camera
 
 from vp_monitor.alerts.models import Incident
 from vp_monitor.config import Settings
 from vp_monitor.db import session_factory, transaction
 from vp_monitor.monitor.models import CameraStatus, CheckRecord
-from vp_monitor.probes.capture import close_decoder_pool
-from vp_monitor.probes.onvif import close_clients
 from vp_monitor.registry.models import Camera, Maintainer, Municipality, Site
 from vp_monitor.registry.schemas import CameraInput, MaintenanceInput
 from vp_monitor.registry.service import NotFound, RegistryError
 from vp_monitor.service import commands, views
 from vp_monitor.service.app import App
 from vp_monitor.service.scope import Scope
-from vp_monitor.sim.camera import SimCamera, camera_address
-from vp_monitor.sim.encoder import GopCache
-from vp_monitor.sim.onvif import create_onvif_app
-from vp_monitor.sim.rtsp import RtspServer
 
 pytestmark = pytest.mark.timeout(120)
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -157,9 +147,9 @@ async def test_acknowledge_and_maintenance_inside_a_running_loop(fleet):
     planned = await commands.plan_maintenance(
         fleet, MaintenanceInput(scope="camera", target="BB-001", **window), BOULOGNE
     )
-    with fleet.registry() as registry:
-        windows = views.maintenance_windows(registry)
+    windows = read(fleet, views.maintenance_windows, BOULOGNE)
     assert [(w["id"], w["camera"], w["reason"]) for w in windows] == [(planned, "BB-001", "lens")]
+    assert read(fleet, views.maintenance_windows, VERSAILLES) == []
 
 
 PASSWORD = "Sup3r-S3cret!"
@@ -168,24 +158,8 @@ PASSWORD = "Sup3r-S3cret!"
 @pytest.fixture
 async def sim():
     """A simulated camera (RTSP and ONVIF) served by the test's own event loop."""
-    host = camera_address(random.randrange(30_000, 60_000))
-    camera = SimCamera(index=1, host=host, onvif_port=free_port(host), rtsp_port=free_port(host),
-                       password=PASSWORD)  # fmt: skip
-    cache = GopCache()
-    for stream in ("main", "sub"):  # encode the loops now, not inside a probe's deadline
-        await cache.get(cache.key_for(camera, stream))
-    server = RtspServer(camera, cache, auth="both")
-    await server.start()
-    jpeg = cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes()
-    runner = web.AppRunner(create_onvif_app(camera, lambda: jpeg), shutdown_timeout=0.5)
-    await runner.setup()
-    await web.TCPSite(runner, host, camera.onvif_port).start()
-    yield camera
-    await close_clients()
-    close_decoder_pool()
-    await runner.cleanup()
-    await server.close()
-    cache.close()
+    async with simulated_camera(PASSWORD) as camera:
+        yield camera
 
 
 async def test_onboarding_runs_inside_a_running_loop(fleet, sim):

@@ -104,6 +104,27 @@ def test_ack_by_prefix_records_who_and_tells_recipients(fleet, cli, tmp_path):
     assert (tmp_path / "e.jpg").read_bytes() == b"\xff\xd8jpeg\xff\xd9"
 
 
+def test_resolve_by_hand_tells_and_audits_the_note(fleet, cli):
+    """`incident resolve` closes the incident at once, tells whoever heard of it, keeps the
+    note in the audit trail with the actor; a second time it says there is nothing to do."""
+    from vp_monitor.registry.models import AuditEntry
+
+    assert cli("incident", "ack", "0d5c1e2a")[0] == 0
+    code, out, err = cli("incident", "resolve", "0d5c", "--note", "câble remplacé")
+    assert code == 0, err
+    assert "résolu par op.martin" in out
+    with session_factory(fleet)() as session:
+        incident = session.scalars(select(Incident)).one()
+        assert incident.status == "resolved" and incident.resolved_at is not None
+        told = [row.payload["event"] for row in session.scalars(select(OutboxEvent))]
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "resolve")).one()
+    assert told == ["acknowledged", "resolved"]
+    assert (entry.actor, entry.entity_key, entry.after["note"]) == (
+        "op.martin", incident.id, "câble remplacé")  # fmt: skip
+    code, out, _ = cli("incident", "resolve", "0d5c")
+    assert code == 0 and "déjà résolu" in out
+
+
 def test_unknown_incident_is_exit_code_2(fleet, cli):
     code, _, err = cli("incident", "ack", "ffff")
     assert code == 2 and "aucun incident n'a cet id" in err

@@ -13,8 +13,9 @@ from vp_monitor.web.routes import all_routes
 
 pytestmark = pytest.mark.timeout(120)
 BOULOGNE = TWO_TOWNS["boulogne"]
-FILLERS = {"code": "BB-001", "id": BOULOGNE["incident"], "incident_id": BOULOGNE["incident"],
-           "insee": "92012", "kind": "day", "asset": "docs.js"}  # fmt: skip
+FILLERS = {"code": "BB-001", "incident_id": BOULOGNE["incident"], "insee": "92012",
+           "kind": "day", "asset": "docs.js", "window_id": "1", "site_id": "1",
+           "contact_id": "1", "test_id": "0123456789abcdef"}  # fmt: skip
 HOSTILE_STRINGS = ["'; DROP TABLE camera; --", "<script>alert(1)</script>", "%", "_", "\\", "😀"]
 
 

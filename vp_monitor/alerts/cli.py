@@ -82,7 +82,7 @@ def print_incident(record: dict[str, Any], texts: Texts) -> None:
 
 @click.group("incident")
 def incident() -> None:
-    """Incidents: list, show, acknowledge."""
+    """Incidents: list, show, acknowledge, resolve."""
 
 
 @incident.command("list")
@@ -141,6 +141,20 @@ def incident_ack(context: Context, incident_id, note) -> None:
         click.echo(context.texts("incident.not_open", id=done.incident_id, status=status))
         return
     click.echo(context.texts("incident.acknowledged", id=done.incident_id, actor=done.by))
+
+
+@incident.command("resolve")
+@click.argument("incident_id")
+@click.option("--note", default="", help="Why it is over (repaired, false alarm, ...).")
+@pass_context
+def incident_resolve(context: Context, incident_id, note) -> None:
+    """Resolve an incident by hand: tells whoever heard about it; the note goes to the audit
+    trail. The monitor opens it again if the camera is still in trouble."""
+    done = run_at_edge(commands.resolve(context.app, incident_id, note))
+    if done.status_before == "resolved":
+        click.echo(context.texts("incident.already_resolved", id=done.incident_id))
+        return
+    click.echo(context.texts("incident.resolved", id=done.incident_id, actor=done.by))
 
 
 @click.command("status")

@@ -14,6 +14,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    create_model,
     model_validator,
 )
 
@@ -164,26 +165,47 @@ class CameraInput(Input):
     def _checks(self):
         if self.expected_codec is not None and self.expected_codec not in CODECS:
             raise FieldsError("expected_codec", "value.codec", codecs=", ".join(CODECS))
-        if self.onvif_host is not None:
-            try:
-                self.onvif_host, port = split_host_port(self.onvif_host)
-            except InvalidValue as exc:
-                raise FieldsError("onvif_host", exc.message) from None
-            self.onvif_port = self.onvif_port or port
-        self._move_url_credentials()
+        _split_connection(self)
         return self
 
-    def _move_url_credentials(self) -> None:
-        """Credentials never stay inside a stored URL: they move to username/password."""
-        for attr in ("rtsp_main", "rtsp_sub"):
-            url = getattr(self, attr)
-            if not url:
-                continue
-            url, user, password = split_url_credentials(url)
-            setattr(self, attr, url)
-            self.username = self.username or user
-            if password is not None and self.password in (None, MASK):
-                self.password = password
+
+class CameraTestInput(Input):
+    """How to reach a camera not registered yet, to test it before saving: its ONVIF address
+    and credentials, or its RTSP URL(s) (credentials inside them move out, as for a camera)."""
+
+    onvif_host: Optional = None
+    onvif_port: Port = None
+    username: Optional = None
+    password: Optional = None
+    rtsp_main: RtspUrl = None
+    rtsp_sub: RtspUrl = None
+
+    @model_validator(mode="after")
+    def _checks(self):
+        if self.onvif_host is None and self.rtsp_main is None:
+            raise FieldsError(("onvif_host", "rtsp_main"), "value.test_address")
+        _split_connection(self)
+        return self
+
+
+def _split_connection(data: CameraInput | CameraTestInput) -> None:
+    """An ONVIF address's port into `onvif_port`; credentials never stay inside a stored URL:
+    they move to username/password."""
+    if data.onvif_host is not None:
+        try:
+            data.onvif_host, port = split_host_port(data.onvif_host)
+        except InvalidValue as exc:
+            raise FieldsError("onvif_host", exc.message) from None
+        data.onvif_port = data.onvif_port or port
+    for attr in ("rtsp_main", "rtsp_sub"):
+        url = getattr(data, attr)
+        if not url:
+            continue
+        url, user, password = split_url_credentials(url)
+        setattr(data, attr, url)
+        data.username = data.username or user
+        if password is not None and data.password in (None, MASK):
+            data.password = password
 
 
 def split_url_credentials(url: str) -> tuple[str, str | None, str | None]:
@@ -266,3 +288,20 @@ class MaintenanceInput(Input):
         if self.ends_at <= self.starts_at:
             raise FieldsError(("starts_at", "ends_at"), "value.window_order")
         return self
+
+
+# How a camera is reached and what it says of itself: a test before saving gives these.
+TESTED_FIELDS = frozenset({
+    "onvif_host", "onvif_port", "username", "password", "rtsp_main", "rtsp_sub", "uplink",
+    "manufacturer", "model", "serial", "firmware", "expected_codec", "expected_width",
+    "expected_height", "expected_fps",
+})  # fmt: skip
+# A camera registered from a test before saving: CameraInput's other fields, validated alike.
+TestedCameraInput = create_model(
+    "TestedCameraInput",
+    __base__=Input,
+    __doc__="A camera registered from a test before saving: what the test does not tell.",
+    **{name: (field.annotation, field) for name, field in CameraInput.model_fields.items()
+       if name not in TESTED_FIELDS},
+    allow_duplicate_device=(bool, False),  # another camera may share its device (an encoder)
+)  # fmt: skip

@@ -89,11 +89,14 @@ class App:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, functools.partial(function, *args))
 
-    async def in_registry(self, work: Callable[..., Result], *args: Any) -> Result:
-        """`work(registry, *args)` in one transaction, in the database pool."""
+    async def in_registry(
+        self, work: Callable[..., Result], *args: Any, actor: str | None = None
+    ) -> Result:
+        """`work(registry, *args)` in one transaction, in the database pool, on behalf of
+        `actor` (default: the application's)."""
 
         def run() -> Result:
-            with self.registry() as registry:
+            with self.registry(actor) as registry:
                 return work(registry, *args)
 
         return await self.run_blocking(run)

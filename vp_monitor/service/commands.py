@@ -23,6 +23,7 @@ from vp_monitor.service.views import find_camera, find_incident
 
 CAPTURE_CONCURRENCY = 8  # cameras captured at once by approve_missing
 FIRST_PICTURE = "first picture at registration"
+NEW_CAMERA = "new camera"  # how the probes' logs name a camera tested before it has a code
 
 
 def target_for(registry: Any, camera: Any) -> ProbeTarget:
@@ -147,22 +148,22 @@ async def _describe_and_capture(app: App, data: Any) -> tuple[Any, Any]:
     return described, frame
 
 
-async def check_before_saving(app: App, data: Any) -> Any:
-    """Every probe once on a camera described by `data` (a CameraInput) that is not saved:
-    the check report, nothing written."""
-    from vp_monitor.probes.check import run_tier
-
+async def check_before_saving(app: App, data: Any, deadline_s: float | None = None) -> Any:
+    """Every probe once on a camera described by `data` (a CameraInput, or a CameraTestInput
+    that has no code yet) that is not saved: the check report, nothing written. Past
+    `deadline_s` the report is the abandoned check's."""
     target = ProbeTarget(
-        data.code, data.onvif_host, data.onvif_port, data.username, data.password,
-        data.rtsp_main, data.rtsp_sub,
+        getattr(data, "code", None) or NEW_CAMERA, data.onvif_host, data.onvif_port,
+        data.username, data.password, data.rtsp_main, data.rtsp_sub,
     )  # fmt: skip
-    return await run_tier("stream", target, app.probe_settings, {}, app.settings.vision)
+    return await _full_check(app, target, {}, deadline_s)
 
 
-async def check_registered_camera(app: App, code: str, scope: Scope | None = None) -> Any:
+async def check_registered_camera(
+    app: App, code: str, scope: Scope | None = None, deadline_s: float | None = None
+) -> Any:
     """Every probe once on a registered camera, against its references: the monitor's full
     check (the stream tier), so both report the same conditions for the same camera."""
-    from vp_monitor.probes.check import run_tier
 
     def load(registry: Any) -> tuple[ProbeTarget, dict[str, bytes]]:
         camera = find_camera(registry.session, scope or Scope.supervision(), code)
@@ -172,7 +173,101 @@ async def check_registered_camera(app: App, code: str, scope: Scope | None = Non
         return target_for(registry, camera), found
 
     target, references = await app.in_registry(load)
-    return await run_tier("stream", target, app.probe_settings, references, app.settings.vision)
+    return await _full_check(app, target, references, deadline_s)
+
+
+async def _full_check(
+    app: App, target: ProbeTarget, references: dict[str, bytes], deadline_s: float | None
+) -> Any:
+    from dataclasses import replace
+
+    from vp_monitor.probes.check import run_tier
+    from vp_monitor.probes.tiers import overrun_result
+
+    try:
+        async with asyncio.timeout(deadline_s):
+            return await run_tier(
+                "stream", target, app.probe_settings, references, app.settings.vision
+            )
+    except TimeoutError:
+        return replace(overrun_result("stream", deadline_s or 0.0), camera=target.camera)
+
+
+async def add_tested_camera(
+    app: App, data: Any, report: Any, allow_duplicate_device: bool = False,
+    scope: Scope | None = None, actor: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Register a camera from a test before saving (`report`, check_before_saving's) with the
+    fields of `data` (a CameraInput holding the tested connection): identity, profiles and
+    stream URLs as ONVIF told them, the test's picture as first reference; nothing is asked
+    of the camera again. What was given wins over what the camera said. RegistryError (nothing
+    written) when the camera did not answer the test as add_from_onvif / add_from_rtsp need."""
+    from vp_monitor.probes.check import decode_reference
+    from vp_monitor.registry.schemas import CameraInput
+
+    _in_scope(scope or Scope.supervision(), data.municipality)
+    _refuse_unanswered(data, report)
+    found = _described(report)
+    given = data.model_dump(exclude_none=True)
+    described = CameraInput(**{**found, **given})
+    frame = decode_reference(report.evidence_jpeg) if report.evidence_jpeg else None
+
+    def write(registry: Any) -> dict[str, Any]:
+        registry.check_new_camera(described, allow_duplicate_device)
+        camera = registry.add_camera(described, allow_duplicate_device)
+        if frame is not None:
+            registry.session.flush()  # the camera needs its id before a reference points to it
+            height, width = frame.shape[:2]
+            registry.add_reference(
+                camera, report.evidence_jpeg, (width, height), "day", FIRST_PICTURE
+            )
+        return camera_record(camera)
+
+    return await app.in_registry(write, actor=actor)
+
+
+def _refuse_unanswered(data: Any, report: Any) -> None:
+    """As add_from_onvif: ONVIF must have answered; as add_from_rtsp without ONVIF: the stream
+    must have been described and given a picture."""
+    probes = report.probes
+    onvif, rtsp = probes.get("onvif"), probes.get("rtsp")
+    if data.onvif_host:
+        if onvif is None or not onvif.ok:
+            condition = ", ".join(sorted(onvif.conditions if onvif else report.conditions))
+            reason = (onvif.error if onvif else None) or report.detail.get("error", "")
+            raise RegistryError(
+                "probe.onvif_failed", code=data.code, condition=condition, reason=reason
+            )
+        return
+    if rtsp is None or not rtsp.ok:
+        conditions = rtsp.conditions if rtsp else report.conditions
+        key = "probe.rtsp_auth" if "auth_failed" in conditions else "probe.rtsp_failed"
+        reason = (rtsp.error if rtsp else None) or report.detail.get("error", "")
+        raise RegistryError(key, code=data.code, condition=", ".join(sorted(conditions)),
+                            reason=reason)  # fmt: skip
+    if report.evidence_jpeg is None:
+        raise RegistryError("probe.no_picture", code=data.code)
+
+
+def _described(report: Any) -> dict[str, Any]:
+    """CameraInput fields from what a test saw: ONVIF identity and profiles (the first is the
+    main stream), else the RTSP description of the main stream."""
+    onvif = report.probes.get("onvif")
+    detail = onvif.detail if onvif is not None and onvif.ok else {}
+    profiles = detail.get("profiles") or []
+    main = profiles[0] if profiles else {}
+    if not main:
+        rtsp = report.probes.get("rtsp")
+        described = rtsp.detail if rtsp is not None and rtsp.ok else {}
+        main = described.get("main") or described.get("sub") or {}
+    found = {
+        "manufacturer": detail.get("manufacturer"), "model": detail.get("model"),
+        "serial": detail.get("serial"), "firmware": detail.get("firmware"),
+        "rtsp_main": profiles[0].get("rtsp_uri") if profiles else None,
+        "rtsp_sub": profiles[1].get("rtsp_uri") if len(profiles) > 1 else None,
+        **{f"expected_{name}": main.get(name) for name in ("codec", "width", "height", "fps")},
+    }  # fmt: skip
+    return {name: value for name, value in found.items() if value not in (None, "")}
 
 
 # -- references --------------------------------------------------------------------------------
@@ -187,10 +282,11 @@ class ApprovedReference:
 
 
 async def approve_reference(
-    app: App, code: str, kind: str, note: str, scope: Scope | None = None
-) -> ApprovedReference:
-    """Capture a frame now and make it the camera's `kind` (day or night) reference;
-    RegistryError (reference unchanged) when no picture comes."""
+    app: App, code: str, kind: str, note: str, scope: Scope | None = None,
+    actor: str | None = None,
+) -> ApprovedReference:  # fmt: skip
+    """Capture a frame now and make it the camera's `kind` (day or night) reference, approved
+    by `actor`; RegistryError (reference unchanged) when no picture comes."""
     scope = scope or Scope.supervision()
 
     def load(registry: Any) -> ProbeTarget:
@@ -205,7 +301,30 @@ async def approve_reference(
         stored = store_reference(registry, camera, frame, kind, note)
         return ApprovedReference(camera.code, kind, stored.width, stored.height)
 
-    return await app.in_registry(store)
+    return await app.in_registry(store, actor=actor)
+
+
+async def live_frame(
+    app: App, code: str, scope: Scope | None = None, timeout_s: float = 10.0
+) -> bytes | None:
+    """A picture of a registered camera of the scope captured now (the monitor keeps none but
+    incidents' evidence), as JPEG; None when none came within `timeout_s`."""
+    from vp_monitor.probes.check import EVIDENCE_JPEG_QUALITY
+
+    def load(registry: Any) -> ProbeTarget:
+        return target_for(registry, find_camera(registry.session, scope or Scope.supervision(),
+                                                code))  # fmt: skip
+
+    target = await app.in_registry(load)
+    try:
+        async with asyncio.timeout(timeout_s):
+            frame = await capture_frame(target, app.probe_settings)
+    except TimeoutError:
+        frame = None
+    if frame is None:
+        return None
+    ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, EVIDENCE_JPEG_QUALITY])
+    return data.tobytes() if ok else None
 
 
 async def approve_missing(app: App, kind: str, note: str, scope: Scope | None = None) -> list[str]:
@@ -269,14 +388,55 @@ async def acknowledge(
         found = find_incident(registry.session, scope or Scope.supervision(), incident_id)
         before = found.status
         record_acknowledgement(registry.session, found.id, by, note, app.settings.alerts)
+        if before == "open":
+            registry.audit("acknowledge", "incident", found.id, {"status": before},
+                           {"status": found.status, "note": note})  # fmt: skip
         return Acknowledgement(found.id, before, by)
 
-    return await app.in_registry(run)
+    return await app.in_registry(run, actor=by)
 
 
-async def plan_maintenance(app: App, data: Any, scope: Scope | None = None) -> int:
+@dataclass(frozen=True)
+class Resolution(Acknowledgement):
+    """The outcome of a resolution by hand: the incident, its status before, who resolved it."""
+
+
+async def resolve(
+    app: App, incident_id: str, note: str = "", scope: Scope | None = None,
+    actor: str | None = None,
+) -> Resolution:  # fmt: skip
+    """Resolve an incident of the scope by hand (the camera was repaired, the alarm was false),
+    with a note kept in the audit trail; tells whoever heard about it. An incident resolved
+    already is left as is. Should the camera still be in trouble, the monitor's next checks
+    open it again (within the grace period: reopened)."""
+    from vp_monitor.alerts.incidents import resolve as record_resolution
+    from vp_monitor.db import utcnow
+    from vp_monitor.monitor.models import CameraStatus
+
+    by = actor or app.actor
+
+    def run(registry: Any) -> Resolution:
+        found = find_incident(registry.session, scope or Scope.supervision(), incident_id)
+        before = found.status
+        if before == "resolved":
+            return Resolution(found.id, before, by)
+        # The camera's state as the monitor last saw it: who hears of the resolution is told it.
+        current = registry.session.get(CameraStatus, found.camera_id) if found.camera_id else None
+        state = current.state if current else "unknown"
+        record_resolution(registry.session, found, utcnow(), app.settings.alerts,
+                          camera_state=state)  # fmt: skip
+        registry.audit("resolve", "incident", found.id, {"status": before},
+                       {"status": "resolved", "note": note})  # fmt: skip
+        return Resolution(found.id, before, by)
+
+    return await app.in_registry(run, actor=by)
+
+
+async def plan_maintenance(
+    app: App, data: Any, scope: Scope | None = None, actor: str | None = None
+) -> int:
     """Plan a maintenance window (a MaintenanceInput) on a camera, a site or a municipality of
-    the scope; the window's id."""
+    the scope, by `actor`; the window's id."""
     scope = scope or Scope.supervision()
 
     def run(registry: Any) -> int:
@@ -291,4 +451,17 @@ async def plan_maintenance(app: App, data: Any, scope: Scope | None = None) -> i
         registry.session.flush()
         return window.id
 
-    return await app.in_registry(run)
+    return await app.in_registry(run, actor=actor)
+
+
+async def cancel_maintenance(
+    app: App, window_id: int, scope: Scope | None = None, actor: str | None = None
+) -> None:
+    """Remove a maintenance window of the scope (another tenant's is not found)."""
+    from vp_monitor.service.views import find_maintenance
+
+    def run(registry: Any) -> None:
+        find_maintenance(registry.session, scope or Scope.supervision(), window_id)
+        registry.remove_maintenance(window_id)
+
+    await app.in_registry(run, actor=actor)

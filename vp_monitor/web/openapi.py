@@ -22,6 +22,7 @@ ERROR_TEXT = {
     413: "Body too large",
     415: "Wrong content type",
     422: "Input refused: `field` names the first field at fault",
+    502: "The camera gave no picture in time",
     503: "Database unreachable or request too long",
 }
 
@@ -70,6 +71,9 @@ def _operation(route: Route, schemas: dict, definitions: dict) -> dict[str, Any]
         "parameters": _parameters(route, schemas, definitions),
         "responses": _responses(route, schemas),
     }
+    extra = dict(route.extra)
+    if "links" in extra:  # a link belongs to the success response, not to the operation
+        operation["responses"][str(route.status)]["links"] = extra.pop("links")
     if route.body is not None:
         operation["requestBody"] = {
             "required": True,
@@ -79,7 +83,7 @@ def _operation(route: Route, schemas: dict, definitions: dict) -> dict[str, Any]
         operation["security"] = [{"token": []}, {"session": []}]
         roles = ", ".join(sorted(route.roles))
         operation["description"] = f"Roles: {roles}."
-    operation.update(route.extra)
+    operation.update(extra)
     return operation
 
 
@@ -102,7 +106,7 @@ def _parameters(route: Route, schemas: dict, definitions: dict) -> list[dict[str
 
 def _resolved(schema: dict, definitions: dict) -> dict:
     ref = schema.get("$ref")
-    return definitions[ref.rsplit("/", 1)[1]] if ref else schema
+    return definitions["$defs"][ref.rsplit("/", 1)[1]] if ref else schema
 
 
 def _responses(route: Route, schemas: dict) -> dict[str, Any]:
