@@ -213,29 +213,37 @@ def _camera_order(sort: str) -> list[Any]:
     return [*columns, Camera.code, Camera.id]  # codes are unique: a stable order
 
 
-def _camera_query(scope: Scope, filters: CameraFilters) -> Select:
+def _camera_query(
+    scope: Scope, filters: CameraFilters | None, *columns: Any, places: bool = False
+) -> Select:
+    """`columns` of the scope's cameras that pass the filters, in the order asked; `places`
+    joins their site, municipality and maintainer (for the rows; filters need no join)."""
     from vp_monitor.monitor.models import CameraStatus
 
-    query = (
-        select(Camera, CameraStatus, camera_state_column(), camera_severity_column())
-        .join(Camera.site)
-        .join(Camera.municipality)
-        .outerjoin(Camera.maintainer)
-        .outerjoin(CameraStatus, CameraStatus.camera_id == Camera.id)
-        .where(scope.cameras())
-    )
+    filters = filters or CameraFilters()
+    query = select(*columns).select_from(Camera)
+    if places:
+        query = query.join(Camera.site).join(Camera.municipality).outerjoin(Camera.maintainer)
+    query = query.outerjoin(CameraStatus, CameraStatus.camera_id == Camera.id)
+    towns = select(Municipality.id).where(Municipality.insee == filters.municipality)
+    companies = select(Maintainer.id).where(Maintainer.name == filters.maintainer)
+    addresses = _text_search(filters.q, Site.address)
     wanted = [
         filters.state is not None and _state_in(filters.state),
-        filters.municipality and Municipality.insee == filters.municipality,
+        filters.municipality and Camera.municipality_id.in_(towns),
         filters.site and Camera.site_id == filters.site,
         filters.condition and _has_any(CameraStatus.conditions, [filters.condition]),
         filters.severity and camera_severity_column() == filters.severity,
-        filters.maintainer and Maintainer.name == filters.maintainer,
+        filters.maintainer and Camera.maintainer_id.in_(companies),
         filters.tag and _has_any(Camera.tags, [filters.tag]),
         filters.lifecycle and Camera.lifecycle == Lifecycle(filters.lifecycle),
-        _text_search(filters.q, Camera.code, Camera.name, Site.address),
+        filters.q
+        and or_(
+            _text_search(filters.q, Camera.code, Camera.name),
+            Camera.site_id.in_(select(Site.id).where(addresses)),
+        ),  # fmt: skip
     ]
-    return query.where(*_given(wanted)).order_by(*_camera_order(filters.sort))
+    return query.where(scope.cameras(), *_given(wanted)).order_by(*_camera_order(filters.sort))
 
 
 CAMERA_LOADS = (
@@ -250,8 +258,21 @@ def list_cameras(
 ) -> dict[str, Any]:
     """Cameras of the scope with their registry record, current state, conditions, severity
     and open incident; `page` None is the whole list."""
-    query = _camera_query(scope, filters or CameraFilters())
-    rows, total = _page_of(session, query, page, CAMERA_LOADS)
+    from vp_monitor.monitor.models import CameraStatus
+
+    columns = (Camera, CameraStatus, camera_state_column(), camera_severity_column())
+    if page is None:
+        query = _camera_query(scope, filters, *columns, places=True)
+        rows, total = _page_of(session, query, None, CAMERA_LOADS)
+    else:
+        # The page's ids first, from the sort keys alone; then their rows, so that severity
+        # and the wide columns are read for one page, not for the whole fleet.
+        found, total = _page_of(session, _camera_query(scope, filters, Camera.id), page)
+        ids = [camera_id for (camera_id,) in found]
+        query = _camera_query(scope, None, *columns, places=True).where(Camera.id.in_(ids))
+        position = {camera_id: n for n, camera_id in enumerate(ids)}
+        rows = sorted(session.execute(query.options(*CAMERA_LOADS)) if ids else [],
+                      key=lambda row: position[row[0].id])  # fmt: skip
     incidents = open_camera_incidents(session, [camera.id for camera, *_ in rows])
     items = []
     for camera, current, state, severity in rows:
@@ -380,27 +401,24 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def incident_rows(
+def incident_records(
     session: Session, scope: Scope, filters: IncidentFilters | None, page: Page | None = None,
     limit: int | None = None,
-) -> tuple[list[Incident], int]:  # fmt: skip
-    """The incidents of one page and the list's total (`limit`: a first page longer than a
-    Page allows, for the command line)."""
+) -> tuple[list[dict[str, Any]], int]:  # fmt: skip
+    """The records of one page of incidents and the list's total (`limit`: a first page longer
+    than a Page allows, for the command line)."""
+    from vp_monitor.service.views import incident_record
+
     query = _incident_query(scope, filters or IncidentFilters())
     if limit is not None:
         query = query.limit(limit)
     rows, total = _page_of(session, query, page)
     found = [incident for (incident,) in rows]
-    # The page's cameras and sites in two queries, so each record reads them from the session.
-    camera_ids = {i.camera_id for i in found if i.camera_id}
-    site_ids = {i.site_id for i in found if i.site_id}
-    if camera_ids:
-        session.scalars(select(Camera).options(selectinload(Camera.municipality))
-                        .where(Camera.id.in_(camera_ids))).all()  # fmt: skip
-    if site_ids:
-        session.scalars(select(Site).options(selectinload(Site.municipality))
-                        .where(Site.id.in_(site_ids))).all()  # fmt: skip
-    return found, total
+    # The page's cameras and sites in two queries; each record then reads them from the session
+    # (which holds them while `loaded` does).
+    loaded = _load(session, Camera, {i.camera_id for i in found}, Camera.municipality)
+    loaded += _load(session, Site, {i.site_id for i in found}, Site.municipality)
+    return [incident_record(session, incident) for incident in found], total
 
 
 def list_incidents(
@@ -410,10 +428,7 @@ def list_incidents(
     page: Page | None = None,
 ) -> dict[str, Any]:
     """Incidents of the scope, newest first unless sorted otherwise."""
-    from vp_monitor.service.views import incident_record
-
-    found, total = incident_rows(session, scope, filters, page)
-    return listing([incident_record(session, i) for i in found], total, page)
+    return listing(*incident_records(session, scope, filters, page), page)
 
 
 # -- sites, municipalities, contacts -----------------------------------------------------------
@@ -555,18 +570,22 @@ def list_maintenance(
     order = starts.desc() if filters.sort == "-starts_at" else starts
     rows, total = _page_of(session, query.order_by(order, MaintenanceWindow.id), page)
     windows = [window for (window,) in rows]
-    _load(session, Camera, {w.camera_id for w in windows}, Camera.site, Camera.municipality)
-    _load(session, Site, {w.site_id for w in windows}, Site.municipality)
-    _load(session, Municipality, {w.municipality_id for w in windows})
+    # Held while the records are made: the session finds them without a query each.
+    loaded = _load(session, Camera, {w.camera_id for w in windows}, Camera.site,
+                   Camera.municipality)  # fmt: skip
+    loaded += _load(session, Site, {w.site_id for w in windows}, Site.municipality)
+    loaded += _load(session, Municipality, {w.municipality_id for w in windows})
     return listing([maintenance_item(session, window) for window in windows], total, page)
 
 
-def _load(session: Session, table: Any, ids: set[int | None], *related: Any) -> None:
-    """Rows of `table` into the session in one query, so that `session.get` finds them."""
+def _load(session: Session, table: Any, ids: set[int | None], *related: Any) -> list[Any]:
+    """Rows of `table` in one query, so that `session.get` finds them while the caller holds
+    the list (the session keeps only weak references)."""
     ids.discard(None)
-    if ids:
-        options = [selectinload(r) for r in related]
-        session.scalars(select(table).options(*options).where(table.id.in_(ids))).all()
+    if not ids:
+        return []
+    options = [selectinload(r) for r in related]
+    return list(session.scalars(select(table).options(*options).where(table.id.in_(ids))))
 
 
 def maintenance_item(session: Session, window: MaintenanceWindow) -> dict[str, Any]:

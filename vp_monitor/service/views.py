@@ -21,7 +21,7 @@ from vp_monitor.service.lists import (
     CameraFilters,
     IncidentFilters,
     camera_state,
-    incident_rows,
+    incident_records,
     list_cameras,
     list_maintenance,
     open_camera_incidents,
@@ -138,8 +138,7 @@ def incidents(
 ) -> list[dict[str, Any]]:
     """The scope's incidents (unresolved ones unless `include_resolved`), newest first."""
     filters = IncidentFilters(status=None if include_resolved else "unresolved")
-    found, _ = incident_rows(session, scope, filters, limit=limit)
-    return [incident_record(session, i) for i in found]
+    return incident_records(session, scope, filters, limit=limit)[0]
 
 
 def find_incident(session: Session, scope: Scope, incident_id: str) -> Incident:
