@@ -175,6 +175,11 @@ def test_camera_filters_in_sql(fleet):
 
 
 def test_severity_is_the_worst_of_open_incidents_and_conditions(fleet):
+    with transaction(session_factory(fleet)) as session:  # a camera never checked, in trouble
+        planned = session.scalar(select(Camera).where(Camera.code == "BB-009"))
+        session.add(Incident(id="99999999-0000-4000-8000-000000000000", kind="camera",
+                             camera_id=planned.id, status="open", severity="major",
+                             conditions=["moved"], opened_at=T0))  # fmt: skip
     with session_factory(fleet)() as session:
         rows = session.execute(select(Camera.code, CameraStatus.conditions).outerjoin(
             CameraStatus, CameraStatus.camera_id == Camera.id)).all()  # fmt: skip
@@ -191,6 +196,7 @@ def test_severity_is_the_worst_of_open_incidents_and_conditions(fleet):
     items = read(fleet, lists.list_cameras, EVERYONE)["items"]
     assert {item["code"]: item["severity"] for item in items} == expected
     assert expected["BB-005"] == "major" and expected["BB-004"] == "minor"  # open vs resolved
+    assert expected["BB-009"] == "major"
     for severity in ("critical", "major", "minor"):
         wanted = sorted(code for code, s in expected.items() if s == severity)
         got = read(fleet, lists.list_cameras, EVERYONE, CameraFilters(severity=severity,

@@ -186,18 +186,28 @@ def _state_in(states: Sequence[str]) -> ColumnElement[bool]:
 def camera_severity_column() -> ColumnElement[str | None]:
     """A camera's severity: the worst of its unresolved incidents' and of its current
     conditions' (conditions.py), None when it has neither."""
+    return case(*((_has_severity(name), name) for name in SEVERITIES), else_=None)
+
+
+def _severity_is(severity: str) -> ColumnElement[bool]:
+    """Cameras whose severity (`camera_severity_column`) is this one, worse ones tested only
+    when needed (the condition for `critical` is one test)."""
+    worse = SEVERITIES[: SEVERITIES.index(severity)]
+    return and_(_has_severity(severity), *(~_has_severity(name) for name in worse))
+
+
+def _has_severity(severity: str) -> ColumnElement[bool]:
+    """Whether a camera has an unresolved incident or a current condition this severe."""
     from vp_monitor.monitor.models import CameraStatus
 
-    def has(severity: str) -> ColumnElement[bool]:
-        incident = exists().where(
-            Incident.camera_id == Camera.id,
-            Incident.status != "resolved",
-            Incident.severity == severity,
-        )
-        named = sorted(conditions.names(severity=severity))
-        return or_(incident, _has_any(CameraStatus.conditions, named))
-
-    return case(*((has(severity), severity) for severity in SEVERITIES), else_=None)
+    incident = exists().where(
+        Incident.camera_id == Camera.id,
+        Incident.status != "resolved",
+        Incident.severity == severity,
+    )
+    named = sorted(conditions.names(severity=severity))
+    # A camera never checked has no status row: its conditions are NULL, which is no.
+    return or_(incident, func.coalesce(_has_any(CameraStatus.conditions, named), False))
 
 
 def _camera_order(sort: str) -> list[Any]:
@@ -233,7 +243,7 @@ def _camera_query(
         filters.municipality and Camera.municipality_id.in_(towns),
         filters.site and Camera.site_id == filters.site,
         filters.condition and _has_any(CameraStatus.conditions, [filters.condition]),
-        filters.severity and camera_severity_column() == filters.severity,
+        filters.severity and _severity_is(filters.severity),
         filters.maintainer and Camera.maintainer_id.in_(companies),
         filters.tag and _has_any(Camera.tags, [filters.tag]),
         filters.lifecycle and Camera.lifecycle == Lifecycle(filters.lifecycle),
