@@ -122,6 +122,11 @@ def test_page_and_filters_are_validated():
         with pytest.raises(ValidationError):
             CameraFilters(**bad)
     assert Page() == Page(limit=50, offset=0)
+    assert CameraFilters(state="down,degraded").state == ["down", "degraded"]
+    assert CameraFilters(state=["down", "ok"]).state == ["down", "ok"]
+    assert CameraFilters(municipality="2a004").municipality == "2A004"
+    with pytest.raises(ValidationError):
+        CameraFilters(municipality="9A123")
 
 
 @pytest.mark.parametrize("sort", CameraFilters.model_fields["sort"].annotation.__args__)
@@ -323,3 +328,27 @@ def test_lists_of_places_contacts_and_maintenance(fleet):
     assert [w["scope"] for w in now["items"]] == ["camera", "site"]
     assert read(fleet, lists.list_maintenance, EVERYONE,
                 MaintenanceFilters(municipality="78646"))["total"] == 1  # fmt: skip
+
+
+def test_every_answer_matches_its_response_model(fleet):
+    """The web's response models (and the OpenAPI) say exactly what the lists answer."""
+    from vp_monitor.service import list_models as models
+
+    answers = {
+        models.CameraListing: read(fleet, lists.list_cameras, EVERYONE),
+        models.IncidentListing: read(fleet, lists.list_incidents, EVERYONE, page=Page()),
+        models.SiteListing: read(fleet, lists.list_sites, EVERYONE),
+        models.MunicipalityListing: read(fleet, lists.list_municipalities, EVERYONE),
+        models.ContactListing: read(fleet, lists.list_contacts, EVERYONE),
+        models.MaintenanceListing: read(fleet, lists.list_maintenance, EVERYONE),
+        models.StatusSummary: read(fleet, lists.status_summary, EVERYONE),
+        models.StateHistory: read(fleet, lists.state_history, EVERYONE, "BB-001", T0, T0),
+    }
+    for model, answer in answers.items():
+        validated = model.model_validate(answer)
+        assert validated.model_dump(mode="json").keys() == answer.keys()
+        for item, checked in zip(answer.get("items", []), validated.model_dump()["items"] if
+                                 "items" in answer else [], strict=True):  # fmt: skip
+            assert checked.keys() == item.keys()
+    with pytest.raises(ValidationError):  # a field the model does not know is refused
+        models.SiteItem.model_validate({**answers[models.SiteListing]["items"][0], "x": 1})

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import (
     Boolean,
     ColumnElement,
@@ -44,6 +44,7 @@ from vp_monitor.registry.models import (
     Municipality,
     Site,
 )
+from vp_monitor.registry.schemas import Insee
 from vp_monitor.registry.service import (
     camera_record,
     contact_record,
@@ -145,8 +146,8 @@ CameraSort = Literal[
 class CameraFilters(Filters):
     """Which cameras: every given filter must hold."""
 
-    state: list[StateName] | None = None  # any of these states
-    municipality: str | None = Field(None, pattern=r"^[0-9][0-9AB][0-9]{3}$")  # INSEE
+    state: list[StateName] | None = None  # any of these states (repeated, or comma-separated)
+    municipality: Insee | None = None  # INSEE
     site: int | None = Field(None, ge=1)  # site id
     condition: ConditionName | None = None  # among its current conditions
     severity: SeverityName | None = None  # its worst: open incident or current conditions
@@ -155,6 +156,17 @@ class CameraFilters(Filters):
     lifecycle: LifecycleName | None = None
     q: str | None = Field(None, max_length=120)  # in code, name or site address
     sort: CameraSort = "worst"
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """`state=down,degraded` as `state=down&state=degraded`."""
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            return [part for v in value for part in (v.split(",") if isinstance(v, str) else [v])
+                    if part != ""]  # fmt: skip
+        return value
 
 
 def camera_state_column() -> ColumnElement[str]:
@@ -364,7 +376,7 @@ class IncidentFilters(Filters):
 
     status: Literal["open", "acknowledged", "resolved", "unresolved"] | None = None
     severity: SeverityName | None = None
-    municipality: str | None = Field(None, pattern=r"^[0-9][0-9AB][0-9]{3}$")  # INSEE
+    municipality: Insee | None = None  # INSEE
     site: int | None = Field(None, ge=1)  # site id
     camera: str | None = Field(None, max_length=40)  # camera code, whatever its case
     condition: ConditionName | None = None
@@ -443,7 +455,7 @@ def list_incidents(
 
 # -- sites, municipalities, contacts -----------------------------------------------------------
 class SiteFilters(Filters):
-    municipality: str | None = Field(None, pattern=r"^[0-9][0-9AB][0-9]{3}$")  # INSEE
+    municipality: Insee | None = None  # INSEE
     uplink: str | None = Field(None, max_length=64)
     q: str | None = Field(None, max_length=120)  # in name or address
     sort: Literal["name", "-name", "id"] = "name"
@@ -513,7 +525,7 @@ def list_municipalities(
 
 class ContactFilters(Filters):
     channel: Literal["email", "webhook", "mqtt"] | None = None
-    municipality: str | None = Field(None, pattern=r"^[0-9][0-9AB][0-9]{3}$")  # INSEE
+    municipality: Insee | None = None  # INSEE
     maintainer: str | None = Field(None, max_length=120)
     q: str | None = Field(None, max_length=120)  # in name
     sort: Literal["id", "name"] = "id"
@@ -553,7 +565,7 @@ def list_contacts(
 class MaintenanceFilters(Filters):
     camera: str | None = Field(None, max_length=40)  # windows on this camera itself
     site: int | None = Field(None, ge=1)  # on this site itself
-    municipality: str | None = Field(None, pattern=r"^[0-9][0-9AB][0-9]{3}$")  # on the town
+    municipality: Insee | None = None  # on the town
     active_from: datetime | None = None  # windows still open at or after this moment
     active_to: datetime | None = None  # windows started before this moment
     sort: Literal["starts_at", "-starts_at"] = "starts_at"
