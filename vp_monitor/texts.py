@@ -26,6 +26,7 @@ COLUMNS: dict[str, dict[Language, str]] = {
     "departement": {"fr": "département", "en": "département"},
     "camera": {"fr": "caméra", "en": "camera"},
     "camera_name": {"fr": "nom de la caméra", "en": "camera name"},
+    "cameras": {"fr": "caméras", "en": "cameras"},
     "site": {"fr": "site", "en": "site"},
     "site_id": {"fr": "id du site", "en": "site id"},
     "municipality": {"fr": "commune", "en": "municipality"},

@@ -3,6 +3,7 @@ search, the status summary and a camera's state history, on SQLite and PostgreSQ
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -352,3 +353,34 @@ def test_every_answer_matches_its_response_model(fleet):
             assert checked.keys() == item.keys()
     with pytest.raises(ValidationError):  # a field the model does not know is refused
         models.SiteItem.model_validate({**answers[models.SiteListing]["items"][0], "x": 1})
+
+
+def test_command_line_lists_use_the_same_read_models(fleet, database_url, secret_key):
+    from click.testing import CliRunner
+
+    from vp_monitor.cli import main
+
+    def run(*args):
+        result = CliRunner().invoke(main, ["--database-url", database_url, *args])
+        return result.exit_code, result.stdout, result.stderr
+
+    code, out, err = run("camera", "list", "--state", "down", "--municipality", "92012", "--json")
+    assert code == 0, err
+    assert [(r["code"], r["state"], r["severity"]) for r in json.loads(out)] == [
+        ("BB-001", "down", "critical"), ("BB-013", "down", "critical"),
+        ("BB-019", "down", "critical")]  # fmt: skip
+    _, out, _ = run("camera", "list", "--search", "%", "--sort", "-code", "--json")
+    assert [r["code"] for r in json.loads(out)] == ["VE-010", "BB-010"]
+    _, out, _ = run("camera", "list", "--site", "Parc", "--municipality", "92012",
+                    "--condition", "blurred", "--json")  # fmt: skip
+    assert [r["code"] for r in json.loads(out)] == ["BB-014", "BB-020"]
+    _, out, _ = run("incident", "list", "--severity", "major", "--json")
+    assert [r["camera"] for r in json.loads(out)] == ["BB-002", "BB-005"]
+    _, out, _ = run("incident", "list", "--camera", "ve-001", "--json")
+    assert [r["camera"] for r in json.loads(out)] == ["VE-001"]
+    _, out, _ = run("site", "list", "--municipality", "92012", "--json")
+    assert [(r["name"], r["cameras"]) for r in json.loads(out)] == [("Mairie", 12), ("Parc", 12)]
+    code, _, err = run("site", "list", "--municipality", "13055")
+    assert code == 2 and "13055" in err
+    _, out, _ = run("status", "--municipality", "78646", "--problems", "--json")
+    assert [r["camera"] for r in json.loads(out)][:1] == ["VE-001"]

@@ -18,6 +18,7 @@ from vp_monitor.cli_context import (
     run_at_edge,
     table_console,
 )
+from vp_monitor.conditions import SEVERITIES
 from vp_monitor.service import commands, views
 from vp_monitor.service.scope import Scope
 from vp_monitor.texts import Texts
@@ -88,13 +89,17 @@ def incident() -> None:
 @incident.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Include resolved incidents.")
 @click.option("--municipality", help="INSEE: only this municipality's cameras.")
+@click.option("--severity", type=click.Choice(list(reversed(SEVERITIES))),
+              help="Only incidents of this severity.")  # fmt: skip
+@click.option("--camera", help="Only this camera's incidents (asset code).")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True)
 @json_option
 @pass_context
-def incident_list(context: Context, show_all, municipality, limit, as_json) -> None:
+def incident_list(context: Context, show_all, municipality, limit, as_json, **filters) -> None:
     """Unresolved incidents, newest first."""
+    scope = Scope.narrowed(municipality)
     with context.registry() as registry:
-        records = views.incidents(registry.session, Scope.narrowed(municipality), show_all, limit)
+        records = views.incidents(registry.session, scope, show_all, limit, **filters)
     if not records and not as_json:
         click.echo(context.texts("incident.none_at_all" if show_all else "incident.none"))
         return

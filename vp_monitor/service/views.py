@@ -134,11 +134,16 @@ def incident_record(session: Session, incident: Incident) -> dict[str, Any]:
 
 
 def incidents(
-    session: Session, scope: Scope, include_resolved: bool = False, limit: int = 200
+    session: Session,
+    scope: Scope,
+    include_resolved: bool = False,
+    limit: int = 200,
+    **filters: Any,
 ) -> list[dict[str, Any]]:
-    """The scope's incidents (unresolved ones unless `include_resolved`), newest first."""
-    filters = IncidentFilters(status=None if include_resolved else "unresolved")
-    return incident_records(session, scope, filters, limit=limit)[0]
+    """The scope's incidents (unresolved ones unless `include_resolved`), newest first;
+    `filters` are more IncidentFilters."""
+    wanted = IncidentFilters(status=None if include_resolved else "unresolved", **filters)
+    return incident_records(session, scope, wanted, limit=limit)[0]
 
 
 def find_incident(session: Session, scope: Scope, incident_id: str) -> Incident:
