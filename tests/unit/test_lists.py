@@ -384,3 +384,19 @@ def test_command_line_lists_use_the_same_read_models(fleet, database_url, secret
     assert code == 2 and "13055" in err
     _, out, _ = run("status", "--municipality", "78646", "--problems", "--json")
     assert [r["camera"] for r in json.loads(out)][:1] == ["VE-001"]
+
+
+def test_one_query_model_is_a_lists_filters_and_page(fleet):
+    query = lists.CameraQuery.model_validate(
+        {"state": "down,degraded", "limit": "2", "sort": "code"}
+    )
+    found = read(fleet, lists.list_cameras, EVERYONE, query, query)
+    assert (codes(found), found["total"], found["limit"]) == (["BB-001", "BB-002"], 16, 2)
+    for bad in ({"limit": "0"}, {"q": "a\x00b"}, {"offset": "-1"}, {"page": "2"}):
+        with pytest.raises(ValidationError):
+            lists.CameraQuery.model_validate(bad)
+    with pytest.raises(ValidationError, match="window"):
+        lists.HistoryQuery.model_validate({"from": "2026-11-23T10:00Z", "to": "2026-11-23T09:00Z"})
+    history = lists.HistoryQuery.model_validate({"from": "2026-11-23T09:00:00+00:00"})
+    assert history.start == T0 - timedelta(hours=1) and history.end is None
+    assert read(fleet, lists.state_history, EVERYONE, "BB-001")["total"] == 0  # the last day

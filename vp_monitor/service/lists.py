@@ -11,10 +11,10 @@ Python: 10,000 cameras are one indexed query for the page and one for the count.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import (
     Boolean,
     ColumnElement,
@@ -34,6 +34,8 @@ from sqlalchemy.sql.functions import FunctionElement
 from vp_monitor import conditions
 from vp_monitor.alerts.models import Incident
 from vp_monitor.conditions import SEVERITIES, StateName
+from vp_monitor.db import utcnow
+from vp_monitor.redaction import FieldsError
 from vp_monitor.registry.models import (
     Camera,
     Contact,
@@ -55,11 +57,18 @@ from vp_monitor.registry.service import (
 from vp_monitor.service.scope import Scope, incidents_in
 
 MAX_LIMIT = 500
+HISTORY_WINDOW = timedelta(days=1)  # a camera's state history, unless told otherwise
 # Worst first; states not listed (decommissioned) come last.
 STATE_ORDER = {"down": 0, "degraded": 1, "unknown": 2, "maintenance": 3, "ok": 4}
 LifecycleName = Literal["planned", "active", "maintenance", "decommissioned"]
 SeverityName = Literal["critical", "major", "minor"]
 ConditionName = Literal[tuple(conditions.CONDITIONS)]  # type: ignore[valid-type]
+
+
+# Searched or compared text: a NUL character, which PostgreSQL refuses in any string, is bad
+# input (a 4xx), not a database error.
+NO_NUL = Field(pattern=r"^[^\x00]*$")
+CameraCode = Annotated[str, NO_NUL, Field(max_length=40)]
 
 
 class Filters(BaseModel):
@@ -151,10 +160,10 @@ class CameraFilters(Filters):
     site: int | None = Field(None, ge=1)  # site id
     condition: ConditionName | None = None  # among its current conditions
     severity: SeverityName | None = None  # its worst: open incident or current conditions
-    maintainer: str | None = Field(None, max_length=120)
-    tag: str | None = Field(None, max_length=120)
+    maintainer: Annotated[str, NO_NUL, Field(max_length=120)] | None = None
+    tag: Annotated[str, NO_NUL, Field(max_length=120)] | None = None
     lifecycle: LifecycleName | None = None
-    q: str | None = Field(None, max_length=120)  # in code, name or site address
+    q: Annotated[str, NO_NUL, Field(max_length=120)] | None = None  # in code, name or site address
     sort: CameraSort = "worst"
 
     @field_validator("state", mode="before")
@@ -164,8 +173,9 @@ class CameraFilters(Filters):
         if isinstance(value, str):
             value = [value]
         if isinstance(value, list):
-            return [part for v in value for part in (v.split(",") if isinstance(v, str) else [v])
-                    if part != ""]  # fmt: skip
+            parts = [part for v in value for part in (v.split(",") if isinstance(v, str) else [v])
+                     if part != ""]  # fmt: skip
+            return parts or None  # `state=` is no filter
         return value
 
 
@@ -378,7 +388,7 @@ class IncidentFilters(Filters):
     severity: SeverityName | None = None
     municipality: Insee | None = None  # INSEE
     site: int | None = Field(None, ge=1)  # site id
-    camera: str | None = Field(None, max_length=40)  # camera code, whatever its case
+    camera: CameraCode | None = None  # whatever its case
     condition: ConditionName | None = None
     opened_from: datetime | None = None  # opened at or after
     opened_to: datetime | None = None  # opened before
@@ -456,8 +466,8 @@ def list_incidents(
 # -- sites, municipalities, contacts -----------------------------------------------------------
 class SiteFilters(Filters):
     municipality: Insee | None = None  # INSEE
-    uplink: str | None = Field(None, max_length=64)
-    q: str | None = Field(None, max_length=120)  # in name or address
+    uplink: Annotated[str, NO_NUL, Field(max_length=64)] | None = None
+    q: Annotated[str, NO_NUL, Field(max_length=120)] | None = None  # in name or address
     sort: Literal["name", "-name", "id"] = "name"
 
 
@@ -494,8 +504,8 @@ def list_sites(
 
 
 class MunicipalityFilters(Filters):
-    departement: str | None = Field(None, max_length=3)
-    q: str | None = Field(None, max_length=120)  # in INSEE code or name
+    departement: Annotated[str, NO_NUL, Field(max_length=3)] | None = None
+    q: Annotated[str, NO_NUL, Field(max_length=120)] | None = None  # in INSEE code or name
     sort: Literal["insee", "name"] = "insee"
 
 
@@ -526,8 +536,8 @@ def list_municipalities(
 class ContactFilters(Filters):
     channel: Literal["email", "webhook", "mqtt"] | None = None
     municipality: Insee | None = None  # INSEE
-    maintainer: str | None = Field(None, max_length=120)
-    q: str | None = Field(None, max_length=120)  # in name
+    maintainer: Annotated[str, NO_NUL, Field(max_length=120)] | None = None
+    q: Annotated[str, NO_NUL, Field(max_length=120)] | None = None  # in name
     sort: Literal["id", "name"] = "id"
 
 
@@ -563,7 +573,7 @@ def list_contacts(
 
 # -- maintenance windows -----------------------------------------------------------------------
 class MaintenanceFilters(Filters):
-    camera: str | None = Field(None, max_length=40)  # windows on this camera itself
+    camera: CameraCode | None = None  # windows on this camera itself
     site: int | None = Field(None, ge=1)  # on this site itself
     municipality: Insee | None = None  # on the town
     active_from: datetime | None = None  # windows still open at or after this moment
@@ -633,12 +643,13 @@ def state_history(
     session: Session,
     scope: Scope,
     code: str,
-    start: datetime,
-    end: datetime,
+    start: datetime | None = None,
+    end: datetime | None = None,
     page: Page | None = None,
 ) -> dict[str, Any]:
-    """The state transitions of one camera of the scope between `start` and `end`, oldest
-    first, with the state in force at `start` (None when none was recorded shortly before).
+    """The state transitions of one camera of the scope between `start` (default: a day
+    before `end`) and `end` (default: now), oldest first, with the state in force at `start`
+    (None when none was recorded shortly before).
 
     Each check record holds the camera's confirmed state (monitor/models.py); a transition is
     a record whose state differs from the previous record's, found by a window function.
@@ -648,7 +659,8 @@ def state_history(
     from vp_monitor.service.views import find_camera
 
     camera = find_camera(session, scope, code)
-    start, end = _utc(start), _utc(end)
+    end = _utc(end) if end else utcnow()
+    start = _utc(start) if start else end - HISTORY_WINDOW
     order = {"order_by": (CheckRecord.at, CheckRecord.id)}
     marks = (
         select(
@@ -693,3 +705,45 @@ def _confirmed_conditions(session: Session, record_ids: list[int]) -> dict[int, 
         return {}
     query = select(CheckRecord.id, CheckRecord.detail).where(CheckRecord.id.in_(record_ids))
     return {i: list((detail or {}).get("confirmed") or []) for i, detail in session.execute(query)}
+
+
+# -- query strings: a list's filters and its page in one model ---------------------------------
+# Each is both its filters and a Page: `list_cameras(session, scope, query, query)`.
+class CameraQuery(CameraFilters, Page):
+    """The query string of the camera list."""
+
+
+class IncidentQuery(IncidentFilters, Page):
+    """The query string of the incident list."""
+
+
+class SiteQuery(SiteFilters, Page):
+    """The query string of the site list."""
+
+
+class MunicipalityQuery(MunicipalityFilters, Page):
+    """The query string of the municipality list."""
+
+
+class ContactQuery(ContactFilters, Page):
+    """The query string of the contact list."""
+
+
+class MaintenanceQuery(MaintenanceFilters, Page):
+    """The query string of the maintenance window list."""
+
+
+class HistoryQuery(Page):
+    """The query string of a camera's state history: `from` and `to` (ISO 8601; default: the
+    last day)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    start: datetime | None = Field(None, alias="from")
+    end: datetime | None = Field(None, alias="to")
+
+    @model_validator(mode="after")
+    def _in_order(self) -> HistoryQuery:
+        if self.start and self.end and _utc(self.start) >= _utc(self.end):
+            raise FieldsError(("from", "to"), "value.window_order")
+        return self
