@@ -290,21 +290,35 @@ def list_cameras(
 ) -> dict[str, Any]:
     """Cameras of the scope with their registry record, current state, conditions, severity
     and open incident; `page` None is the whole list."""
+    if page is None:
+        query = _camera_query(scope, filters, *_camera_columns(), places=True)
+        rows, total = _page_of(session, query, None, CAMERA_LOADS)
+        return listing(_camera_items(session, rows), total, None)
+    # The page's ids first, from the sort keys alone; then their rows, so that severity and
+    # the wide columns are read for one page, not for the whole fleet.
+    found, total = _page_of(session, _camera_query(scope, filters, Camera.id), page)
+    return listing(camera_items(session, scope, [camera_id for (camera_id,) in found]), total,
+                   page)  # fmt: skip
+
+
+def camera_items(session: Session, scope: Scope, camera_ids: list[int]) -> list[dict[str, Any]]:
+    """The list's items of these cameras of the scope, in the order of `camera_ids`."""
+    if not camera_ids:
+        return []
+    query = _camera_query(scope, None, *_camera_columns(), places=True)
+    query = query.where(Camera.id.in_(camera_ids)).options(*CAMERA_LOADS)
+    position = {camera_id: n for n, camera_id in enumerate(camera_ids)}
+    return _camera_items(session, sorted(session.execute(query),
+                                         key=lambda row: position[row[0].id]))  # fmt: skip
+
+
+def _camera_columns() -> tuple[Any, ...]:
     from vp_monitor.monitor.models import CameraStatus
 
-    columns = (Camera, CameraStatus, camera_state_column(), camera_severity_column())
-    if page is None:
-        query = _camera_query(scope, filters, *columns, places=True)
-        rows, total = _page_of(session, query, None, CAMERA_LOADS)
-    else:
-        # The page's ids first, from the sort keys alone; then their rows, so that severity
-        # and the wide columns are read for one page, not for the whole fleet.
-        found, total = _page_of(session, _camera_query(scope, filters, Camera.id), page)
-        ids = [camera_id for (camera_id,) in found]
-        query = _camera_query(scope, None, *columns, places=True).where(Camera.id.in_(ids))
-        position = {camera_id: n for n, camera_id in enumerate(ids)}
-        rows = sorted(session.execute(query.options(*CAMERA_LOADS)) if ids else [],
-                      key=lambda row: position[row[0].id])  # fmt: skip
+    return Camera, CameraStatus, camera_state_column(), camera_severity_column()
+
+
+def _camera_items(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
     incidents = open_camera_incidents(session, [camera.id for camera, *_ in rows])
     items = []
     for camera, current, state, severity in rows:
@@ -318,7 +332,7 @@ def list_cameras(
             "incident_status": incident.status if incident else None,
             "acknowledged_by": incident.acknowledged_by if incident else None,
         })  # fmt: skip
-    return listing(items, total, page)
+    return items
 
 
 def camera_state(current: Any) -> dict[str, Any]:

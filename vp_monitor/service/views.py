@@ -15,16 +15,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from vp_monitor.alerts.models import Incident
 from vp_monitor.registry.models import Camera, Site
-from vp_monitor.registry.service import NotFound, camera_record
+from vp_monitor.registry.service import NotFound
 from vp_monitor.service.lists import (
     STATE_ORDER,
     CameraFilters,
     IncidentFilters,
-    camera_state,
+    camera_items,
     incident_records,
     list_cameras,
     list_maintenance,
-    open_camera_incidents,
     status_summary,
 )
 from vp_monitor.service.scope import Scope, incidents_in
@@ -48,19 +47,9 @@ def find_camera(session: Session, scope: Scope, code: str) -> Camera:
 
 
 def camera_detail(session: Session, scope: Scope, code: str) -> dict[str, Any]:
-    """One camera: its registry record, its current state and conditions, its open incident."""
-    from vp_monitor.monitor.models import CameraStatus
-
-    camera = find_camera(session, scope, code)
-    current = session.get(CameraStatus, camera.id)
-    incident = open_camera_incidents(session, [camera.id]).get(camera.id)
-    return {
-        **camera_record(camera),
-        **camera_state(current),
-        "incident": incident.id if incident else None,
-        "incident_status": incident.status if incident else None,
-        "acknowledged_by": incident.acknowledged_by if incident else None,
-    }
+    """One camera: its registry record, its current state and conditions, its severity, its
+    open incident (an item of the camera list: the same fields)."""
+    return camera_items(session, scope, [find_camera(session, scope, code).id])[0]
 
 
 @dataclass
