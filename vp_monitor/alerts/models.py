@@ -15,7 +15,10 @@ class Incident(Base):
     """One real problem: a camera's, a site's (uplink down) or the monitor's own isolation."""
 
     __tablename__ = "incident"
-    __table_args__ = (Index("ix_incident_open_camera", "camera_id", "status"),)
+    __table_args__ = (
+        Index("ix_incident_open_camera", "camera_id", "status"),
+        Index("ix_incident_opened_at", "opened_at"),  # lists: newest first, one page read
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # stable, told to receivers
     kind: Mapped[str] = mapped_column(String(20))  # camera | site | flapping | monitor
