@@ -24,6 +24,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     or_,
     select,
 )
@@ -58,6 +59,10 @@ from vp_monitor.service.scope import Scope, incidents_in
 
 MAX_LIMIT = 500
 HISTORY_WINDOW = timedelta(days=1)  # a camera's state history, unless told otherwise
+# Unresolved incidents, the constant written into the SQL: the partial index
+# ix_incident_unresolved serves a query only when its condition is the index's own, which a
+# bound parameter is not (PostgreSQL's generic plans of prepared statements, SQLite).
+UNRESOLVED = Incident.status != literal_column("'resolved'")
 # Worst first; states not listed (decommissioned) come last.
 STATE_ORDER = {"down": 0, "degraded": 1, "unknown": 2, "maintenance": 3, "ok": 4}
 LifecycleName = Literal["planned", "active", "maintenance", "decommissioned"]
@@ -215,18 +220,23 @@ def _severity_is(severity: str) -> ColumnElement[bool]:
     """Cameras whose severity (`camera_severity_column`) is this one, worse ones tested only
     when needed (the condition for `critical` is one test)."""
     worse = SEVERITIES[: SEVERITIES.index(severity)]
-    return and_(_has_severity(severity), *(~_has_severity(name) for name in worse))
+    return and_(_has_severity(severity, per_row=False),
+                *(~_has_severity(name, per_row=False) for name in worse))  # fmt: skip
 
 
-def _has_severity(severity: str) -> ColumnElement[bool]:
-    """Whether a camera has an unresolved incident or a current condition this severe."""
+def _has_severity(severity: str, per_row: bool = True) -> ColumnElement[bool]:
+    """Whether a camera has an unresolved incident or a current condition this severe;
+    `per_row`: probed camera by camera (for one page), else the set of such cameras is read
+    once (to filter the fleet)."""
     from vp_monitor.monitor.models import CameraStatus
 
-    incident = exists().where(
-        Incident.camera_id == Camera.id,
-        Incident.status != "resolved",
-        Incident.severity == severity,
-    )
+    unresolved = (UNRESOLVED, Incident.severity == severity)
+    if per_row:
+        incident = exists().where(Incident.camera_id == Camera.id, *unresolved)
+    else:
+        incident = Camera.id.in_(
+            select(Incident.camera_id).where(Incident.camera_id.is_not(None), *unresolved)
+        )
     named = sorted(conditions.names(severity=severity))
     # A camera never checked has no status row: its conditions are NULL, which is no.
     return or_(incident, func.coalesce(_has_any(CameraStatus.conditions, named), False))
@@ -349,7 +359,7 @@ def open_camera_incidents(
     session: Session, camera_ids: list[int] | None = None
 ) -> dict[int, Incident]:
     """Each camera's unresolved incident (the newest, should there be several)."""
-    query = select(Incident).where(Incident.status != "resolved", Incident.camera_id.is_not(None))
+    query = select(Incident).where(UNRESOLVED, Incident.camera_id.is_not(None))
     if camera_ids is not None:
         if not camera_ids:
             return {}
@@ -417,7 +427,7 @@ def _incident_query(scope: Scope, filters: IncidentFilters) -> Select:
         Incident.camera_id.in_(select(Camera.id).where(Camera.site_id == filters.site)),
     )
     wanted = [
-        status == "unresolved" and Incident.status != "resolved",
+        status == "unresolved" and UNRESOLVED,
         status not in (None, "unresolved") and Incident.status == status,
         filters.severity and Incident.severity == filters.severity,
         # A municipality is a narrower scope: the same condition, written once.
