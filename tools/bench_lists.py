@@ -6,7 +6,8 @@ and the status wall summary, on a fleet of 10,000 cameras.
 
 Builds the fleet on a temporary SQLite file and, with --postgres, in a temporary PostgreSQL
 database (dropped at the end): 20 municipalities, 500 sites, cameras with a status each, about
-3 % down and 5 % degraded, an open incident per down camera. Times each read model in one
+3 % down and 5 % degraded, an open incident per down camera and a history of `--incidents`
+resolved ones. Times each read model in one
 thread, straight on the service layer (no HTTP), and prints the median and the 95th
 percentile of `--repeat` runs after one warm-up run; the figures are indicative only.
 """
@@ -22,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench_planner import postgres_database
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from vp_monitor.alerts.models import Incident
 from vp_monitor.db import make_engine, session_factory, transaction, upgrade, utcnow
@@ -35,8 +36,9 @@ from vp_monitor.service.scope import Scope
 TOWNS, SITES = 20, 500
 
 
-def populate(factory, cameras: int) -> None:
-    """The fleet: TOWNS municipalities, SITES sites, `cameras` cameras with their status."""
+def populate(factory, cameras: int, history: int = 0) -> None:
+    """The fleet: TOWNS municipalities, SITES sites, `cameras` cameras with their status, and
+    `history` resolved incidents."""
     now = utcnow()
     with transaction(factory) as session:
         session.execute(insert(Municipality), [
@@ -71,6 +73,10 @@ def populate(factory, cameras: int) -> None:
                                   "camera_id": camera_id, "status": "open",
                                   "severity": "critical", "conditions": found,
                                   "opened_at": now - timedelta(seconds=n)})  # fmt: skip
+        incidents += [{"id": str(uuid.uuid4()), "kind": "camera", "camera_id": ids[n % len(ids)],
+                       "status": "resolved", "severity": "major", "conditions": ["blurred"],
+                       "opened_at": now - timedelta(minutes=n + 1), "resolved_at": now}
+                      for n in range(history)]  # fmt: skip
         session.execute(insert(CameraStatus), statuses)
         session.execute(insert(Incident), incidents)
 
@@ -93,16 +99,22 @@ CASES = {
         s, Scope.of_municipalities(["92003"])),
     "incidents unresolved, page of 50": lambda s: lists.list_incidents(
         s, Scope.supervision(), IncidentFilters(status="unresolved"), Page()),
+    "incidents newest, page of 50": lambda s: lists.list_incidents(
+        s, Scope.supervision(), None, Page()),
+    "incidents of one municipality, page of 50": lambda s: lists.list_incidents(
+        s, Scope.of_municipalities(["92003"]), None, Page()),
     "status wall, problems only (CLI)": lambda s: views.status_wall(s, Scope.supervision(), True),
 }  # fmt: skip
 
 
-def bench(url: str, cameras: int, repeat: int) -> dict[str, tuple[float, float]]:
+def bench(url: str, cameras: int, history: int, repeat: int) -> dict[str, tuple[float, float]]:
     """Median and 95th percentile in ms of each case on one database."""
     engine = make_engine(url)
     upgrade(engine)
     factory = session_factory(engine)
-    populate(factory, cameras)
+    populate(factory, cameras, history)
+    with engine.begin() as connection:  # fresh statistics, as a database in service has
+        connection.execute(text("ANALYZE"))
     figures = {}
     for name, case in CASES.items():
         times = []
@@ -121,20 +133,22 @@ def bench(url: str, cameras: int, repeat: int) -> dict[str, tuple[float, float]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cameras", type=int, default=10_000)
+    parser.add_argument("--incidents", type=int, default=100_000, help="resolved, in history")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--postgres", help="an admin URL: a temporary database is made there")
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as directory:
         url = f"sqlite:///{Path(directory) / 'bench.db'}"
-        results["SQLite"] = bench(url, args.cameras, args.repeat)
+        results["SQLite"] = bench(url, args.cameras, args.incidents, args.repeat)
     if args.postgres:
         url, drop = postgres_database(args.postgres)
         try:
-            results["PostgreSQL"] = bench(url, args.cameras, args.repeat)
+            results["PostgreSQL"] = bench(url, args.cameras, args.incidents, args.repeat)
         finally:
             drop()
-    print(f"{args.cameras} cameras, {args.repeat} runs each, ms (median / p95)")
+    print(f"{args.cameras} cameras, {args.incidents} resolved incidents, {args.repeat} runs each,"
+          " ms (median / p95)")  # fmt: skip
     print(f"| read model | {' | '.join(results)} |")
     print(f"|---|{'---|' * len(results)}")
     for name in CASES:

@@ -115,11 +115,13 @@ def codes(listing):
 
 
 def test_page_and_filters_are_validated():
-    for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "many"}, {"size": 5}):
+    for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "many"}, {"size": 5},
+                {"offset": 2**63}):  # fmt: skip
         with pytest.raises(ValidationError):
             Page(**bad)
     for bad in ({"state": ["broken"]}, {"sort": "random"}, {"municipality": "9201"},
-                {"condition": "sad"}, {"severity": "bad"}, {"colour": "red"}):  # fmt: skip
+                {"condition": "sad"}, {"severity": "bad"}, {"colour": "red"},
+                {"site": 10**30}):  # fmt: skip
         with pytest.raises(ValidationError):
             CameraFilters(**bad)
     assert Page() == Page(limit=50, offset=0)

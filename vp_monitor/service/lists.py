@@ -74,6 +74,9 @@ ConditionName = Literal[tuple(conditions.CONDITIONS)]  # type: ignore[valid-type
 # input (a 4xx), not a database error.
 NO_NUL = Field(pattern=r"^[^\x00]*$")
 CameraCode = Annotated[str, NO_NUL, Field(max_length=40)]
+# Numbers beyond the databases' integers are bad input, not an overflow inside the driver.
+MAX_INTEGER = 2**31 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_INTEGER)]
 
 
 class Filters(BaseModel):
@@ -86,7 +89,7 @@ class Page(Filters):
     """Which slice of a list: at most `limit` rows after skipping `offset`."""
 
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_INTEGER)
 
 
 def listing(items: list[dict[str, Any]], total: int, page: Page | None) -> dict[str, Any]:
@@ -162,7 +165,7 @@ class CameraFilters(Filters):
 
     state: list[StateName] | None = None  # any of these states (repeated, or comma-separated)
     municipality: Insee | None = None  # INSEE
-    site: int | None = Field(None, ge=1)  # site id
+    site: RowId | None = None  # site id
     condition: ConditionName | None = None  # among its current conditions
     severity: SeverityName | None = None  # its worst: open incident or current conditions
     maintainer: Annotated[str, NO_NUL, Field(max_length=120)] | None = None
@@ -411,7 +414,7 @@ class IncidentFilters(Filters):
     status: Literal["open", "acknowledged", "resolved", "unresolved"] | None = None
     severity: SeverityName | None = None
     municipality: Insee | None = None  # INSEE
-    site: int | None = Field(None, ge=1)  # site id
+    site: RowId | None = None  # site id
     camera: CameraCode | None = None  # whatever its case
     condition: ConditionName | None = None
     opened_from: datetime | None = None  # opened at or after
@@ -598,7 +601,7 @@ def list_contacts(
 # -- maintenance windows -----------------------------------------------------------------------
 class MaintenanceFilters(Filters):
     camera: CameraCode | None = None  # windows on this camera itself
-    site: int | None = Field(None, ge=1)  # on this site itself
+    site: RowId | None = None  # on this site itself
     municipality: Insee | None = None  # on the town
     active_from: datetime | None = None  # windows still open at or after this moment
     active_to: datetime | None = None  # windows started before this moment
