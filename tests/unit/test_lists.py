@@ -404,3 +404,62 @@ def test_one_query_model_is_a_lists_filters_and_page(fleet):
     history = lists.HistoryQuery.model_validate({"from": "2026-11-23T09:00:00+00:00"})
     assert history.start == T0 - timedelta(hours=1) and history.end is None
     assert read(fleet, lists.state_history, EVERYONE, "BB-001")["total"] == 0  # the last day
+
+
+ADDRESSES = {"Mairie": "26 avenue André Morizet", "Parc": "Parc Rothschild",
+             "Château": "Place d'Armes"}  # fmt: skip
+
+
+def matches(item: dict, f: CameraFilters) -> bool:
+    """The camera filters' meaning, written plainly for the test."""
+    text = [item["code"], item["name"], ADDRESSES[item["site"]]]
+    return all((
+        f.state is None or item["state"] in f.state,
+        f.municipality is None or item["municipality"] == f.municipality,
+        f.condition is None or f.condition in item["conditions"],
+        f.severity is None or item["severity"] == f.severity,
+        f.maintainer is None or item["maintainer"] == f.maintainer,
+        f.tag is None or f.tag in item["tags"],
+        f.lifecycle is None or item["lifecycle"] == f.lifecycle,
+        not f.q or any(f.q.lower() in t.lower() for t in text),
+    ))  # fmt: skip
+
+
+def test_any_combination_of_filters_is_what_it_says(fleet):
+    """Random filter combinations, sorts and pages against the filters' plain meaning."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    everything = read(fleet, lists.list_cameras, EVERYONE)["items"]
+    sort = CameraFilters.model_fields["sort"].annotation
+    filters = st.builds(
+        CameraFilters,
+        state=st.none() | st.lists(st.sampled_from(["ok", "down", "degraded", "unknown",
+                                                    "decommissioned"]), min_size=1),
+        municipality=st.sampled_from([None, "92012", "78646", "13055"]),
+        condition=st.sampled_from([None, "blurred", "no_video", "low_fps", "frozen"]),
+        severity=st.sampled_from([None, "critical", "major", "minor"]),
+        maintainer=st.sampled_from([None, "Acme", "Bolt", "Nobody"]),
+        tag=st.sampled_from([None, "entrée", "parking", "%"]),
+        lifecycle=st.sampled_from([None, "active", "planned", "decommissioned"]),
+        q=st.none() | st.sampled_from(["CAMÉRA 1", "é", "É", "ÂT"]) |
+        st.text(alphabet="ab%_'\\ -0éÉ1", max_size=3),
+        sort=st.sampled_from(sort.__args__),
+    )  # fmt: skip
+    scopes = st.sampled_from([EVERYONE, BOULOGNE, VERSAILLES, ACME])
+
+    @settings(max_examples=40, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+    @given(filters, scopes, st.integers(1, 12))
+    def check(wanted, scope, limit):
+        inside = [i for i in everything if matches(i, wanted) and (
+            scope.is_supervision or i["municipality"] in scope.municipalities
+            or i["maintainer"] == scope.maintainer)]  # fmt: skip
+        seen = []
+        for offset in range(0, len(inside) + limit, limit):
+            page = read(fleet, lists.list_cameras, scope, wanted, Page(limit=limit, offset=offset))
+            assert page["total"] == len(inside)
+            seen += codes(page)
+        assert sorted(seen) == sorted(i["code"] for i in inside)
+
+    check()

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Select,
+    String,
     and_,
     case,
     exists,
@@ -119,11 +120,30 @@ def _page_of(
 
 
 def _text_search(q: str | None, *columns: Any) -> ColumnElement[bool] | None:
-    """Case-insensitive search of `q` in any of the columns; `%`, `_` and quotes are literal
-    (bound parameters, LIKE wildcards escaped)."""
+    """Case-insensitive search of `q` in any of the columns (accented letters too); `%`, `_`
+    and quotes are literal (a bound parameter, LIKE wildcards escaped)."""
     if not q:
         return None
-    return or_(*(func.coalesce(column, "").icontains(q, autoescape=True) for column in columns))
+    return or_(*(lowered(func.coalesce(column, "")).contains(q.lower(), autoescape=True)
+                 for column in columns))  # fmt: skip
+
+
+class lowered(FunctionElement):  # noqa: N801 (an SQL function, named as one)
+    """lower() of a text, Unicode-aware on both backends (SQLite's own folds ASCII only)."""
+
+    type = String()
+    inherit_cache = True
+    name = "lowered"
+
+
+@compiles(lowered)
+def _lowered(element: lowered, compiler: Any, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(lowered, "sqlite")
+def _lowered_sqlite(element: lowered, compiler: Any, **kw: Any) -> str:
+    return f"vp_lower({compiler.process(element.clauses, **kw)})"  # db.make_engine's
 
 
 class json_array_has_any(FunctionElement):  # noqa: N801 (an SQL function, named as one)
