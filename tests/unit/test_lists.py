@@ -177,6 +177,8 @@ def test_camera_filters_in_sql(fleet):
     assert found(lifecycle="planned") == ["BB-009", "VE-009"]
     assert found(q="rothschild") == [f"BB-{i:03d}" for i in range(12, BB_COUNT)]
     assert found(q="ve-01") == ["VE-010", "VE-011"]
+    assert found(q="CAMÉRA 2", municipality="78646") == ["VE-002"]  # accents fold too
+    assert found(q="ANDRÉ M") == [f"BB-{i:03d}" for i in range(12)]  # the site's address
     with session_factory(fleet)() as session:
         parc = session.scalar(select(Site.id).where(Site.name == "Parc"))
     assert found(site=parc, state=["down"]) == ["BB-013", "BB-019"]
