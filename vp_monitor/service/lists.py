@@ -360,7 +360,7 @@ def _camera_items(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
         incident = incidents.get(camera.id)
         items.append({
             **camera_record(camera),
-            **camera_state(current),
+            **status_fields(current),
             "state": state,
             "severity": severity,
             "incident": incident.id if incident else None,
@@ -370,7 +370,7 @@ def _camera_items(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
     return items
 
 
-def camera_state(current: Any) -> dict[str, Any]:
+def status_fields(current: Any) -> dict[str, Any]:
     """What the monitor last said about a camera (its CameraStatus row, or None)."""
     return {
         "state": current.state if current else "unknown",
