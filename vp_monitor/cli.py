@@ -767,7 +767,13 @@ def maintenance_remove(context: Context, window_id) -> None:
 
 def _register_commands() -> None:
     """Commands that live with their subsystem, one line each."""
-    from vp_monitor.alerts.cli import availability_command, incident, report_command, status
+    from vp_monitor.alerts.cli import (
+        availability_command,
+        camera_states,
+        incident,
+        report_command,
+        status,
+    )
     from vp_monitor.demo import demo
     from vp_monitor.monitor.cli import nodes, serve
     from vp_monitor.probes.cli import check, discover, reference
@@ -779,6 +785,7 @@ def _register_commands() -> None:
     for command in commands:
         main.add_command(command)
     camera.add_command(reference)
+    camera.add_command(camera_states)
 
 
 _register_commands()

@@ -324,6 +324,48 @@ def test_state_history_gives_transitions_in_the_window(fleet):
     assert [i["state"] for i in later["items"]] == ["degraded"] and later["state_at_start"] == "ok"
 
 
+def test_camera_states_command(fleet, database_url, secret_key):
+    from click.testing import CliRunner
+
+    from vp_monitor.cli import main
+
+    with transaction(session_factory(fleet)) as session:
+        camera_id = session.scalar(select(Camera.id).where(Camera.code == "VE-001"))
+        for minutes, state in ((-90, "ok"), (-30, "down"), (-10, "down")):
+            session.add(CheckRecord(camera_id=camera_id, tier="reachability", state=state,
+                                    at=T0 + timedelta(minutes=minutes), duration_s=0.1,
+                                    detail={"confirmed": ["unreachable"] if state == "down"
+                                            else []}))  # fmt: skip
+    start, end = (T0 - timedelta(hours=1)).isoformat(), T0.isoformat()
+
+    def run(*args):
+        result = CliRunner().invoke(
+            main,
+            [
+                "--database-url",
+                database_url,
+                "camera",
+                "states",
+                "ve-001",
+                "--from",
+                start,
+                "--to",
+                end,
+                *args,
+            ],
+        )
+        assert result.exit_code == 0, result.stderr
+        return result.stdout
+
+    history = json.loads(run("--json"))
+    assert history["state_at_start"] == "ok" and history["total"] == 1
+    assert [(i["previous"], i["state"], i["conditions"]) for i in history["items"]] == [
+        ("ok", "down", ["unreachable"])]  # fmt: skip
+    shown = run()
+    assert "État au début : en service" in shown and "hors service" in shown
+    assert "injoignable" in shown
+
+
 def test_lists_of_places_contacts_and_maintenance(fleet):
     sites = read(fleet, lists.list_sites, EVERYONE, SiteFilters(sort="-name"))
     assert [s["name"] for s in sites["items"]] == ["Parc", "Mairie", "Château"]

@@ -207,6 +207,37 @@ def availability_command(context: Context, start, end, municipality, as_json) ->
     print_records(records, columns, as_json)
 
 
+@click.command("states")
+@click.argument("code")
+@click.option("--from", "start", help="Start (ISO 8601; default: 24 hours ago).")
+@click.option("--to", "end", help="End (ISO 8601; default: now).")
+@json_option
+@pass_context
+def camera_states(context: Context, code, start, end, as_json) -> None:
+    """A camera's changes of state over a period, with the state it was in at the start."""
+    from vp_monitor.db import utcnow
+    from vp_monitor.service.lists import state_history
+
+    texts = context.texts
+    end_at = _when(end, utcnow(), texts)
+    start_at = _when(start, end_at - timedelta(days=1), texts)
+    if start_at >= end_at:
+        raise click.BadParameter("--from must be before --to")
+    with context.registry() as registry:
+        history = state_history(registry.session, Scope.supervision(), code, start_at, end_at)
+    if as_json:
+        print_json(history)
+        return
+    click.echo(texts("availability.period", start=texts.moment(start_at),
+                     end=texts.moment(end_at), zone=texts.zone.key))  # fmt: skip
+    at_start = texts.value("state", history["state_at_start"]) or "—"  # none recorded
+    click.echo(texts("states.at_start", state=at_start))
+    if not history["items"]:
+        click.echo(texts("states.none"))
+        return
+    print_records(history["items"], ("at", "previous", "state", "conditions"), as_json)
+
+
 @click.command("report")
 @click.option("--day", help="Local day YYYY-MM-DD (default: yesterday).")
 @click.option("--municipality", help="INSEE: this municipality's cameras.")
