@@ -129,12 +129,12 @@ def municipality_add(context: Context, insee, name, departement, force) -> None:
 @json_option
 @pass_context
 def municipality_list(context: Context, as_json) -> None:
-    """List municipalities."""
-    from vp_monitor.registry.service import municipality_record
+    """List municipalities, with their number of cameras."""
+    from vp_monitor.service.lists import list_municipalities
 
     with context.registry() as registry:
-        records = [municipality_record(m) for m in registry.municipalities()]
-    print_records(records, ("insee", "name", "departement"), as_json)
+        records = list_municipalities(registry.session, Scope.supervision())["items"]
+    print_records(records, ("insee", "name", "departement", "cameras"), as_json)
 
 
 @municipality.command("show")
@@ -219,12 +219,15 @@ def site_add(context: Context, name, municipality, uplink, latitude, longitude, 
 @json_option
 @pass_context
 def site_list(context: Context, municipality, as_json) -> None:
-    """List sites."""
-    from vp_monitor.registry.service import site_record
+    """List sites, with their number of cameras."""
+    from vp_monitor.service.lists import SiteFilters, list_sites
 
     with context.registry() as registry:
-        records = [site_record(s) for s in registry.sites(municipality)]
-    print_records(records, SITE_COLUMNS, as_json)
+        if municipality:
+            registry.municipality(municipality)  # an unknown one is an error, not an empty list
+        wanted = SiteFilters(municipality=municipality, sort="id")
+        records = list_sites(registry.session, Scope.supervision(), wanted)["items"]
+    print_records(records, (*SITE_COLUMNS, "cameras"), as_json)
 
 
 @site.command("show")
@@ -765,7 +768,13 @@ def maintenance_remove(context: Context, window_id) -> None:
 def _register_commands() -> None:
     """Commands that live with their subsystem, one line each."""
     from vp_monitor.accounts.cli import token, user
-    from vp_monitor.alerts.cli import availability_command, incident, report_command, status
+    from vp_monitor.alerts.cli import (
+        availability_command,
+        camera_states,
+        incident,
+        report_command,
+        status,
+    )
     from vp_monitor.demo import demo
     from vp_monitor.monitor.cli import nodes, serve
     from vp_monitor.probes.cli import check, discover, reference
@@ -777,6 +786,7 @@ def _register_commands() -> None:
     for command in commands:
         main.add_command(command)
     camera.add_command(reference)
+    camera.add_command(camera_states)
 
 
 _register_commands()

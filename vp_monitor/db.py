@@ -125,6 +125,10 @@ def _count_database_errors(engine: Engine) -> Engine:
     return engine
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy time-out."""
     parsed = parse_database_url(url)
@@ -138,6 +142,8 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            # SQLite's lower() folds ASCII only: searches need É as é, as on PostgreSQL.
+            dbapi_connection.create_function("vp_lower", 1, _lower, deterministic=True)
 
         return engine
     return _count_database_errors(

@@ -26,6 +26,8 @@ COLUMNS: dict[str, dict[Language, str]] = {
     "departement": {"fr": "département", "en": "département"},
     "camera": {"fr": "caméra", "en": "camera"},
     "camera_name": {"fr": "nom de la caméra", "en": "camera name"},
+    "previous": {"fr": "état précédent", "en": "previous state"},
+    "cameras": {"fr": "caméras", "en": "cameras"},
     "site": {"fr": "site", "en": "site"},
     "site_id": {"fr": "id du site", "en": "site id"},
     "municipality": {"fr": "commune", "en": "municipality"},
@@ -365,6 +367,11 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "en": "Period from {start} to {end} ({zone})",
     },
     "availability.until_now": {"fr": " : jusqu'à maintenant", "en": ": until now"},
+    "states.at_start": {"fr": "État au début : {state}", "en": "State at the start: {state}"},
+    "states.none": {
+        "fr": "Aucun changement d'état sur la période",
+        "en": "No change of state in the period",
+    },
     # maintenance
     "maintenance.none": {
         "fr": "Aucune fenêtre de maintenance.",
@@ -1244,7 +1251,7 @@ class Texts:
             return value.isoformat()
         if isinstance(value, str) and ISO_MOMENT.match(value) and column.endswith("_at"):
             return self.moment(value)
-        if column in ("state",):
+        if column in ("state", "previous"):
             return self.state(str(value))
         if column in ("severity", "min_severity"):
             return self.severity(str(value))

@@ -18,6 +18,7 @@ from vp_monitor.cli_context import (
     run_at_edge,
     table_console,
 )
+from vp_monitor.conditions import SEVERITIES
 from vp_monitor.service import commands, views
 from vp_monitor.service.scope import Scope
 from vp_monitor.texts import Texts
@@ -88,13 +89,17 @@ def incident() -> None:
 @incident.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Include resolved incidents.")
 @click.option("--municipality", help="INSEE: only this municipality's cameras.")
+@click.option("--severity", type=click.Choice(list(reversed(SEVERITIES))),
+              help="Only incidents of this severity.")  # fmt: skip
+@click.option("--camera", help="Only this camera's incidents (asset code).")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True)
 @json_option
 @pass_context
-def incident_list(context: Context, show_all, municipality, limit, as_json) -> None:
+def incident_list(context: Context, show_all, municipality, limit, as_json, **filters) -> None:
     """Unresolved incidents, newest first."""
+    scope = Scope.narrowed(municipality)
     with context.registry() as registry:
-        records = views.incidents(registry.session, Scope.narrowed(municipality), show_all, limit)
+        records = views.incidents(registry.session, scope, show_all, limit, **filters)
     if not records and not as_json:
         click.echo(context.texts("incident.none_at_all" if show_all else "incident.none"))
         return
@@ -214,6 +219,37 @@ def availability_command(context: Context, start, end, municipality, as_json) ->
     columns = ("camera", "site", "municipality", "availability_pct", "down_min", "degraded_min",
                "maintenance_min")  # fmt: skip
     print_records(records, columns, as_json)
+
+
+@click.command("states")
+@click.argument("code")
+@click.option("--from", "start", help="Start (ISO 8601; default: 24 hours ago).")
+@click.option("--to", "end", help="End (ISO 8601; default: now).")
+@json_option
+@pass_context
+def camera_states(context: Context, code, start, end, as_json) -> None:
+    """A camera's changes of state over a period, with the state it was in at the start."""
+    from vp_monitor.db import utcnow
+    from vp_monitor.service.lists import state_history
+
+    texts = context.texts
+    end_at = _when(end, utcnow(), texts)
+    start_at = _when(start, end_at - timedelta(days=1), texts)
+    if start_at >= end_at:
+        raise click.BadParameter("--from must be before --to")
+    with context.registry() as registry:
+        history = state_history(registry.session, Scope.supervision(), code, start_at, end_at)
+    if as_json:
+        print_json(history)
+        return
+    click.echo(texts("availability.period", start=texts.moment(start_at),
+                     end=texts.moment(end_at), zone=texts.zone.key))  # fmt: skip
+    at_start = texts.value("state", history["state_at_start"]) or "—"  # none recorded
+    click.echo(texts("states.at_start", state=at_start))
+    if not history["items"]:
+        click.echo(texts("states.none"))
+        return
+    print_records(history["items"], ("at", "previous", "state", "conditions"), as_json)
 
 
 @click.command("report")

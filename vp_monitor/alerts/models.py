@@ -5,17 +5,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vp_monitor.db import Base, UTCDateTime, utcnow
+
+# The condition of the partial index on unresolved incidents (lists write the same, literally).
+UNRESOLVED = "status != 'resolved'"
 
 
 class Incident(Base):
     """One real problem: a camera's, a site's (uplink down) or the monitor's own isolation."""
 
     __tablename__ = "incident"
-    __table_args__ = (Index("ix_incident_open_camera", "camera_id", "status"),)
+    __table_args__ = (
+        Index("ix_incident_open_camera", "camera_id", "status"),
+        Index("ix_incident_opened_at", "opened_at"),  # lists: newest first, one page read
+        # Which cameras have an unresolved incident of a severity: a few hundred rows of a
+        # history of 100,000 (service/lists.py, whose condition is this one, constant and all).
+        Index(
+            "ix_incident_unresolved",
+            "severity",
+            "camera_id",
+            postgresql_where=text(UNRESOLVED),
+            sqlite_where=text(UNRESOLVED),
+        ),  # fmt: skip
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # stable, told to receivers
     kind: Mapped[str] = mapped_column(String(20))  # camera | site | flapping | monitor

@@ -11,19 +11,21 @@ Python: 10,000 cameras are one indexed query for the page and one for the count.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import (
     Boolean,
     ColumnElement,
     Select,
+    String,
     and_,
     case,
     exists,
     func,
     literal,
+    literal_column,
     or_,
     select,
 )
@@ -34,6 +36,8 @@ from sqlalchemy.sql.functions import FunctionElement
 from vp_monitor import conditions
 from vp_monitor.alerts.models import Incident
 from vp_monitor.conditions import SEVERITIES, StateName
+from vp_monitor.db import utcnow
+from vp_monitor.redaction import FieldsError
 from vp_monitor.registry.models import (
     Camera,
     Contact,
@@ -44,6 +48,7 @@ from vp_monitor.registry.models import (
     Municipality,
     Site,
 )
+from vp_monitor.registry.schemas import Insee
 from vp_monitor.registry.service import (
     camera_record,
     contact_record,
@@ -54,11 +59,25 @@ from vp_monitor.registry.service import (
 from vp_monitor.service.scope import Scope, incidents_in
 
 MAX_LIMIT = 500
+HISTORY_WINDOW = timedelta(days=1)  # a camera's state history, unless told otherwise
+# Unresolved incidents, the constant written into the SQL: the partial index
+# ix_incident_unresolved serves a query only when its condition is the index's own, which a
+# bound parameter is not (PostgreSQL's generic plans of prepared statements, SQLite).
+UNRESOLVED = Incident.status != literal_column("'resolved'")
 # Worst first; states not listed (decommissioned) come last.
 STATE_ORDER = {"down": 0, "degraded": 1, "unknown": 2, "maintenance": 3, "ok": 4}
 LifecycleName = Literal["planned", "active", "maintenance", "decommissioned"]
 SeverityName = Literal["critical", "major", "minor"]
 ConditionName = Literal[tuple(conditions.CONDITIONS)]  # type: ignore[valid-type]
+
+
+# Searched or compared text: a NUL character, which PostgreSQL refuses in any string, is bad
+# input (a 4xx), not a database error.
+NO_NUL = Field(pattern=r"^[^\x00]*$")
+CameraCode = Annotated[str, NO_NUL, Field(max_length=40)]
+# Numbers beyond the databases' integers are bad input, not an overflow inside the driver.
+MAX_INTEGER = 2**31 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_INTEGER)]
 
 
 class Filters(BaseModel):
@@ -71,7 +90,7 @@ class Page(Filters):
     """Which slice of a list: at most `limit` rows after skipping `offset`."""
 
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_INTEGER)
 
 
 def listing(items: list[dict[str, Any]], total: int, page: Page | None) -> dict[str, Any]:
@@ -101,11 +120,32 @@ def _page_of(
 
 
 def _text_search(q: str | None, *columns: Any) -> ColumnElement[bool] | None:
-    """Case-insensitive search of `q` in any of the columns; `%`, `_` and quotes are literal
-    (bound parameters, LIKE wildcards escaped)."""
+    """Case-insensitive search of `q` in any of the columns (accented letters too); `%`, `_`
+    and quotes are literal (a bound parameter, LIKE wildcards escaped)."""
     if not q:
         return None
-    return or_(*(func.coalesce(column, "").icontains(q, autoescape=True) for column in columns))
+    # An ASCII search needs no Unicode folding of the rows (SQLite's own lower() is faster).
+    fold = func.lower if q.isascii() else lowered
+    return or_(*(fold(func.coalesce(column, "")).contains(q.lower(), autoescape=True)
+                 for column in columns))  # fmt: skip
+
+
+class lowered(FunctionElement):  # noqa: N801 (an SQL function, named as one)
+    """lower() of a text, Unicode-aware on both backends (SQLite's own folds ASCII only)."""
+
+    type = String()
+    inherit_cache = True
+    name = "lowered"
+
+
+@compiles(lowered)
+def _lowered(element: lowered, compiler: Any, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(lowered, "sqlite")
+def _lowered_sqlite(element: lowered, compiler: Any, **kw: Any) -> str:
+    return f"vp_lower({compiler.process(element.clauses, **kw)})"  # db.make_engine's
 
 
 class json_array_has_any(FunctionElement):  # noqa: N801 (an SQL function, named as one)
@@ -145,16 +185,28 @@ CameraSort = Literal[
 class CameraFilters(Filters):
     """Which cameras: every given filter must hold."""
 
-    state: list[StateName] | None = None  # any of these states
-    municipality: str | None = Field(None, pattern=r"^[0-9][0-9AB][0-9]{3}$")  # INSEE
-    site: int | None = Field(None, ge=1)  # site id
+    state: list[StateName] | None = None  # any of these states (repeated, or comma-separated)
+    municipality: Insee | None = None  # INSEE
+    site: RowId | None = None  # site id
     condition: ConditionName | None = None  # among its current conditions
     severity: SeverityName | None = None  # its worst: open incident or current conditions
-    maintainer: str | None = Field(None, max_length=120)
-    tag: str | None = Field(None, max_length=120)
+    maintainer: Annotated[str, NO_NUL, Field(max_length=120)] | None = None
+    tag: Annotated[str, NO_NUL, Field(max_length=120)] | None = None
     lifecycle: LifecycleName | None = None
-    q: str | None = Field(None, max_length=120)  # in code, name or site address
+    q: Annotated[str, NO_NUL, Field(max_length=120)] | None = None  # in code, name or site address
     sort: CameraSort = "worst"
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """`state=down,degraded` as `state=down&state=degraded`."""
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            parts = [part for v in value for part in (v.split(",") if isinstance(v, str) else [v])
+                     if part != ""]  # fmt: skip
+            return parts or None  # `state=` is no filter
+        return value
 
 
 def camera_state_column() -> ColumnElement[str]:
@@ -186,18 +238,33 @@ def _state_in(states: Sequence[str]) -> ColumnElement[bool]:
 def camera_severity_column() -> ColumnElement[str | None]:
     """A camera's severity: the worst of its unresolved incidents' and of its current
     conditions' (conditions.py), None when it has neither."""
+    return case(*((_has_severity(name), name) for name in SEVERITIES), else_=None)
+
+
+def _severity_is(severity: str) -> ColumnElement[bool]:
+    """Cameras whose severity (`camera_severity_column`) is this one, worse ones tested only
+    when needed (the condition for `critical` is one test)."""
+    worse = SEVERITIES[: SEVERITIES.index(severity)]
+    return and_(_has_severity(severity, per_row=False),
+                *(~_has_severity(name, per_row=False) for name in worse))  # fmt: skip
+
+
+def _has_severity(severity: str, per_row: bool = True) -> ColumnElement[bool]:
+    """Whether a camera has an unresolved incident or a current condition this severe;
+    `per_row`: probed camera by camera (for one page), else the set of such cameras is read
+    once (to filter the fleet)."""
     from vp_monitor.monitor.models import CameraStatus
 
-    def has(severity: str) -> ColumnElement[bool]:
-        incident = exists().where(
-            Incident.camera_id == Camera.id,
-            Incident.status != "resolved",
-            Incident.severity == severity,
+    unresolved = (UNRESOLVED, Incident.severity == severity)
+    if per_row:
+        incident = exists().where(Incident.camera_id == Camera.id, *unresolved)
+    else:
+        incident = Camera.id.in_(
+            select(Incident.camera_id).where(Incident.camera_id.is_not(None), *unresolved)
         )
-        named = sorted(conditions.names(severity=severity))
-        return or_(incident, _has_any(CameraStatus.conditions, named))
-
-    return case(*((has(severity), severity) for severity in SEVERITIES), else_=None)
+    named = sorted(conditions.names(severity=severity))
+    # A camera never checked has no status row: its conditions are NULL, which is no.
+    return or_(incident, func.coalesce(_has_any(CameraStatus.conditions, named), False))
 
 
 def _camera_order(sort: str) -> list[Any]:
@@ -213,29 +280,37 @@ def _camera_order(sort: str) -> list[Any]:
     return [*columns, Camera.code, Camera.id]  # codes are unique: a stable order
 
 
-def _camera_query(scope: Scope, filters: CameraFilters) -> Select:
+def _camera_query(
+    scope: Scope, filters: CameraFilters | None, *columns: Any, places: bool = False
+) -> Select:
+    """`columns` of the scope's cameras that pass the filters, in the order asked; `places`
+    joins their site, municipality and maintainer (for the rows; filters need no join)."""
     from vp_monitor.monitor.models import CameraStatus
 
-    query = (
-        select(Camera, CameraStatus, camera_state_column(), camera_severity_column())
-        .join(Camera.site)
-        .join(Camera.municipality)
-        .outerjoin(Camera.maintainer)
-        .outerjoin(CameraStatus, CameraStatus.camera_id == Camera.id)
-        .where(scope.cameras())
-    )
+    filters = filters or CameraFilters()
+    query = select(*columns).select_from(Camera)
+    if places:
+        query = query.join(Camera.site).join(Camera.municipality).outerjoin(Camera.maintainer)
+    query = query.outerjoin(CameraStatus, CameraStatus.camera_id == Camera.id)
+    towns = select(Municipality.id).where(Municipality.insee == filters.municipality)
+    companies = select(Maintainer.id).where(Maintainer.name == filters.maintainer)
+    addresses = _text_search(filters.q, Site.address)
     wanted = [
         filters.state is not None and _state_in(filters.state),
-        filters.municipality and Municipality.insee == filters.municipality,
+        filters.municipality and Camera.municipality_id.in_(towns),
         filters.site and Camera.site_id == filters.site,
         filters.condition and _has_any(CameraStatus.conditions, [filters.condition]),
-        filters.severity and camera_severity_column() == filters.severity,
-        filters.maintainer and Maintainer.name == filters.maintainer,
+        filters.severity and _severity_is(filters.severity),
+        filters.maintainer and Camera.maintainer_id.in_(companies),
         filters.tag and _has_any(Camera.tags, [filters.tag]),
         filters.lifecycle and Camera.lifecycle == Lifecycle(filters.lifecycle),
-        _text_search(filters.q, Camera.code, Camera.name, Site.address),
+        filters.q
+        and or_(
+            _text_search(filters.q, Camera.code, Camera.name),
+            Camera.site_id.in_(select(Site.id).where(addresses)),
+        ),  # fmt: skip
     ]
-    return query.where(*_given(wanted)).order_by(*_camera_order(filters.sort))
+    return query.where(scope.cameras(), *_given(wanted)).order_by(*_camera_order(filters.sort))
 
 
 CAMERA_LOADS = (
@@ -250,25 +325,52 @@ def list_cameras(
 ) -> dict[str, Any]:
     """Cameras of the scope with their registry record, current state, conditions, severity
     and open incident; `page` None is the whole list."""
-    query = _camera_query(scope, filters or CameraFilters())
-    rows, total = _page_of(session, query, page, CAMERA_LOADS)
+    if page is None:
+        query = _camera_query(scope, filters, *_camera_columns(), places=True)
+        rows, total = _page_of(session, query, None, CAMERA_LOADS)
+        return listing(_camera_items(session, rows), total, None)
+    # The page's ids first, from the sort keys alone; then their rows, so that severity and
+    # the wide columns are read for one page, not for the whole fleet.
+    found, total = _page_of(session, _camera_query(scope, filters, Camera.id), page)
+    return listing(camera_items(session, scope, [camera_id for (camera_id,) in found]), total,
+                   page)  # fmt: skip
+
+
+def camera_items(session: Session, scope: Scope, camera_ids: list[int]) -> list[dict[str, Any]]:
+    """The list's items of these cameras of the scope, in the order of `camera_ids`."""
+    if not camera_ids:
+        return []
+    query = _camera_query(scope, None, *_camera_columns(), places=True)
+    query = query.where(Camera.id.in_(camera_ids)).options(*CAMERA_LOADS)
+    position = {camera_id: n for n, camera_id in enumerate(camera_ids)}
+    return _camera_items(session, sorted(session.execute(query),
+                                         key=lambda row: position[row[0].id]))  # fmt: skip
+
+
+def _camera_columns() -> tuple[Any, ...]:
+    from vp_monitor.monitor.models import CameraStatus
+
+    return Camera, CameraStatus, camera_state_column(), camera_severity_column()
+
+
+def _camera_items(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
     incidents = open_camera_incidents(session, [camera.id for camera, *_ in rows])
     items = []
     for camera, current, state, severity in rows:
         incident = incidents.get(camera.id)
         items.append({
             **camera_record(camera),
-            **camera_state(current),
+            **status_fields(current),
             "state": state,
             "severity": severity,
             "incident": incident.id if incident else None,
             "incident_status": incident.status if incident else None,
             "acknowledged_by": incident.acknowledged_by if incident else None,
         })  # fmt: skip
-    return listing(items, total, page)
+    return items
 
 
-def camera_state(current: Any) -> dict[str, Any]:
+def status_fields(current: Any) -> dict[str, Any]:
     """What the monitor last said about a camera (its CameraStatus row, or None)."""
     return {
         "state": current.state if current else "unknown",
@@ -282,7 +384,7 @@ def open_camera_incidents(
     session: Session, camera_ids: list[int] | None = None
 ) -> dict[int, Incident]:
     """Each camera's unresolved incident (the newest, should there be several)."""
-    query = select(Incident).where(Incident.status != "resolved", Incident.camera_id.is_not(None))
+    query = select(Incident).where(UNRESOLVED, Incident.camera_id.is_not(None))
     if camera_ids is not None:
         if not camera_ids:
             return {}
@@ -333,9 +435,9 @@ class IncidentFilters(Filters):
 
     status: Literal["open", "acknowledged", "resolved", "unresolved"] | None = None
     severity: SeverityName | None = None
-    municipality: str | None = Field(None, pattern=r"^[0-9][0-9AB][0-9]{3}$")  # INSEE
-    site: int | None = Field(None, ge=1)  # site id
-    camera: str | None = Field(None, max_length=40)  # camera code, whatever its case
+    municipality: Insee | None = None  # INSEE
+    site: RowId | None = None  # site id
+    camera: CameraCode | None = None  # whatever its case
     condition: ConditionName | None = None
     opened_from: datetime | None = None  # opened at or after
     opened_to: datetime | None = None  # opened before
@@ -350,7 +452,7 @@ def _incident_query(scope: Scope, filters: IncidentFilters) -> Select:
         Incident.camera_id.in_(select(Camera.id).where(Camera.site_id == filters.site)),
     )
     wanted = [
-        status == "unresolved" and Incident.status != "resolved",
+        status == "unresolved" and UNRESOLVED,
         status not in (None, "unresolved") and Incident.status == status,
         filters.severity and Incident.severity == filters.severity,
         # A municipality is a narrower scope: the same condition, written once.
@@ -380,27 +482,24 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def incident_rows(
+def incident_records(
     session: Session, scope: Scope, filters: IncidentFilters | None, page: Page | None = None,
     limit: int | None = None,
-) -> tuple[list[Incident], int]:  # fmt: skip
-    """The incidents of one page and the list's total (`limit`: a first page longer than a
-    Page allows, for the command line)."""
+) -> tuple[list[dict[str, Any]], int]:  # fmt: skip
+    """The records of one page of incidents and the list's total (`limit`: a first page longer
+    than a Page allows, for the command line)."""
+    from vp_monitor.service.views import incident_record
+
     query = _incident_query(scope, filters or IncidentFilters())
     if limit is not None:
         query = query.limit(limit)
     rows, total = _page_of(session, query, page)
     found = [incident for (incident,) in rows]
-    # The page's cameras and sites in two queries, so each record reads them from the session.
-    camera_ids = {i.camera_id for i in found if i.camera_id}
-    site_ids = {i.site_id for i in found if i.site_id}
-    if camera_ids:
-        session.scalars(select(Camera).options(selectinload(Camera.municipality))
-                        .where(Camera.id.in_(camera_ids))).all()  # fmt: skip
-    if site_ids:
-        session.scalars(select(Site).options(selectinload(Site.municipality))
-                        .where(Site.id.in_(site_ids))).all()  # fmt: skip
-    return found, total
+    # The page's cameras and sites in two queries; each record then reads them from the session
+    # (which holds them while `loaded` does).
+    loaded = _load(session, Camera, {i.camera_id for i in found}, Camera.municipality)
+    loaded += _load(session, Site, {i.site_id for i in found}, Site.municipality)
+    return [incident_record(session, incident) for incident in found], total
 
 
 def list_incidents(
@@ -410,17 +509,14 @@ def list_incidents(
     page: Page | None = None,
 ) -> dict[str, Any]:
     """Incidents of the scope, newest first unless sorted otherwise."""
-    from vp_monitor.service.views import incident_record
-
-    found, total = incident_rows(session, scope, filters, page)
-    return listing([incident_record(session, i) for i in found], total, page)
+    return listing(*incident_records(session, scope, filters, page), page)
 
 
 # -- sites, municipalities, contacts -----------------------------------------------------------
 class SiteFilters(Filters):
-    municipality: str | None = Field(None, pattern=r"^[0-9][0-9AB][0-9]{3}$")  # INSEE
-    uplink: str | None = Field(None, max_length=64)
-    q: str | None = Field(None, max_length=120)  # in name or address
+    municipality: Insee | None = None  # INSEE
+    uplink: Annotated[str, NO_NUL, Field(max_length=64)] | None = None
+    q: Annotated[str, NO_NUL, Field(max_length=120)] | None = None  # in name or address
     sort: Literal["name", "-name", "id"] = "name"
 
 
@@ -457,8 +553,8 @@ def list_sites(
 
 
 class MunicipalityFilters(Filters):
-    departement: str | None = Field(None, max_length=3)
-    q: str | None = Field(None, max_length=120)  # in INSEE code or name
+    departement: Annotated[str, NO_NUL, Field(max_length=3)] | None = None
+    q: Annotated[str, NO_NUL, Field(max_length=120)] | None = None  # in INSEE code or name
     sort: Literal["insee", "name"] = "insee"
 
 
@@ -488,9 +584,9 @@ def list_municipalities(
 
 class ContactFilters(Filters):
     channel: Literal["email", "webhook", "mqtt"] | None = None
-    municipality: str | None = Field(None, pattern=r"^[0-9][0-9AB][0-9]{3}$")  # INSEE
-    maintainer: str | None = Field(None, max_length=120)
-    q: str | None = Field(None, max_length=120)  # in name
+    municipality: Insee | None = None  # INSEE
+    maintainer: Annotated[str, NO_NUL, Field(max_length=120)] | None = None
+    q: Annotated[str, NO_NUL, Field(max_length=120)] | None = None  # in name
     sort: Literal["id", "name"] = "id"
 
 
@@ -526,9 +622,9 @@ def list_contacts(
 
 # -- maintenance windows -----------------------------------------------------------------------
 class MaintenanceFilters(Filters):
-    camera: str | None = Field(None, max_length=40)  # windows on this camera itself
-    site: int | None = Field(None, ge=1)  # on this site itself
-    municipality: str | None = Field(None, pattern=r"^[0-9][0-9AB][0-9]{3}$")  # on the town
+    camera: CameraCode | None = None  # windows on this camera itself
+    site: RowId | None = None  # on this site itself
+    municipality: Insee | None = None  # on the town
     active_from: datetime | None = None  # windows still open at or after this moment
     active_to: datetime | None = None  # windows started before this moment
     sort: Literal["starts_at", "-starts_at"] = "starts_at"
@@ -555,18 +651,22 @@ def list_maintenance(
     order = starts.desc() if filters.sort == "-starts_at" else starts
     rows, total = _page_of(session, query.order_by(order, MaintenanceWindow.id), page)
     windows = [window for (window,) in rows]
-    _load(session, Camera, {w.camera_id for w in windows}, Camera.site, Camera.municipality)
-    _load(session, Site, {w.site_id for w in windows}, Site.municipality)
-    _load(session, Municipality, {w.municipality_id for w in windows})
+    # Held while the records are made: the session finds them without a query each.
+    loaded = _load(session, Camera, {w.camera_id for w in windows}, Camera.site,
+                   Camera.municipality)  # fmt: skip
+    loaded += _load(session, Site, {w.site_id for w in windows}, Site.municipality)
+    loaded += _load(session, Municipality, {w.municipality_id for w in windows})
     return listing([maintenance_item(session, window) for window in windows], total, page)
 
 
-def _load(session: Session, table: Any, ids: set[int | None], *related: Any) -> None:
-    """Rows of `table` into the session in one query, so that `session.get` finds them."""
+def _load(session: Session, table: Any, ids: set[int | None], *related: Any) -> list[Any]:
+    """Rows of `table` in one query, so that `session.get` finds them while the caller holds
+    the list (the session keeps only weak references)."""
     ids.discard(None)
-    if ids:
-        options = [selectinload(r) for r in related]
-        session.scalars(select(table).options(*options).where(table.id.in_(ids))).all()
+    if not ids:
+        return []
+    options = [selectinload(r) for r in related]
+    return list(session.scalars(select(table).options(*options).where(table.id.in_(ids))))
 
 
 def maintenance_item(session: Session, window: MaintenanceWindow) -> dict[str, Any]:
@@ -592,12 +692,13 @@ def state_history(
     session: Session,
     scope: Scope,
     code: str,
-    start: datetime,
-    end: datetime,
+    start: datetime | None = None,
+    end: datetime | None = None,
     page: Page | None = None,
 ) -> dict[str, Any]:
-    """The state transitions of one camera of the scope between `start` and `end`, oldest
-    first, with the state in force at `start` (None when none was recorded shortly before).
+    """The state transitions of one camera of the scope between `start` (default: a day
+    before `end`) and `end` (default: now), oldest first, with the state in force at `start`
+    (None when none was recorded shortly before).
 
     Each check record holds the camera's confirmed state (monitor/models.py); a transition is
     a record whose state differs from the previous record's, found by a window function.
@@ -607,7 +708,8 @@ def state_history(
     from vp_monitor.service.views import find_camera
 
     camera = find_camera(session, scope, code)
-    start, end = _utc(start), _utc(end)
+    end = _utc(end) if end else utcnow()
+    start = _utc(start) if start else end - HISTORY_WINDOW
     order = {"order_by": (CheckRecord.at, CheckRecord.id)}
     marks = (
         select(
@@ -652,3 +754,45 @@ def _confirmed_conditions(session: Session, record_ids: list[int]) -> dict[int, 
         return {}
     query = select(CheckRecord.id, CheckRecord.detail).where(CheckRecord.id.in_(record_ids))
     return {i: list((detail or {}).get("confirmed") or []) for i, detail in session.execute(query)}
+
+
+# -- query strings: a list's filters and its page in one model ---------------------------------
+# Each is both its filters and a Page: `list_cameras(session, scope, query, query)`.
+class CameraQuery(CameraFilters, Page):
+    """The query string of the camera list."""
+
+
+class IncidentQuery(IncidentFilters, Page):
+    """The query string of the incident list."""
+
+
+class SiteQuery(SiteFilters, Page):
+    """The query string of the site list."""
+
+
+class MunicipalityQuery(MunicipalityFilters, Page):
+    """The query string of the municipality list."""
+
+
+class ContactQuery(ContactFilters, Page):
+    """The query string of the contact list."""
+
+
+class MaintenanceQuery(MaintenanceFilters, Page):
+    """The query string of the maintenance window list."""
+
+
+class HistoryQuery(Page):
+    """The query string of a camera's state history: `from` and `to` (ISO 8601; default: the
+    last day)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    start: datetime | None = Field(None, alias="from")
+    end: datetime | None = Field(None, alias="to")
+
+    @model_validator(mode="after")
+    def _in_order(self) -> HistoryQuery:
+        if self.start and self.end and _utc(self.start) >= _utc(self.end):
+            raise FieldsError(("from", "to"), "value.window_order")
+        return self

@@ -15,16 +15,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from vp_monitor.alerts.models import Incident
 from vp_monitor.registry.models import Camera, Site
-from vp_monitor.registry.service import NotFound, camera_record
+from vp_monitor.registry.service import NotFound
 from vp_monitor.service.lists import (
     STATE_ORDER,
     CameraFilters,
     IncidentFilters,
-    camera_state,
-    incident_rows,
+    camera_items,
+    incident_records,
     list_cameras,
     list_maintenance,
-    open_camera_incidents,
     status_summary,
 )
 from vp_monitor.service.scope import Scope, incidents_in
@@ -48,20 +47,15 @@ def find_camera(session: Session, scope: Scope, code: str) -> Camera:
 
 
 def camera_detail(session: Session, scope: Scope, code: str) -> dict[str, Any]:
-    """One camera: its registry record, its current state and conditions, its open incident."""
+    """One camera: its registry record, its current state and conditions, its severity, its
+    open incident (an item of the camera list: the same fields), and the figures of its
+    latest check."""
     from vp_monitor.monitor.models import CameraStatus
 
     camera = find_camera(session, scope, code)
     current = session.get(CameraStatus, camera.id)
-    incident = open_camera_incidents(session, [camera.id]).get(camera.id)
-    return {
-        **camera_record(camera),
-        **camera_state(current),
-        "metrics": dict(current.metrics or {}) if current else {},  # of the latest check
-        "incident": incident.id if incident else None,
-        "incident_status": incident.status if incident else None,
-        "acknowledged_by": incident.acknowledged_by if incident else None,
-    }
+    metrics = dict(current.metrics or {}) if current else {}
+    return {**camera_items(session, scope, [camera.id])[0], "metrics": metrics}
 
 
 def reference_jpeg(session: Session, scope: Scope, code: str, kind: str) -> bytes:
@@ -153,12 +147,16 @@ def incident_record(session: Session, incident: Incident) -> dict[str, Any]:
 
 
 def incidents(
-    session: Session, scope: Scope, include_resolved: bool = False, limit: int = 200
+    session: Session,
+    scope: Scope,
+    include_resolved: bool = False,
+    limit: int = 200,
+    **filters: Any,
 ) -> list[dict[str, Any]]:
-    """The scope's incidents (unresolved ones unless `include_resolved`), newest first."""
-    filters = IncidentFilters(status=None if include_resolved else "unresolved")
-    found, _ = incident_rows(session, scope, filters, limit=limit)
-    return [incident_record(session, i) for i in found]
+    """The scope's incidents (unresolved ones unless `include_resolved`), newest first;
+    `filters` are more IncidentFilters."""
+    wanted = IncidentFilters(status=None if include_resolved else "unresolved", **filters)
+    return incident_records(session, scope, wanted, limit=limit)[0]
 
 
 def find_incident(session: Session, scope: Scope, incident_id: str) -> Incident:
