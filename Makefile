@@ -24,11 +24,16 @@ $(STAMP): pyproject.toml $(LOCK)
 
 install: $(STAMP)
 
-# ffprobe (Debian's ffmpeg) is the stock RTSP client the simulator's interoperability tests use.
+# ffprobe (Debian's ffmpeg) is the stock RTSP client the simulator's interoperability tests use;
+# Debian's chromium is the browser the dashboard's tests drive through Playwright (the build
+# `playwright install` downloads is not reachable from every machine).
 system-deps:
 	@command -v ffprobe >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq ffmpeg >/dev/null; }
+	@test -x /usr/bin/chromium || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check vp_monitor tests tools

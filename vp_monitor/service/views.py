@@ -47,6 +47,7 @@ def camera_detail(session: Session, scope: Scope, code: str) -> dict[str, Any]:
     return {
         **camera_record(camera),
         **_state(current),
+        "metrics": dict(current.metrics or {}) if current else {},  # of the latest check
         "incident": incident.id if incident else None,
         "incident_status": incident.status if incident else None,
         "acknowledged_by": incident.acknowledged_by if incident else None,
@@ -93,6 +94,7 @@ def status_wall(session: Session, scope: Scope, problems_only: bool = False) -> 
         incident = open_incidents.get(camera.id)
         wall.cameras.append({
             "camera": camera.code,
+            "name": camera.name,
             "site": camera.site.name,
             "municipality": camera.municipality.insee,
             **state,

@@ -62,6 +62,9 @@ def create_app(
     for route in web_app[ROUTES]:
         web_app.router.add_route(route.method, route.path, RouteHandler(route).handle)
     web_app.on_response_prepare.append(_security_headers)
+    from vp_monitor.web.pages.render import setup_pages
+
+    setup_pages(web_app)
     return web_app
 
 
@@ -160,6 +163,10 @@ class RouteHandler:
             error = from_exception(exc, app.settings.database_url)
             if error is None:
                 raise
+            if route.media_type == "text/html":  # a page: the browser gets a page
+                from vp_monitor.web.pages.render import error_page
+
+                return error_page(request, error)
             return error_response(request, error)
         return self.respond(result)
 

@@ -27,7 +27,8 @@ ERROR_TEXT = {
 
 
 def openapi_document(routes: list[Route], version: str) -> dict[str, Any]:
-    """The whole document for `routes`."""
+    """The whole document for `routes` (the API's: pages and their files are not in it)."""
+    routes = [route for route in routes if route.path.startswith("/api/")]
     keyed = []
     for route in routes:
         parts = [("query", "validation", route.query), ("body", "validation", route.body)]

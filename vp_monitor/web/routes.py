@@ -64,6 +64,7 @@ class Route:
 
 def all_routes() -> list[Route]:
     """Every route of the API, in the order they are documented."""
+    from vp_monitor.web import pages
     from vp_monitor.web.api import docs
 
-    return [*docs.ROUTES]
+    return [*docs.ROUTES, *pages.ROUTES]

@@ -1,0 +1,242 @@
+"""The dashboard's pages in a real browser: Debian's chromium driven by Playwright, against the
+web application on a loopback socket over the two towns' data (tests/web/conftest.py).
+
+Screenshots go to /tmp/shots (or $VP_SHOTS) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(60)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+SHOTS = Path(os.environ.get("VP_SHOTS", "/tmp/shots"))
+TIMEOUT_MS = 5000
+
+if not shutil.which(CHROMIUM):
+    pytest.skip("chromium is not installed (make system-deps installs it)", allow_module_level=True)
+playwright_api = pytest.importorskip("playwright.async_api")
+
+
+@pytest.fixture
+def towns(request):
+    """tests/web/conftest.py itself (its data and principals): conftest modules share one
+    name, so it is found among pytest's plugins rather than imported."""
+    here = str(Path(__file__).with_name("conftest.py"))
+    for plugin in request.config.pluginmanager.get_plugins():
+        if getattr(plugin, "__file__", None) == here:
+            return plugin
+    raise LookupError(here)
+
+
+class Browser:
+    """One page of chromium signed in as a test principal, recording CSP violations."""
+
+    def __init__(self, page, base: str) -> None:
+        self.page, self.base = page, base
+        self.console: list[str] = []
+        page.on("console", lambda message: self.console.append(message.text))
+
+    async def open(self, path: str):
+        response = await self.page.goto(self.base + path, wait_until="load")
+        return response
+
+    async def shot(self, name: str) -> None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        await self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+    async def tiles(self) -> list[str]:
+        return await self.page.eval_on_selector_all(
+            ".tile", "tiles => tiles.map(t => t.dataset.camera)"
+        )
+
+    async def csp_violations(self) -> list[str]:
+        seen = await self.page.evaluate("window.__csp || []")
+        return seen + [text for text in self.console if "Content Security Policy" in text]
+
+
+@asynccontextmanager
+async def browser(api, as_: str | None, language: str | None = None) -> AsyncIterator[Browser]:
+    headers = {"X-Test-As": as_} if as_ else {}
+    async with playwright_api.async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            viewport = {"width": 1280, "height": 800}
+            context = await chromium.new_context(extra_http_headers=headers, viewport=viewport)
+            context.set_default_timeout(TIMEOUT_MS)
+            await context.add_init_script(
+                "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+                " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+            )
+            page = await context.new_page()
+            yield Browser(page, str(api.make_url("")).rstrip("/"))
+        finally:
+            await chromium.close()
+
+
+async def test_wall_shows_counts_and_tiles_worst_first(api):
+    """The operator's wall: counts by state at the top, tiles worst first with code, name and
+    state in words (not colour alone), thumbnails lazy."""
+    async with browser(api, "operator") as b:
+        response = await b.open("/")
+        assert await b.tiles() == ["BB-001", "VE-001", "BB-002", "VE-002"]
+        assert (await response.text()).count('<img loading="lazy"') == 4
+        assert await b.page.text_content('[data-count="down"]') == "2"
+        assert await b.page.text_content('[data-count="ok"]') == "2"
+        first = b.page.locator(".tile").first
+        assert "hors service" in await first.inner_text()
+        assert "Parvis mairie" in await first.inner_text()
+        assert await b.page.get_attribute("html", "lang") == "fr"
+        await b.shot("wall")
+        assert await b.csp_violations() == []
+
+
+async def test_wall_filters_by_municipality_state_and_text(api):
+    """The filter form narrows the tiles; the counts stay those of the caller's scope."""
+    async with browser(api, "operator") as b:
+        await b.open("/")
+        await b.page.select_option('select[name="municipality"]', "78646")
+        await b.page.click(".filters button[type=submit]")
+        await b.page.wait_for_url(re.compile(r"municipality=78646"))
+        assert await b.tiles() == ["VE-001", "VE-002"]
+        await b.open("/?state=ok")
+        assert await b.tiles() == ["BB-002", "VE-002"]
+        await b.open("/?q=s%C3%A8vres")
+        assert await b.tiles() == ["BB-002"]
+        await b.open("/?condition=no_video")
+        assert await b.tiles() == ["BB-001", "VE-001"]
+        await b.open("/?limit=1&offset=1")
+        assert await b.tiles() == ["VE-001"]
+        assert await b.page.get_attribute("a[rel=next]", "href") == "/?limit=1&offset=2"
+        assert await b.page.text_content('[data-count="down"]') == "2"
+
+
+async def test_municipality_sees_only_its_own(api, towns):
+    """A municipality's wall holds only its cameras, and no string of the other town appears
+    in the page; the other town's camera and incident are the not-found page."""
+    async with browser(api, "boulogne") as b:
+        await b.open("/")
+        assert await b.tiles() == ["BB-001", "BB-002"]
+        html = await b.page.content()
+        for text in towns.identifiers("versailles"):
+            assert text not in html, text
+        await b.shot("wall-municipality")
+        missing = await b.open("/cameras/VE-001")
+        assert missing.status == 404
+        unknown = await b.open("/cameras/XX-999")
+        assert unknown.status == 404
+        other = await b.open(f"/incidents/{towns.TWO_TOWNS['versailles']['incident']}")
+        assert other.status == 404
+        assert "Versailles" not in await b.page.content()
+        own = await b.open("/incidents")
+        assert own.status == 200
+        assert towns.TWO_TOWNS["boulogne"]["incident"] in await b.page.content()
+        assert towns.TWO_TOWNS["versailles"]["incident"] not in await b.page.content()
+
+
+async def test_tile_changes_colour_on_a_state_event_and_critical_cue(api):
+    """A camera.state event (here dispatched as the stream's handler receives it) recolours
+    the tile and moves the counts without a reload; a critical incident raises the cue until
+    silenced."""
+    async with browser(api, "operator") as b:
+        await b.open("/")
+        tile = b.page.locator('.tile[data-camera="BB-002"]')
+        colour = "el => getComputedStyle(el).borderTopColor"
+        before = await tile.evaluate(colour)
+        await b.page.evaluate(
+            "document.dispatchEvent(new CustomEvent('vp:event', {detail: {kind: 'camera.state',"
+            " camera: 'BB-002', state: 'down', previous_state: 'ok', conditions: ['black']}}))"
+        )
+        assert await tile.get_attribute("data-state") == "down"
+        assert await tile.evaluate(colour) != before
+        assert await tile.evaluate(colour) == await b.page.locator(
+            '.tile[data-camera="BB-001"]').evaluate(colour)  # fmt: skip
+        assert "hors service" in await tile.inner_text()
+        assert "image noire" in await tile.inner_text()
+        assert await b.page.text_content('[data-count="down"]') == "3"
+        assert await b.page.text_content('[data-count="ok"]') == "1"
+        assert await b.page.is_hidden("#cue")
+        await b.page.evaluate(
+            "document.dispatchEvent(new CustomEvent('vp:event', {detail: {kind: 'incident.opened',"
+            " camera: 'BB-002', severity: 'critical', silenced: false}}))"
+        )
+        assert await b.page.is_visible("#cue")
+        assert "BB-002" in await b.page.text_content("#cue")
+        await b.shot("wall-live")
+        await b.page.click("#cue-silence")
+        assert await b.page.is_hidden("#cue")
+
+
+async def test_kiosk_shows_problem_sites_without_controls(api):
+    """?kiosk=1: no header, filters or pagination; only cameras that are not ok, one site at
+    a time, larger type."""
+    async with browser(api, "operator") as b:
+        await b.open("/?kiosk=1")
+        assert await b.tiles() == ["BB-001", "VE-001"]
+        assert await b.page.locator("header.top, form.filters, nav.pages").count() == 0
+        visible = await b.page.eval_on_selector_all(
+            ".tile", "ts => ts.filter(t => t.offsetParent !== null).map(t => t.dataset.camera)"
+        )
+        assert len(visible) == 1
+        assert "1 sur 2" in await b.page.text_content("#kiosk-site")
+        size = await b.page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+        assert size >= 20
+        await b.shot("wall-kiosk")
+        assert await b.csp_violations() == []
+
+
+async def test_pages_hold_no_credential_and_break_no_csp(api, towns):
+    """Camera and incident pages as an admin: registry details, findings, notifications,
+    audit trail, but no camera password, webhook secret or credential-bearing URL in the
+    page source; no page breaks the Content-Security-Policy."""
+    async with browser(api, "admin") as b:
+        pages = {"camera": "/cameras/BB-001",
+                 "incident": f"/incidents/{towns.TWO_TOWNS['boulogne']['incident']}",
+                 "incidents": "/incidents?history=1", "login": "/login"}  # fmt: skip
+        for name, path in pages.items():
+            response = await b.open(path)
+            assert response.status == 200, path
+            source = await response.text()
+            for secret in (towns.CAMERA_PASSWORD, towns.WEBHOOK_SECRET, "viewer:"):
+                assert secret not in source, (path, secret)
+            await b.shot(name)
+        await b.open("/cameras/BB-001")
+        text = await b.page.inner_text("main")
+        assert "Parvis mairie" in text and "pas de vidéo" in text
+        assert "mot de passe enregistré" in text
+        assert "nettoyage Boulogne-Billancourt" in text  # its maintenance window
+        assert "fixture" in text  # the audit trail's actor
+        await b.open(pages["incident"])
+        text = await b.page.inner_text("main")
+        assert "CRITIQUE" in text and "Prendre en compte" in text and "Clore" in text
+        assert await b.csp_violations() == []
+
+
+async def test_signed_out_browser_is_sent_to_login_and_english_is_available(
+    api, towns, monkeypatch
+):
+    """Without an account a page opens the sign-in form (which returns to the page asked
+    for); the pages speak English to an English-speaking account."""
+    async with browser(api, None) as b:
+        await b.open("/incidents")
+        assert b.page.url.endswith("/login?next=%2Fincidents")
+        assert await b.page.get_attribute("#login", "data-next") == "/incidents"
+        assert await b.page.is_visible("#login-password")
+    response = await api.get("/login", params={"next": "https://elsewhere.example/"})
+    assert 'data-next="/"' in await response.text()
+    from vp_monitor.accounts.principal import Principal
+
+    monkeypatch.setitem(towns.PRINCIPALS, "english", Principal("eve.en", "operator", language="en"))
+    response = await api.get("/", headers={"X-Test-As": "english"})
+    page = await response.text()
+    assert '<html lang="en">' in page and "Status wall" in page and "down" in page
