@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, ConfigDict, Field
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -240,3 +241,108 @@ async def test_signed_out_browser_is_sent_to_login_and_english_is_available(
     response = await api.get("/", headers={"X-Test-As": "english"})
     page = await response.text()
     assert '<html lang="en">' in page and "Status wall" in page and "down" in page
+
+
+# -- sign-in and incident actions, against stand-ins of the accounts and incident API --------
+# The accounts (branch accounts) and incident (branch monapi) routes are not on this branch:
+# these stand-ins speak the same interface (POST /api/v1/session {name, password} -> session
+# cookie and CSRF token; POST /api/v1/incidents/{id}/acknowledge {note} with X-CSRF-Token),
+# the acknowledgement going through the real service command.
+STAND_IN_PASSWORD = "Olga-Password-1"
+STAND_IN_CSRF = "csrf-token-for-tests"
+
+
+class NoteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field("", max_length=2000)
+
+
+class LoginBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    password: str
+
+
+def stand_in_api(towns):
+    from aiohttp import web
+
+    from vp_monitor.service import commands
+    from vp_monitor.web.errors import ApiError
+    from vp_monitor.web.routes import EVERYONE, PUBLIC, Route
+
+    sessions: dict[str, object] = {}
+
+    async def stand_in_login(call):
+        if call.body.password != STAND_IN_PASSWORD or call.body.name != "olga.op":
+            raise ApiError(401, "web.unauthenticated")
+        sessions["cookie-1"] = towns.PRINCIPALS["operator"]
+        response = web.json_response({"name": "olga.op", "csrf_token": STAND_IN_CSRF})
+        response.set_cookie("vp_session", "cookie-1", httponly=True, samesite="Strict")
+        return response
+
+    async def stand_in_acknowledge(call):
+        await commands.acknowledge(call.app, call.path("id"), call.body.note, call.scope,
+                                   call.actor)  # fmt: skip
+
+    async def authenticate(app, request):
+        principal = sessions.get(request.cookies.get("vp_session", ""))
+        if principal is None:
+            return None
+        request["csrf_token"] = STAND_IN_CSRF
+        if request.method == "POST" and request.headers.get("X-CSRF-Token") != STAND_IN_CSRF:
+            raise ApiError(403, "web.forbidden", role="no CSRF token")
+        return principal
+
+    routes = [
+        Route("POST", "/api/v1/session", stand_in_login, PUBLIC, "stand-in", body=LoginBody),
+        Route("POST", "/api/v1/incidents/{id}/acknowledge", stand_in_acknowledge, EVERYONE,
+              "stand-in", body=NoteBody, status=204),
+    ]  # fmt: skip
+    return routes, authenticate
+
+
+@pytest.fixture
+async def signed_api(vp_app, towns):
+    """The web application with the stand-ins, signed in by their session cookie."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from vp_monitor.web.app import create_app
+    from vp_monitor.web.routes import all_routes
+
+    routes, authenticate = stand_in_api(towns)
+    app = create_app(vp_app, routes=all_routes() + routes, authenticate=authenticate)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    yield client
+    await client.close()
+
+
+async def test_sign_in_then_acknowledge_an_incident_with_a_note(signed_api, towns):
+    """The sign-in form refuses a wrong password in words, then signs in and opens the page
+    asked for; the incident page acknowledges with a note (sent with the CSRF token) and
+    shows who took it in hand, and the wall tile says so."""
+    incident = towns.TWO_TOWNS["boulogne"]["incident"]
+    async with browser(signed_api, None) as b:
+        await b.open(f"/incidents/{incident}")
+        assert "/login?next=" in b.page.url
+        await b.page.fill("#login-name", "olga.op")
+        await b.page.fill("#login-password", "wrong")
+        await b.page.click("#login button[type=submit]")
+        await b.page.wait_for_selector("#login-error:not([hidden])")
+        assert "Connexion refusée" in await b.page.text_content("#login-error")
+        await b.page.fill("#login-password", STAND_IN_PASSWORD)
+        await b.page.click("#login button[type=submit]")
+        await b.page.wait_for_url(f"**/incidents/{incident}")
+        assert await b.page.get_attribute('meta[name="csrf-token"]', "content") == STAND_IN_CSRF
+        await b.page.fill("#incident-note", "patrouille envoyée")
+        await b.page.click("button[value=acknowledge]")
+        await b.page.locator("#incident-status", has_text="pris en compte").wait_for()
+        text = await b.page.inner_text("main")
+        assert "olga.op" in text and "patrouille envoyée" in text
+        assert "Police municipale Boulogne" in text  # the acknowledgement went out to it
+        assert towns.WEBHOOK_SECRET not in await b.page.content()
+        await b.shot("incident-acknowledged")
+        await b.open("/")
+        tile = b.page.locator('.tile[data-camera="BB-001"]')
+        assert "pris en compte par olga.op" in await tile.inner_text()
+        assert await b.csp_violations() == []

@@ -50,6 +50,7 @@ WORDS: dict[str, dict[Language, str]] = {
     "wall.silence": {"fr": "Couper l'alerte", "en": "Silence"},
     "wall.sound_on": {"fr": "Activer le son", "en": "Sound on"},
     "wall.sound_off": {"fr": "Couper le son", "en": "Sound off"},
+    "wall.acknowledged": {"fr": "pris en compte par {name}", "en": "acknowledged by {name}"},
     "wall.all_ok": {"fr": "Aucun problème en cours", "en": "No problem right now"},
     "wall.site_count": {"fr": "Site {index} sur {count}", "en": "Site {index} of {count}"},
     "filter.municipality": {"fr": "Commune", "en": "Municipality"},
