@@ -110,6 +110,14 @@ async def test_wall_filters_by_municipality_state_and_text(api):
         await b.page.click(".filters button[type=submit]")
         await b.page.wait_for_url(re.compile(r"municipality=78646"))
         assert await b.tiles() == ["VE-001", "VE-002"]
+        assert await b.page.eval_on_selector_all(
+            'select[name="site"] option', "os => os.map(o => o.textContent)"
+        ) == ["tous", "Château de Versailles"]  # the chosen municipality's sites
+        await b.open("/")
+        await b.page.select_option('select[name="site"]', label="Mairie de Boulogne")
+        await b.page.click(".filters button[type=submit]")
+        await b.page.wait_for_url(re.compile(r"site=\d+"))
+        assert await b.tiles() == ["BB-001", "BB-002"]
         await b.open("/?state=ok")
         assert await b.tiles() == ["BB-002", "VE-002"]
         await b.open("/?q=s%C3%A8vres")

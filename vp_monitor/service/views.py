@@ -96,6 +96,7 @@ def status_wall(session: Session, scope: Scope, problems_only: bool = False) -> 
             "camera": camera.code,
             "name": camera.name,
             "site": camera.site.name,
+            "site_id": camera.site_id,
             "municipality": camera.municipality.insee,
             **state,
             "incident": incident.id if incident else None,

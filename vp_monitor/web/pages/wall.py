@@ -27,7 +27,7 @@ class WallQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     municipality: str | None = Field(None, max_length=5)  # INSEE code
-    site: str | None = Field(None, max_length=200)  # site name
+    site: int | None = Field(None, ge=1)  # site id
     state: list[StateName] | None = None
     condition: ConditionName | None = None
     q: str | None = Field(None, max_length=120)  # in code, name or site
@@ -74,9 +74,7 @@ def wall_view(wall: StatusWall, query: WallQuery) -> dict[str, Any]:
         else None,
         "kiosk_url": _page_url({**filters, "kiosk": "1"}, 0),
         "municipalities": sorted(counts["municipalities"]),
-        "sites": sorted(
-            {site for insee, site in counts["sites"] if query.municipality in (None, insee)}
-        ),  # fmt: skip
+        "sites": _sites(wall.cameras, query.municipality),
         "states": WALL_STATES,
         "conditions": list(CONDITIONS),
     }
@@ -85,7 +83,7 @@ def wall_view(wall: StatusWall, query: WallQuery) -> dict[str, Any]:
 def _matches(camera: dict[str, Any], query: WallQuery) -> bool:
     if query.municipality and camera["municipality"] != query.municipality:
         return False
-    if query.site and camera["site"] != query.site:
+    if query.site and camera["site_id"] != query.site:
         return False
     if query.state and camera["state"] not in query.state:
         return False
@@ -96,6 +94,14 @@ def _matches(camera: dict[str, Any], query: WallQuery) -> bool:
         return any(text in str(camera.get(key) or "").casefold()
                    for key in ("camera", "name", "site"))  # fmt: skip
     return True
+
+
+def _sites(cameras: list[dict[str, Any]], municipality: str | None) -> list[tuple[int, str]]:
+    """The sites to choose from (id, name), by name: those of the chosen municipality."""
+    found = {
+        (c["site_id"], c["site"]) for c in cameras if municipality in (None, c["municipality"])
+    }
+    return sorted(found, key=lambda site: (site[1], site[0]))
 
 
 def _counts(rows: list[dict[str, Any]]) -> dict[str, Any]:
