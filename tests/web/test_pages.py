@@ -354,3 +354,22 @@ async def test_sign_in_then_acknowledge_an_incident_with_a_note(signed_api, town
         tile = b.page.locator('.tile[data-camera="BB-001"]')
         assert "pris en compte par olga.op" in await tile.inner_text()
         assert await b.csp_violations() == []
+
+
+async def test_no_serious_accessibility_violation_on_any_page(api, towns):
+    """axe-core (shipped by axe-playwright-python) run in each page finds no serious or
+    critical violation: contrast, labels, names, landmarks."""
+    axe = pytest.importorskip("axe_playwright_python.async_playwright").Axe()
+    incident = towns.TWO_TOWNS["boulogne"]["incident"]
+    found = {}
+    async with browser(api, "operator") as b:
+        for path in ("/", "/?kiosk=1", "/incidents", f"/incidents/{incident}",
+                     "/cameras/BB-001", "/login"):  # fmt: skip
+            await b.open(path)
+            results = await axe.run(b.page)
+            bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                   for v in results.response["violations"]
+                   if v["impact"] in ("serious", "critical")]  # fmt: skip
+            if bad:
+                found[path] = bad
+    assert found == {}
