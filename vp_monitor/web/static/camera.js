@@ -5,6 +5,7 @@ document.addEventListener("DOMContentLoaded", function () {
   if (!section) return;
   const bar = document.getElementById("timeline-bar");
   const availability = document.getElementById("availability");
+  const legend = document.getElementById("timeline-marks");
   const HOURS = { "24h": 24, "7d": 168, "30d": 720 };
 
   async function show(period) {
@@ -16,17 +17,24 @@ document.addEventListener("DOMContentLoaded", function () {
     const range = "?from=" + encodeURIComponent(start.toISOString()) + "&to=" + encodeURIComponent(end.toISOString());
     const history = await window.vp.api("GET", section.dataset.historyUrl + range);
     bar.replaceChildren();
+    legend.replaceChildren();
     if (!history.ok || !history.data || !Array.isArray(history.data.items)) {
       bar.textContent = window.vp.word("camera.no_history");
     } else {
       const marks = history.data.items.slice();
       if (history.data.state_at_start) marks.unshift({ at: start.toISOString(), state: history.data.state_at_start });
+      const lang = document.documentElement.lang === "fr" ? "fr-FR" : "en-GB";
+      const when = function (at) { return new Date(at).toLocaleString(lang, { timeZone: "Europe/Paris" }); };
+      legend.replaceChildren();
       marks.forEach(function (mark, index) {
+        const item = document.createElement("li");
+        item.textContent = when(mark.at) + " : " + window.vp.word("state." + mark.state);
+        legend.appendChild(item);
         const from = Math.max(start.getTime(), new Date(mark.at).getTime());
         const to = index + 1 < marks.length ? new Date(marks[index + 1].at).getTime() : end.getTime();
         const span = document.createElement("span");
         span.className = "state-" + mark.state;
-        span.title = window.vp.word("state." + mark.state) + " — " + new Date(mark.at).toLocaleString(document.documentElement.lang);
+        span.title = item.textContent;
         span.style.width = (100 * Math.max(0, to - from) / (end - start)).toFixed(3) + "%";
         bar.appendChild(span);
       });

@@ -7,6 +7,7 @@
   const ICONS = { down: "✖", degraded: "▲", unknown: "?", maintenance: "⚙", ok: "✔", decommissioned: "–" };
   const KIOSK_STEP_MS = 10000;
   const RETRY_MS = 5000;
+  const KIOSK_RELOAD_MS = 3000;
   let soundOn = false;
   let audio = null;
 
@@ -19,9 +20,18 @@
     if (cell) cell.textContent = String(Math.max(0, Number(cell.textContent) + delta));
   }
 
+  // The wall screen shows problem cameras only: a change it cannot show in place (a camera
+  // not on it went wrong, or one on it came back) reloads it, once for a burst of changes.
+  let reloadTimer = null;
+  function reloadSoon() {
+    if (reloadTimer === null) reloadTimer = setTimeout(function () { window.location.reload(); }, KIOSK_RELOAD_MS);
+  }
+
   // One camera's new state on its tile (and in the counts when it was on the wall).
   function applyState(event) {
     const tile = tileOf(event.camera || "");
+    const kiosk = document.body.classList.contains("kiosk");
+    if (kiosk && event.state && (tile ? event.state === "ok" : event.state !== "ok")) reloadSoon();
     if (!tile || !event.state) return false;
     const before = tile.dataset.state;
     if (before === event.state) return true;
