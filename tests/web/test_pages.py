@@ -67,20 +67,26 @@ class Browser:
 
 
 @asynccontextmanager
-async def browser(api, as_: str | None, language: str | None = None) -> AsyncIterator[Browser]:
+async def browser(api, as_: str | None, cookie: str | None = None) -> AsyncIterator[Browser]:
+    """Chromium signed in by the test header `as_`, or by a session `cookie`."""
     headers = {"X-Test-As": as_} if as_ else {}
     async with playwright_api.async_playwright() as playwright:
         chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            viewport = {"width": 1280, "height": 800}
-            context = await chromium.new_context(extra_http_headers=headers, viewport=viewport)
+            context = await chromium.new_context(
+                extra_http_headers=headers, viewport={"width": 1280, "height": 800},
+                timezone_id="Europe/Paris", locale="fr-FR",
+            )  # fmt: skip
             context.set_default_timeout(TIMEOUT_MS)
             await context.add_init_script(
                 "window.__csp = []; document.addEventListener('securitypolicyviolation',"
                 " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
             )
+            base = str(api.make_url("")).rstrip("/")
+            if cookie:
+                await context.add_cookies([{"name": "vp_session", "value": cookie, "url": base}])
             page = await context.new_page()
-            yield Browser(page, str(api.make_url("")).rstrip("/"))
+            yield Browser(page, base)
         finally:
             await chromium.close()
 
@@ -234,7 +240,8 @@ async def test_pages_hold_no_credential_and_break_no_csp(api, towns):
                    "state_at_start": "ok", "total": 1}  # fmt: skip
         await b.page.route("**/api/v1/cameras/BB-001/history?*",
                            lambda route: route.fulfill(json=history))  # fmt: skip
-        figures = {"availability_pct": 97.5}
+        figures = {"from": "2026-12-01T00:00:00Z", "to": "2026-12-02T00:00:00Z",
+                   "items": [{"camera": "BB-001", "availability_pct": 97.5}]}  # fmt: skip
         await b.page.route("**/api/v1/cameras/BB-001/availability?*",
                            lambda route: route.fulfill(json=figures))  # fmt: skip
         await b.open("/cameras/BB-001")
@@ -303,11 +310,12 @@ class LoginBody(BaseModel):
 def stand_in_api(towns):
     from aiohttp import web
 
+    from vp_monitor.registry.schemas import MaintenanceInput
     from vp_monitor.service import commands
     from vp_monitor.web.errors import ApiError
-    from vp_monitor.web.routes import EVERYONE, PUBLIC, Route
+    from vp_monitor.web.routes import EVERYONE, OPERATORS, PUBLIC, Route
 
-    sessions: dict[str, object] = {}
+    sessions: dict[str, object] = {"technician-cookie": towns.PRINCIPALS["technician"]}
 
     async def stand_in_login(call):
         if call.body.password != STAND_IN_PASSWORD or call.body.name != "olga.op":
@@ -320,6 +328,9 @@ def stand_in_api(towns):
     async def stand_in_acknowledge(call):
         await commands.acknowledge(call.app, call.path("id"), call.body.note, call.scope,
                                    call.actor)  # fmt: skip
+
+    async def stand_in_plan_maintenance(call):
+        await commands.plan_maintenance(call.app, call.body, call.scope)
 
     async def authenticate(app, request):
         principal = sessions.get(request.cookies.get("vp_session", ""))
@@ -334,6 +345,8 @@ def stand_in_api(towns):
         Route("POST", "/api/v1/session", stand_in_login, PUBLIC, "stand-in", body=LoginBody),
         Route("POST", "/api/v1/incidents/{id}/acknowledge", stand_in_acknowledge, EVERYONE,
               "stand-in", body=NoteBody, status=204),
+        Route("POST", "/api/v1/maintenance", stand_in_plan_maintenance, OPERATORS, "stand-in",
+              body=MaintenanceInput, status=201),
     ]  # fmt: skip
     return routes, authenticate
 
@@ -402,3 +415,97 @@ async def test_no_serious_accessibility_violation_on_any_page(api, towns):
             if bad:
                 found[path] = bad
     assert found == {}
+
+
+async def test_technician_plans_maintenance_and_approves_a_reference(signed_api, towns):
+    """On the camera page a technician plans a maintenance window on the camera (it appears
+    among the camera's windows), and approves a night reference (the request the technician
+    API gets: its kind and note, with the CSRF token)."""
+    async with browser(signed_api, None, cookie="technician-cookie") as b:
+        await b.open("/cameras/BB-002")
+        await b.page.fill("#plan-maintenance [name=starts_at]", "2027-01-05T09:00")
+        await b.page.fill("#plan-maintenance [name=ends_at]", "2027-01-05T11:30")
+        await b.page.fill("#plan-maintenance [name=reason]", "remplacement objectif")
+        async with b.page.expect_event("load"):
+            await b.page.click("#plan-maintenance button[type=submit]")
+        text = await b.page.inner_text("main")
+        assert "05/01/2027 09:00:00 → 05/01/2027 11:30:00 : remplacement objectif" in text
+        sent = []
+
+        async def approve(route):
+            sent.append((route.request.post_data_json, route.request.headers))
+            image = "/api/v1/cameras/BB-002/references/night"
+            answer = {"camera": "BB-002", "kind": "night", "width": 160, "height": 90}
+            await route.fulfill(status=201, json={**answer, "image": image})
+
+        await b.page.route("**/api/v1/cameras/BB-002/references", approve)
+        await b.page.select_option("#approve-reference [name=kind]", "night")
+        await b.page.fill("#approve-reference [name=note]", "après nettoyage")
+        async with b.page.expect_event("load"):
+            await b.page.click("#approve-reference button[type=submit]")
+        body, headers = sent[0]
+        assert body == {"kind": "night", "note": "après nettoyage"}
+        assert headers["x-csrf-token"] == STAND_IN_CSRF
+        await b.shot("camera-technician")
+        assert await b.csp_violations() == []
+
+
+async def test_add_a_camera_tests_it_first_then_saves_it(api, towns):
+    """The add-a-camera page tests the camera first and shows what it answered (make, model,
+    profiles, the frame) before the save form; the save sends the registry fields to the test
+    it came from and opens the new camera's page. The technician API (branch monapi) is
+    answered here in its own shapes."""
+    frame = towns.jpeg(90)
+    result = {
+        "id": "t-1", "camera": None, "tested_at": "2026-12-02T10:00:00Z",
+        "expires_at": "2026-12-02T10:15:00Z", "state": "ok", "state_label": "en service",
+        "conditions": [], "device": {"manufacturer": "Simulacam", "model": "SC-4000",
+                                     "serial": "SN-778", "firmware": "2.1"},
+        "profiles": [{"token": "main", "codec": "h264", "width": 1920, "height": 1080,
+                      "fps": 25.0, "rtsp_uri": "rtsp://********@127.0.0.1:8554/main"}],
+        "streams": {"main": "rtsp://127.0.0.1:8554/main", "sub": None}, "probes": [],
+        "picture": [{"name": "mean_luma", "label": "luminosité moyenne", "value": 90.0}],
+        "frame": "/api/v1/tests/t-1/frame", "password_given": True,
+    }  # fmt: skip
+    requests = {}
+
+    async def answer(route):
+        request = route.request
+        requests[request.url.rpartition("/api/v1/")[2]] = request.post_data_json
+        if request.url.endswith("/api/v1/tests"):
+            await route.fulfill(status=201, json=result)
+        elif request.url.endswith("/frame"):
+            await route.fulfill(body=frame, content_type="image/jpeg")
+        else:
+            await route.fulfill(status=201, json={"code": "BB-003"})
+
+    async with browser(api, "technician") as b:
+        await b.page.route("**/api/v1/tests**", answer)
+        await b.open("/new-camera")
+        assert await b.page.is_hidden("#camera-save")
+        await b.page.fill("[name=onvif_host]", "127.0.0.1:8080")
+        await b.page.fill("[name=username]", "admin")
+        await b.page.fill("[name=password]", "Onvif-Secret-1")
+        await b.page.click("#camera-test button[type=submit]")
+        await b.page.locator("#test-device", has_text="SC-4000").wait_for()
+        assert requests["tests"] == {"onvif_host": "127.0.0.1:8080", "username": "admin",
+                                     "password": "Onvif-Secret-1"}  # fmt: skip
+        assert "1920×1080" in await b.page.inner_text("#test-profiles")
+        assert await b.page.evaluate("document.getElementById('test-frame').naturalWidth") == 160
+        assert await b.page.is_visible("#camera-save")
+        await b.shot("new-camera")
+        await b.page.fill("[name=code]", "BB-003")
+        await b.page.fill("[name=name]", "Entrée parking")
+        await b.page.select_option("[name=municipality]", "92012")
+        await b.page.fill("[name=site]", "Mairie de Boulogne")
+        await b.page.click("#camera-save button[type=submit]")
+        await b.page.wait_for_url("**/cameras/BB-003")
+        assert requests["tests/t-1/camera"] == {
+            "code": "BB-003", "name": "Entrée parking", "municipality": "92012",
+            "site": "Mairie de Boulogne", "allow_duplicate_device": False,
+        }  # fmt: skip
+        assert await b.csp_violations() == []
+    async with browser(api, "operator") as b:
+        response = await b.open("/new-camera")
+        assert response.status == 403  # not an operator's page
+        assert await b.page.locator("a[href='/new-camera']").count() == 0

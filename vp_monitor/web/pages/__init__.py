@@ -20,7 +20,7 @@ from vp_monitor.service import views
 from vp_monitor.web.call import Call
 from vp_monitor.web.pages.render import load_assets, render
 from vp_monitor.web.pages.wall import WallQuery, wall_view
-from vp_monitor.web.routes import EVERYONE, OPERATORS, PUBLIC, Route
+from vp_monitor.web.routes import EVERYONE, OPERATORS, PUBLIC, TECHNICIANS, Route
 
 HTML = "text/html"
 # Who may act on an incident from its page (the API's routes must allow the same roles).
@@ -124,8 +124,10 @@ async def camera_page(call: Call) -> web.Response:
     (from the API), recent incidents, registry record without credentials, maintenance
     windows, audit trail."""
     camera = await call.app.in_registry(_camera, call.scope, call.path("code"))
+    role = call.principal.role
     return render(call.request, "camera.html", camera=camera, now=datetime.now(UTC),
-                  periods=("24h", "7d", "30d"))  # fmt: skip
+                  periods=("24h", "7d", "30d"), may_approve=role in TECHNICIANS,
+                  may_plan=role in OPERATORS)  # fmt: skip
 
 
 REGISTRY_SHOWN = (
@@ -187,6 +189,22 @@ def _changes(before: dict | None, after: dict | None) -> list[tuple[str, Any, An
             and not (before.get(name) in EMPTY and after.get(name) in EMPTY)]  # fmt: skip
 
 
+# -- technicians -------------------------------------------------------------------------------
+async def new_camera_page(call: Call) -> web.Response:
+    """Add a camera: test it first (ONVIF address and credentials, or RTSP URL), see what it
+    answered and the frame it gave, then save it; both steps through the technician API."""
+    places = await call.app.in_registry(_places)
+    return render(call.request, "new_camera.html", **places)
+
+
+def _places(registry: Any) -> dict[str, Any]:
+    """The municipalities and sites a camera may be put in (technicians see every one)."""
+    return {
+        "municipalities": [(m.insee, m.name) for m in registry.municipalities()],
+        "sites": sorted({site.name for site in registry.sites()}),
+    }
+
+
 # -- static files ------------------------------------------------------------------------------
 async def static_asset(call: Call) -> web.Response:
     """A script, style sheet or icon of the pages, by name (only files of web/static)."""
@@ -207,6 +225,8 @@ ROUTES = [
           query=IncidentsQuery, media_type=HTML, tags=("pages",)),
     Route("GET", "/incidents/{id}", incident_page, EVERYONE, "Incident page",
           media_type=HTML, errors=(404,), tags=("pages",)),
+    Route("GET", "/new-camera", new_camera_page, TECHNICIANS, "Add-a-camera page",
+          media_type=HTML, tags=("pages",)),
     Route("GET", "/cameras/{code}", camera_page, EVERYONE, "Camera page",
           media_type=HTML, errors=(404,), tags=("pages",)),
     Route("GET", "/static/{name}", static_asset, PUBLIC, "Scripts and style sheets of the pages",

@@ -23,10 +23,11 @@ TEMPLATES = "templates"
 STATIC = files("vp_monitor.web") / "static"
 ASSET_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 # The images pages show, served by the monitoring API (by camera code or incident id only).
+# The wall's thumbnails are the references: the latest frame is a live capture (camera page).
 IMAGE_URLS = {
-    "reference": "/api/v1/cameras/{code}/reference/{kind}.jpg",
-    "latest": "/api/v1/cameras/{code}/frame.jpg",
-    "evidence": "/api/v1/incidents/{id}/evidence.jpg",
+    "reference": "/api/v1/cameras/{code}/references/{kind}",
+    "latest": "/api/v1/cameras/{code}/frame",
+    "evidence": "/api/v1/incidents/{id}/evidence",
 }
 EVENTS_URL = "/api/v1/events"
 SESSION_URL = "/api/v1/session"

@@ -104,6 +104,46 @@ WORDS: dict[str, dict[Language, str]] = {
                           "en": "image {pct} % less sharp than the reference"},
     "metric.share": {"fr": "{label} : {pct} % de l'image", "en": "{label}: {pct} % of the image"},
     "metric.plain": {"fr": "{label} : {value}", "en": "{label}: {value}"},
+    "nav.new_camera": {"fr": "Ajouter une caméra", "en": "Add a camera"},
+    "new.title": {"fr": "Ajouter une caméra", "en": "Add a camera"},
+    "new.step_test": {"fr": "1. Tester la caméra", "en": "1. Test the camera"},
+    "new.step_test_help": {
+        "fr": "Son adresse ONVIF et ses identifiants, ou l'URL de son flux RTSP : rien n'est "
+              "enregistré avant l'étape 2.",
+        "en": "Its ONVIF address and credentials, or its RTSP stream URL: nothing is saved "
+              "before step 2.",
+    },
+    "new.or_rtsp": {"fr": "ou par son flux RTSP", "en": "or by its RTSP stream"},
+    "new.test": {"fr": "Tester", "en": "Test"},
+    "new.testing": {"fr": "Test en cours…", "en": "Testing…"},
+    "new.result": {"fr": "Ce que la caméra a répondu", "en": "What the camera answered"},
+    "new.device": {"fr": "Équipement", "en": "Device"},
+    "new.profiles": {"fr": "Profils vidéo", "en": "Video profiles"},
+    "new.picture": {"fr": "Analyse de l'image", "en": "Picture analysis"},
+    "new.frame": {"fr": "Image reçue", "en": "Frame received"},
+    "new.no_frame": {"fr": "Aucune image reçue.", "en": "No frame received."},
+    "new.step_save": {"fr": "2. Enregistrer la caméra", "en": "2. Save the camera"},
+    "new.duplicate": {"fr": "Un autre enregistrement partage cet équipement (encodeur)",
+                      "en": "Another record shares this device (an encoder)"},
+    "new.save": {"fr": "Enregistrer", "en": "Save"},
+    "new.failed": {"fr": "Refusé : {error}", "en": "Refused: {error}"},
+    "camera.approve": {"fr": "Approuver une nouvelle référence", "en": "Approve a new reference"},
+    "camera.approve_help": {
+        "fr": "Une image est prise maintenant et remplace la référence choisie : comparez la "
+              "dernière image et la référence ci-dessus.",
+        "en": "A frame is captured now and replaces the chosen reference: compare the latest "
+              "frame and the reference above.",
+    },
+    "camera.kind": {"fr": "Référence", "en": "Reference"},
+    "camera.kind.day": {"fr": "de jour", "en": "day"},
+    "camera.kind.night": {"fr": "de nuit", "en": "night"},
+    "camera.approve_button": {"fr": "Approuver", "en": "Approve"},
+    "camera.plan": {"fr": "Planifier une maintenance", "en": "Plan a maintenance window"},
+    "camera.plan_on": {"fr": "Sur", "en": "On"},
+    "camera.plan_on.camera": {"fr": "cette caméra", "en": "this camera"},
+    "camera.plan_on.site": {"fr": "tout le site", "en": "the whole site"},
+    "camera.plan_on.municipality": {"fr": "toute la commune", "en": "the whole municipality"},
+    "camera.plan_button": {"fr": "Planifier", "en": "Plan"},
     "error.title": {"fr": "Erreur {status}", "en": "Error {status}"},
     "error.back": {"fr": "Retour au mur d'état", "en": "Back to the status wall"},
     "role.admin": {"fr": "administration", "en": "administrator"},
@@ -119,7 +159,8 @@ STATE_ICONS = {"down": "✖", "degraded": "▲", "unknown": "?", "maintenance": 
 BROWSER_WORDS = (
     "wall.live_on", "wall.live_off", "wall.critical", "wall.sound_on", "wall.sound_off",
     "wall.site_count", "wall.no_image", "incident.done", "incident.failed", "login.failed",
-    "login.unreachable", "camera.no_history",
+    "login.unreachable", "camera.no_history", "new.testing", "new.no_frame", "new.failed",
+    "new.device", "new.profiles", "new.picture",
 )  # fmt: skip
 # Metrics shown as a share of the picture (0..1 in the record).
 SHARE_METRICS = ("dark_fraction", "bright_fraction", "flat_fraction", "covered_fraction")

@@ -40,7 +40,8 @@ document.addEventListener("DOMContentLoaded", function () {
       });
     }
     const figures = await window.vp.api("GET", section.dataset.availabilityUrl + range);
-    const pct = figures.ok && figures.data ? figures.data.availability_pct : null;
+    const items = figures.ok && figures.data && Array.isArray(figures.data.items) ? figures.data.items : [];
+    const pct = items.length ? items[0].availability_pct : null;
     availability.textContent = pct === null || pct === undefined ? "—" : String(pct).replace(".", document.documentElement.lang === "fr" ? "," : ".") + " %";
   }
 

@@ -36,7 +36,7 @@
   }, true);
   document.addEventListener("DOMContentLoaded", function () {
     for (const img of document.querySelectorAll("img")) {
-      if (img.complete && img.naturalWidth === 0 && img.getAttribute("loading") !== "lazy") markMissing(img);
+      if (img.getAttribute("src") && img.complete && img.naturalWidth === 0 && img.getAttribute("loading") !== "lazy") markMissing(img);
     }
     const logout = document.getElementById("logout");
     if (logout) logout.addEventListener("click", async function () {
