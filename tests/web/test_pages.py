@@ -277,6 +277,9 @@ async def test_signed_out_browser_is_sent_to_login_and_english_is_available(
         assert b.page.url.endswith("/login?next=%2Fincidents")
         assert await b.page.get_attribute("#login", "data-next") == "/incidents"
         assert await b.page.is_visible("#login-password")
+    bad = await api.get("/?offset=-1", headers={"X-Test-As": "operator"})
+    assert bad.status == 422 and bad.content_type == "text/html"  # a page, not JSON
+    assert "offset" in await bad.text()
     response = await api.get("/login", params={"next": "https://elsewhere.example/"})
     assert 'data-next="/"' in await response.text()
     from vp_monitor.accounts.principal import Principal
@@ -491,6 +494,7 @@ async def test_add_a_camera_tests_it_first_then_saves_it(api, towns):
         assert requests["tests"] == {"onvif_host": "127.0.0.1:8080", "username": "admin",
                                      "password": "Onvif-Secret-1"}  # fmt: skip
         assert "1920×1080" in await b.page.inner_text("#test-profiles")
+        assert "modèle\nSC-4000" in await b.page.inner_text("#test-device")
         assert await b.page.evaluate("document.getElementById('test-frame').naturalWidth") == 160
         assert await b.page.is_visible("#camera-save")
         await b.shot("new-camera")

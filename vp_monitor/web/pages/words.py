@@ -162,6 +162,8 @@ BROWSER_WORDS = (
     "login.unreachable", "camera.no_history", "new.testing", "new.no_frame", "new.failed",
     "new.device", "new.profiles", "new.picture",
 )  # fmt: skip
+# Record fields the scripts name (what a camera test found).
+BROWSER_HEADERS = ("manufacturer", "model", "serial", "firmware")
 # Metrics shown as a share of the picture (0..1 in the record).
 SHARE_METRICS = ("dark_fraction", "bright_fraction", "flat_fraction", "covered_fraction")
 
@@ -204,6 +206,7 @@ class Words:
         """What the scripts show, handed to them in a data attribute."""
         words = {f"state.{name}": self.texts.state(name) for name in STATE_ICONS}
         words.update({f"condition.{name}": self.texts.condition(name) for name in CONDITIONS})
+        words.update({f"header.{name}": self.texts.header(name) for name in BROWSER_HEADERS})
         for key in BROWSER_WORDS:
             words[key] = WORDS[key][self.language]
         return words

@@ -37,7 +37,7 @@
     device.replaceChildren();
     for (const [name, value] of Object.entries(result.device || {})) {
       const dt = document.createElement("dt");
-      dt.textContent = name;
+      dt.textContent = vp.word("header." + name);
       const dd = document.createElement("dd");
       dd.textContent = value === null ? "—" : String(value);
       dd.dataset.field = name;
