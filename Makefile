@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps test lint demo bench clean lock deps-upgrade
+.PHONY: install system-deps test lint demo bench clean lock deps-upgrade screenshots
 
 LOCK := requirements.lock
 # Same resolution on every machine: `make lock` after changing pyproject.toml's dependencies.
@@ -42,6 +42,12 @@ lint: $(STAMP)
 
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest -q
+
+# The dashboard's pages as the browser tests see them (chromium, the two towns' data).
+SHOTS ?= var/screenshots
+screenshots: $(STAMP) system-deps
+	VP_SHOTS=$(SHOTS) $(BIN)/pytest -q -p no:cacheprovider tests/web/test_pages.py
+	@echo "screenshots in $(SHOTS)/"
 
 $(BIN)/uv: $(STAMP)
 	$(BIN)/python -m pip install -q uv

@@ -112,7 +112,7 @@ async def test_wall_filters_by_municipality_state_and_text(api):
     """The filter form narrows the tiles; the counts stay those of the caller's scope."""
     async with browser(api, "operator") as b:
         await b.open("/")
-        await b.page.select_option('select[name="municipality"]', "78646")
+        await b.page.select_option('select[name="municipality"]', label="Versailles")
         await b.page.click(".filters button[type=submit]")
         await b.page.wait_for_url(re.compile(r"municipality=78646"))
         assert await b.tiles() == ["VE-001", "VE-002"]
