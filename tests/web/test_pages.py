@@ -513,3 +513,44 @@ async def test_add_a_camera_tests_it_first_then_saves_it(api, towns):
         response = await b.open("/new-camera")
         assert response.status == 403  # not an operator's page
         assert await b.page.locator("a[href='/new-camera']").count() == 0
+
+
+async def test_tile_turns_red_from_the_event_stream(api, vp_app):
+    """A state change written as the monitor writes it (status row and change event in one
+    transaction) reaches the open wall over /api/v1/events and recolours the tile within 2 s,
+    without a reload. Runs once the event stream (branch events) is in the route table."""
+    from vp_monitor.web.routes import all_routes
+
+    if not any(route.path == "/api/v1/events" for route in all_routes()):
+        pytest.skip("the event stream is not in the route table yet")
+    import time
+
+    from sqlalchemy import select
+
+    from vp_monitor.db import session_factory, transaction, utcnow
+    from vp_monitor.monitor.models import CameraStatus
+    from vp_monitor.registry.models import Camera
+
+    events = pytest.importorskip("vp_monitor.events.record")
+
+    def camera_goes_black() -> None:
+        with transaction(session_factory(vp_app.engine)) as session:
+            camera = session.scalar(select(Camera).where(Camera.code == "BB-002"))
+            status = session.get(CameraStatus, camera.id)
+            status.state, status.conditions = "degraded", ["black"]
+            change = {"state": "degraded", "previous_state": "ok", "conditions": ["black"],
+                      "opened": ["black"], "cleared": [], "flapping": False,
+                      "in_maintenance": False}  # as CameraChange.event_payload  # fmt: skip
+            events.record_event(session, events.CAMERA_STATE, at=utcnow(),
+                                camera_id=camera.id, **change)  # fmt: skip
+
+    async with browser(api, "operator") as b:
+        await b.open("/")
+        await b.page.locator("#live", has_text="en direct").wait_for()
+        written = time.monotonic()
+        await vp_app.run_blocking(camera_goes_black)
+        tile = b.page.locator('.tile[data-camera="BB-002"][data-state="degraded"]')
+        await tile.wait_for(timeout=2000)
+        assert time.monotonic() - written < 2.0
+        assert "image noire" in await tile.inner_text()
+        assert await b.page.text_content('[data-count="degraded"]') == "1"
