@@ -54,15 +54,8 @@ async def login_page(call: Call) -> web.Response:
 # -- status wall -------------------------------------------------------------------------------
 async def status_wall_page(call: Call) -> web.Response:
     """The status wall, or with ?kiosk=1 the wall screen cycling through problem sites."""
-    wall, towns = await call.app.in_registry(_status_wall, call.scope)
-    return render(call.request, "wall.html", towns=towns, **wall_view(wall, call.query))
-
-
-def _status_wall(registry: Any, scope: Any) -> tuple[views.StatusWall, dict[str, str]]:
-    """The wall, and the names of the municipalities on it (only those: the scope's)."""
-    wall = views.status_wall(registry.session, scope)
-    shown = {row["municipality"] for row in wall.counts}
-    return wall, {m.insee: m.name for m in registry.municipalities() if m.insee in shown}
+    view = await call.app.in_registry(wall_view, call.scope, call.query)
+    return render(call.request, "wall.html", **view)
 
 
 # -- incidents ---------------------------------------------------------------------------------

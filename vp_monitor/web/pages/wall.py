@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vp_monitor.conditions import CONDITIONS, StateName
-from vp_monitor.service.views import STATE_ORDER, StatusWall
+from vp_monitor.service import views
+from vp_monitor.service.views import STATE_ORDER
 
 ConditionName = Literal[tuple(CONDITIONS)]  # type: ignore[valid-type]
 PAGE_SIZE = 200  # tiles per page: 10,000 cameras are 50 pages, not one huge document
@@ -48,8 +49,11 @@ class WallQuery(BaseModel):
         return value or None
 
 
-def wall_view(wall: StatusWall, query: WallQuery) -> dict[str, Any]:
-    """What the wall page shows of `wall`: counts, filter choices, the page of tiles."""
+def wall_view(registry: Any, scope: Any, query: WallQuery) -> dict[str, Any]:
+    """What the wall page shows: counts of the scope, filter choices, the page of tiles."""
+    wall = views.status_wall(registry.session, scope)
+    shown_towns = {row["municipality"] for row in wall.counts}
+    towns = {m.insee: m.name for m in registry.municipalities() if m.insee in shown_towns}
     counts = _counts(wall.counts)
     chosen = [camera for camera in wall.cameras if _matches(camera, query)]
     if query.kiosk:
@@ -64,6 +68,7 @@ def wall_view(wall: StatusWall, query: WallQuery) -> dict[str, Any]:
     return {
         "query": query,
         "counts": counts,
+        "towns": towns,  # names of the scope's municipalities only
         "cameras": shown,
         "total": len(chosen),
         "first": offset + 1 if shown else 0,
