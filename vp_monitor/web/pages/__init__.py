@@ -43,7 +43,8 @@ class LoginQuery(BaseModel):
     @classmethod
     def _local(cls, value: str) -> str:
         # Only a path of this site: no open redirect to another one after sign-in.
-        return value if value.startswith("/") and not value.startswith("//") else "/"
+        # Browsers read "/\\host" as "//host": another site too.
+        return value if value.startswith("/") and not value.startswith(("//", "/\\")) else "/"
 
 
 async def login_page(call: Call) -> web.Response:
