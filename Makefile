@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps test lint demo bench clean lock deps-upgrade
+.PHONY: install system-deps test lint demo bench clean lock deps-upgrade screenshots
 
 LOCK := requirements.lock
 # Same resolution on every machine: `make lock` after changing pyproject.toml's dependencies.
@@ -33,11 +33,16 @@ $(NPM_STAMP): package.json package-lock.json
 
 install: $(STAMP) $(NPM_STAMP)
 
-# ffprobe (Debian's ffmpeg) is the stock RTSP client the simulator's interoperability tests use.
+# ffprobe (Debian's ffmpeg) is the stock RTSP client the simulator's interoperability tests use;
+# Debian's chromium is the browser the dashboard's tests drive through Playwright (the build
+# `playwright install` downloads is not reachable from every machine).
 system-deps:
 	@command -v ffprobe >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq ffmpeg >/dev/null; }
+	@test -x /usr/bin/chromium || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check vp_monitor tests tools
@@ -46,6 +51,12 @@ lint: $(STAMP)
 
 test: $(STAMP) $(NPM_STAMP) system-deps lint
 	$(BIN)/pytest -q
+
+# The dashboard's pages as the browser tests see them (chromium, the two towns' data).
+SHOTS ?= var/screenshots
+screenshots: $(STAMP) system-deps
+	VP_SHOTS=$(SHOTS) $(BIN)/pytest -q -p no:cacheprovider tests/web/test_pages.py
+	@echo "screenshots in $(SHOTS)/"
 
 $(BIN)/uv: $(STAMP)
 	$(BIN)/python -m pip install -q uv

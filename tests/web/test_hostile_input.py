@@ -82,9 +82,11 @@ async def test_bad_query_strings_are_422_naming_the_parameter(api, parameter, va
             continue
         response = await api.get(f"{_path(route)}?{parameter}={value}",
                                  headers={"X-Test-As": "admin"})  # fmt: skip
-        answer = await response.json()
-        assert response.status == 422, (route.path, parameter, answer)
-        assert answer["field"] == parameter
+        assert response.status == 422, (route.path, parameter, await response.text())
+        if route.media_type == "text/html":  # a page: the error page names it in words
+            assert parameter in await response.text()
+            continue
+        assert (await response.json())["field"] == parameter
 
 
 @pytest.mark.parametrize("text", HOSTILE_STRINGS)

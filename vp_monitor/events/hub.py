@@ -25,6 +25,7 @@ from vp_monitor.monitor.runner import supervise
 from vp_monitor.registry.scope import Scope
 
 log = logging.getLogger(__name__)
+STOP_S = 5.0  # longest the hub's tasks may take to end when it stops
 
 QUEUE_SIZE = 1000  # events a subscriber may have waiting before it is dropped
 POLL_S = 0.5  # SQLite: how often the table is read
@@ -117,15 +118,22 @@ class EventHub:
     async def start(self) -> None:
         """Start from the table's settled end, then read and listen in supervised tasks."""
         self.cursor = await self.run_blocking(self.feed.head)
-        self.tasks.append(asyncio.create_task(supervise("event-hub", self._read_forever)))
+        self.tasks.append(
+            asyncio.create_task(supervise("event-hub", self._read_forever), name="event-hub")
+        )
         if self.listen_url is not None:
-            self.tasks.append(asyncio.create_task(supervise("event-listen", self._listen)))
+            self.tasks.append(
+                asyncio.create_task(supervise("event-listen", self._listen), name="event-listen")
+            )
 
     async def stop(self) -> None:
         """Stop the tasks and close every subscription."""
         for task in self.tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.tasks:
+            _, pending = await asyncio.wait(self.tasks, timeout=STOP_S)
+            for task in pending:  # never seen to happen; the web's shutdown must not hang on it
+                log.warning("live events: %s did not stop within %g s", task.get_name(), STOP_S)
         self.tasks.clear()
         for subscription in list(self.subscribers):
             subscription.close()

@@ -101,8 +101,8 @@ def status_wall(session: Session, scope: Scope, problems_only: bool = False) -> 
     filters = CameraFilters(state=PROBLEM_STATES if problems_only else WALL_STATES)
     wall = StatusWall(watched=summary["fleet"]["total"], summary=summary)
     for item in list_cameras(session, scope, filters)["items"]:
-        wall.cameras.append({"camera": item["code"], "site": item["site"],
-                             "municipality": item["municipality"],
+        wall.cameras.append({"camera": item["code"], "name": item["name"], "site": item["site"],
+                             "site_id": item["site_id"], "municipality": item["municipality"],
                              **{name: item[name] for name in WALL_FIELDS}})  # fmt: skip
     wall.counts = [
         {"municipality": site["municipality"], "site": site["site"], "state": state,

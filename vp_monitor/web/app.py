@@ -68,6 +68,9 @@ def create_app(
     web_app.cleanup_ctx.append(hub_context(app.engine, app.run_blocking))
     web_app.on_response_prepare.append(_security_headers)
     web_app.on_cleanup.append(_close_operations)
+    from vp_monitor.web.pages.render import setup_pages
+
+    setup_pages(web_app)
     return web_app
 
 
@@ -192,6 +195,10 @@ class RouteHandler:
             error = from_exception(exc, app.settings.database_url)
             if error is None:
                 raise
+            if route.media_type == "text/html":  # a page: the browser gets a page
+                from vp_monitor.web.pages.render import error_page
+
+                return error_page(request, error)
             return error_response(request, error)
         return self.respond(result)
 

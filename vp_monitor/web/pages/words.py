@@ -1,0 +1,212 @@
+"""The pages' words, French and English: what the templates and their scripts show.
+
+States, conditions, severities, metric names and dates come from the project's catalogue
+(vp_monitor/texts.py, alerts/labels.py); this table holds only what the pages add.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from vp_monitor.alerts.labels import Language, format_duration
+from vp_monitor.conditions import CONDITIONS
+from vp_monitor.texts import Texts
+
+WORDS: dict[str, dict[Language, str]] = {
+    "app.name": {"fr": "Supervision vidéoprotection", "en": "Video-protection monitor"},
+    "nav.wall": {"fr": "Mur d'état", "en": "Status wall"},
+    "nav.incidents": {"fr": "Incidents", "en": "Incidents"},
+    "nav.signed_in": {"fr": "Connecté : {name} ({role})", "en": "Signed in: {name} ({role})"},
+    "nav.logout": {"fr": "Se déconnecter", "en": "Sign out"},
+    "nav.skip": {"fr": "Aller au contenu", "en": "Skip to content"},
+    "login.title": {"fr": "Connexion", "en": "Sign in"},
+    "login.name": {"fr": "Identifiant", "en": "User name"},
+    "login.password": {"fr": "Mot de passe", "en": "Password"},
+    "login.submit": {"fr": "Se connecter", "en": "Sign in"},
+    "login.failed": {"fr": "Connexion refusée", "en": "Sign-in refused"},
+    "login.unreachable": {"fr": "Service injoignable", "en": "Service unreachable"},
+    "wall.title": {"fr": "Mur d'état", "en": "Status wall"},
+    "wall.counts": {"fr": "Caméras par état", "en": "Cameras by state"},
+    "wall.total": {"fr": "surveillées", "en": "watched"},
+    "wall.by_place": {"fr": "Par commune et par site", "en": "By municipality and site"},
+    "wall.filters": {"fr": "Filtres", "en": "Filters"},
+    "wall.any": {"fr": "tous", "en": "any"},
+    "wall.text": {"fr": "Recherche (code, nom, site)", "en": "Search (code, name, site)"},
+    "wall.apply": {"fr": "Filtrer", "en": "Filter"},
+    "wall.reset": {"fr": "Tout afficher", "en": "Show all"},
+    "wall.none": {"fr": "Aucune caméra ne correspond.", "en": "No camera matches."},
+    "wall.shown": {"fr": "Caméras {first} à {last} sur {total}",
+                   "en": "Cameras {first} to {last} of {total}"},
+    "wall.previous": {"fr": "Page précédente", "en": "Previous page"},
+    "wall.next": {"fr": "Page suivante", "en": "Next page"},
+    "wall.kiosk": {"fr": "Mode mur d'écrans", "en": "Wall screen mode"},
+    "wall.no_image": {"fr": "pas d'image", "en": "no image"},
+    "wall.live_on": {"fr": "en direct", "en": "live"},
+    "wall.live_off": {"fr": "direct interrompu, nouvelle tentative…",
+                      "en": "live feed lost, retrying…"},
+    "wall.critical": {"fr": "Nouvel incident critique : {camera}",
+                      "en": "New critical incident: {camera}"},
+    "wall.silence": {"fr": "Couper l'alerte", "en": "Silence"},
+    "wall.sound_on": {"fr": "Activer le son", "en": "Sound on"},
+    "wall.sound_off": {"fr": "Couper le son", "en": "Sound off"},
+    "wall.acknowledged": {"fr": "pris en compte par {name}", "en": "acknowledged by {name}"},
+    "wall.all_ok": {"fr": "Aucun problème en cours", "en": "No problem right now"},
+    "wall.site_count": {"fr": "Site {index} sur {count}", "en": "Site {index} of {count}"},
+    "filter.municipality": {"fr": "Commune", "en": "Municipality"},
+    "filter.site": {"fr": "Site", "en": "Site"},
+    "filter.state": {"fr": "État", "en": "State"},
+    "filter.condition": {"fr": "Défaut", "en": "Fault"},
+    "filter.status": {"fr": "Statut", "en": "Status"},
+    "filter.severity": {"fr": "Gravité", "en": "Severity"},
+    "filter.history": {"fr": "Inclure les incidents résolus", "en": "Include resolved incidents"},
+    "incidents.title": {"fr": "Incidents", "en": "Incidents"},
+    "incidents.none": {"fr": "Aucun incident.", "en": "No incident."},
+    "incidents.since": {"fr": "depuis {duration}", "en": "for {duration}"},
+    "incidents.site_kind": {"fr": "incident de site", "en": "site incident"},
+    "incident.title": {"fr": "Incident {id}", "en": "Incident {id}"},
+    "incident.evidence": {"fr": "Image au moment de l'incident", "en": "Frame at the incident"},
+    "incident.reference": {"fr": "Image de référence", "en": "Reference image"},
+    "incident.notifications": {"fr": "Notifications envoyées", "en": "Notifications sent"},
+    "incident.no_notification": {"fr": "Aucune notification.", "en": "No notification."},
+    "incident.children": {"fr": "Caméras concernées", "en": "Cameras concerned"},
+    "incident.metrics": {"fr": "Mesures", "en": "Measures"},
+    "incident.act": {"fr": "Traiter l'incident", "en": "Handle the incident"},
+    "incident.note": {"fr": "Note", "en": "Note"},
+    "incident.acknowledge": {"fr": "Prendre en compte", "en": "Acknowledge"},
+    "incident.resolve": {"fr": "Clore", "en": "Resolve"},
+    "incident.done": {"fr": "Enregistré.", "en": "Saved."},
+    "incident.failed": {"fr": "Refusé : {error}", "en": "Refused: {error}"},
+    "camera.title": {"fr": "Caméra {code}", "en": "Camera {code}"},
+    "camera.latest": {"fr": "Dernière image", "en": "Latest frame"},
+    "camera.reference_day": {"fr": "Référence de jour", "en": "Day reference"},
+    "camera.reference_night": {"fr": "Référence de nuit", "en": "Night reference"},
+    "camera.findings": {"fr": "Constats", "en": "Findings"},
+    "camera.no_finding": {"fr": "Aucun défaut en cours.", "en": "No fault right now."},
+    "camera.timeline": {"fr": "Historique des états", "en": "State timeline"},
+    "camera.availability": {"fr": "Disponibilité", "en": "Availability"},
+    "camera.period.24h": {"fr": "24 h", "en": "24 h"},
+    "camera.period.7d": {"fr": "7 jours", "en": "7 days"},
+    "camera.period.30d": {"fr": "30 jours", "en": "30 days"},
+    "camera.no_history": {"fr": "Historique indisponible.", "en": "No history available."},
+    "camera.incidents": {"fr": "Incidents récents", "en": "Recent incidents"},
+    "camera.registry": {"fr": "Fiche", "en": "Registry record"},
+    "camera.has_password": {"fr": "mot de passe enregistré", "en": "password stored"},
+    "camera.maintenance": {"fr": "Maintenances", "en": "Maintenance windows"},
+    "camera.no_maintenance": {"fr": "Aucune maintenance prévue.",
+                              "en": "No maintenance planned."},
+    "camera.audit": {"fr": "Journal des modifications", "en": "Audit trail"},
+    "metric.darker": {"fr": "image {pct} % plus sombre que la référence",
+                      "en": "image {pct} % darker than the reference"},
+    "metric.brighter": {"fr": "image {pct} % plus claire que la référence",
+                        "en": "image {pct} % brighter than the reference"},
+    "metric.less_sharp": {"fr": "image {pct} % moins nette que la référence",
+                          "en": "image {pct} % less sharp than the reference"},
+    "metric.share": {"fr": "{label} : {pct} % de l'image", "en": "{label}: {pct} % of the image"},
+    "metric.plain": {"fr": "{label} : {value}", "en": "{label}: {value}"},
+    "nav.new_camera": {"fr": "Ajouter une caméra", "en": "Add a camera"},
+    "new.title": {"fr": "Ajouter une caméra", "en": "Add a camera"},
+    "new.step_test": {"fr": "1. Tester la caméra", "en": "1. Test the camera"},
+    "new.step_test_help": {
+        "fr": "Son adresse ONVIF et ses identifiants, ou l'URL de son flux RTSP : rien n'est "
+              "enregistré avant l'étape 2.",
+        "en": "Its ONVIF address and credentials, or its RTSP stream URL: nothing is saved "
+              "before step 2.",
+    },
+    "new.or_rtsp": {"fr": "ou par son flux RTSP", "en": "or by its RTSP stream"},
+    "new.test": {"fr": "Tester", "en": "Test"},
+    "new.testing": {"fr": "Test en cours…", "en": "Testing…"},
+    "new.result": {"fr": "Ce que la caméra a répondu", "en": "What the camera answered"},
+    "new.device": {"fr": "Équipement", "en": "Device"},
+    "new.profiles": {"fr": "Profils vidéo", "en": "Video profiles"},
+    "new.picture": {"fr": "Analyse de l'image", "en": "Picture analysis"},
+    "new.frame": {"fr": "Image reçue", "en": "Frame received"},
+    "new.no_frame": {"fr": "Aucune image reçue.", "en": "No frame received."},
+    "new.step_save": {"fr": "2. Enregistrer la caméra", "en": "2. Save the camera"},
+    "new.duplicate": {"fr": "Un autre enregistrement partage cet équipement (encodeur)",
+                      "en": "Another record shares this device (an encoder)"},
+    "new.save": {"fr": "Enregistrer", "en": "Save"},
+    "new.failed": {"fr": "Refusé : {error}", "en": "Refused: {error}"},
+    "camera.approve": {"fr": "Approuver une nouvelle référence", "en": "Approve a new reference"},
+    "camera.approve_help": {
+        "fr": "Une image est prise maintenant et remplace la référence choisie : comparez la "
+              "dernière image et la référence ci-dessus.",
+        "en": "A frame is captured now and replaces the chosen reference: compare the latest "
+              "frame and the reference above.",
+    },
+    "camera.kind": {"fr": "Référence", "en": "Reference"},
+    "camera.kind.day": {"fr": "de jour", "en": "day"},
+    "camera.kind.night": {"fr": "de nuit", "en": "night"},
+    "camera.approve_button": {"fr": "Approuver", "en": "Approve"},
+    "camera.plan": {"fr": "Planifier une maintenance", "en": "Plan a maintenance window"},
+    "camera.plan_on": {"fr": "Sur", "en": "On"},
+    "camera.plan_on.camera": {"fr": "cette caméra", "en": "this camera"},
+    "camera.plan_on.site": {"fr": "tout le site", "en": "the whole site"},
+    "camera.plan_on.municipality": {"fr": "toute la commune", "en": "the whole municipality"},
+    "camera.plan_button": {"fr": "Planifier", "en": "Plan"},
+    "error.title": {"fr": "Erreur {status}", "en": "Error {status}"},
+    "error.back": {"fr": "Retour au mur d'état", "en": "Back to the status wall"},
+    "role.admin": {"fr": "administration", "en": "administrator"},
+    "role.technician": {"fr": "technicien", "en": "technician"},
+    "role.operator": {"fr": "opérateur", "en": "operator"},
+    "role.municipality": {"fr": "commune", "en": "municipality"},
+    "role.maintainer": {"fr": "mainteneur", "en": "maintainer"},
+}  # fmt: skip
+
+STATE_ICONS = {"down": "✖", "degraded": "▲", "unknown": "?", "maintenance": "⚙", "ok": "✔",
+               "decommissioned": "–"}  # fmt: skip
+# The words the scripts show besides states and conditions.
+BROWSER_WORDS = (
+    "wall.live_on", "wall.live_off", "wall.critical", "wall.sound_on", "wall.sound_off",
+    "wall.site_count", "wall.no_image", "incident.done", "incident.failed", "login.failed",
+    "login.unreachable", "camera.no_history", "new.testing", "new.no_frame", "new.failed",
+    "new.device", "new.profiles", "new.picture",
+)  # fmt: skip
+# Record fields the scripts name (what a camera test found).
+BROWSER_HEADERS = ("manufacturer", "model", "serial", "firmware")
+# Metrics shown as a share of the picture (0..1 in the record).
+SHARE_METRICS = ("dark_fraction", "bright_fraction", "flat_fraction", "covered_fraction")
+
+
+class Words:
+    """The pages' words in one language, with the project's catalogue beside them."""
+
+    def __init__(self, texts: Texts) -> None:
+        self.texts = texts
+        self.language: Language = texts.language
+
+    def __call__(self, key: str, **values: Any) -> str:
+        return WORDS[key][self.language].format(**values)
+
+    def since(self, moment: datetime | None, now: datetime | None = None) -> str:
+        """How long ago, in words ("depuis 3 h 05 min")."""
+        if moment is None:
+            return ""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = max(0.0, ((now or datetime.now(UTC)) - moment).total_seconds())
+        return self("incidents.since", duration=format_duration(seconds, self.language))
+
+    def metric(self, name: str, value: Any) -> str:
+        """One measure in plain words: a ratio to the reference as a percentage, a share of
+        the picture as a percentage, anything else as its label and value."""
+        texts = self.texts
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return self("metric.plain", label=texts.metric(name), value=value)
+        if name == "luma_ratio" and value != 1:
+            key = "metric.darker" if value < 1 else "metric.brighter"
+            return self(key, pct=round(abs(1 - value) * 100))
+        if name == "sharpness_ratio" and value < 1:
+            return self("metric.less_sharp", pct=round((1 - value) * 100))
+        if name in SHARE_METRICS:
+            return self("metric.share", label=texts.metric(name), pct=round(value * 100))
+        return self("metric.plain", label=texts.metric(name), value=texts.number(value))
+
+    def browser_words(self) -> dict[str, str]:
+        """What the scripts show, handed to them in a data attribute."""
+        words = {f"state.{name}": self.texts.state(name) for name in STATE_ICONS}
+        words.update({f"condition.{name}": self.texts.condition(name) for name in CONDITIONS})
+        words.update({f"header.{name}": self.texts.header(name) for name in BROWSER_HEADERS})
+        for key in BROWSER_WORDS:
+            words[key] = WORDS[key][self.language]
+        return words

@@ -1,0 +1,47 @@
+// What every page shares: its words, the CSRF token, the sign-out button, missing images.
+"use strict";
+(function () {
+  const body = document.body;
+  const vp = (window.vp = window.vp || {});
+  vp.words = JSON.parse(body.dataset.words || "{}");
+  vp.word = function (key, values) {
+    let text = vp.words[key] || key;
+    for (const [name, value] of Object.entries(values || {})) text = text.split("{" + name + "}").join(value);
+    return text;
+  };
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  vp.csrf = meta ? meta.content : "";
+  // A JSON request to the API; writes carry the session's CSRF token.
+  vp.api = async function (method, url, body) {
+    const headers = { Accept: "application/json" };
+    if (vp.csrf) headers["X-CSRF-Token"] = vp.csrf;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(url, { method, headers, credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body) });
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    return { ok: response.ok, status: response.status, data };
+  };
+  // An image the server has not got (no reference yet, no frame): a word in its place.
+  function markMissing(img) {
+    if (!img.parentNode) return;
+    const placeholder = document.createElement("span");
+    placeholder.className = "missing-image";
+    placeholder.textContent = vp.word("wall.no_image");
+    if (img.alt) placeholder.setAttribute("aria-label", img.alt);
+    img.replaceWith(placeholder);
+  }
+  document.addEventListener("error", function (event) {
+    if (event.target && event.target.tagName === "IMG") markMissing(event.target);
+  }, true);
+  document.addEventListener("DOMContentLoaded", function () {
+    for (const img of document.querySelectorAll("img")) {
+      if (img.getAttribute("src") && img.complete && img.naturalWidth === 0 && img.getAttribute("loading") !== "lazy") markMissing(img);
+    }
+    const logout = document.getElementById("logout");
+    if (logout) logout.addEventListener("click", async function () {
+      await vp.api("DELETE", body.dataset.sessionUrl);
+      window.location.assign("/login");
+    });
+  });
+})();
