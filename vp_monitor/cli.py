@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 from rich.console import Console
@@ -26,8 +26,10 @@ from vp_monitor.cli_context import (
     run_at_edge,
     warn,
 )
-from vp_monitor.conditions import SEVERITIES
+from vp_monitor.conditions import CONDITIONS, SEVERITIES, STATE_NAMES
 from vp_monitor.service import commands
+from vp_monitor.service.lists import CameraSort
+from vp_monitor.service.scope import Scope
 from vp_monitor.texts import Message
 
 
@@ -262,7 +264,8 @@ def site_remove(context: Context, ref, municipality) -> None:
 
 
 # -- camera ----------------------------------------------------------------------------------
-CAMERA_COLUMNS = ("code", "name", "municipality", "site", "kind", "lifecycle", "onvif_host")
+CAMERA_COLUMNS = ("code", "name", "municipality", "site", "kind", "lifecycle", "state",
+                  "onvif_host")  # fmt: skip
 KINDS = click.Choice(["fixed", "ptz", "dome", "multisensor"])
 SEVERITY_CHOICES = list(reversed(SEVERITIES))  # least severe first
 LIFECYCLES = click.Choice(["planned", "active", "maintenance", "decommissioned"])
@@ -402,14 +405,31 @@ def camera_update(
 @camera.command("list")
 @click.option("--municipality", help="Only this municipality (INSEE).")
 @click.option("--site", help="Only this site (id or name).")
+@click.option("--state", "states", multiple=True, type=click.Choice(STATE_NAMES),
+              help="Only cameras in this state (repeatable).")  # fmt: skip
+@click.option("--condition", type=click.Choice(sorted(CONDITIONS)),
+              help="Only cameras with this current condition.")  # fmt: skip
+@click.option("--severity", type=click.Choice(SEVERITY_CHOICES),
+              help="Only cameras whose worst incident or condition is this severe.")  # fmt: skip
+@click.option("--maintainer", help="Only cameras this company maintains.")
+@click.option("--tag", help="Only cameras with this tag.")
+@click.option("--lifecycle", type=LIFECYCLES, help="Only cameras in this lifecycle.")
+@click.option("--search", "q", help="Text in the code, name or site address.")
+@click.option("--sort", type=click.Choice(get_args(CameraSort)), default="code",
+              show_default=True, help="Order (`worst`: down first; `-` reverses).")  # fmt: skip
 @json_option
 @pass_context
-def camera_list(context: Context, municipality, site, as_json) -> None:
-    """List cameras."""
-    from vp_monitor.registry.service import camera_record
+def camera_list(context: Context, municipality, site, states, as_json, **filters) -> None:
+    """List cameras, with their state."""
+    from vp_monitor.service.lists import CameraFilters, list_cameras
 
     with context.registry() as registry:
-        records = [camera_record(c) for c in registry.cameras(municipality, site)]
+        if municipality:
+            registry.municipality(municipality)  # an unknown one is an error, not an empty list
+        site_id = registry.site(site, municipality).id if site else None
+        wanted = CameraFilters(municipality=municipality, site=site_id,
+                               state=list(states) or None, **filters)  # fmt: skip
+        records = list_cameras(registry.session, Scope.supervision(), wanted)["items"]
     print_records(records, CAMERA_COLUMNS, as_json)
 
 
@@ -724,7 +744,7 @@ def maintenance_list(context: Context, as_json) -> None:
     from vp_monitor.service.views import maintenance_windows
 
     with context.registry() as registry:
-        records = maintenance_windows(registry)
+        records = maintenance_windows(registry.session, Scope.supervision())
     if not records and not as_json:
         click.echo(context.texts("maintenance.none"))
         return

@@ -157,9 +157,9 @@ async def test_acknowledge_and_maintenance_inside_a_running_loop(fleet):
     planned = await commands.plan_maintenance(
         fleet, MaintenanceInput(scope="camera", target="BB-001", **window), BOULOGNE
     )
-    with fleet.registry() as registry:
-        windows = views.maintenance_windows(registry)
+    windows = read(fleet, views.maintenance_windows, BOULOGNE)
     assert [(w["id"], w["camera"], w["reason"]) for w in windows] == [(planned, "BB-001", "lens")]
+    assert read(fleet, views.maintenance_windows, VERSAILLES) == []
 
 
 PASSWORD = "Sup3r-S3cret!"

@@ -11,9 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, or_, select, true
 
-from vp_monitor.registry.models import Camera, Contact, Maintainer, Municipality, Site
+from vp_monitor.registry.models import (
+    Camera,
+    Contact,
+    Maintainer,
+    MaintenanceWindow,
+    Municipality,
+    Site,
+)
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,36 @@ class Scope:
         if self.maintainer is not None:
             return Site.id.in_(select(Camera.site_id).where(self.cameras()))
         return true()
+
+    def towns(self) -> ColumnElement[bool]:
+        """The SQL condition on `Municipality` rows inside the scope (a maintainer's: where it
+        maintains a camera)."""
+        if self.municipalities:
+            return Municipality.insee.in_(sorted(self.municipalities))
+        if self.maintainer is not None:
+            return Municipality.id.in_(select(Camera.municipality_id).where(self.cameras()))
+        return true()
+
+    def contacts(self) -> ColumnElement[bool]:
+        """The SQL condition on `Contact` rows inside the scope: a municipality's or a
+        company's own recipients (the supervision centre's are its own)."""
+        if self.municipalities:
+            return Contact.municipality_id.in_(self._towns())
+        if self.maintainer is not None:
+            company = select(Maintainer.id).where(Maintainer.name == self.maintainer)
+            return Contact.maintainer_id.in_(company)
+        return true()
+
+    def maintenance_windows(self) -> ColumnElement[bool]:
+        """The SQL condition on `MaintenanceWindow` rows inside the scope: windows on its
+        cameras, its sites or its municipalities."""
+        if self.is_supervision:
+            return true()
+        return or_(
+            MaintenanceWindow.camera_id.in_(select(Camera.id).where(self.cameras())),
+            MaintenanceWindow.site_id.in_(select(Site.id).where(self.sites())),
+            MaintenanceWindow.municipality_id.in_(select(Municipality.id).where(self.towns())),
+        )
 
     def has_municipality(self, insee: str) -> bool:
         """Whether a camera of this municipality may be written in the scope (a maintainer

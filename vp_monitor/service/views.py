@@ -6,7 +6,6 @@ them as JSON alike.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -15,12 +14,23 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from vp_monitor.alerts.models import Incident
-from vp_monitor.registry.models import Camera, Lifecycle, Municipality, Site
-from vp_monitor.registry.service import NotFound, camera_record, maintenance_record
+from vp_monitor.registry.models import Camera, Site
+from vp_monitor.registry.service import NotFound, camera_record
+from vp_monitor.service.lists import (
+    STATE_ORDER,
+    CameraFilters,
+    IncidentFilters,
+    camera_state,
+    incident_rows,
+    list_cameras,
+    list_maintenance,
+    open_camera_incidents,
+    status_summary,
+)
 from vp_monitor.service.scope import Scope, incidents_in
 
 WITH_PLACES = (selectinload(Camera.site), selectinload(Camera.municipality))
-STATE_ORDER = {"down": 0, "degraded": 1, "unknown": 2, "maintenance": 3, "ok": 4}
+__all__ = ["STATE_ORDER"]  # re-exported: the order of the status wall
 
 
 # -- cameras -----------------------------------------------------------------------------------
@@ -43,22 +53,13 @@ def camera_detail(session: Session, scope: Scope, code: str) -> dict[str, Any]:
 
     camera = find_camera(session, scope, code)
     current = session.get(CameraStatus, camera.id)
-    incident = _open_camera_incidents(session, [camera.id]).get(camera.id)
+    incident = open_camera_incidents(session, [camera.id]).get(camera.id)
     return {
         **camera_record(camera),
-        **_state(current),
+        **camera_state(current),
         "incident": incident.id if incident else None,
         "incident_status": incident.status if incident else None,
         "acknowledged_by": incident.acknowledged_by if incident else None,
-    }
-
-
-def _state(current: Any) -> dict[str, Any]:
-    return {
-        "state": current.state if current else "unknown",
-        "conditions": list(current.conditions or []) if current else [],
-        "since": current.since if current else None,
-        "last_check": current.last_check_at if current else None,
     }
 
 
@@ -69,53 +70,35 @@ class StatusWall:
     cameras: list[dict[str, Any]] = field(default_factory=list)
     watched: int = 0  # active cameras in the scope, shown or not
     counts: list[dict[str, Any]] = field(default_factory=list)  # per municipality and site
+    summary: dict[str, Any] = field(default_factory=dict)  # lists.status_summary
+
+
+# What the wall shows: every watched state (decommissioned cameras are not watched), or only
+# the cameras that are not ok.
+WALL_STATES = list(STATE_ORDER)
+PROBLEM_STATES = [state for state in STATE_ORDER if state != "ok"]
+WALL_FIELDS = ("state", "conditions", "since", "last_check", "incident", "incident_status",
+               "acknowledged_by")  # fmt: skip
 
 
 def status_wall(session: Session, scope: Scope, problems_only: bool = False) -> StatusWall:
-    """The status wall: state, conditions, incident status and who acknowledged it; with
-    `problems_only`, cameras that are not ok."""
-    from vp_monitor.monitor.models import CameraStatus
-
-    query = (
-        select(Camera, CameraStatus)
-        .options(*WITH_PLACES)
-        .outerjoin(CameraStatus, CameraStatus.camera_id == Camera.id)
-        .where(Camera.lifecycle != Lifecycle.DECOMMISSIONED, scope.cameras())
-    )
-    rows = list(session.execute(query))
-    open_incidents = _open_camera_incidents(session)
-    wall, counts = StatusWall(watched=len(rows)), Counter()
-    for camera, current in rows:
-        state = _state(current)
-        counts[(camera.municipality.insee, camera.site.name, state["state"])] += 1
-        if problems_only and state["state"] == "ok":
-            continue
-        incident = open_incidents.get(camera.id)
-        wall.cameras.append({
-            "camera": camera.code,
-            "site": camera.site.name,
-            "municipality": camera.municipality.insee,
-            **state,
-            "incident": incident.id if incident else None,
-            "incident_status": incident.status if incident else None,
-            "acknowledged_by": incident.acknowledged_by if incident else None,
-        })  # fmt: skip
-    wall.cameras.sort(key=lambda r: (STATE_ORDER.get(r["state"], 5), r["camera"]))
+    """The status wall: state, conditions, incident status and who acknowledged it, worst
+    first; with `problems_only`, cameras that are not ok. Counts from `status_summary`."""
+    summary = status_summary(session, scope)
+    filters = CameraFilters(state=PROBLEM_STATES if problems_only else WALL_STATES)
+    wall = StatusWall(watched=summary["fleet"]["total"], summary=summary)
+    for item in list_cameras(session, scope, filters)["items"]:
+        wall.cameras.append({"camera": item["code"], "site": item["site"],
+                             "municipality": item["municipality"],
+                             **{name: item[name] for name in WALL_FIELDS}})  # fmt: skip
     wall.counts = [
-        {"municipality": insee, "site": site, "state": state, "count": count}
-        for (insee, site, state), count in sorted(counts.items())
-    ]
+        {"municipality": site["municipality"], "site": site["site"], "state": state,
+         "count": count}
+        for site in summary["sites"]
+        for state, count in sorted(site["states"].items())
+    ]  # fmt: skip
+    wall.counts.sort(key=lambda c: (c["municipality"], c["site"], c["state"]))
     return wall
-
-
-def _open_camera_incidents(
-    session: Session, camera_ids: list[int] | None = None
-) -> dict[int, Incident]:
-    """Each camera's unresolved incident (the newest, should there be several)."""
-    query = select(Incident).where(Incident.status != "resolved", Incident.camera_id.is_not(None))
-    if camera_ids is not None:
-        query = query.where(Incident.camera_id.in_(camera_ids))
-    return {i.camera_id: i for i in session.scalars(query.order_by(Incident.opened_at))}
 
 
 # -- incidents ---------------------------------------------------------------------------------
@@ -154,11 +137,9 @@ def incidents(
     session: Session, scope: Scope, include_resolved: bool = False, limit: int = 200
 ) -> list[dict[str, Any]]:
     """The scope's incidents (unresolved ones unless `include_resolved`), newest first."""
-    query = select(Incident).where(incidents_in(scope))
-    if not include_resolved:
-        query = query.where(Incident.status != "resolved")
-    query = query.order_by(Incident.opened_at.desc()).limit(limit)
-    return [incident_record(session, i) for i in session.scalars(query)]
+    filters = IncidentFilters(status=None if include_resolved else "unresolved")
+    found, _ = incident_rows(session, scope, filters, limit=limit)
+    return [incident_record(session, i) for i in found]
 
 
 def find_incident(session: Session, scope: Scope, incident_id: str) -> Incident:
@@ -279,22 +260,6 @@ def daily_report(registry: Any, scope: Scope, day: date, settings: Any) -> dict[
 
 
 # -- maintenance -------------------------------------------------------------------------------
-def maintenance_windows(registry: Any) -> list[dict[str, Any]]:
-    """Maintenance windows with the camera code, site and municipality names."""
-    records, session = [], registry.session
-    for window in registry.maintenance_windows():
-        camera = session.get(Camera, window.camera_id) if window.camera_id else None
-        place = session.get(Site, window.site_id) if window.site_id else None
-        place = place or (camera.site if camera else None)
-        town = session.get(Municipality, window.municipality_id) if window.municipality_id \
-            else (place.municipality if place else None)  # fmt: skip
-        records.append({
-            **maintenance_record(window),
-            "camera": camera.code if camera else None,
-            "site": place.name if place else None,
-            "municipality": town.name if town else None,
-            "insee": town.insee if town else None,
-            "starts_at": window.starts_at,
-            "ends_at": window.ends_at,
-        })  # fmt: skip
-    return records
+def maintenance_windows(session: Session, scope: Scope) -> list[dict[str, Any]]:
+    """The scope's maintenance windows with the camera code, site and municipality names."""
+    return list_maintenance(session, scope)["items"]
