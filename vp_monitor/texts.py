@@ -884,6 +884,26 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": "le corps doit être du JSON (Content-Type: application/json), pas {content_type}",
         "en": "the body must be JSON (Content-Type: application/json), not {content_type}",
     },
+    "web.media_type_expected": {
+        "fr": "le corps doit être de type {expected} (Content-Type), pas {content_type}",
+        "en": "the body must be of type {expected} (Content-Type), not {content_type}",
+    },
+    "web.excel_is_csv": {
+        "fr": "excel donne du CSV : pas avec format=json",
+        "en": "excel gives CSV: not with format=json",
+    },
+    "web.import_refused": {
+        "fr": (
+            "{n} ligne refusée : rien n'a été écrit ; corrigez-la (problems) et renvoyez le "
+            "fichier",
+            "{n} lignes refusées : rien n'a été écrit ; corrigez-les (problems) et renvoyez le "
+            "fichier",
+        ),
+        "en": (
+            "{n} row refused: nothing was written; fix it (problems) and send the file again",
+            "{n} rows refused: nothing was written; fix them (problems) and send the file again",
+        ),
+    },
     "web.body_too_large": {
         "fr": "corps de requête trop gros : {limit} octets au plus",
         "en": "request body too large: {limit} bytes at most",

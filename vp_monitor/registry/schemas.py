@@ -82,6 +82,21 @@ PositiveInt = Annotated[
     Annotated[int, Field(gt=0, le=16384)] | None, BeforeValidator(_blank_to_none)
 ]
 OptionalDate = Annotated[date | None, BeforeValidator(_blank_to_none)]
+OptionalInsee = Annotated[
+    str | None,
+    BeforeValidator(_blank_to_none),
+    AfterValidator(lambda v: v if v is None else _insee(v)),
+]
+Name = Annotated[Annotated[str, Field(max_length=120)] | None, BeforeValidator(_blank_to_none)]
+Latitude = Annotated[Annotated[float, Field(ge=-90, le=90)] | None, BeforeValidator(_blank_to_none)]
+Longitude = Annotated[
+    Annotated[float, Field(ge=-180, le=180)] | None, BeforeValidator(_blank_to_none)
+]
+Kind = Annotated[CameraKind | None, BeforeValidator(_blank_to_none)]
+Codec = Annotated[str | None, BeforeValidator(lambda v: _blank_to_none(v) and v.strip().lower())]
+Fps = Annotated[Annotated[float, Field(gt=0, le=240)] | None, BeforeValidator(_blank_to_none)]
+LifecycleValue = Annotated[Lifecycle | None, BeforeValidator(_blank_to_none)]
+Tags = Annotated[list[str] | None, BeforeValidator(_tags)]
 
 
 class Input(BaseModel):
@@ -91,9 +106,7 @@ class Input(BaseModel):
 class MunicipalityInput(Input):
     insee: Insee
     # None: the official name from the shipped list of communes (see Registry.add_municipality).
-    name: Annotated[
-        Annotated[str, Field(max_length=120)] | None, BeforeValidator(_blank_to_none)
-    ] = None
+    name: Name = None
     departement: Optional = None
 
     @model_validator(mode="after")
@@ -112,16 +125,31 @@ class MunicipalityInput(Input):
         return self
 
 
+class MunicipalityUpdate(Input):
+    """Changes to a municipality (the API's PATCH): the fields given replace the stored ones;
+    absent or null ones stay. The INSEE code never changes."""
+
+    name: Name = None
+    departement: Optional = None
+
+
 class SiteInput(Input):
     name: Annotated[str, Field(min_length=1, max_length=120)]
     municipality: Insee
     address: Optional = None
-    latitude: Annotated[
-        Annotated[float, Field(ge=-90, le=90)] | None, BeforeValidator(_blank_to_none)
-    ] = None
-    longitude: Annotated[
-        Annotated[float, Field(ge=-180, le=180)] | None, BeforeValidator(_blank_to_none)
-    ] = None
+    latitude: Latitude = None
+    longitude: Longitude = None
+    uplink: Optional = None
+
+
+class SiteUpdate(Input):
+    """Changes to a site (the API's PATCH, `site update`): the fields given replace the stored
+    ones; absent or null ones stay. A site stays in its municipality (its cameras do)."""
+
+    name: Name = None
+    address: Optional = None
+    latitude: Latitude = None
+    longitude: Longitude = None
     uplink: Optional = None
 
 
@@ -132,31 +160,27 @@ class CameraInput(Input):
     site: Annotated[str, Field(min_length=1)]
     municipality: Insee
     name: Optional = None
-    kind: Annotated[CameraKind | None, BeforeValidator(_blank_to_none)] = None
+    kind: Kind = None
     onvif_host: Optional = None
     onvif_port: Port = None
     username: Optional = None
     password: Optional = None
     rtsp_main: RtspUrl = None
     rtsp_sub: RtspUrl = None
-    expected_codec: Annotated[
-        str | None, BeforeValidator(lambda v: _blank_to_none(v) and v.strip().lower())
-    ] = None
+    expected_codec: Codec = None
     expected_width: PositiveInt = None
     expected_height: PositiveInt = None
-    expected_fps: Annotated[
-        Annotated[float, Field(gt=0, le=240)] | None, BeforeValidator(_blank_to_none)
-    ] = None
+    expected_fps: Fps = None
     manufacturer: Optional = None
     model: Optional = None
     serial: Optional = None
     firmware: Optional = None
-    lifecycle: Annotated[Lifecycle | None, BeforeValidator(_blank_to_none)] = None
+    lifecycle: LifecycleValue = None
     installed_on: OptionalDate = None
     maintainer: Optional = None
     authorisation_number: Optional = None
     authorisation_expires: OptionalDate = None
-    tags: Annotated[list[str] | None, BeforeValidator(_tags)] = None
+    tags: Tags = None
     notes: Optional = None
     uplink: Optional = None  # only used when the import creates the site
 
@@ -184,6 +208,46 @@ class CameraInput(Input):
             self.username = self.username or user
             if password is not None and self.password in (None, MASK):
                 self.password = password
+
+
+class CameraUpdate(Input):
+    """Changes to a camera (the API's PATCH): the fields given replace the stored ones; absent
+    or null ones stay. The asset code never changes. The whole camera is validated again as a
+    CameraInput once merged (Registry.update_camera), as `camera update` does."""
+
+    site: Optional = None  # id or name
+    municipality: OptionalInsee = None
+    name: Optional = None
+    kind: Kind = None
+    onvif_host: Optional = None
+    onvif_port: Port = None
+    username: Optional = None
+    password: Optional = None
+    rtsp_main: RtspUrl = None
+    rtsp_sub: RtspUrl = None
+    expected_codec: Codec = None
+    expected_width: PositiveInt = None
+    expected_height: PositiveInt = None
+    expected_fps: Fps = None
+    manufacturer: Optional = None
+    model: Optional = None
+    serial: Optional = None
+    firmware: Optional = None
+    lifecycle: LifecycleValue = None
+    installed_on: OptionalDate = None
+    maintainer: Optional = None
+    authorisation_number: Optional = None
+    authorisation_expires: OptionalDate = None
+    tags: Tags = None
+    notes: Optional = None
+
+
+class DecommissionInput(Input):
+    """Why a camera is retired (kept in its notes), as `camera decommission --note`."""
+
+    note: Annotated[
+        Annotated[str, Field(max_length=2000)] | None, BeforeValidator(_blank_to_none)
+    ] = None
 
 
 def split_url_credentials(url: str) -> tuple[str, str | None, str | None]:
@@ -249,6 +313,17 @@ class ContactInput(Input):
         if self.channel is ContactChannel.MQTT and any(c in self.address for c in "#+"):
             raise FieldsError("address", "value.mqtt_topic")
         return self
+
+
+class ContactUpdate(Input):
+    """How a recipient is told (the API's PATCH, `contact update`): the fields given replace
+    the stored ones; absent or null ones stay."""
+
+    min_severity: Severity | None = None
+    language: Literal["fr", "en"] | None = None
+    level: Annotated[int, Field(ge=0, le=9)] | None = None
+    digest: bool | None = None
+    reports: bool | None = None
 
 
 class MaintenanceInput(Input):

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -21,6 +22,7 @@ from vp_monitor.web.errors import ApiError, invalid
 from vp_monitor.web.routes import Route
 
 MAX_JSON_DEPTH = 32  # deeper bodies are refused before they reach a model
+Result = TypeVar("Result")
 
 
 @dataclass
@@ -48,6 +50,16 @@ class Call:
     def path(self, name: str) -> str:
         """A path parameter, as given."""
         return self.request.match_info[name]
+
+    async def in_registry(self, work: Callable[..., Result], *args: Any) -> Result:
+        """`work(registry, *args)` in one transaction in the database pool, the audit trail
+        naming the caller (App.in_registry names the application's actor)."""
+
+        def run() -> Result:
+            with self.app.registry(self.actor) as registry:
+                return work(registry, *args)
+
+        return await self.app.run_blocking(run)
 
 
 def _is_list(annotation: Any) -> bool:
@@ -81,12 +93,7 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     or too deeply nested JSON are each a 4xx naming what was wrong."""
     if request.content_type != "application/json":
         raise ApiError(415, "web.json_expected", content_type=request.content_type or "-")
-    from vp_monitor.web.app import MAX_BODY
-
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise ApiError(413, "web.body_too_large", limit=request.app[MAX_BODY]) from None
+    raw = await read_body(request, ("application/json",))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -103,6 +110,23 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as exc:
         raise invalid(exc, "body") from None
+
+
+async def read_body(request: web.Request, media_types: tuple[str, ...]) -> bytes:
+    """The raw body of a request of one of `media_types` (for bodies that are not a JSON
+    object, a CSV file say); the wrong content type is 415, a body over the application's
+    limit 413."""
+    if request.content_type not in media_types:
+        raise ApiError(
+            415, "web.media_type_expected", expected=", ".join(media_types),
+            content_type=request.content_type or "-",
+        )  # fmt: skip
+    from vp_monitor.web.app import MAX_BODY
+
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(413, "web.body_too_large", limit=request.app[MAX_BODY]) from None
 
 
 def _depth(text: str) -> int:
@@ -124,4 +148,4 @@ def _json_reason(exc: Exception) -> str:
     return "too deeply nested"
 
 
-__all__ = ["Call", "Route", "parse_body", "parse_query"]
+__all__ = ["Call", "Route", "parse_body", "parse_query", "read_body"]

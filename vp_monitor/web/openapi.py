@@ -101,7 +101,7 @@ def _parameters(route: Route, schemas: dict, definitions: dict) -> list[dict[str
 
 def _resolved(schema: dict, definitions: dict) -> dict:
     ref = schema.get("$ref")
-    return definitions[ref.rsplit("/", 1)[1]] if ref else schema
+    return definitions["$defs"][ref.rsplit("/", 1)[1]] if ref else schema
 
 
 def _responses(route: Route, schemas: dict) -> dict[str, Any]:

@@ -64,6 +64,6 @@ class Route:
 
 def all_routes() -> list[Route]:
     """Every route of the API, in the order they are documented."""
-    from vp_monitor.web.api import docs
+    from vp_monitor.web.api import docs, registry
 
-    return [*docs.ROUTES]
+    return [*docs.ROUTES, *registry.ROUTES]
