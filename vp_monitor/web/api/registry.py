@@ -39,8 +39,6 @@ from vp_monitor.web.routes import EVERYONE, SUPERVISION, TECHNICIANS, Route
 
 CONTACT_READERS = SUPERVISION | {"municipality"}
 IMPORT_MEDIA_TYPES = ("text/csv", "application/json")
-SITE_ID = "{site_id:[0-9]+}"
-CONTACT_ID = "{contact_id:[0-9]+}"
 MAX_ID = 2**31 - 1  # the largest id the database holds
 
 
@@ -369,14 +367,15 @@ async def delete_contact(call: Call) -> None:
 
 
 def _id(call: Call, name: str) -> int:
-    """An id from the path; one too large for the database names nothing (NotFound)."""
+    """An id from the path; anything but a number the database holds names nothing
+    (NotFound, as a missing one)."""
     text = call.path(name)
-    number = int(text) if len(text) <= 10 else MAX_ID + 1
-    if number > MAX_ID:
+    digits = text.isascii() and text.isdigit() and len(text) <= 10
+    if not digits or int(text) > MAX_ID:
         key, values = ("site.unknown", {"ref": text[:20]}) if name == "site_id" else (
             "contact.unknown", {"id": text[:20]})  # fmt: skip
         raise NotFound(key, **values)
-    return number
+    return int(text)
 
 
 def _changes(call: Call) -> dict[str, Any]:
@@ -427,13 +426,13 @@ ROUTES = [
           response=MunicipalityOut, errors=(409,), tags=TAGS),
     Route("DELETE", "/api/v1/municipalities/{insee}", delete_municipality, TECHNICIANS,
           "Remove a municipality that has no sites", status=204, errors=(409,), tags=TAGS),
-    Route("GET", f"/api/v1/sites/{SITE_ID}", get_site, EVERYONE, "One site", response=SiteOut,
+    Route("GET", "/api/v1/sites/{site_id}", get_site, EVERYONE, "One site", response=SiteOut,
           tags=TAGS),
     Route("POST", "/api/v1/sites", create_site, TECHNICIANS, "Add a site to a municipality",
           body=SiteInput, response=SiteOut, status=201, errors=(409,), tags=TAGS),
-    Route("PATCH", f"/api/v1/sites/{SITE_ID}", update_site, TECHNICIANS, "Change a site",
+    Route("PATCH", "/api/v1/sites/{site_id}", update_site, TECHNICIANS, "Change a site",
           body=SiteUpdate, response=SiteOut, errors=(409,), tags=TAGS),
-    Route("DELETE", f"/api/v1/sites/{SITE_ID}", delete_site, TECHNICIANS,
+    Route("DELETE", "/api/v1/sites/{site_id}", delete_site, TECHNICIANS,
           "Remove a site that has no cameras", status=204, errors=(409,), tags=TAGS),
     # Before /cameras/{code}: these two addresses are not camera codes.
     Route("GET", "/api/v1/cameras/export", export_cameras, EVERYONE,
@@ -460,14 +459,14 @@ ROUTES = [
     Route("GET", "/api/v1/cameras/{code}/audit", camera_audit_trail, EVERYONE,
           "A camera's audit trail: who changed what, when", response=list[AuditEntryOut],
           tags=TAGS),
-    Route("GET", f"/api/v1/contacts/{CONTACT_ID}", get_contact, CONTACT_READERS,
+    Route("GET", "/api/v1/contacts/{contact_id}", get_contact, CONTACT_READERS,
           "One recipient (address masked outside the supervision centre)",
           response=ContactOut, tags=TAGS),
     Route("POST", "/api/v1/contacts", create_contact, TECHNICIANS, "Add a recipient",
           body=ContactInput, response=ContactOut, status=201, errors=(409,), tags=TAGS),
-    Route("PATCH", f"/api/v1/contacts/{CONTACT_ID}", update_contact, TECHNICIANS,
+    Route("PATCH", "/api/v1/contacts/{contact_id}", update_contact, TECHNICIANS,
           "Change how a recipient is told", body=ContactUpdate, response=ContactOut,
           errors=(409,), tags=TAGS),
-    Route("DELETE", f"/api/v1/contacts/{CONTACT_ID}", delete_contact, TECHNICIANS,
+    Route("DELETE", "/api/v1/contacts/{contact_id}", delete_contact, TECHNICIANS,
           "Remove a recipient", status=204, errors=(409,), tags=TAGS),
 ]  # fmt: skip
