@@ -622,6 +622,10 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": ("au plus {n} élément est admis", "au plus {n} éléments sont admis"),
         "en": ("List should have at most {n} item", "List should have at most {n} items"),
     },
+    "value.nul": {
+        "fr": "le caractère NUL (\\0) n'est pas admis dans un texte",
+        "en": "the NUL character (\\0) is not allowed in a text",
+    },
     "value.insee": {
         "fr": "un code INSEE de 5 caractères est attendu, comme 92012 ou 2A004",
         "en": "expected a 5-character INSEE code such as 92012 or 2A004",

@@ -160,18 +160,19 @@ async def test_camera_created_updated_decommissioned_removed_with_audit(api, vp_
 
 
 async def test_camera_writes_refuse_bad_input_with_the_field(api, vp_app):
-    """Bad values are 422 naming the field (before or after merging with the stored camera),
-    a duplicate code or device is refused as on the command line, and nothing is written."""
+    """Bad values are 422 naming the field (before or after merging with the stored camera);
+    a code or device already registered is a conflict (409) as on the command line, and
+    nothing is written."""
     bad_port = {**NEW_CAMERA, "onvif_host": "127.0.30.2", "onvif_port": 0}
     status, error = await call(api, "POST", "/api/v1/cameras", json=bad_port)
     assert (status, error["field"]) == (422, "onvif_port")
     status, error = await call(
         api, "POST", "/api/v1/cameras", json={**NEW_CAMERA, "code": "bb-001"}
     )
-    assert status == 422 and "BB-001" in error["error"]
+    assert status == 409 and "BB-001" in error["error"]
     same_device = {**NEW_CAMERA, "rtsp_main": "rtsp://127.0.10.1:554/main"}
     status, error = await call(api, "POST", "/api/v1/cameras", json=same_device)
-    assert status == 422 and "BB-001" in error["error"]
+    assert status == 409 and "BB-001" in error["error"]
     status, _ = await call(
         api, "POST", "/api/v1/cameras?allow_duplicate_device=true", json=same_device
     )
@@ -207,7 +208,7 @@ async def test_writes_are_for_technicians_only(api):
 async def test_municipality_created_updated_removed(api, vp_app):
     """A commune of the official list takes its official name; another code needs force and
     a name; a département that disagrees with the code names the field; a municipality with
-    sites stays."""
+    sites stays (409)."""
     status, town = await call(api, "POST", "/api/v1/municipalities", json={"insee": "92002"})
     assert (status, town["name"], town["departement"]) == (201, "Antony", "92")
     status, error = await call(api, "POST", "/api/v1/municipalities", json={"insee": "92999"})
@@ -227,7 +228,7 @@ async def test_municipality_created_updated_removed(api, vp_app):
     assert (await call(api, "DELETE", "/api/v1/municipalities/92002"))[0] == 204
     assert (await call(api, "GET", "/api/v1/municipalities/92002", "admin"))[0] == 404
     status, error = await call(api, "DELETE", "/api/v1/municipalities/92012")
-    assert status == 422 and "92012" in error["error"]
+    assert status == 409 and "92012" in error["error"]
     assert audit_actions(vp_app, "municipality", "92002") == [
         ("create", "theo.tech"), ("update", "theo.tech"), ("delete", "theo.tech")
     ]  # fmt: skip
@@ -235,7 +236,7 @@ async def test_municipality_created_updated_removed(api, vp_app):
 
 async def test_site_created_updated_removed(api, vp_app):
     """A site is created in a municipality, changed by id (a name already used there is a
-    conflict), and removed once it has no camera."""
+    conflict), and removed once it has no camera (409 before)."""
     status, site = await call(api, "POST", "/api/v1/sites", json={
         "name": "Gymnase", "municipality": "92012", "latitude": 48.83, "longitude": 2.24,
     })  # fmt: skip
@@ -253,7 +254,7 @@ async def test_site_created_updated_removed(api, vp_app):
     assert (status, error["field"]) == (422, "municipality")
     mairie = place_ids(vp_app)["Mairie de Boulogne"]
     status, error = await call(api, "DELETE", f"/api/v1/sites/{mairie}")
-    assert status == 422 and "Mairie de Boulogne" in error["error"]
+    assert status == 409 and "Mairie de Boulogne" in error["error"]
     assert (await call(api, "DELETE", path))[0] == 204
     assert [a for a, _ in audit_actions(vp_app, "site", path.rsplit("/", 1)[1])] == [
         "create", "update", "delete"
@@ -388,3 +389,28 @@ async def test_export_is_scoped_without_passwords_and_imports_back_unchanged(api
     assert (status, error["field"]) == (422, "excel")
     status, error = await call(api, "GET", "/api/v1/cameras/export?format=xml")
     assert (status, error["field"]) == (422, "format")
+
+
+async def test_values_the_database_cannot_store_are_refused_with_the_field(api):
+    """Over-long texts and the NUL character (PostgreSQL stores neither) are 422 naming the
+    field, from a JSON body or an import row, on both backends; nothing is written."""
+    status, error = await call(
+        api, "POST", "/api/v1/cameras", json={**NEW_CAMERA, "name": "n" * 121}
+    )
+    assert (status, error["field"]) == (422, "name")
+    status, error = await call(api, "POST", "/api/v1/sites", json={
+        "name": "Gymnase\u0000", "municipality": "92012",
+    })  # fmt: skip
+    assert (status, error["field"]) == (422, "name") and "NUL" in error["error"]
+    status, error = await call(
+        api, "PATCH", "/api/v1/cameras/BB-001", json={"tags": ["ok", "no\u0000"], "serial": "s"}
+    )
+    assert (status, error["field"]) == (422, "tags")
+    body = CSV_HEADER.encode() + b"BB-040,Gymnase\x00,92012,rtsp://127.0.31.9/main,\n"
+    status, refused = await call(
+        api, "POST", "/api/v1/cameras/import", data=body, headers={"Content-Type": "text/csv"}
+    )
+    assert status == 422 and "colonne site" in refused["problems"][0]
+    assert (await call(api, "GET", "/api/v1/cameras/BB-010", "admin"))[0] == 404
+    status, camera = await call(api, "GET", "/api/v1/cameras/BB-001", "admin")
+    assert camera["serial"] is None and camera["tags"] == ["tag-boulogne"]

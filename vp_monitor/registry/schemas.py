@@ -14,6 +14,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    field_validator,
     model_validator,
 )
 
@@ -64,6 +65,11 @@ def _rtsp_url(value: str) -> str:
     return value
 
 
+def _lower(value):
+    value = _blank_to_none(value)
+    return value.lower() if isinstance(value, str) else value  # anything else: a type error
+
+
 def _tags(value):
     if isinstance(value, str):
         return [tag.strip() for tag in re.split(r"[;,]", value) if tag.strip()]
@@ -71,6 +77,16 @@ def _tags(value):
 
 
 Optional = Annotated[str | None, BeforeValidator(_blank_to_none)]
+
+
+def text(max_length: int):
+    """An optional text of at most `max_length` characters (its column's size); blank is
+    None."""
+    return Annotated[
+        Annotated[str, Field(max_length=max_length)] | None, BeforeValidator(_blank_to_none)
+    ]
+
+
 Insee = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(_insee)]
 RtspUrl = Annotated[
     str | None,
@@ -93,7 +109,7 @@ Longitude = Annotated[
     Annotated[float, Field(ge=-180, le=180)] | None, BeforeValidator(_blank_to_none)
 ]
 Kind = Annotated[CameraKind | None, BeforeValidator(_blank_to_none)]
-Codec = Annotated[str | None, BeforeValidator(lambda v: _blank_to_none(v) and v.strip().lower())]
+Codec = Annotated[str | None, BeforeValidator(_lower)]
 Fps = Annotated[Annotated[float, Field(gt=0, le=240)] | None, BeforeValidator(_blank_to_none)]
 LifecycleValue = Annotated[Lifecycle | None, BeforeValidator(_blank_to_none)]
 Tags = Annotated[list[str] | None, BeforeValidator(_tags)]
@@ -101,6 +117,18 @@ Tags = Annotated[list[str] | None, BeforeValidator(_tags)]
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value):
+        """No NUL character in any text: PostgreSQL cannot store one (SQLite would)."""
+        if any(isinstance(item, str) and "\x00" in item for item in _items(value)):
+            raise InvalidValue("value.nul")
+        return value
+
+
+def _items(value):
+    return value if isinstance(value, list | tuple) else (value,)
 
 
 class MunicipalityInput(Input):
@@ -136,10 +164,10 @@ class MunicipalityUpdate(Input):
 class SiteInput(Input):
     name: Annotated[str, Field(min_length=1, max_length=120)]
     municipality: Insee
-    address: Optional = None
+    address: text(250) = None
     latitude: Latitude = None
     longitude: Longitude = None
-    uplink: Optional = None
+    uplink: text(64) = None
 
 
 class SiteUpdate(Input):
@@ -147,42 +175,42 @@ class SiteUpdate(Input):
     ones; absent or null ones stay. A site stays in its municipality (its cameras do)."""
 
     name: Name = None
-    address: Optional = None
+    address: text(250) = None
     latitude: Latitude = None
     longitude: Longitude = None
-    uplink: Optional = None
+    uplink: text(64) = None
 
 
 class CameraInput(Input):
     """A camera as given by a technician (CLI or import row). Site is an id or a name."""
 
     code: Annotated[str, AfterValidator(_code)]
-    site: Annotated[str, Field(min_length=1)]
+    site: Annotated[str, Field(min_length=1, max_length=120)]
     municipality: Insee
-    name: Optional = None
+    name: text(120) = None
     kind: Kind = None
-    onvif_host: Optional = None
+    onvif_host: text(253) = None
     onvif_port: Port = None
-    username: Optional = None
-    password: Optional = None
+    username: text(64) = None
+    password: text(256) = None
     rtsp_main: RtspUrl = None
     rtsp_sub: RtspUrl = None
     expected_codec: Codec = None
     expected_width: PositiveInt = None
     expected_height: PositiveInt = None
     expected_fps: Fps = None
-    manufacturer: Optional = None
-    model: Optional = None
-    serial: Optional = None
-    firmware: Optional = None
+    manufacturer: text(80) = None
+    model: text(80) = None
+    serial: text(80) = None
+    firmware: text(80) = None
     lifecycle: LifecycleValue = None
     installed_on: OptionalDate = None
-    maintainer: Optional = None
-    authorisation_number: Optional = None
+    maintainer: text(120) = None
+    authorisation_number: text(60) = None
     authorisation_expires: OptionalDate = None
     tags: Tags = None
     notes: Optional = None
-    uplink: Optional = None  # only used when the import creates the site
+    uplink: text(64) = None  # only used when the import creates the site
 
     @model_validator(mode="after")
     def _checks(self):
@@ -215,28 +243,28 @@ class CameraUpdate(Input):
     or null ones stay. The asset code never changes. The whole camera is validated again as a
     CameraInput once merged (Registry.update_camera), as `camera update` does."""
 
-    site: Optional = None  # id or name
+    site: text(120) = None  # id or name
     municipality: OptionalInsee = None
-    name: Optional = None
+    name: text(120) = None
     kind: Kind = None
-    onvif_host: Optional = None
+    onvif_host: text(253) = None
     onvif_port: Port = None
-    username: Optional = None
-    password: Optional = None
+    username: text(64) = None
+    password: text(256) = None
     rtsp_main: RtspUrl = None
     rtsp_sub: RtspUrl = None
     expected_codec: Codec = None
     expected_width: PositiveInt = None
     expected_height: PositiveInt = None
     expected_fps: Fps = None
-    manufacturer: Optional = None
-    model: Optional = None
-    serial: Optional = None
-    firmware: Optional = None
+    manufacturer: text(80) = None
+    model: text(80) = None
+    serial: text(80) = None
+    firmware: text(80) = None
     lifecycle: LifecycleValue = None
     installed_on: OptionalDate = None
-    maintainer: Optional = None
-    authorisation_number: Optional = None
+    maintainer: text(120) = None
+    authorisation_number: text(60) = None
     authorisation_expires: OptionalDate = None
     tags: Tags = None
     notes: Optional = None
@@ -280,7 +308,7 @@ class ContactInput(Input):
     channel: ContactChannel
     address: Annotated[str, Field(min_length=1, max_length=500)]
     municipality: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
-    maintainer: Optional = None
+    maintainer: text(120) = None
     min_severity: Severity = Severity.MINOR
     language: Literal["fr", "en"] = "fr"
     level: Annotated[int, Field(ge=0, le=9)] = 0
@@ -288,7 +316,7 @@ class ContactInput(Input):
     quiet_until: time | None = None
     digest: bool = False
     reports: bool = False
-    secret: Optional = None
+    secret: text(256) = None
 
     @model_validator(mode="after")
     def _checks(self):

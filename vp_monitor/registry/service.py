@@ -49,6 +49,11 @@ class NotFound(RegistryError):
     """The named municipality, site or camera does not exist."""
 
 
+class Conflict(RegistryError):
+    """Valid input the registry refuses because of what it holds: a code or device already
+    registered, a municipality that still has sites, a site that still has cameras."""
+
+
 # Camera columns written straight from CameraInput fields of the same name.
 CAMERA_FIELDS = (
     "name", "kind", "onvif_host", "onvif_port", "username", "rtsp_main", "rtsp_sub",
@@ -205,7 +210,7 @@ class Registry:
         """Create a municipality; its INSEE code must be new and, unless `force`, a current
         commune of the shipped official list (which gives the name when none is given)."""
         if self.session.scalar(select(Municipality.id).where(Municipality.insee == data.insee)):
-            raise RegistryError("municipality.exists", insee=data.insee)
+            raise Conflict("municipality.exists", insee=data.insee)
         official = commune(data.insee)
         if official is None and not force:
             raise RegistryError(
@@ -235,7 +240,7 @@ class Registry:
     def remove_municipality(self, insee: str) -> None:
         municipality = self.municipality(insee)
         if self.session.scalar(select(Site.id).where(Site.municipality_id == municipality.id)):
-            raise RegistryError("municipality.has_sites", insee=insee)
+            raise Conflict("municipality.has_sites", insee=insee)
         self.audit("delete", "municipality", insee, before=municipality_record(municipality))
         self.session.delete(municipality)
         self._cache.clear()
@@ -274,7 +279,7 @@ class Registry:
         if self.session.scalar(
             select(Site.id).where(Site.municipality_id == municipality.id, Site.name == data.name)
         ):
-            raise RegistryError("site.exists", name=data.name, insee=municipality.insee)
+            raise Conflict("site.exists", name=data.name, insee=municipality.insee)
         values = data.model_dump(exclude={"municipality"})
         site = Site(municipality=municipality, **values)
         self.session.add(site)
@@ -299,7 +304,7 @@ class Registry:
     def remove_site(self, ref: str, municipality: str | None = None) -> None:
         site = self.site(ref, municipality)
         if self.session.scalar(select(Camera.id).where(Camera.site_id == site.id)):
-            raise RegistryError("site.has_cameras", name=site.name)
+            raise Conflict("site.has_cameras", name=site.name)
         self.audit("delete", "site", str(site.id), before=site_record(site))
         self.session.delete(site)
         self._cache.clear()
@@ -356,8 +361,8 @@ class Registry:
             )
         if exists or data.code.lower() in self._new_codes:
             if exists and exists != data.code:
-                raise RegistryError("camera.exists_as", code=data.code, existing=exists)
-            raise RegistryError("camera.exists", code=data.code)
+                raise Conflict("camera.exists_as", code=data.code, existing=exists)
+            raise Conflict("camera.exists", code=data.code)
         if not (data.onvif_host or data.rtsp_main):
             raise RegistryError("camera.address_needed", code=data.code)
         self.site(data.site, self.municipality(data.municipality).insee)
@@ -414,7 +419,7 @@ class Registry:
     def _refuse_duplicate_device(self, data: CameraInput, current: Camera | None = None) -> None:
         clash = self.device_index().find(data, current)
         if clash:
-            raise RegistryError("camera.problem", code=data.code, reason=clash)
+            raise Conflict("camera.problem", code=data.code, reason=clash)
 
     def decommission_camera(self, code: str, note: str | None = None) -> Camera:
         """Mark a camera decommissioned; it keeps its history and is no longer checked."""

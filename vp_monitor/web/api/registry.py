@@ -406,7 +406,12 @@ EXPORT_RESPONSES = {
             "description": "The cameras of the caller's scope",
             "content": {
                 "text/csv": {"schema": {"type": "string"}},
-                "application/json": {"schema": EXPORTED.json_schema(mode="serialization")},
+                "application/json": {
+                    "schema": {  # ExportedCamera holds no model: no $defs
+                        "type": "array",
+                        "items": ExportedCamera.model_json_schema(mode="serialization"),
+                    }
+                },  # fmt: skip
             },
         },
         **_errors(400, 401, 403, 422, 503),
