@@ -22,7 +22,16 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/python -m pip check  # fails when pyproject.toml names a package the lock lacks
 	touch $(STAMP)
 
-install: $(STAMP)
+# Front-end code the web service serves itself (Swagger UI): npm, from package-lock.json.
+NPM_STAMP := node_modules/.installed-stamp
+$(NPM_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm >/dev/null; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $(NPM_STAMP)
+
+install: $(STAMP) $(NPM_STAMP)
 
 # ffprobe (Debian's ffmpeg) is the stock RTSP client the simulator's interoperability tests use.
 system-deps:
@@ -35,7 +44,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check vp_monitor tests tools
 	$(BIN)/lint-imports --no-cache  # import contracts: pyproject.toml [tool.importlinter]
 
-test: $(STAMP) system-deps lint
+test: $(STAMP) $(NPM_STAMP) system-deps lint
 	$(BIN)/pytest -q
 
 $(BIN)/uv: $(STAMP)
@@ -49,8 +58,8 @@ deps-upgrade: $(BIN)/uv
 	$(LOCK_COMMAND) --upgrade
 	$(MAKE) test
 
-demo: $(STAMP)
+demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/vp-monitor demo
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) var node_modules .pytest_cache .ruff_cache *.egg-info

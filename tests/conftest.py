@@ -104,9 +104,9 @@ def english(monkeypatch) -> None:
 
 
 @pytest.fixture
-def town_cli(database_url, secret_key, tmp_path, monkeypatch):
-    """Run `vp-monitor` (click's runner) on a database holding Boulogne-Billancourt and its
-    site "Mairie"; returns (exit code, stdout, stderr). `database=False` leaves out the URL."""
+def run_cli(database_url, secret_key, tmp_path, monkeypatch):
+    """Run `vp-monitor` (click's runner) on a fresh database; returns (exit code, stdout,
+    stderr). `database=False` leaves out the URL."""
     from click.testing import CliRunner
 
     from vp_monitor.cli import main
@@ -121,6 +121,14 @@ def town_cli(database_url, secret_key, tmp_path, monkeypatch):
             raise result.exception
         return result.exit_code, result.stdout, result.stderr
 
-    assert run("municipality", "add", "--insee", "92012", "--name", "Boulogne-Billancourt")[0] == 0
-    assert run("site", "add", "Mairie", "--municipality", "92012")[0] == 0
     return run
+
+
+@pytest.fixture
+def town_cli(run_cli):
+    """`run_cli` on a database holding Boulogne-Billancourt and its site "Mairie"."""
+    assert (
+        run_cli("municipality", "add", "--insee", "92012", "--name", "Boulogne-Billancourt")[0] == 0
+    )
+    assert run_cli("site", "add", "Mairie", "--municipality", "92012")[0] == 0
+    return run_cli

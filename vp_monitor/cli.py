@@ -764,6 +764,7 @@ def maintenance_remove(context: Context, window_id) -> None:
 
 def _register_commands() -> None:
     """Commands that live with their subsystem, one line each."""
+    from vp_monitor.accounts.cli import token, user
     from vp_monitor.alerts.cli import availability_command, incident, report_command, status
     from vp_monitor.demo import demo
     from vp_monitor.monitor.cli import nodes, serve
@@ -772,7 +773,7 @@ def _register_commands() -> None:
     from vp_monitor.vision.cli import analyze
 
     commands = (sim, analyze, check, discover, serve, nodes, demo, status, incident,
-                availability_command, report_command)  # fmt: skip
+                availability_command, report_command, user, token)  # fmt: skip
     for command in commands:
         main.add_command(command)
     camera.add_command(reference)

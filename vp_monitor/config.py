@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from vp_monitor.accounts.settings import AccountSettings
 from vp_monitor.alerts.channel_settings import ChannelSettings
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.monitor.settings import MonitorSettings
@@ -61,6 +62,7 @@ class Settings(Section):
     vision: VisionSettings = Field(default_factory=VisionSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     channels: ChannelSettings = Field(default_factory=ChannelSettings)
+    accounts: AccountSettings = Field(default_factory=AccountSettings)
     web: WebSettings = Field(default_factory=WebSettings)
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import signal
 import socket
 import tempfile
@@ -31,6 +32,7 @@ from vp_monitor.texts import Texts
 
 DEFAULT_FLEET = Path(__file__).resolve().parents[1] / "config" / "demo-fleet.toml"
 DEMO_DIR = Path("var/demo")
+DEMO_MAINTAINER = "Maintenance Démo"
 WEBHOOK_SECRET = "demo-signing-key"
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,31 @@ def register_fleet(registry: Registry, fleet, webhook_url: str) -> int:
     return len(plan.create)
 
 
+def create_demo_accounts(registry: Registry, fleet) -> list[tuple[str, str, str]]:
+    """One account per role, each with a new random password: (role, name, password). The
+    municipality account sees the first site's municipality; the maintainer account, the
+    company that maintains that site's cameras."""
+    from vp_monitor.accounts.principal import ROLES
+    from vp_monitor.accounts.schemas import AccountInput
+    from vp_monitor.accounts.service import add_account
+
+    first_site = fleet.cameras[0].site
+    registry.maintainer(DEMO_MAINTAINER)
+    for fc in fleet.cameras:
+        if fc.site == first_site:
+            registry.update_camera(fc.camera.code, maintainer=DEMO_MAINTAINER)
+    scopes = {
+        "municipality": {"municipalities": [first_site.municipality]},
+        "maintainer": {"maintainer": DEMO_MAINTAINER},
+    }
+    created = []
+    for role in ROLES:
+        name, password = f"demo-{role}", secrets.token_urlsafe(12)
+        add_account(registry, AccountInput(name=name, role=role, **scopes.get(role, {})), password)
+        created.append((role, name, password))
+    return created
+
+
 async def start_webhook_sink(texts: Texts) -> tuple[web.AppRunner, str]:
     """A local webhook receiver that prints each message it gets."""
 
@@ -122,12 +149,16 @@ def start_smtp_sink():
     return controller
 
 
-async def run_demo(fleet_path: Path, duration: float | None) -> None:
-    """Simulate, register, monitor and print until `duration` elapses or Ctrl-C."""
+async def run_demo(
+    fleet_path: Path, duration: float | None, web_host: str = "127.0.0.1", web_port: int = 8080
+) -> None:
+    """Simulate, register, monitor, serve the web and print until `duration` elapses or
+    Ctrl-C."""
     from vp_monitor.monitor.cli import change_printer
     from vp_monitor.service.app import App, build_monitor
     from vp_monitor.service.commands import approve_missing
     from vp_monitor.sim.fleet import RunningFleet, load_fleet
+    from vp_monitor.web.server import start_web
 
     fleet = load_fleet(fleet_path)
     smtp = start_smtp_sink()
@@ -141,7 +172,12 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
     app.engine = open_database(settings.database_url, create=True)  # the demo makes its own
     with app.registry() as registry:
         count = register_fleet(registry, fleet, webhook_url)
+        logins = create_demo_accounts(registry, fleet)
     click.echo(texts("demo.registered", count=count, database=database))
+    click.echo(texts("demo.accounts"))
+    for role, name, password in logins:
+        role_label = texts.value("role", role)
+        click.echo(texts("demo.account", role=role_label, name=name, password=password))
     running = RunningFleet(fleet, discovery_port=None)
     await running.start()
     await running.encoded()  # a camera still encoding its first loop would look down
@@ -150,6 +186,8 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
     await approve_missing(app, "day", "demo installation")
     monitor = build_monitor(app, on_change=change_printer(texts))
     await monitor.start()
+    web_runner = await start_web(app, web_host, web_port)
+    click.echo(texts("serve.web", url=f"http://{web_host}:{web_port}/"))
     click.echo(texts("demo.monitoring"))
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -159,6 +197,7 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), duration)
     finally:
+        await web_runner.cleanup()
         await monitor.stop()
         await running.close()
         await webhook_runner.cleanup()
@@ -171,9 +210,11 @@ async def run_demo(fleet_path: Path, duration: float | None) -> None:
 @click.option("--fleet", "fleet_path", type=click.Path(exists=True, path_type=Path),
               default=DEFAULT_FLEET, show_default=True, help="Fleet file to simulate.")  # fmt: skip
 @click.option("--duration", type=float, help="Stop after this many seconds (default: Ctrl-C).")
-def demo(fleet_path: Path, duration: float | None) -> None:
+@click.option("--port", "web_port", type=click.IntRange(1, 65535), default=8080, show_default=True,
+              help="Port of the web service (on 127.0.0.1).")  # fmt: skip
+def demo(fleet_path: Path, duration: float | None, web_port: int) -> None:
     """Simulate the demo fleet, register it, monitor it and show notifications (SQLite only)."""
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     logging.getLogger("vp_monitor").setLevel(logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_demo(fleet_path, duration))
+        asyncio.run(run_demo(fleet_path, duration, web_port=web_port))

@@ -114,6 +114,15 @@ COLUMNS: dict[str, dict[Language, str]] = {
     "duration": {"fr": "durée", "en": "duration"},
     "detail": {"fr": "détail", "en": "detail"},
     "sent_at": {"fr": "envoyé le", "en": "sent at"},
+    "role": {"fr": "rôle", "en": "role"},
+    "user": {"fr": "compte", "en": "account"},
+    "municipalities": {"fr": "communes", "en": "municipalities"},
+    "prefix": {"fr": "début du jeton", "en": "token start"},
+    "created_at": {"fr": "créé le", "en": "created at"},
+    "updated_at": {"fr": "modifié le", "en": "updated at"},
+    "expires_at": {"fr": "expire le", "en": "expires at"},
+    "last_used_at": {"fr": "dernier usage", "en": "last used"},
+    "revoked_at": {"fr": "révoqué le", "en": "revoked at"},
 }
 
 STATUSES: dict[str, dict[Language, str]] = {
@@ -158,6 +167,19 @@ VALUES: dict[str, dict[str, dict[Language, str]]] = {
         "update": {"fr": "modification", "en": "update"},
         "delete": {"fr": "suppression", "en": "delete"},
         "reference": {"fr": "image de référence", "en": "reference"},
+        "password": {"fr": "mot de passe", "en": "password"},
+        "revoke": {"fr": "révocation", "en": "revoke"},
+        "login": {"fr": "connexion", "en": "login"},
+        "login_failed": {"fr": "échec de connexion", "en": "failed login"},
+        "lockout": {"fr": "connexions bloquées", "en": "logins locked out"},
+        "logout": {"fr": "déconnexion", "en": "logout"},
+    },
+    "role": {
+        "admin": {"fr": "administrateur", "en": "administrator"},
+        "technician": {"fr": "technicien", "en": "technician"},
+        "operator": {"fr": "opérateur", "en": "operator"},
+        "municipality": {"fr": "commune", "en": "municipality"},
+        "maintainer": {"fr": "mainteneur", "en": "maintainer"},
     },
     "channel": {
         "email": {"fr": "e-mail", "en": "e-mail"},
@@ -862,6 +884,110 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
     "incident.ambiguous_id": {
         "fr": "incident {id!r} : correspond à plusieurs incidents",
         "en": "incident {id!r}: matches several incidents",
+    },
+    # accounts, tokens, logins
+    "account.added": {
+        "fr": "compte {name} ({role}) ajouté",
+        "en": "account {name} ({role}) added",
+    },
+    "account.updated": {"fr": "compte {name} modifié", "en": "account {name} updated"},
+    "account.removed": {"fr": "compte {name} supprimé", "en": "account {name} removed"},
+    "account.password_set": {
+        "fr": "mot de passe du compte {name} changé ; ses sessions web sont fermées",
+        "en": "password of account {name} changed; its web sessions are closed",
+    },
+    "account.none": {"fr": "Aucun compte.", "en": "No account."},
+    "account.unknown": {"fr": "compte inconnu {name!r}", "en": "unknown account {name!r}"},
+    "account.exists": {
+        "fr": "le compte {name!r} existe déjà (les noms ne distinguent pas les majuscules)",
+        "en": "account {name!r} already exists (names ignore case)",
+    },
+    "account.last_admin": {
+        "fr": "{name!r} est le dernier compte administrateur ; créez-en un autre d'abord",
+        "en": "{name!r} is the last administrator account; create another one first",
+    },
+    "password.too_short": {
+        "fr": "le mot de passe doit compter au moins {n} caractères",
+        "en": "the password must be at least {n} characters long",
+    },
+    "password.too_long": {
+        "fr": "le mot de passe doit compter au plus {n} caractères",
+        "en": "the password must be at most {n} characters long",
+    },
+    "password.stdin_required": {
+        "fr": "donnez le mot de passe sur l'entrée standard avec --password-stdin",
+        "en": "pipe the password on standard input with --password-stdin",
+    },
+    "token.created": {
+        "fr": "jeton {name!r} créé pour {user} ; il n'est affiché qu'une fois, ci-dessous :",
+        "en": "token {name!r} created for {user}; it is shown once only, below:",
+    },
+    "token.revoked": {
+        "fr": "jeton {name!r} de {user} révoqué",
+        "en": "token {name!r} of {user} revoked",
+    },
+    "token.none": {"fr": "Aucun jeton.", "en": "No token."},
+    "token.unknown": {
+        "fr": "{user} n'a pas de jeton nommé {name!r}",
+        "en": "{user} has no token named {name!r}",
+    },
+    "token.exists": {
+        "fr": "{user} a déjà un jeton nommé {name!r} ; choisissez un autre nom",
+        "en": "{user} already has a token named {name!r}; choose another name",
+    },
+    "token.expires_past": {
+        "fr": "date d'expiration {day} passée : donnez une date à venir",
+        "en": "expiry date {day} has passed: give a date to come",
+    },
+    "login.refused": {
+        "fr": "nom d'utilisateur ou mot de passe incorrect",
+        "en": "wrong user name or password",
+    },
+    "login.slow_down": {
+        "fr": "trop de tentatives de connexion : réessayez dans {seconds} s",
+        "en": "too many login attempts: try again in {seconds} s",
+    },
+    "login.locked": {
+        "fr": "trop d'échecs de connexion : connexion bloquée pendant {minutes} min",
+        "en": "too many failed logins: logins locked for {minutes} min",
+    },
+    "session.required": {
+        "fr": "connexion requise",
+        "en": "login required",
+    },
+    "session.csrf": {
+        "fr": "jeton CSRF absent ou incorrect (en-tête X-CSRF-Token)",
+        "en": "missing or wrong CSRF token (X-CSRF-Token header)",
+    },
+    "value.account_name": {
+        "fr": "1 à 64 lettres, chiffres, '.', '_', '@' ou '-' sont attendus, en commençant par "
+        "une lettre ou un chiffre",
+        "en": "expected 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or "
+        "digit",
+    },
+    "value.municipality_needed": {
+        "fr": "un compte de commune a besoin d'au moins une commune (--municipality INSEE)",
+        "en": "a municipality account needs at least one municipality (--municipality INSEE)",
+    },
+    "value.municipalities_not_for": {
+        "fr": "seul un compte de commune est rattaché à des communes (rôle {role})",
+        "en": "only a municipality account is tied to municipalities (role {role})",
+    },
+    "value.maintainer_needed": {
+        "fr": "un compte de mainteneur a besoin de sa société (--maintainer SOCIÉTÉ)",
+        "en": "a maintainer account needs its company (--maintainer COMPANY)",
+    },
+    "value.maintainer_not_for": {
+        "fr": "seul un compte de mainteneur est rattaché à un mainteneur (rôle {role})",
+        "en": "only a maintainer account is tied to a maintainer (role {role})",
+    },
+    "demo.accounts": {
+        "fr": "comptes de démonstration (interface web) :",
+        "en": "demo accounts (web interface):",
+    },
+    "demo.account": {
+        "fr": "  {role:<15} {name:<18} mot de passe : {password}",
+        "en": "  {role:<15} {name:<18} password: {password}",
     },
     "maintainer.unknown": {
         "fr": "mainteneur inconnu {name!r}",

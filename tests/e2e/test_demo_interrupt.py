@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+from ports import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -60,8 +63,21 @@ def wait_for(predicate, timeout: float, what: str) -> None:
         time.sleep(0.5)
 
 
+def signed_in_as_demo_admin(port: int, printed: str) -> str:
+    """Sign in to the demo's web service with the administrator's printed password."""
+    line = next(line for line in printed.splitlines() if "demo-admin" in line)
+    password = line.rsplit(" ", 1)[1]
+    body = json.dumps({"name": "demo-admin", "password": password}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/session", data=body,
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["role"]
+
+
 @pytest.mark.timeout(180)
 def test_ctrl_c_on_demo_prints_no_traceback(tmp_path):
+    """Ctrl-C ends the demo without a traceback, after its web service signed the
+    administrator in with the password it printed."""
     fleet = tmp_path / "fleet.toml"
     fleet.write_text(
         FLEET.format(rtsp_port=random.randrange(20000, 30000),
@@ -70,8 +86,9 @@ def test_ctrl_c_on_demo_prints_no_traceback(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("VP_")}
     out, err = (tmp_path / "out.txt").open("w+"), (tmp_path / "err.txt").open("w+")
     # Its own process group, like a shell job: Ctrl-C at a terminal signals the whole group.
+    port = free_port("127.0.0.1")
     demo = subprocess.Popen(
-        [sys.executable, "-m", "vp_monitor", "demo", "--fleet", str(fleet)],
+        [sys.executable, "-m", "vp_monitor", "demo", "--fleet", str(fleet), "--port", str(port)],
         cwd=tmp_path, env=env, stdout=out, stderr=err, start_new_session=True,
     )  # fmt: skip
     try:
@@ -80,6 +97,7 @@ def test_ctrl_c_on_demo_prints_no_traceback(tmp_path):
         started = "Ctrl-C"  # the line saying the monitoring runs, in either language
         wait_for(lambda: started in (tmp_path / "out.txt").read_text(), 120, "monitoring")
         wait_for(lambda: len(process_group(demo.pid)) >= 5, 60, "the decoder workers")
+        assert signed_in_as_demo_admin(port, (tmp_path / "out.txt").read_text()) == "admin"
         time.sleep(1)
         os.killpg(demo.pid, signal.SIGINT)
         assert demo.wait(timeout=30) == 0

@@ -4,29 +4,20 @@ import csv
 import json
 
 import pytest
-from click.testing import CliRunner
-
-from vp_monitor.cli import main
 
 PASSWORD = "Sup3r-S3cret!"
 
 
 @pytest.fixture
-def cli(database_url, secret_key, tmp_path, monkeypatch):
-    """Run `vp-monitor` against a fresh database; returns (exit code, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-
-    def run(*args, input=None):
-        result = runner.invoke(main, ["--database-url", database_url, *args], input=input)
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result.exit_code, result.stdout, result.stderr
-
-    assert run("municipality", "add", "--insee", "92012", "--name", "Boulogne-Billancourt")[0] == 0
-    assert run("municipality", "add", "--insee", "78646", "--name", "Versailles")[0] == 0
-    assert run("site", "add", "Mairie", "--municipality", "92012", "--uplink", "UP-1")[0] == 0
-    return run
+def cli(run_cli):
+    """`vp-monitor` on a database holding Boulogne-Billancourt (site "Mairie", uplink UP-1)
+    and Versailles."""
+    assert (
+        run_cli("municipality", "add", "--insee", "92012", "--name", "Boulogne-Billancourt")[0] == 0
+    )
+    assert run_cli("municipality", "add", "--insee", "78646", "--name", "Versailles")[0] == 0
+    assert run_cli("site", "add", "Mairie", "--municipality", "92012", "--uplink", "UP-1")[0] == 0
+    return run_cli
 
 
 def write_csv(path, rows, encoding="utf-8", delimiter=","):

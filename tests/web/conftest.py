@@ -136,7 +136,7 @@ def load_two_towns(app: App) -> None:
                                         conditions=[], duration_s=0.01))  # fmt: skip
 
 
-async def header_principal(app: App, request) -> Principal | None:
+async def header_principal(app: App, request, public: bool = False) -> Principal | None:
     """Test sign-in: `X-Test-As: <name of PRINCIPALS>` (the real one is proved apart)."""
     return PRINCIPALS.get(request.headers.get("X-Test-As", ""))
 
@@ -148,6 +148,42 @@ def vp_app(database_url, secret_key) -> App:
     load_two_towns(app)
     yield app
     app.close()
+
+
+ACCOUNT_PASSWORD = "Account-Passw0rd-42"
+
+
+def create_accounts(app: App) -> dict[str, str]:
+    """A real account for each of PRINCIPALS, with an API token each: name -> token."""
+    from argon2 import PasswordHasher
+
+    from vp_monitor.accounts import service
+    from vp_monitor.accounts.schemas import AccountInput, TokenInput
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # tokens sign in here
+    tokens = {}
+    with app.registry(actor="fixture") as registry:
+        for key, principal in PRINCIPALS.items():
+            data = AccountInput(
+                name=principal.name, role=principal.role,
+                municipalities=sorted(principal.municipalities), maintainer=principal.maintainer,
+            )  # fmt: skip
+            service.add_account(registry, data, ACCOUNT_PASSWORD, hasher=cheap)
+            tokens[key] = service.create_token(
+                registry, TokenInput(user=principal.name, name="tests")
+            )[1]
+    return tokens
+
+
+@pytest.fixture
+async def signed_api(vp_app) -> AsyncIterator[tuple[TestClient, dict[str, str]]]:
+    """A client of the web service with its real sign-in, and a bearer token per caller of
+    PRINCIPALS (each a real account)."""
+    tokens = create_accounts(vp_app)
+    client = TestClient(TestServer(create_app(vp_app)))
+    await client.start_server()
+    yield client, tokens
+    await client.close()
 
 
 @pytest.fixture

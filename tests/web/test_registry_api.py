@@ -327,7 +327,7 @@ async def test_import_with_a_bad_row_writes_nothing_and_says_where(api):
     assert (await call(api, "GET", "/api/v1/cameras/BB-021", "admin"))[0] == 404
 
 
-async def test_import_json_and_what_is_not_a_camera_file(api):
+async def test_import_json_and_what_is_not_a_camera_file(api, vp_app):
     """A JSON list imports like CSV (item numbers in errors); another content type is 415,
     a JSON object or a CSV without a code column 422, a body over the limit 413."""
     rows = [
@@ -359,7 +359,7 @@ async def test_import_json_and_what_is_not_a_camera_file(api):
     status, error = await call(api, "POST", "/api/v1/cameras/import", data="[" * 100_000,
                                headers={"Content-Type": "application/json"})  # fmt: skip
     assert status == 422
-    huge = CSV_HEADER.encode() + b"x" * (3 * 1024 * 1024)
+    huge = CSV_HEADER.encode() + b"x" * vp_app.settings.web.max_import_bytes
     status, _ = await call(
         api, "POST", "/api/v1/cameras/import", data=huge, headers={"Content-Type": "text/csv"}
     )

@@ -181,12 +181,7 @@ class Registry:
     # -- audit ---------------------------------------------------------------------------------
     def audit(self, action: str, entity: str, key: str, before=None, after=None) -> None:
         """Record one write; callers pass records whose secrets are already masked."""
-        self.session.add(
-            AuditEntry(
-                actor=self.actor, action=action, entity=entity, entity_key=key,
-                before=before, after=after,
-            )
-        )  # fmt: skip
+        record_audit(self.session, self.actor, action, entity, key, before, after)
 
     def history(self, entity: str, key: str) -> list[AuditEntry]:
         """Audit entries of one entity, oldest first."""
@@ -567,6 +562,17 @@ class Registry:
             elif value is not None and _plain(value) != current.get(name):
                 return False
         return True
+
+
+def record_audit(
+    session: Session, actor: str, action: str, entity: str, key: str, before=None, after=None
+) -> None:
+    """One entry of the audit trail (a write, a login): who, what, on which entity."""
+    session.add(
+        AuditEntry(
+            actor=actor, action=action, entity=entity, entity_key=key, before=before, after=after
+        )
+    )
 
 
 def contact_record(contact: Contact) -> dict[str, Any]:

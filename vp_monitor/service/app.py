@@ -98,6 +98,16 @@ class App:
 
         return await self.run_blocking(run)
 
+    async def in_session(self, work: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:
+        """`work(session, *args, **kwargs)` in one transaction, in the database pool (for
+        work that needs no Registry: sign-in, sessions)."""
+
+        def run() -> Result:
+            with self.registry() as registry:
+                return work(registry.session, *args, **kwargs)
+
+        return await self.run_blocking(run)
+
     def close(self) -> None:
         """Stop the pool and release the database connections."""
         if "executor" in self.__dict__:

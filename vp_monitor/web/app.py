@@ -22,16 +22,12 @@ from vp_monitor.service.app import App
 from vp_monitor.texts import Message, Texts
 from vp_monitor.web.call import Call, parse_body, parse_query
 from vp_monitor.web.errors import ApiError, from_exception
+from vp_monitor.web.keys import AUTHENTICATE, PRINCIPAL, ROUTES, VP_APP
 from vp_monitor.web.routes import Route, all_routes
 
 log = logging.getLogger(__name__)
 
 Authenticate = Callable[[App, web.Request], Awaitable[Principal | None]]
-VP_APP = web.AppKey("vp_app", App)
-ROUTES = web.AppKey("routes", list)
-AUTHENTICATE = web.AppKey("authenticate", object)
-MAX_BODY = web.AppKey("max_body", int)
-PRINCIPAL = web.RequestKey("principal", object)  # the caller, None before sign-in
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
@@ -53,10 +49,10 @@ def create_app(
     `authenticate` (default: session cookie or API token, vp_monitor.web.api.session)."""
     settings = app.settings.web
     web_app = web.Application(
-        client_max_size=settings.max_body_bytes, middlewares=[_errors_as_json]
+        client_max_size=max(settings.max_body_bytes, settings.max_import_bytes),
+        middlewares=[_errors_as_json, _behind_proxy],
     )
     web_app[VP_APP] = app
-    web_app[MAX_BODY] = settings.max_body_bytes
     web_app[ROUTES] = routes if routes is not None else all_routes()
     web_app[AUTHENTICATE] = authenticate or _default_authenticate()
     for route in web_app[ROUTES]:
@@ -88,7 +84,9 @@ def texts_for(request: web.Request) -> Texts:
 
 
 def error_response(request: web.Request, error: ApiError) -> web.Response:
-    return web.json_response(error.body(texts_for(request)), status=error.status)
+    return web.json_response(
+        error.body(texts_for(request)), status=error.status, headers=error.headers
+    )
 
 
 @web.middleware
@@ -109,14 +107,34 @@ async def _errors_as_json(request: web.Request, handler) -> web.StreamResponse:
         return error_response(request, ApiError(500, "web.internal", ref=ref))
 
 
+@web.middleware
+async def _behind_proxy(request: web.Request, handler) -> web.StreamResponse:
+    """Behind a trusted reverse proxy, the scheme and client address it forwards: cookies are
+    `Secure` over HTTPS, and sign-in throttling counts the real client, not the proxy."""
+    if request.remote in request.app[VP_APP].settings.web.trusted_proxies:
+        changes = {}
+        scheme = request.headers.get("X-Forwarded-Proto", "").strip().lower()
+        if scheme in ("http", "https"):
+            changes["scheme"] = scheme
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+        if forwarded:
+            changes["remote"] = forwarded[:64]
+        if changes:
+            request = request.clone(**changes)
+    return await handler(request)
+
+
 def _http_error(request: web.Request, exc: web.HTTPException) -> ApiError:
     if exc.status == 404:
         return ApiError(404, "web.no_route", path=request.path[:200])
     if exc.status == 405:
         allowed = ", ".join(sorted(getattr(exc, "allowed_methods", ()) or ()))
-        return ApiError(405, "web.method_not_allowed", method=request.method, allowed=allowed)
+        return ApiError(405, "web.method_not_allowed", headers={"Allow": allowed},
+                        method=request.method, allowed=allowed)  # fmt: skip
     if exc.status == 413:
-        return ApiError(413, "web.body_too_large", limit=request.app[MAX_BODY])
+        return ApiError(
+            413, "web.body_too_large", limit=request.app[VP_APP].settings.web.max_body_bytes
+        )
     return ApiError(exc.status, Message("lines", lines=[exc.reason]))
 
 
@@ -134,7 +152,7 @@ class RouteHandler:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         route, app = self.route, request.app[VP_APP]
         try:
-            principal = await request.app[AUTHENTICATE](app, request)
+            principal = await request.app[AUTHENTICATE](app, request, route.is_public)
             request[PRINCIPAL] = principal
             if not route.is_public:
                 if principal is None:
@@ -167,7 +185,7 @@ class RouteHandler:
         if isinstance(result, web.StreamResponse):
             return result
         if self.adapter is None:
-            return web.Response(status=self.route.status if result is None else 200)
+            return web.Response(status=self.route.status)
         try:
             body = self.adapter.dump_python(self.adapter.validate_python(result), mode="json")
         except ValidationError:  # the handler's bug, not the caller's: a 500 with a reference

@@ -24,8 +24,11 @@ class ErrorBody(BaseModel):
 class ApiError(Exception):
     """An answer other than success, with a catalogue message."""
 
-    def __init__(self, status: int, key: str | Message, field: str | None = None, **values: Any):
-        self.status = status
+    def __init__(
+        self, status: int, key: str | Message, field: str | None = None,
+        headers: dict[str, str] | None = None, **values: Any,
+    ):  # fmt: skip
+        self.status, self.headers = status, headers or {}
         self.message = key if isinstance(key, Message) else Message(key, **values)
         self.field = field
         super().__init__(self.message.key)

@@ -28,6 +28,7 @@ ERROR_TEXT = {
 
 def openapi_document(routes: list[Route], version: str) -> dict[str, Any]:
     """The whole document for `routes`."""
+    routes = [route for route in routes if route.documented]
     keyed = []
     for route in routes:
         parts = [("query", "validation", route.query), ("body", "validation", route.body)]

@@ -46,6 +46,7 @@ class Route:
     errors: tuple[int, ...] = ()  # statuses the operation answers besides the usual ones
     tags: tuple[str, ...] = ()
     stream: bool = False  # the handler writes its own response (server-sent events)
+    documented: bool = True  # in the OpenAPI document (pages and their files are not)
     extra: dict[str, Any] = field(default_factory=dict)  # OpenAPI fields (links)
 
     @property
@@ -64,6 +65,6 @@ class Route:
 
 def all_routes() -> list[Route]:
     """Every route of the API, in the order they are documented."""
-    from vp_monitor.web.api import docs, registry
+    from vp_monitor.web.api import docs, registry, session
 
-    return [*docs.ROUTES, *registry.ROUTES]
+    return [*session.ROUTES, *docs.ROUTES, *registry.ROUTES]

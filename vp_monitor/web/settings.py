@@ -15,9 +15,19 @@ class WebSettings(Section):
     )
     port: int = Field(default=8080, ge=1, le=65535, description="Port `serve` listens on.")
     max_body_bytes: int = Field(
-        default=2 * 1024 * 1024,
+        default=1024 * 1024,
         ge=1024,
-        description="Largest request body accepted (imports included); larger ones get 413.",
+        description="Largest JSON request body accepted; larger ones get 413.",
+    )
+    max_import_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest camera import (CSV or JSON) accepted; larger ones get 413.",
+    )
+    trusted_proxies: list[str] = Field(
+        default=["127.0.0.1", "::1"],
+        description="Addresses of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For "
+        "are believed (HTTPS cookies, the client address that sign-in throttling counts).",
     )
     request_timeout_s: float = Field(
         default=30.0,

@@ -312,8 +312,14 @@ async def import_cameras(call: Call) -> ImportReport:
     from vp_monitor.web.app import texts_for
 
     options: ImportOptions = call.query
-    raw = await read_body(call.request, IMPORT_MEDIA_TYPES)
-    as_json = call.request.content_type == "application/json"
+    media_type = call.request.content_type
+    if media_type not in IMPORT_MEDIA_TYPES:
+        raise ApiError(
+            415, "web.media_type_expected", expected=", ".join(IMPORT_MEDIA_TYPES),
+            content_type=media_type or "-",
+        )  # fmt: skip
+    raw = await read_body(call.request, call.app.settings.web.max_import_bytes)
+    as_json = media_type == "application/json"
 
     def run(registry: Any) -> tuple[ImportPlan, bool]:
         rows = parse_rows(raw, Message("body"), as_json=as_json)
