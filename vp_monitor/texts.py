@@ -1018,9 +1018,9 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": "le corps doit être de type {expected} (Content-Type), pas {content_type}",
         "en": "the body must be of type {expected} (Content-Type), not {content_type}",
     },
-    "web.excel_is_csv": {
-        "fr": "excel donne du CSV : pas avec format=json",
-        "en": "excel gives CSV: not with format=json",
+    "web.not_found": {
+        "fr": "introuvable : rien de tel dans votre périmètre (vérifiez l'identifiant)",
+        "en": "not found: nothing of the kind within your scope (check the identifier)",
     },
     "web.import_refused": {
         "fr": (

@@ -25,7 +25,11 @@ STREAM_READ_S = 1.0  # how long an event stream is read
 
 def _ids(tenant: str) -> dict[str, list[str]]:
     town = TWO_TOWNS[tenant]
+    # load_two_towns adds one site and one contact per town, in TWO_TOWNS' order.
+    number = str(list(TWO_TOWNS).index(tenant) + 1)
     return {
+        "site_id": [number],
+        "contact_id": [number],
         "code": list(town["cameras"]),
         "id": [town["incident"]],
         "incident_id": [town["incident"]],

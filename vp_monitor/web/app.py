@@ -175,7 +175,9 @@ class RouteHandler:
             except TimeoutError:
                 raise ApiError(503, "web.timeout", seconds=seconds) from None
         except Exception as exc:
-            error = from_exception(exc, app.settings.database_url)
+            caller = request.get(PRINCIPAL)
+            sealed = caller is not None and not caller.scope.is_supervision
+            error = from_exception(exc, app.settings.database_url, sealed)
             if error is None:
                 raise
             return error_response(request, error)

@@ -14,9 +14,9 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from vp_monitor.redaction import FieldsError, redact_url
+from vp_monitor.redaction import redact_url
 from vp_monitor.registry.schemas import (
     CameraInput,
     CameraUpdate,
@@ -39,6 +39,9 @@ from vp_monitor.web.routes import EVERYONE, SUPERVISION, TECHNICIANS, Route
 
 CONTACT_READERS = SUPERVISION | {"municipality"}
 IMPORT_MEDIA_TYPES = ("text/csv", "application/json")
+# A camera's code in an address: any but the two words that name the fleet's routes
+# (/cameras/export, /cameras/import), so that those answer their own methods only.
+CODE = "{code:(?!(?:export|import)$)[^/]+}"
 MAX_ID = 2**31 - 1  # the largest id the database holds
 
 
@@ -208,13 +211,10 @@ class ImportOptions(CameraWriteOptions):
 
 class ExportOptions(Options):
     format: Literal["csv", "json"] = "csv"
-    excel: bool = Field(False, description="CSV for French Excel: a BOM, ';' separated.")
-
-    @model_validator(mode="after")
-    def _excel_is_csv(self):
-        if self.excel and self.format != "csv":
-            raise FieldsError("excel", "web.excel_is_csv")
-        return self
+    excel: bool = Field(
+        False, description="CSV for French Excel: a BOM, ';' separated (CSV only: JSON is "
+        "the same either way).",
+    )  # fmt: skip
 
 
 # -- municipalities ----------------------------------------------------------------------------
@@ -445,7 +445,6 @@ ROUTES = [
           body=SiteUpdate, response=SiteOut, errors=(409,), tags=TAGS),
     Route("DELETE", "/api/v1/sites/{site_id}", delete_site, TECHNICIANS,
           "Remove a site that has no cameras", status=204, errors=(409,), tags=TAGS),
-    # Before /cameras/{code}: these two addresses are not camera codes.
     Route("GET", "/api/v1/cameras/export", export_cameras, EVERYONE,
           "The cameras of the caller's scope as CSV or JSON (re-importable, no password)",
           query=ExportOptions, media_type="text/csv", tags=TAGS, extra=EXPORT_RESPONSES),
@@ -453,21 +452,21 @@ ROUTES = [
           "Import cameras from CSV or JSON: every row checked, then all written or none",
           query=ImportOptions, response=ImportReport, errors=(409, 413, 415, 422), tags=TAGS,
           extra=IMPORT_BODY),
-    Route("GET", "/api/v1/cameras/{code}", get_camera, EVERYONE,
+    Route("GET", f"/api/v1/cameras/{CODE}", get_camera, EVERYONE,
           "One camera's registry record", response=CameraOut, tags=TAGS),
     Route("POST", "/api/v1/cameras", create_camera, TECHNICIANS,
           "Register a camera as given (not asked)", query=CameraWriteOptions, body=CameraInput,
           response=CameraOut, status=201, errors=(409,), tags=TAGS),
-    Route("PATCH", "/api/v1/cameras/{code}", update_camera, TECHNICIANS,
+    Route("PATCH", f"/api/v1/cameras/{CODE}", update_camera, TECHNICIANS,
           "Change a camera's fields (the ones given)", query=CameraWriteOptions,
           body=CameraUpdate, response=CameraOut, errors=(409,), tags=TAGS),
-    Route("POST", "/api/v1/cameras/{code}/decommission", decommission_camera, TECHNICIANS,
+    Route("POST", f"/api/v1/cameras/{CODE}/decommission", decommission_camera, TECHNICIANS,
           "Retire a camera: no longer checked, its history kept", body=DecommissionInput,
           response=CameraOut, errors=(409,), tags=TAGS),
-    Route("DELETE", "/api/v1/cameras/{code}", delete_camera, TECHNICIANS,
+    Route("DELETE", f"/api/v1/cameras/{CODE}", delete_camera, TECHNICIANS,
           "Delete a camera entered by mistake (decommission a retired one)", status=204,
           errors=(409,), tags=TAGS),
-    Route("GET", "/api/v1/cameras/{code}/audit", camera_audit_trail, EVERYONE,
+    Route("GET", f"/api/v1/cameras/{CODE}/audit", camera_audit_trail, EVERYONE,
           "A camera's audit trail: who changed what, when", response=list[AuditEntryOut],
           tags=TAGS),
     Route("GET", "/api/v1/contacts/{contact_id}", get_contact, CONTACT_READERS,
