@@ -14,6 +14,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     field_validator,
     model_validator,
 )
@@ -298,6 +300,10 @@ def split_host_port(value: str) -> tuple[str, int | None]:
     return host, int(port)
 
 
+# A yes/no or a level is JSON's true/false or a whole number, as the schema says: 0 is not
+# "no", "2" is not 2 (the command line passes Python values).
+Level = Annotated[StrictInt, Field(ge=0, le=9)]
+
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -311,11 +317,11 @@ class ContactInput(Input):
     maintainer: text(120) = None
     min_severity: Severity = Severity.MINOR
     language: Literal["fr", "en"] = "fr"
-    level: Annotated[int, Field(ge=0, le=9)] = 0
+    level: Level = 0
     quiet_from: time | None = None
     quiet_until: time | None = None
-    digest: bool = False
-    reports: bool = False
+    digest: StrictBool = False
+    reports: StrictBool = False
     secret: text(256) = None
 
     @model_validator(mode="after")
@@ -349,9 +355,9 @@ class ContactUpdate(Input):
 
     min_severity: Severity | None = None
     language: Literal["fr", "en"] | None = None
-    level: Annotated[int, Field(ge=0, le=9)] | None = None
-    digest: bool | None = None
-    reports: bool | None = None
+    level: Level | None = None
+    digest: StrictBool | None = None
+    reports: StrictBool | None = None
 
 
 class MaintenanceInput(Input):
