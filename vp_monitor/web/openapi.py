@@ -79,7 +79,11 @@ def _operation(route: Route, schemas: dict, definitions: dict) -> dict[str, Any]
         operation["security"] = [{"token": []}, {"session": []}]
         roles = ", ".join(sorted(route.roles))
         operation["description"] = f"Roles: {roles}."
-    operation.update(route.extra)
+    extra = dict(route.extra)
+    links = extra.pop("links", None)  # a response's, not the operation's
+    operation.update(extra)
+    if links:
+        operation["responses"][str(route.status)]["links"] = links
     return operation
 
 

@@ -424,6 +424,24 @@ EXPORT_RESPONSES = {
     }
 }
 
+
+def links(parameter: str, field: str, *operations: str) -> dict[str, Any]:
+    """OpenAPI links from a created object's `field` to the operations addressing it by the
+    path parameter `parameter` (schemathesis follows them in its stateful phase)."""
+    return {
+        operation: {"operationId": operation, "parameters": {parameter: f"$response.body#/{field}"}}
+        for operation in operations
+    }
+
+
+MUNICIPALITY_LINKS = links(
+    "insee", "insee", "get_municipality", "update_municipality", "delete_municipality"
+)
+SITE_LINKS = links("site_id", "id", "get_site", "update_site", "delete_site")
+CAMERA_LINKS = links("code", "code", "get_camera", "update_camera", "camera_audit_trail",
+                     "decommission_camera", "delete_camera")  # fmt: skip
+CONTACT_LINKS = links("contact_id", "id", "get_contact", "update_contact", "delete_contact")
+
 TAGS = ("registry",)
 ROUTES = [
     Route("GET", "/api/v1/municipalities/{insee}", get_municipality, EVERYONE,
@@ -431,7 +449,7 @@ ROUTES = [
     Route("POST", "/api/v1/municipalities", create_municipality, TECHNICIANS,
           "Add a municipality (a commune of the official list unless force)",
           query=MunicipalityCreateOptions, body=MunicipalityInput, response=MunicipalityOut,
-          status=201, errors=(409,), tags=TAGS),
+          status=201, errors=(409,), tags=TAGS, extra={"links": MUNICIPALITY_LINKS}),
     Route("PATCH", "/api/v1/municipalities/{insee}", update_municipality, TECHNICIANS,
           "Change a municipality's name or département", body=MunicipalityUpdate,
           response=MunicipalityOut, errors=(409,), tags=TAGS),
@@ -440,7 +458,8 @@ ROUTES = [
     Route("GET", "/api/v1/sites/{site_id}", get_site, EVERYONE, "One site", response=SiteOut,
           tags=TAGS),
     Route("POST", "/api/v1/sites", create_site, TECHNICIANS, "Add a site to a municipality",
-          body=SiteInput, response=SiteOut, status=201, errors=(409,), tags=TAGS),
+          body=SiteInput, response=SiteOut, status=201, errors=(409,), tags=TAGS,
+          extra={"links": SITE_LINKS}),
     Route("PATCH", "/api/v1/sites/{site_id}", update_site, TECHNICIANS, "Change a site",
           body=SiteUpdate, response=SiteOut, errors=(409,), tags=TAGS),
     Route("DELETE", "/api/v1/sites/{site_id}", delete_site, TECHNICIANS,
@@ -456,7 +475,8 @@ ROUTES = [
           "One camera's registry record", response=CameraOut, tags=TAGS),
     Route("POST", "/api/v1/cameras", create_camera, TECHNICIANS,
           "Register a camera as given (not asked)", query=CameraWriteOptions, body=CameraInput,
-          response=CameraOut, status=201, errors=(409,), tags=TAGS),
+          response=CameraOut, status=201, errors=(409,), tags=TAGS,
+          extra={"links": CAMERA_LINKS}),
     Route("PATCH", f"/api/v1/cameras/{CODE}", update_camera, TECHNICIANS,
           "Change a camera's fields (the ones given)", query=CameraWriteOptions,
           body=CameraUpdate, response=CameraOut, errors=(409,), tags=TAGS),
@@ -473,7 +493,8 @@ ROUTES = [
           "One recipient (address masked outside the supervision centre)",
           response=ContactOut, tags=TAGS),
     Route("POST", "/api/v1/contacts", create_contact, TECHNICIANS, "Add a recipient",
-          body=ContactInput, response=ContactOut, status=201, errors=(409,), tags=TAGS),
+          body=ContactInput, response=ContactOut, status=201, errors=(409,), tags=TAGS,
+          extra={"links": CONTACT_LINKS}),
     Route("PATCH", "/api/v1/contacts/{contact_id}", update_contact, TECHNICIANS,
           "Change how a recipient is told", body=ContactUpdate, response=ContactOut,
           errors=(409,), tags=TAGS),
