@@ -1022,6 +1022,12 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": "introuvable : rien de tel dans votre périmètre (vérifiez l'identifiant)",
         "en": "not found: nothing of the kind within your scope (check the identifier)",
     },
+    "web.import_too_long": {
+        "fr": "l'import a dépassé {seconds} s : rien n'a été écrit ; envoyez moins de lignes à "
+        "la fois, ou importez le fichier avec `vp-monitor camera import`",
+        "en": "the import took more than {seconds} s: nothing was written; send fewer rows at "
+        "a time, or import the file with `vp-monitor camera import`",
+    },
     "web.import_refused": {
         "fr": (
             "{n} ligne refusée : rien n'a été écrit ; corrigez-la (problems) et renvoyez le "

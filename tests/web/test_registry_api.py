@@ -414,3 +414,20 @@ async def test_values_the_database_cannot_store_are_refused_with_the_field(api):
     assert (await call(api, "GET", "/api/v1/cameras/BB-010", "admin"))[0] == 404
     status, camera = await call(api, "GET", "/api/v1/cameras/BB-001", "admin")
     assert camera["serial"] is None and camera["tags"] == ["tag-boulogne"]
+
+
+async def test_an_import_that_would_time_out_writes_nothing(api, vp_app, monkeypatch):
+    """An import still writing when its answer would be a time-out is rolled back: the
+    caller told "took too long" finds nothing written (a dry run still answers)."""
+    web = vp_app.settings.web.model_copy(update={"request_timeout_s": 1.0})  # no time to write
+    monkeypatch.setattr(vp_app, "settings", vp_app.settings.model_copy(update={"web": web}))
+    body = (CSV_HEADER + GOOD_ROW).encode()
+    headers = {"Content-Type": "text/csv"}
+    status, error = await call(api, "POST", "/api/v1/cameras/import", data=body, headers=headers)
+    assert status == 503 and "rien n'a été écrit" in error["error"]
+    assert (await call(api, "GET", "/api/v1/cameras/BB-020", "admin"))[0] == 404
+    assert (await call(api, "GET", "/api/v1/sites/3", "admin"))[0] == 404
+    status, report = await call(
+        api, "POST", "/api/v1/cameras/import?dry_run=true", data=body, headers=headers
+    )
+    assert status == 200 and report["create"] == 1

@@ -10,6 +10,7 @@ line's are, under the caller's name. Lists are elsewhere (the lists' routes).
 from __future__ import annotations
 
 import io
+import time
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -43,6 +44,7 @@ IMPORT_MEDIA_TYPES = ("text/csv", "application/json")
 # (/cameras/export, /cameras/import), so that those answer their own methods only.
 CODE = "{code:(?!(?:export|import)$)[^/]+}"
 MAX_ID = 2**31 - 1  # the largest id the database holds
+COMMIT_MARGIN_S = 2.0  # an import still writing this close to the time limit is rolled back
 
 
 # -- what the routes answer --------------------------------------------------------------------
@@ -320,6 +322,8 @@ async def import_cameras(call: Call) -> ImportReport:
         )  # fmt: skip
     raw = await read_body(call.request, call.app.settings.web.max_import_bytes)
     as_json = media_type == "application/json"
+    seconds = call.app.settings.web.request_timeout_s
+    deadline = time.monotonic() + seconds - COMMIT_MARGIN_S
 
     def run(registry: Any) -> tuple[ImportPlan, bool]:
         rows = parse_rows(raw, Message("body"), as_json=as_json)
@@ -327,6 +331,11 @@ async def import_cameras(call: Call) -> ImportReport:
         refused = bool(plan.problems) and not options.skip_invalid
         if not (refused or options.dry_run):
             apply_import(registry, plan)
+            registry.session.flush()
+            # The caller is about to be told the request took too long (or already was):
+            # then nothing may stay written, so the transaction is rolled back.
+            if time.monotonic() > deadline:
+                raise ApiError(503, "web.import_too_long", seconds=seconds)
         return plan, refused
 
     plan, refused = await call.in_registry(run)
