@@ -191,10 +191,13 @@ class Registry:
     # -- municipalities ------------------------------------------------------------------------
     def municipality(self, insee: str) -> Municipality:
         """The municipality with this INSEE code, or NotFound."""
-        query = select(Municipality).where(Municipality.insee == insee.upper())
-        found = self._cached(("municipality", insee.upper()), lambda: self.session.scalar(query))
+        key = insee.upper()
+        found = self._cached(  # the query is built on a miss only: imports ask once per row
+            ("municipality", key),
+            lambda: self.session.scalar(select(Municipality).where(Municipality.insee == key)),
+        )
         if found is None:
-            del self._cache[("municipality", insee.upper())]
+            del self._cache[("municipality", key)]
             raise NotFound("municipality.unknown", insee=insee)
         return found
 
@@ -243,19 +246,23 @@ class Registry:
     # -- sites ---------------------------------------------------------------------------------
     def site(self, ref: str, municipality: str | None = None) -> Site:
         """A site by id, or by name within a municipality (names are unique per municipality)."""
-        query = select(Site).options(joinedload(Site.municipality))
-        if municipality is not None:
-            query = query.where(Site.municipality_id == self.municipality(municipality).id)
+
+        def query():  # built on a cache miss only: imports ask once per row
+            found = select(Site).options(joinedload(Site.municipality))
+            if municipality is not None:
+                found = found.where(Site.municipality_id == self.municipality(municipality).id)
+            return found
+
         by_name = self._cached(
             ("site", ref, municipality),
-            lambda: list(self.session.scalars(query.where(Site.name == ref))),
+            lambda: list(self.session.scalars(query().where(Site.name == ref))),
         )
         if len(by_name) == 1:
             return by_name[0]
         if len(by_name) > 1:
             raise RegistryError("site.ambiguous", ref=ref)
         if ref.isdigit():
-            found = self.session.scalar(query.where(Site.id == int(ref)))
+            found = self.session.scalar(query().where(Site.id == int(ref)))
             if found is not None:
                 return found
         if municipality:
@@ -336,9 +343,13 @@ class Registry:
             self.audit("create", "maintainer", name, after={"name": name})
         return found
 
-    def add_camera(self, data: CameraInput, allow_duplicate_device: bool = False) -> Camera:
-        """Register a camera once `check_new_camera` accepts it."""
-        self.check_new_camera(data, allow_duplicate_device)
+    def add_camera(
+        self, data: CameraInput, allow_duplicate_device: bool = False, checked: bool = False
+    ) -> Camera:
+        """Register a camera once `check_new_camera` accepts it (`checked`: it did already,
+        as an import's plan does for every row)."""
+        if not checked:
+            self.check_new_camera(data, allow_duplicate_device)
         camera = Camera(code=data.code, tags=[], notes="", name="")
         self._apply(camera, data)
         self.session.add(camera)

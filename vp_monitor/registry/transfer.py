@@ -271,9 +271,10 @@ def apply_import(
 
     for (insee, name), uplink in plan.new_sites.items():
         registry.add_site(SiteInput(name=name, municipality=insee, uplink=uplink))
-    # Devices were checked by plan_import, against the registry and the whole file.
+    # Codes, places and devices were checked by plan_import, against the registry and the
+    # whole file.
     for _line, data in plan.create:
-        registry.add_camera(data, allow_duplicate_device=True)
+        registry.add_camera(data, allow_duplicate_device=True, checked=True)
         if progress:
             progress(1)
     for _line, data in plan.update:
