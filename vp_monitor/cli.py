@@ -454,10 +454,12 @@ def camera_show(context: Context, code, as_json) -> None:
 @pass_context
 def camera_history(context: Context, code, as_json) -> None:
     """Audit trail of one camera: who changed what, when."""
+    from vp_monitor.service.registry import audit_changes
+
     with context.registry() as registry:
         records = [
             {"at": e.at, "actor": e.actor, "action": e.action,
-             "changes": _changes(e.before, e.after)}
+             "changes": audit_changes(e.before, e.after)}
             for e in registry.history("camera", code)
         ]  # fmt: skip
     if not as_json:
@@ -477,13 +479,6 @@ def _change_text(texts: Any, name: str, before: Any, after: Any) -> str:
     if not old:
         return f"{texts.header(name)}{texts('colon')}{new}"
     return f"{texts.header(name)}{texts('colon')}{old} → {new or texts('none')}"
-
-
-def _changes(before: dict | None, after: dict | None) -> dict[str, dict[str, Any]]:
-    """What an audit entry changed: field → {"before": old value, "after": new value}."""
-    before, after = before or {}, after or {}
-    keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-    return {k: {"before": before.get(k), "after": after.get(k)} for k in keys}
 
 
 @camera.command("decommission")
@@ -598,13 +593,15 @@ def _import_report(report: dict[str, Any], as_json: bool) -> None:
 @pass_context
 def camera_export(context: Context, fmt, as_json, excel, output: Path | None) -> None:
     """Export cameras (CSV or JSON, re-importable; passwords are a placeholder)."""
-    from vp_monitor.registry.transfer import export_records, write_export
+    from vp_monitor.registry.transfer import write_export
+    from vp_monitor.service.registry import export_cameras
+    from vp_monitor.service.scope import Scope
 
     fmt = "json" if as_json else fmt
     if excel and fmt == "json":
         raise click.UsageError("--excel writes CSV: not with --json or --format json")
     with context.registry() as registry:
-        records = export_records(registry.cameras())
+        records = export_cameras(registry, Scope.supervision())
     if output is None:
         write_export(records, fmt, sys.stdout, excel)
         return
@@ -693,8 +690,11 @@ def _owner_text(texts: Any, found: Any) -> str:
 @pass_context
 def contact_update(context: Context, contact_id, **changes) -> None:
     """Change how a recipient is told."""
+    from vp_monitor.registry.schemas import ContactUpdate
+
+    given = ContactUpdate(**changes).model_dump(exclude_none=True)
     with context.registry() as registry:
-        registry.update_contact(contact_id, changes)
+        registry.update_contact(contact_id, given)
     click.echo(context.texts("contact.updated", id=contact_id))
 
 

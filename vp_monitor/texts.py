@@ -722,6 +722,10 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": ("au plus {n} élément est admis", "au plus {n} éléments sont admis"),
         "en": ("List should have at most {n} item", "List should have at most {n} items"),
     },
+    "value.nul": {
+        "fr": "le caractère NUL (\\0) n'est pas admis dans un texte",
+        "en": "the NUL character (\\0) is not allowed in a text",
+    },
     "value.insee": {
         "fr": "un code INSEE de 5 caractères est attendu, comme 92012 ou 2A004",
         "en": "expected a 5-character INSEE code such as 92012 or 2A004",
@@ -1091,6 +1095,32 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
     "web.json_expected": {
         "fr": "le corps doit être du JSON (Content-Type: application/json), pas {content_type}",
         "en": "the body must be JSON (Content-Type: application/json), not {content_type}",
+    },
+    "web.media_type_expected": {
+        "fr": "le corps doit être de type {expected} (Content-Type), pas {content_type}",
+        "en": "the body must be of type {expected} (Content-Type), not {content_type}",
+    },
+    "web.not_found": {
+        "fr": "introuvable : rien de tel dans votre périmètre (vérifiez l'identifiant)",
+        "en": "not found: nothing of the kind within your scope (check the identifier)",
+    },
+    "web.import_too_long": {
+        "fr": "l'import a dépassé {seconds} s : rien n'a été écrit ; envoyez moins de lignes à "
+        "la fois, ou importez le fichier avec `vp-monitor camera import`",
+        "en": "the import took more than {seconds} s: nothing was written; send fewer rows at "
+        "a time, or import the file with `vp-monitor camera import`",
+    },
+    "web.import_refused": {
+        "fr": (
+            "{n} ligne refusée : rien n'a été écrit ; corrigez-la (problems) et renvoyez le "
+            "fichier",
+            "{n} lignes refusées : rien n'a été écrit ; corrigez-les (problems) et renvoyez le "
+            "fichier",
+        ),
+        "en": (
+            "{n} row refused: nothing was written; fix it (problems) and send the file again",
+            "{n} rows refused: nothing was written; fix them (problems) and send the file again",
+        ),
     },
     "web.body_too_large": {
         "fr": "corps de requête trop gros : {limit} octets au plus",

@@ -50,6 +50,7 @@ def tenant_values(vp_app) -> dict[str, dict[str, list[str]]]:
                 "test_id": ["0123456789abcdef"],  # tests live in memory, one technician's each
                 "kind": ["day", "night"],
                 "asset": ["docs.js"],
+                "name": ["wall.js"],
             }  # fmt: skip
     return values
 
@@ -102,7 +103,7 @@ async def leaks_of_another(api, routes, values) -> list[str]:
                 # An identifier the caller sent may be named back ("unknown camera 'VE-001'",
                 # word for word the answer for a missing one): it tells nothing new.
                 leaked = [s.decode() for s in others if s in raw and s.decode() not in path]
-                if leaked or status == 500:  # 502: a camera without a picture
+                if leaked or status >= 500:
                     found.append(f"{route.method} {path}: {status} {leaked} {raw[:300]!r}")
     return found
 
@@ -167,4 +168,4 @@ async def test_no_response_holds_a_secret(signed_api, vp_app, caller):
             status, raw = await _call(signed_api, route, path, caller)
             found = [s for s in SECRETS + [signed_api[1][caller]] if s.encode() in raw]
             assert not found, f"{route.method} {path} as {caller} shows {found}"
-            assert status != 500, f"{route.method} {path} as {caller}: {status} {raw[:400]!r}"
+            assert status < 500, f"{route.method} {path} as {caller}: {status} {raw[:400]!r}"

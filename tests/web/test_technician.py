@@ -139,7 +139,7 @@ async def test_a_refused_password_is_reported_and_adds_nothing(api, vp_app, sim)
 async def test_registered_camera_test_reference_and_live_frame(api, vp_app, sim):
     """A registered camera: tested now (its result cannot be added again: 409), a night
     reference approved from a frame captured now (audited, served as JPEG), its picture now
-    for its own town and not another's; a camera that gives no picture is a 502 for a
+    for its own town and not another's; a camera that gives no picture is a 409 for a
     reference or a picture, an unknown reference kind a 404."""
     from vp_monitor.registry.schemas import CameraInput
 
@@ -197,9 +197,9 @@ async def test_registered_camera_test_reference_and_live_frame(api, vp_app, sim)
     no_picture = await api.post(
         "/api/v1/cameras/BB-002/references", json={"kind": "day"}, headers=as_("technician")
     )
-    assert no_picture.status == 502 and "référence inchangée" in (await no_picture.json())["error"]
+    assert no_picture.status == 409 and "référence inchangée" in (await no_picture.json())["error"]
     silent = await api.get("/api/v1/cameras/BB-002/frame", headers=as_("boulogne"))
-    assert silent.status == 502
+    assert silent.status == 409
     assert "BB-002" in (await silent.json())["error"]
 
 

@@ -14,7 +14,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     create_model,
+    field_validator,
     model_validator,
 )
 
@@ -65,6 +68,11 @@ def _rtsp_url(value: str) -> str:
     return value
 
 
+def _lower(value):
+    value = _blank_to_none(value)
+    return value.lower() if isinstance(value, str) else value  # anything else: a type error
+
+
 def _tags(value):
     if isinstance(value, str):
         return [tag.strip() for tag in re.split(r"[;,]", value) if tag.strip()]
@@ -72,6 +80,16 @@ def _tags(value):
 
 
 Optional = Annotated[str | None, BeforeValidator(_blank_to_none)]
+
+
+def text(max_length: int):
+    """An optional text of at most `max_length` characters (its column's size); blank is
+    None."""
+    return Annotated[
+        Annotated[str, Field(max_length=max_length)] | None, BeforeValidator(_blank_to_none)
+    ]
+
+
 Insee = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(_insee)]
 RtspUrl = Annotated[
     str | None,
@@ -83,18 +101,43 @@ PositiveInt = Annotated[
     Annotated[int, Field(gt=0, le=16384)] | None, BeforeValidator(_blank_to_none)
 ]
 OptionalDate = Annotated[date | None, BeforeValidator(_blank_to_none)]
+OptionalInsee = Annotated[
+    str | None,
+    BeforeValidator(_blank_to_none),
+    AfterValidator(lambda v: v if v is None else _insee(v)),
+]
+Name = Annotated[Annotated[str, Field(max_length=120)] | None, BeforeValidator(_blank_to_none)]
+Latitude = Annotated[Annotated[float, Field(ge=-90, le=90)] | None, BeforeValidator(_blank_to_none)]
+Longitude = Annotated[
+    Annotated[float, Field(ge=-180, le=180)] | None, BeforeValidator(_blank_to_none)
+]
+Kind = Annotated[CameraKind | None, BeforeValidator(_blank_to_none)]
+Codec = Annotated[str | None, BeforeValidator(_lower)]
+Fps = Annotated[Annotated[float, Field(gt=0, le=240)] | None, BeforeValidator(_blank_to_none)]
+LifecycleValue = Annotated[Lifecycle | None, BeforeValidator(_blank_to_none)]
+Tags = Annotated[list[str] | None, BeforeValidator(_tags)]
 
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value):
+        """No NUL character in any text: PostgreSQL cannot store one (SQLite would)."""
+        if any(isinstance(item, str) and "\x00" in item for item in _items(value)):
+            raise InvalidValue("value.nul")
+        return value
+
+
+def _items(value):
+    return value if isinstance(value, list | tuple) else (value,)
+
 
 class MunicipalityInput(Input):
     insee: Insee
     # None: the official name from the shipped list of communes (see Registry.add_municipality).
-    name: Annotated[
-        Annotated[str, Field(max_length=120)] | None, BeforeValidator(_blank_to_none)
-    ] = None
+    name: Name = None
     departement: Optional = None
 
     @model_validator(mode="after")
@@ -113,53 +156,64 @@ class MunicipalityInput(Input):
         return self
 
 
+class MunicipalityUpdate(Input):
+    """Changes to a municipality (the API's PATCH): the fields given replace the stored ones;
+    absent or null ones stay. The INSEE code never changes."""
+
+    name: Name = None
+    departement: Optional = None
+
+
 class SiteInput(Input):
     name: Annotated[str, Field(min_length=1, max_length=120)]
     municipality: Insee
-    address: Optional = None
-    latitude: Annotated[
-        Annotated[float, Field(ge=-90, le=90)] | None, BeforeValidator(_blank_to_none)
-    ] = None
-    longitude: Annotated[
-        Annotated[float, Field(ge=-180, le=180)] | None, BeforeValidator(_blank_to_none)
-    ] = None
-    uplink: Optional = None
+    address: text(250) = None
+    latitude: Latitude = None
+    longitude: Longitude = None
+    uplink: text(64) = None
+
+
+class SiteUpdate(Input):
+    """Changes to a site (the API's PATCH, `site update`): the fields given replace the stored
+    ones; absent or null ones stay. A site stays in its municipality (its cameras do)."""
+
+    name: Name = None
+    address: text(250) = None
+    latitude: Latitude = None
+    longitude: Longitude = None
+    uplink: text(64) = None
 
 
 class CameraInput(Input):
     """A camera as given by a technician (CLI or import row). Site is an id or a name."""
 
     code: Annotated[str, AfterValidator(_code)]
-    site: Annotated[str, Field(min_length=1)]
+    site: Annotated[str, Field(min_length=1, max_length=120)]
     municipality: Insee
-    name: Optional = None
-    kind: Annotated[CameraKind | None, BeforeValidator(_blank_to_none)] = None
-    onvif_host: Optional = None
+    name: text(120) = None
+    kind: Kind = None
+    onvif_host: text(253) = None
     onvif_port: Port = None
-    username: Optional = None
-    password: Optional = None
+    username: text(64) = None
+    password: text(256) = None
     rtsp_main: RtspUrl = None
     rtsp_sub: RtspUrl = None
-    expected_codec: Annotated[
-        str | None, BeforeValidator(lambda v: _blank_to_none(v) and v.strip().lower())
-    ] = None
+    expected_codec: Codec = None
     expected_width: PositiveInt = None
     expected_height: PositiveInt = None
-    expected_fps: Annotated[
-        Annotated[float, Field(gt=0, le=240)] | None, BeforeValidator(_blank_to_none)
-    ] = None
-    manufacturer: Optional = None
-    model: Optional = None
-    serial: Optional = None
-    firmware: Optional = None
-    lifecycle: Annotated[Lifecycle | None, BeforeValidator(_blank_to_none)] = None
+    expected_fps: Fps = None
+    manufacturer: text(80) = None
+    model: text(80) = None
+    serial: text(80) = None
+    firmware: text(80) = None
+    lifecycle: LifecycleValue = None
     installed_on: OptionalDate = None
-    maintainer: Optional = None
-    authorisation_number: Optional = None
+    maintainer: text(120) = None
+    authorisation_number: text(60) = None
     authorisation_expires: OptionalDate = None
-    tags: Annotated[list[str] | None, BeforeValidator(_tags)] = None
+    tags: Tags = None
     notes: Optional = None
-    uplink: Optional = None  # only used when the import creates the site
+    uplink: text(64) = None  # only used when the import creates the site
 
     @model_validator(mode="after")
     def _checks(self):
@@ -208,6 +262,46 @@ def _split_connection(data: CameraInput | CameraTestInput) -> None:
             data.password = password
 
 
+class CameraUpdate(Input):
+    """Changes to a camera (the API's PATCH): the fields given replace the stored ones; absent
+    or null ones stay. The asset code never changes. The whole camera is validated again as a
+    CameraInput once merged (Registry.update_camera), as `camera update` does."""
+
+    site: text(120) = None  # id or name
+    municipality: OptionalInsee = None
+    name: text(120) = None
+    kind: Kind = None
+    onvif_host: text(253) = None
+    onvif_port: Port = None
+    username: text(64) = None
+    password: text(256) = None
+    rtsp_main: RtspUrl = None
+    rtsp_sub: RtspUrl = None
+    expected_codec: Codec = None
+    expected_width: PositiveInt = None
+    expected_height: PositiveInt = None
+    expected_fps: Fps = None
+    manufacturer: text(80) = None
+    model: text(80) = None
+    serial: text(80) = None
+    firmware: text(80) = None
+    lifecycle: LifecycleValue = None
+    installed_on: OptionalDate = None
+    maintainer: text(120) = None
+    authorisation_number: text(60) = None
+    authorisation_expires: OptionalDate = None
+    tags: Tags = None
+    notes: Optional = None
+
+
+class DecommissionInput(Input):
+    """Why a camera is retired (kept in its notes), as `camera decommission --note`."""
+
+    note: Annotated[
+        Annotated[str, Field(max_length=2000)] | None, BeforeValidator(_blank_to_none)
+    ] = None
+
+
 def split_url_credentials(url: str) -> tuple[str, str | None, str | None]:
     """'rtsp://u:p@host/x' -> ('rtsp://host/x', 'u', 'p'); (url, None, None) without them."""
     parts = urlsplit(url)
@@ -228,6 +322,10 @@ def split_host_port(value: str) -> tuple[str, int | None]:
     return host, int(port)
 
 
+# A yes/no or a level is JSON's true/false or a whole number, as the schema says: 0 is not
+# "no", "2" is not 2 (the command line passes Python values).
+Level = Annotated[StrictInt, Field(ge=0, le=9)]
+
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -238,15 +336,15 @@ class ContactInput(Input):
     channel: ContactChannel
     address: Annotated[str, Field(min_length=1, max_length=500)]
     municipality: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
-    maintainer: Optional = None
+    maintainer: text(120) = None
     min_severity: Severity = Severity.MINOR
     language: Literal["fr", "en"] = "fr"
-    level: Annotated[int, Field(ge=0, le=9)] = 0
+    level: Level = 0
     quiet_from: time | None = None
     quiet_until: time | None = None
-    digest: bool = False
-    reports: bool = False
-    secret: Optional = None
+    digest: StrictBool = False
+    reports: StrictBool = False
+    secret: text(256) = None
 
     @model_validator(mode="after")
     def _checks(self):
@@ -271,6 +369,17 @@ class ContactInput(Input):
         if self.channel is ContactChannel.MQTT and any(c in self.address for c in "#+"):
             raise FieldsError("address", "value.mqtt_topic")
         return self
+
+
+class ContactUpdate(Input):
+    """How a recipient is told (the API's PATCH, `contact update`): the fields given replace
+    the stored ones; absent or null ones stay."""
+
+    min_severity: Severity | None = None
+    language: Literal["fr", "en"] | None = None
+    level: Level | None = None
+    digest: StrictBool | None = None
+    reports: StrictBool | None = None
 
 
 class MaintenanceInput(Input):

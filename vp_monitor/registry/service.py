@@ -49,6 +49,11 @@ class NotFound(RegistryError):
     """The named municipality, site or camera does not exist."""
 
 
+class Conflict(RegistryError):
+    """Valid input the registry refuses because of what it holds: a code or device already
+    registered, a municipality that still has sites, a site that still has cameras."""
+
+
 # Camera columns written straight from CameraInput fields of the same name.
 CAMERA_FIELDS = (
     "name", "kind", "onvif_host", "onvif_port", "username", "rtsp_main", "rtsp_sub",
@@ -186,10 +191,13 @@ class Registry:
     # -- municipalities ------------------------------------------------------------------------
     def municipality(self, insee: str) -> Municipality:
         """The municipality with this INSEE code, or NotFound."""
-        query = select(Municipality).where(Municipality.insee == insee.upper())
-        found = self._cached(("municipality", insee.upper()), lambda: self.session.scalar(query))
+        key = insee.upper()
+        found = self._cached(  # the query is built on a miss only: imports ask once per row
+            ("municipality", key),
+            lambda: self.session.scalar(select(Municipality).where(Municipality.insee == key)),
+        )
         if found is None:
-            del self._cache[("municipality", insee.upper())]
+            del self._cache[("municipality", key)]
             raise NotFound("municipality.unknown", insee=insee)
         return found
 
@@ -200,7 +208,7 @@ class Registry:
         """Create a municipality; its INSEE code must be new and, unless `force`, a current
         commune of the shipped official list (which gives the name when none is given)."""
         if self.session.scalar(select(Municipality.id).where(Municipality.insee == data.insee)):
-            raise RegistryError("municipality.exists", insee=data.insee)
+            raise Conflict("municipality.exists", insee=data.insee)
         official = commune(data.insee)
         if official is None and not force:
             raise RegistryError(
@@ -230,7 +238,7 @@ class Registry:
     def remove_municipality(self, insee: str) -> None:
         municipality = self.municipality(insee)
         if self.session.scalar(select(Site.id).where(Site.municipality_id == municipality.id)):
-            raise RegistryError("municipality.has_sites", insee=insee)
+            raise Conflict("municipality.has_sites", insee=insee)
         self.audit("delete", "municipality", insee, before=municipality_record(municipality))
         self.session.delete(municipality)
         self._cache.clear()
@@ -238,19 +246,23 @@ class Registry:
     # -- sites ---------------------------------------------------------------------------------
     def site(self, ref: str, municipality: str | None = None) -> Site:
         """A site by id, or by name within a municipality (names are unique per municipality)."""
-        query = select(Site).options(joinedload(Site.municipality))
-        if municipality is not None:
-            query = query.where(Site.municipality_id == self.municipality(municipality).id)
+
+        def query():  # built on a cache miss only: imports ask once per row
+            found = select(Site).options(joinedload(Site.municipality))
+            if municipality is not None:
+                found = found.where(Site.municipality_id == self.municipality(municipality).id)
+            return found
+
         by_name = self._cached(
             ("site", ref, municipality),
-            lambda: list(self.session.scalars(query.where(Site.name == ref))),
+            lambda: list(self.session.scalars(query().where(Site.name == ref))),
         )
         if len(by_name) == 1:
             return by_name[0]
         if len(by_name) > 1:
             raise RegistryError("site.ambiguous", ref=ref)
         if ref.isdigit():
-            found = self.session.scalar(query.where(Site.id == int(ref)))
+            found = self.session.scalar(query().where(Site.id == int(ref)))
             if found is not None:
                 return found
         if municipality:
@@ -269,7 +281,7 @@ class Registry:
         if self.session.scalar(
             select(Site.id).where(Site.municipality_id == municipality.id, Site.name == data.name)
         ):
-            raise RegistryError("site.exists", name=data.name, insee=municipality.insee)
+            raise Conflict("site.exists", name=data.name, insee=municipality.insee)
         values = data.model_dump(exclude={"municipality"})
         site = Site(municipality=municipality, **values)
         self.session.add(site)
@@ -294,7 +306,7 @@ class Registry:
     def remove_site(self, ref: str, municipality: str | None = None) -> None:
         site = self.site(ref, municipality)
         if self.session.scalar(select(Camera.id).where(Camera.site_id == site.id)):
-            raise RegistryError("site.has_cameras", name=site.name)
+            raise Conflict("site.has_cameras", name=site.name)
         self.audit("delete", "site", str(site.id), before=site_record(site))
         self.session.delete(site)
         self._cache.clear()
@@ -331,9 +343,13 @@ class Registry:
             self.audit("create", "maintainer", name, after={"name": name})
         return found
 
-    def add_camera(self, data: CameraInput, allow_duplicate_device: bool = False) -> Camera:
-        """Register a camera once `check_new_camera` accepts it."""
-        self.check_new_camera(data, allow_duplicate_device)
+    def add_camera(
+        self, data: CameraInput, allow_duplicate_device: bool = False, checked: bool = False
+    ) -> Camera:
+        """Register a camera once `check_new_camera` accepts it (`checked`: it did already,
+        as an import's plan does for every row)."""
+        if not checked:
+            self.check_new_camera(data, allow_duplicate_device)
         camera = Camera(code=data.code, tags=[], notes="", name="")
         self._apply(camera, data)
         self.session.add(camera)
@@ -351,8 +367,8 @@ class Registry:
             )
         if exists or data.code.lower() in self._new_codes:
             if exists and exists != data.code:
-                raise RegistryError("camera.exists_as", code=data.code, existing=exists)
-            raise RegistryError("camera.exists", code=data.code)
+                raise Conflict("camera.exists_as", code=data.code, existing=exists)
+            raise Conflict("camera.exists", code=data.code)
         if not (data.onvif_host or data.rtsp_main):
             raise RegistryError("camera.address_needed", code=data.code)
         self.site(data.site, self.municipality(data.municipality).insee)
@@ -409,7 +425,7 @@ class Registry:
     def _refuse_duplicate_device(self, data: CameraInput, current: Camera | None = None) -> None:
         clash = self.device_index().find(data, current)
         if clash:
-            raise RegistryError("camera.problem", code=data.code, reason=clash)
+            raise Conflict("camera.problem", code=data.code, reason=clash)
 
     def decommission_camera(self, code: str, note: str | None = None) -> Camera:
         """Mark a camera decommissioned; it keeps its history and is no longer checked."""

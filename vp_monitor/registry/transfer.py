@@ -73,7 +73,7 @@ class ImportPlan:
         }
 
 
-def decode(raw: bytes, origin: str) -> str:
+def decode(raw: bytes, origin: str | Message) -> str:
     """UTF-16 (Excel's "Unicode text"), UTF-8 (with or without BOM), else Windows-1252 as
     French spreadsheets produce."""
     utf16 = _utf16_codec(raw)
@@ -117,17 +117,28 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
         raw = path.read_bytes()
     except OSError as exc:
         raise ImportFileError("import.unreadable", path=path, reason=exc.strerror) from exc
-    text = decode(raw, str(path))
-    if path.suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
-        return _json_rows(text, path)
-    return _csv_rows(text, path)
+    return parse_rows(raw, path, as_json=True if path.suffix.lower() == ".json" else None)
 
 
-def _json_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
+def parse_rows(
+    raw: bytes, origin: Path | Message, as_json: bool | None = None
+) -> list[tuple[int, dict[str, Any]]]:
+    """Rows of CSV or JSON content (`as_json` None: JSON if it looks like it), with the line
+    (CSV) or item number (JSON) of each; `origin` names the content in errors (a file, the
+    request body)."""
+    text = decode(raw, origin if isinstance(origin, Message) else str(origin))
+    if as_json or (as_json is None and text.lstrip().startswith(("[", "{"))):
+        return _json_rows(text, origin)
+    return _csv_rows(text, origin)
+
+
+def _json_rows(text: str, path: Path | Message) -> list[tuple[int, dict[str, Any]]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ImportFileError("import.not_json", path=path, reason=exc) from exc
+    except RecursionError:  # nested deeper than the parser goes: not a list of cameras
+        raise ImportFileError("import.not_a_list", path=path) from None
     if isinstance(data, dict):
         data = data.get("cameras")
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
@@ -135,7 +146,7 @@ def _json_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
     return [(number, item) for number, item in enumerate(data, start=1)]
 
 
-def _csv_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
+def _csv_rows(text: str, path: Path | Message) -> list[tuple[int, dict[str, Any]]]:
     first_line = text.split("\n", 1)[0]
     # The header's most frequent separator: ',' by default, ';' (French Excel), tab (Excel's
     # "Unicode text").
@@ -260,9 +271,10 @@ def apply_import(
 
     for (insee, name), uplink in plan.new_sites.items():
         registry.add_site(SiteInput(name=name, municipality=insee, uplink=uplink))
-    # Devices were checked by plan_import, against the registry and the whole file.
+    # Codes, places and devices were checked by plan_import, against the registry and the
+    # whole file.
     for _line, data in plan.create:
-        registry.add_camera(data, allow_duplicate_device=True)
+        registry.add_camera(data, allow_duplicate_device=True, checked=True)
         if progress:
             progress(1)
     for _line, data in plan.update:

@@ -31,16 +31,18 @@ def problem(exc: Exception, database_url: str) -> Message | MessageError | None:
 
 def problem_kind(exc: Exception) -> str:
     """What kind of problem `problem` found: "not_found", "conflict" (with what is stored),
-    "unavailable" (the database failed) or "invalid" (the input); the web chooses a status
-    from it."""
-    from sqlalchemy.exc import DBAPIError, IntegrityError
+    "unavailable" (the database failed) or "invalid" (the input, a value the database
+    refuses included); the web chooses a status from it."""
+    from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
-    from vp_monitor.registry.service import NotFound
+    from vp_monitor.registry.service import Conflict, NotFound
 
     if isinstance(exc, NotFound):
         return "not_found"
-    if isinstance(exc, IntegrityError):
+    if isinstance(exc, IntegrityError | Conflict):
         return "conflict"
+    if isinstance(exc, DataError):  # a value the database cannot store: the input's fault
+        return "invalid"
     if isinstance(exc, DBAPIError):
         return "unavailable"
     return "invalid"

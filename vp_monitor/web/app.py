@@ -192,7 +192,9 @@ class RouteHandler:
             except TimeoutError:
                 raise ApiError(503, "web.timeout", seconds=seconds) from None
         except Exception as exc:
-            error = from_exception(exc, app.settings.database_url)
+            caller = request.get(PRINCIPAL)
+            sealed = caller is not None and not caller.scope.is_supervision
+            error = from_exception(exc, app.settings.database_url, sealed)
             if error is None:
                 raise
             if route.media_type == "text/html":  # a page: the browser gets a page

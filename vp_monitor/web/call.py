@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -22,6 +23,7 @@ from vp_monitor.web.keys import VP_APP
 from vp_monitor.web.routes import Route
 
 MAX_JSON_DEPTH = 32  # deeper bodies are refused before they reach a model
+Result = TypeVar("Result")
 
 
 @dataclass
@@ -49,6 +51,16 @@ class Call:
     def path(self, name: str) -> str:
         """A path parameter, as given."""
         return self.request.match_info[name]
+
+    async def in_registry(self, work: Callable[..., Result], *args: Any) -> Result:
+        """`work(registry, *args)` in one transaction in the database pool, the audit trail
+        naming the caller (App.in_registry names the application's actor)."""
+
+        def run() -> Result:
+            with self.app.registry(self.actor) as registry:
+                return work(registry, *args)
+
+        return await self.app.run_blocking(run)
 
 
 def _is_list(annotation: Any) -> bool:
@@ -133,4 +145,4 @@ def _json_reason(exc: Exception) -> str:
     return "too deeply nested"
 
 
-__all__ = ["Call", "Route", "parse_body", "parse_query"]
+__all__ = ["Call", "Route", "parse_body", "parse_query", "read_body"]

@@ -40,8 +40,10 @@ class ApiError(Exception):
 STATUS_OF_KIND = {"not_found": 404, "conflict": 409, "unavailable": 503, "invalid": 422}
 
 
-def from_exception(exc: Exception, database_url: str) -> ApiError | None:
-    """The API's answer for an error caused by the input or the data; None for a bug."""
+def from_exception(exc: Exception, database_url: str, sealed: bool = False) -> ApiError | None:
+    """The API's answer for an error caused by the input or the data; None for a bug. For a
+    `sealed` caller (a municipality's or a maintainer's) "not found" names nothing: another
+    tenant's object answers as a missing one, and nothing of it is said back."""
     from vp_monitor.service.errors import problem, problem_kind
 
     if isinstance(exc, ApiError):
@@ -53,7 +55,10 @@ def from_exception(exc: Exception, database_url: str) -> ApiError | None:
         return None
     message = found if isinstance(found, Message) else found.message
     field = (getattr(exc, "fields", None) or (None,))[0]
-    return ApiError(STATUS_OF_KIND[problem_kind(exc)], message, field)
+    kind = problem_kind(exc)
+    if sealed and kind == "not_found":
+        return ApiError(404, "web.not_found")
+    return ApiError(STATUS_OF_KIND[kind], message, field)
 
 
 def invalid(error: ValidationError, origin: str = "input") -> ApiError:

@@ -18,11 +18,10 @@ ERROR_TEXT = {
     401: "Sign-in required",
     403: "The caller's role does not allow this",
     404: "Unknown, or outside the caller's scope",
-    409: "Conflicts with what is stored",
+    409: "Conflicts with what is stored, or the camera gives no picture now",
     413: "Body too large",
     415: "Wrong content type",
     422: "Input refused: `field` names the first field at fault",
-    502: "The camera gave no picture in time",
     503: "Database unreachable or request too long",
 }
 
@@ -71,9 +70,6 @@ def _operation(route: Route, schemas: dict, definitions: dict) -> dict[str, Any]
         "parameters": _parameters(route, schemas, definitions),
         "responses": _responses(route, schemas),
     }
-    extra = dict(route.extra)
-    if "links" in extra:  # a link belongs to the success response, not to the operation
-        operation["responses"][str(route.status)]["links"] = extra.pop("links")
     if route.body is not None:
         operation["requestBody"] = {
             "required": True,
@@ -83,7 +79,11 @@ def _operation(route: Route, schemas: dict, definitions: dict) -> dict[str, Any]
         operation["security"] = [{"token": []}, {"session": []}]
         roles = ", ".join(sorted(route.roles))
         operation["description"] = f"Roles: {roles}."
+    extra = dict(route.extra)
+    links = extra.pop("links", None)  # a response's, not the operation's
     operation.update(extra)
+    if links:
+        operation["responses"][str(route.status)]["links"] = links
     return operation
 
 

@@ -66,7 +66,15 @@ class Route:
 def all_routes() -> list[Route]:
     """Every route of the API, in the order they are documented."""
     from vp_monitor.web import pages
-    from vp_monitor.web.api import docs, events, monitoring, operations, session, technician
+    from vp_monitor.web.api import (
+        docs,
+        events,
+        monitoring,
+        operations,
+        registry,
+        session,
+        technician,
+    )
 
-    return [*session.ROUTES, *monitoring.ROUTES, *technician.ROUTES, *events.ROUTES,
-            *operations.ROUTES, *docs.ROUTES, *pages.ROUTES]  # fmt: skip
+    return [*session.ROUTES, *registry.ROUTES, *monitoring.ROUTES, *technician.ROUTES,
+            *events.ROUTES, *operations.ROUTES, *docs.ROUTES, *pages.ROUTES]  # fmt: skip

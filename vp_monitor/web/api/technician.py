@@ -361,7 +361,7 @@ async def approve_camera_reference(call: Call) -> ReferenceOut:
     except RegistryError as exc:
         if exc.message.key != "camera.no_capture":
             raise
-        raise ApiError(502, exc.message) from None  # the camera's failure, not the input's
+        raise ApiError(409, exc.message) from None  # the camera's state, not the input
     return ReferenceOut(camera=done.camera, kind=done.kind, width=done.width, height=done.height,
                         image=f"/api/v1/cameras/{done.camera}/references/{done.kind}")  # fmt: skip
 
@@ -389,7 +389,7 @@ async def get_camera_frame(call: Call) -> web.Response:
     finally:
         frames.running -= 1
     if jpeg is None:
-        raise ApiError(502, "camera.no_frame", code=code, seconds=int(FRAME_TIMEOUT_S))
+        raise ApiError(409, "camera.no_frame", code=code, seconds=int(FRAME_TIMEOUT_S))
     frames.put(code, jpeg)
     return jpeg_response(jpeg)
 
@@ -435,10 +435,10 @@ ROUTES = [
           extra={"links": TEST_LINKS}),
     Route("POST", "/api/v1/cameras/{code}/references", approve_camera_reference, TECHNICIANS,
           "Approve a day or night reference image from a frame captured now",
-          body=ReferenceInput, response=ReferenceOut, status=201, errors=(502,), tags=TAGS),
+          body=ReferenceInput, response=ReferenceOut, status=201, errors=(409,), tags=TAGS),
     Route("GET", "/api/v1/cameras/{code}/frame", get_camera_frame, EVERYONE,
           "A picture of the camera now (JPEG)", response=bytes, media_type=JPEG,
-          errors=(502,), tags=PICTURES),
+          errors=(409,), tags=PICTURES),
     Route("GET", "/api/v1/cameras/{code}/references/{kind}", get_camera_reference,
           EVERYONE, "The camera's day or night reference image in force (JPEG)",
           response=bytes, media_type=JPEG, tags=PICTURES),
