@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -288,84 +287,29 @@ async def test_signed_out_browser_is_sent_to_login_and_english_is_available(
     assert '<html lang="en">' in page and "Status wall" in page and "down" in page
 
 
-# -- sign-in and incident actions, against stand-ins of the accounts and incident API --------
-# The accounts (branch accounts) and incident (branch monapi) routes are not on this branch:
-# these stand-ins speak the same interface (POST /api/v1/session {name, password} -> session
-# cookie and CSRF token; POST /api/v1/incidents/{id}/acknowledge {note} with X-CSRF-Token),
-# the acknowledgement going through the real service command.
-STAND_IN_PASSWORD = "Olga-Password-1"
-STAND_IN_CSRF = "csrf-token-for-tests"
-
-
-class NoteBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    note: str = Field("", max_length=2000)
-
-
-class LoginBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    password: str
-
-
-def stand_in_api(towns):
-    from aiohttp import web
-
-    from vp_monitor.registry.schemas import MaintenanceInput
-    from vp_monitor.service import commands
-    from vp_monitor.web.errors import ApiError
-    from vp_monitor.web.routes import EVERYONE, OPERATORS, PUBLIC, Route
-
-    sessions: dict[str, object] = {"technician-cookie": towns.PRINCIPALS["technician"]}
-
-    async def stand_in_login(call):
-        if call.body.password != STAND_IN_PASSWORD or call.body.name != "olga.op":
-            raise ApiError(401, "web.unauthenticated")
-        sessions["cookie-1"] = towns.PRINCIPALS["operator"]
-        response = web.json_response({"name": "olga.op", "csrf_token": STAND_IN_CSRF})
-        response.set_cookie("vp_session", "cookie-1", httponly=True, samesite="Strict")
-        return response
-
-    async def stand_in_acknowledge(call):
-        await commands.acknowledge(call.app, call.path("id"), call.body.note, call.scope,
-                                   call.actor)  # fmt: skip
-
-    async def stand_in_plan_maintenance(call):
-        await commands.plan_maintenance(call.app, call.body, call.scope)
-
-    async def authenticate(app, request):
-        principal = sessions.get(request.cookies.get("vp_session", ""))
-        if principal is None:
-            return None
-        request["csrf_token"] = STAND_IN_CSRF
-        if request.method == "POST" and request.headers.get("X-CSRF-Token") != STAND_IN_CSRF:
-            raise ApiError(403, "web.forbidden", role="no CSRF token")
-        return principal
-
-    routes = [
-        Route("POST", "/api/v1/session", stand_in_login, PUBLIC, "stand-in", body=LoginBody),
-        Route("POST", "/api/v1/incidents/{id}/acknowledge", stand_in_acknowledge, EVERYONE,
-              "stand-in", body=NoteBody, status=204),
-        Route("POST", "/api/v1/maintenance", stand_in_plan_maintenance, OPERATORS, "stand-in",
-              body=MaintenanceInput, status=201),
-    ]  # fmt: skip
-    return routes, authenticate
-
-
+# -- sign-in and incident actions, with real accounts -----------------------------------------
 @pytest.fixture
-async def signed_api(vp_app, towns):
-    """The web application with the stand-ins, signed in by their session cookie."""
+async def signed_api(vp_app):
+    """The whole web application with its real sign-in, over real accounts (two_towns)."""
     from aiohttp.test_utils import TestClient, TestServer
+    from two_towns import create_accounts
 
     from vp_monitor.web.app import create_app
-    from vp_monitor.web.routes import all_routes
 
-    routes, authenticate = stand_in_api(towns)
-    app = create_app(vp_app, routes=all_routes() + routes, authenticate=authenticate)
-    client = TestClient(TestServer(app))
+    create_accounts(vp_app)
+    client = TestClient(TestServer(create_app(vp_app)))
     await client.start_server()
     yield client
     await client.close()
+
+
+async def signed_in(api, name: str) -> tuple[str, str]:
+    """A session of the account `name`: its cookie and CSRF token."""
+    from two_towns import ACCOUNT_PASSWORD
+
+    response = await api.post("/api/v1/session", json={"name": name, "password": ACCOUNT_PASSWORD})
+    assert response.status == 200, await response.text()
+    return response.cookies["vp_session"].value, (await response.json())["csrf_token"]
 
 
 async def test_sign_in_then_acknowledge_an_incident_with_a_note(signed_api, towns):
@@ -381,10 +325,10 @@ async def test_sign_in_then_acknowledge_an_incident_with_a_note(signed_api, town
         await b.page.click("#login button[type=submit]")
         await b.page.wait_for_selector("#login-error:not([hidden])")
         assert "Connexion refusée" in await b.page.text_content("#login-error")
-        await b.page.fill("#login-password", STAND_IN_PASSWORD)
+        await b.page.fill("#login-password", towns.ACCOUNT_PASSWORD)
         await b.page.click("#login button[type=submit]")
         await b.page.wait_for_url(f"**/incidents/{incident}")
-        assert await b.page.get_attribute('meta[name="csrf-token"]', "content") == STAND_IN_CSRF
+        assert await b.page.get_attribute('meta[name="csrf-token"]', "content")
         await b.page.fill("#incident-note", "patrouille envoyée")
         await b.page.click("button[value=acknowledge]")
         await b.page.locator("#incident-status", has_text="pris en compte").wait_for()
@@ -422,7 +366,8 @@ async def test_technician_plans_maintenance_and_approves_a_reference(signed_api,
     """On the camera page a technician plans a maintenance window on the camera (it appears
     among the camera's windows), and approves a night reference (the request the technician
     API gets: its kind and note, with the CSRF token)."""
-    async with browser(signed_api, None, cookie="technician-cookie") as b:
+    cookie, csrf_token = await signed_in(signed_api, "theo.tech")
+    async with browser(signed_api, None, cookie=cookie) as b:
         await b.open("/cameras/BB-002")
         await b.page.fill("#plan-maintenance [name=starts_at]", "2027-01-05T09:00")
         await b.page.fill("#plan-maintenance [name=ends_at]", "2027-01-05T11:30")
@@ -446,7 +391,7 @@ async def test_technician_plans_maintenance_and_approves_a_reference(signed_api,
             await b.page.click("#approve-reference button[type=submit]")
         body, headers = sent[0]
         assert body == {"kind": "night", "note": "après nettoyage"}
-        assert headers["x-csrf-token"] == STAND_IN_CSRF
+        assert headers["x-csrf-token"] == csrf_token
         await b.shot("camera-technician")
         assert await b.csp_violations() == []
 

@@ -55,7 +55,7 @@ def words_for(request: web.Request) -> Words:
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     """`template` with the page's common values (caller, words, CSRF token, URLs)."""
-    from vp_monitor.web.app import PRINCIPAL
+    from vp_monitor.web.keys import CSRF_TOKEN, PRINCIPAL
 
     words = words_for(request)
     principal = request.get(PRINCIPAL)
@@ -63,7 +63,7 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
         "w": words,
         "texts": words.texts,
         "principal": principal,
-        "csrf_token": request.get("csrf_token") or "",
+        "csrf_token": request.get(CSRF_TOKEN) or "",
         "browser_words": json.dumps(words.browser_words(), ensure_ascii=False),
         "icons": STATE_ICONS,
         "image_url": image_url,
