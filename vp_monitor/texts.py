@@ -1131,6 +1131,10 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "en": "this address takes no query parameters",
     },
     "serve.web": {"fr": "service web sur {url}", "en": "web service on {url}"},
+    "value.not_boolean": {
+        "fr": "un nombre est attendu, pas vrai/faux",
+        "en": "a number is expected, not true/false",
+    },
     "web.not_utf8": {"fr": "le corps n'est pas en UTF-8", "en": "the body is not UTF-8"},
     "web.json_too_deep": {
         "fr": "JSON trop imbriqué : {limit} niveaux au plus",

@@ -55,6 +55,7 @@ SINGLE_NAMES: dict[str, tuple[set[str], str]] = {
         "the faults it times",
     ),
     "tools/bench_planner.py": ({"unreachable"}, "a sample result"),
+    "tools/bench_lists.py": ({"no_video", "blurred"}, "sample states of a generated fleet"),
 }
 # The simulator's fault names are its own vocabulary (faults, not conditions), some words shared.
 OWN_VOCABULARY = ("vp_monitor/sim/",)

@@ -390,7 +390,7 @@ def test_every_answer_matches_its_response_model(fleet):
         models.MaintenanceListing: read(fleet, lists.list_maintenance, EVERYONE),
         models.StatusSummary: read(fleet, lists.status_summary, EVERYONE),
         models.StateHistory: read(fleet, lists.state_history, EVERYONE, "BB-001", T0, T0),
-        models.CameraItem: read(fleet, views.camera_detail, BOULOGNE, "bb-002"),
+        models.CameraDetail: read(fleet, views.camera_detail, BOULOGNE, "bb-002"),
     }
     for model, answer in answers.items():
         validated = model.model_validate(answer)
@@ -398,7 +398,7 @@ def test_every_answer_matches_its_response_model(fleet):
         for item, checked in zip(answer.get("items", []), validated.model_dump()["items"] if
                                  "items" in answer else [], strict=True):  # fmt: skip
             assert checked.keys() == item.keys()
-    assert answers[models.CameraItem]["severity"] == "major"  # the camera's page says it too
+    assert answers[models.CameraDetail]["severity"] == "major"  # the camera's page says it too
     with pytest.raises(ValidationError):  # a field the model does not know is refused
         models.SiteItem.model_validate({**answers[models.SiteListing]["items"][0], "x": 1})
 

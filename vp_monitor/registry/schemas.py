@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import types
+import typing
 from datetime import date, time
 from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -16,6 +18,7 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
+    ValidationInfo,
     create_model,
     field_validator,
     model_validator,
@@ -90,7 +93,9 @@ def text(max_length: int):
     ]
 
 
-Insee = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(_insee)]
+# The JSON schema tells clients the form (upper or lower case: the code is upper-cased).
+INSEE_FORM = Field(json_schema_extra={"pattern": r"^(?:[0-9]{2}|2[ABab])[0-9]{3}$"})
+Insee = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(_insee), INSEE_FORM]
 RtspUrl = Annotated[
     str | None,
     BeforeValidator(_blank_to_none),
@@ -105,6 +110,7 @@ OptionalInsee = Annotated[
     str | None,
     BeforeValidator(_blank_to_none),
     AfterValidator(lambda v: v if v is None else _insee(v)),
+    INSEE_FORM,
 ]
 Name = Annotated[Annotated[str, Field(max_length=120)] | None, BeforeValidator(_blank_to_none)]
 Latitude = Annotated[Annotated[float, Field(ge=-90, le=90)] | None, BeforeValidator(_blank_to_none)]
@@ -123,11 +129,29 @@ class Input(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_nul(cls, value):
-        """No NUL character in any text: PostgreSQL cannot store one (SQLite would)."""
+    def _no_nul(cls, value, info: ValidationInfo):
+        """No NUL character in any text: PostgreSQL cannot store one (SQLite would). No
+        true/false for a number (pydantic would read false as 0)."""
         if any(isinstance(item, str) and "\x00" in item for item in _items(value)):
             raise InvalidValue("value.nul")
+        if isinstance(value, bool) and not _admits_bool(cls.model_fields[info.field_name]):
+            raise InvalidValue("value.not_boolean")
         return value
+
+
+def _admits_bool(field) -> bool:
+    """Whether a field's type takes true/false (a bool, or a type that is not a number)."""
+    found = set(_plain_types(field.annotation)) - {type(None)}
+    return bool in found or not found <= {int, float}
+
+
+def _plain_types(annotation):
+    """The types a field annotation admits, with Annotated's extras and unions undone."""
+    if typing.get_origin(annotation) is Annotated:
+        return _plain_types(typing.get_args(annotation)[0])
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        return [t for arg in typing.get_args(annotation) for t in _plain_types(arg)]
+    return [annotation]
 
 
 def _items(value):

@@ -76,6 +76,12 @@ class CameraItem(CameraRecord):
     acknowledged_by: str | None
 
 
+class CameraDetail(CameraItem):
+    """One camera (views.camera_detail): an item of the list and its latest check's figures."""
+
+    metrics: dict[str, Any]
+
+
 class IncidentItem(Record):
     """An incident (views.incident_record): the evidence frame only as its size."""
 

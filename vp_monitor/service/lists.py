@@ -10,11 +10,20 @@ Python: 10,000 cameras are one indexed query for the page and one for the count.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import (
     Boolean,
     ColumnElement,
@@ -51,12 +60,12 @@ from vp_monitor.registry.models import (
 from vp_monitor.registry.schemas import Insee
 from vp_monitor.registry.service import (
     camera_record,
-    contact_record,
     maintenance_record,
     municipality_record,
     site_record,
 )
 from vp_monitor.service.scope import Scope, incidents_in
+from vp_monitor.texts import InvalidValue
 
 MAX_LIMIT = 500
 HISTORY_WINDOW = timedelta(days=1)  # a camera's state history, unless told otherwise
@@ -78,6 +87,20 @@ CameraCode = Annotated[str, NO_NUL, Field(max_length=40)]
 # Numbers beyond the databases' integers are bad input, not an overflow inside the driver.
 MAX_INTEGER = 2**31 - 1
 RowId = Annotated[int, Field(ge=1, le=MAX_INTEGER)]
+
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _iso_text(value: Any) -> Any:
+    """A moment in a query string is ISO 8601 text (pydantic would read "0.5" as a Unix time)."""
+    if isinstance(value, str) and not ISO_DATE.match(value):
+        raise InvalidValue("value.iso_moment")
+    return value
+
+
+# A moment given in a query string or a filter: ISO 8601 with its UTC offset.
+IsoMoment = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 
 
 class Filters(BaseModel):
@@ -439,8 +462,8 @@ class IncidentFilters(Filters):
     site: RowId | None = None  # site id
     camera: CameraCode | None = None  # whatever its case
     condition: ConditionName | None = None
-    opened_from: datetime | None = None  # opened at or after
-    opened_to: datetime | None = None  # opened before
+    opened_from: IsoMoment | None = None  # opened at or after
+    opened_to: IsoMoment | None = None  # opened before
     sort: IncidentSort = "newest"
 
 
@@ -617,7 +640,9 @@ def list_contacts(
     order = [Contact.name] if filters.sort == "name" else []
     loads = [contains_eager(Contact.municipality), contains_eager(Contact.maintainer)]
     rows, total = _page_of(session, query.order_by(*order, Contact.id), page, loads)
-    return listing([contact_record(contact) for (contact,) in rows], total, page)
+    from vp_monitor.service.registry import shown_contact
+
+    return listing([shown_contact(contact, scope) for (contact,) in rows], total, page)
 
 
 # -- maintenance windows -----------------------------------------------------------------------
@@ -625,8 +650,8 @@ class MaintenanceFilters(Filters):
     camera: CameraCode | None = None  # windows on this camera itself
     site: RowId | None = None  # on this site itself
     municipality: Insee | None = None  # on the town
-    active_from: datetime | None = None  # windows still open at or after this moment
-    active_to: datetime | None = None  # windows started before this moment
+    active_from: IsoMoment | None = None  # windows still open at or after this moment
+    active_to: IsoMoment | None = None  # windows started before this moment
     sort: Literal["starts_at", "-starts_at"] = "starts_at"
 
 
@@ -788,8 +813,8 @@ class HistoryQuery(Page):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    start: datetime | None = Field(None, alias="from")
-    end: datetime | None = Field(None, alias="to")
+    start: IsoMoment | None = Field(None, alias="from")
+    end: IsoMoment | None = Field(None, alias="to")
 
     @model_validator(mode="after")
     def _in_order(self) -> HistoryQuery:

@@ -125,8 +125,8 @@ def _responses(route: Route, schemas: dict) -> dict[str, Any]:
         statuses.add(404)
     if route.query is not None:
         statuses.add(422)
-    if route.body is not None:
-        statuses |= {413, 415, 422}
+    if route.body is not None:  # 404: a body names objects (a site, a municipality)
+        statuses |= {404, 413, 415, 422}
     error = {"application/json": {"schema": schemas[("error", "response")]}}
     responses = {str(route.status): success}
     for status in sorted(statuses):

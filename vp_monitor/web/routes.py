@@ -64,11 +64,12 @@ class Route:
 
 
 def all_routes() -> list[Route]:
-    """Every route of the API, in the order they are documented."""
+    """Every route of the API and the pages, in the order they are documented."""
     from vp_monitor.web import pages
     from vp_monitor.web.api import (
         docs,
         events,
+        lists,
         monitoring,
         operations,
         registry,
@@ -76,5 +77,6 @@ def all_routes() -> list[Route]:
         technician,
     )
 
-    return [*session.ROUTES, *registry.ROUTES, *monitoring.ROUTES, *technician.ROUTES,
-            *events.ROUTES, *operations.ROUTES, *docs.ROUTES, *pages.ROUTES]  # fmt: skip
+    return [*session.ROUTES, *lists.ROUTES, *registry.ROUTES, *monitoring.ROUTES,
+            *technician.ROUTES, *events.ROUTES, *operations.ROUTES, *docs.ROUTES,
+            *pages.ROUTES]  # fmt: skip

@@ -4,14 +4,11 @@ the writes."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     model_validator,
@@ -20,14 +17,13 @@ from pydantic import (
 from vp_monitor.conditions import CONDITIONS
 from vp_monitor.registry.schemas import MaintenanceInput
 from vp_monitor.service import commands, views
-from vp_monitor.service.lists import MaintenanceFilters, Page, list_maintenance
-from vp_monitor.texts import InvalidValue, Texts
+from vp_monitor.service.lists import IsoMoment, MaintenanceQuery, list_maintenance
+from vp_monitor.texts import Texts
 from vp_monitor.web.call import Call
 from vp_monitor.web.errors import ApiError
 from vp_monitor.web.routes import EVERYONE, OPERATORS, Route
 
 DEFAULT_WINDOW = timedelta(hours=24)  # availability without `from`: the last day
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 LARGEST_ID = 2**31 - 1  # the database's integer ids: a larger one is missing, not an error
 
 
@@ -125,17 +121,6 @@ async def get_camera_state(call: Call) -> CameraStateOut:
 
 
 # -- availability ------------------------------------------------------------------------------
-def _iso_text(value: Any) -> Any:
-    """A moment in a query string is ISO 8601 text (pydantic would read "0.5" as a Unix time)."""
-    if isinstance(value, str) and not ISO_DATE.match(value):
-        raise InvalidValue("value.iso_moment")
-    return value
-
-
-# A moment given in a query string: ISO 8601 with its UTC offset.
-IsoMoment = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
-
-
 class AvailabilityQuery(BaseModel):
     """The window measured: `from` (default: 24 hours before `to`) to `to` (default: now; a
     later end is measured up to now, a window still to come has no figures). ISO 8601 with a
@@ -296,16 +281,6 @@ async def resolve_incident(call: Call) -> IncidentActionOut:
 
 
 # -- maintenance windows -----------------------------------------------------------------------
-class MaintenanceQuery(MaintenanceFilters, Page):
-    """Filters and page of the maintenance windows."""
-
-    # Bounded as the database's integers are (SQLite refuses a larger one with an error).
-    offset: int = Field(0, ge=0, le=LARGEST_ID)
-    site: int | None = Field(None, ge=1, le=LARGEST_ID)  # on this site itself
-    active_from: IsoMoment | None = None  # windows still open at or after this moment
-    active_to: IsoMoment | None = None  # windows started before this moment
-
-
 class MaintenanceOut(BaseModel):
     """A maintenance window: alerts are silenced on its target, checks go on."""
 
@@ -331,10 +306,8 @@ class MaintenanceList(BaseModel):
 async def list_maintenance_windows(call: Call) -> MaintenanceList:
     """The maintenance windows of the caller's scope, by start."""
     query: MaintenanceQuery = call.query
-    filters = MaintenanceFilters(**query.model_dump(include=set(MaintenanceFilters.model_fields)))
-    page = Page(limit=query.limit, offset=query.offset)
     return await call.app.in_registry(
-        lambda registry: list_maintenance(registry.session, call.scope, filters, page)
+        lambda registry: list_maintenance(registry.session, call.scope, query, query)
     )
 
 
