@@ -81,7 +81,10 @@ class MonitorSettings(Section):
     )
     concurrency: int = Field(default=64, ge=1, le=4096, description="Checks running at once.")
     site_concurrency: int = Field(
-        default=4, ge=1, description="Checks running at once on one site (shared uplink)."
+        default=4,
+        ge=1,
+        description="Streams played at once on one site (its uplink is shared): stream checks "
+        "wait for a slot; checks that play none (reachability, inventory) take no slot.",
     )
     queue_size: int = Field(
         default=256, ge=1, description="Claimed checks waiting for a free worker, at most."

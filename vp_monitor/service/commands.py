@@ -156,7 +156,9 @@ async def check_before_saving(app: App, data: Any) -> Any:
         data.code, data.onvif_host, data.onvif_port, data.username, data.password,
         data.rtsp_main, data.rtsp_sub,
     )  # fmt: skip
-    return await run_tier("stream", target, app.probe_settings, {}, app.settings.vision)
+    return await run_tier(
+        "stream", target, app.probe_settings, {}, app.settings.vision, read_device=True
+    )
 
 
 async def check_registered_camera(app: App, code: str, scope: Scope | None = None) -> Any:
@@ -172,7 +174,10 @@ async def check_registered_camera(app: App, code: str, scope: Scope | None = Non
         return target_for(registry, camera), found
 
     target, references = await app.in_registry(load)
-    return await run_tier("stream", target, app.probe_settings, references, app.settings.vision)
+    # A person asking for a check wants the device's identity too: the full ONVIF read.
+    return await run_tier(
+        "stream", target, app.probe_settings, references, app.settings.vision, read_device=True
+    )
 
 
 # -- references --------------------------------------------------------------------------------
