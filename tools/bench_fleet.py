@@ -207,6 +207,7 @@ def run(options: argparse.Namespace) -> dict:
                 raise SystemExit(f"serve ended with {serve.returncode}; see {work}/serve.log")
             time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
         cpu1, sim_cpu1, t1 = cpu_s(tree(serve.pid)), cpu_s(tree(sim.pid)), time.time()
+        load = os.getloadavg()[1]  # the machine's load over the last 5 minutes (shared VM)
         processes = len(tree(serve.pid))
     finally:
         for process in (serve, sim):
@@ -238,7 +239,8 @@ def run(options: argparse.Namespace) -> dict:
         "monitor_cores": round(cpu / window, 3),
         "cpu_ms_per_check": round(1000 * cpu / max(1, len(claims)), 2),
         "peak_rss_mb": round(peak_rss), "peak_pss_mb": round(peak_pss), "processes": processes,
-        "simulator_cores": round((sim_cpu1 - sim_cpu0) / window, 3), "work": str(work),
+        "simulator_cores": round((sim_cpu1 - sim_cpu0) / window, 3), "load_5min": load,
+        "work": str(work),
     }  # fmt: skip
 
 
@@ -263,14 +265,14 @@ def markdown_row(r: dict) -> str:
         f"| {r['cameras']:,} | {r['database']} | {r['monitor_cores']:.2f} | "
         f"{r['cpu_ms_per_check']:.1f} | {r['peak_rss_mb']} ({r['peak_pss_mb']}) | {done} | "
         f"{r['lateness_p50_s']} / {r['lateness_p99_s']} s | {r['overdue_at_end_s']} s | "
-        f"{r['simulator_cores']:.2f} |"
+        f"{r['simulator_cores']:.2f} | {r.get('load_5min', 0):.1f} |"
     )
 
 
 HEADER = (
     "| cameras | database | monitor cores | CPU ms / check | peak RSS (PSS) MB | reachability "
     "done / needed per s, stream done / needed | lateness p50 / p99 | oldest overdue at end | "
-    "simulator cores |\n|---:|---|---:|---:|---:|---|---|---:|---:|"
+    "simulator cores | machine load (5 min) |\n|---:|---|---:|---:|---:|---|---|---:|---:|---:|"
 )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from vp_monitor.alerts.models import Incident
 from vp_monitor.conditions import observed_by
 from vp_monitor.db import session_factory, transaction
-from vp_monitor.monitor.engine import Monitor
+from vp_monitor.monitor.engine import Monitor, load_jobs
 from vp_monitor.monitor.evaluator import JUDGING_TIERS, TierResult, new_status
 from vp_monitor.monitor.models import CameraStatus, CheckRecord, CheckSchedule
 from vp_monitor.monitor.planner import Claim, claim_due, ensure_schedule
@@ -187,3 +187,18 @@ async def test_stop_lets_a_periodic_job_under_way_finish(engine, caplog):
         await monitor.stop()
     assert finished == [True]
     assert "Error running job" not in caplog.text
+
+
+def test_a_claimed_checks_target_carries_the_conditions_open_on_its_camera(factory, cameras):
+    """load_jobs gives each job's target the camera's open conditions and clock offset (a
+    cheap check reads the whole device while one only that read clears is open)."""
+    with transaction(factory) as session:
+        status = session.get(CameraStatus, cameras[0])
+        status.conditions, status.clock_offset_s = ["device_replaced"], 4.0
+    with transaction(factory) as session:
+        claims = [Claim(n, camera_id, 1, "reachability", 60.0, "node", T0, T0)
+                  for n, camera_id in enumerate(cameras[:2])]  # fmt: skip
+        first, second = load_jobs(session, claims)
+    assert first.target.open_conditions == {"device_replaced"}
+    assert first.target.clock_offset_s == 4.0
+    assert second.target.open_conditions == frozenset()
