@@ -160,7 +160,8 @@ def run(options: argparse.Namespace) -> dict:
     base_env = {**os.environ, "VP_CONFIG": str(work / "vp.toml")}
     base_env.pop("VP_SECRET_KEY", None)
     sim_env = {**base_env, "PYTHONPATH": str(HERE)}
-    env = {**base_env, "PYTHONPATH": str(checkout)}  # the code under test
+    # The code under test: `python -m` puts the working directory first on the path.
+    env = {**base_env, "PYTHONPATH": str(checkout)}
     rtsp, onvif = random.randrange(20000, 30000), random.randrange(30000, 40000)
     csv_file = work / "fleet.csv"
     sim_log = open(work / "sim.log", "w")  # noqa: SIM115
@@ -168,7 +169,7 @@ def run(options: argparse.Namespace) -> dict:
         [sys.executable, "-m", "vp_monitor", "sim", "--cameras", str(options.cameras),
          "--rtsp-port", str(rtsp), "--onvif-port", str(onvif), "--discovery-port", "0",
          "--write-csv", str(csv_file)],
-        env=sim_env, stdout=sim_log, stderr=subprocess.STDOUT,
+        env=sim_env, stdout=sim_log, stderr=subprocess.STDOUT, cwd=HERE,
     )  # fmt: skip
     serve = None
     try:
@@ -179,7 +180,7 @@ def run(options: argparse.Namespace) -> dict:
 
         def cli(*args: str) -> None:
             subprocess.run([sys.executable, "-m", "vp_monitor", *args], env=env, check=True,
-                           capture_output=True, timeout=600)  # fmt: skip
+                           capture_output=True, timeout=600, cwd=checkout)  # fmt: skip
 
         cli("db", "upgrade")
         cli("municipality", "add", "--insee", "92012", "--name", "Boulogne-Billancourt")
@@ -187,7 +188,7 @@ def run(options: argparse.Namespace) -> dict:
         serve_log = open(work / "serve.log", "w")  # noqa: SIM115
         serve = subprocess.Popen(
             [sys.executable, "-m", "vp_monitor", "serve", "--role", "poller"],
-            env=env, stdout=serve_log, stderr=subprocess.STDOUT,
+            env=env, stdout=serve_log, stderr=subprocess.STDOUT, cwd=checkout,
         )  # fmt: skip
         started = time.monotonic()
         watch = ScheduleWatch(url)

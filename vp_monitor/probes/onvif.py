@@ -11,7 +11,6 @@ is a fixed SOAP request of our own (see `read_clock`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -453,10 +452,13 @@ class _ClockSession:
 
     def __init__(self) -> None:
         self.session: aiohttp.ClientSession | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def get(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
-        if self.session is None or self.session.closed or self.session._loop is not loop:
+        if self.session is None or self.session.closed or self.loop is not loop:
+            # A session belongs to one event loop; that of an ended loop holds no connection.
+            self.loop = loop
             connector = aiohttp.TCPConnector(force_close=True, limit=0)
             self.session = aiohttp.ClientSession(
                 connector=connector, skip_auto_headers=["User-Agent"]
@@ -465,9 +467,9 @@ class _ClockSession:
 
     async def close(self) -> None:
         if self.session is not None and not self.session.closed:
-            with contextlib.suppress(RuntimeError):  # its loop has ended: nothing left open
+            if self.loop is asyncio.get_running_loop():
                 await self.session.close()
-        self.session = None
+        self.session = self.loop = None
 
 
 CLOCK_SESSION = _ClockSession()
