@@ -202,3 +202,19 @@ def test_a_claimed_checks_target_carries_the_conditions_open_on_its_camera(facto
     assert first.target.open_conditions == {"device_replaced"}
     assert first.target.clock_offset_s == 4.0
     assert second.target.open_conditions == frozenset()
+
+
+async def test_a_tick_claims_batch_after_batch_while_checks_are_due(engine, factory, cameras):
+    """One planner tick claims every due check the queue takes, in batches of batch_size, not
+    one batch: one batch per tick capped a node at batch_size / planner_tick_s checks a second."""
+    settings = MonitorSettings(node="node-a", batch_size=2, queue_size=100)
+    monitor = Monitor(engine, settings)
+    try:
+        with transaction(factory) as session:
+            ensure_schedule(session, settings, T0)  # 3 cameras x 3 tiers, all due by now
+        await monitor.tick()  # no workers started: the claimed checks wait in the queue
+        assert monitor.runner.queue.qsize() == 9
+        await monitor.tick()
+        assert monitor.runner.queue.qsize() == 9  # leased: not claimed twice
+    finally:
+        monitor.db.shutdown()

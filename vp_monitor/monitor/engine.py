@@ -270,12 +270,16 @@ class Monitor:
 
     # -- periodic jobs -------------------------------------------------------------------------
     async def tick(self) -> None:
-        """Claim the checks due now (as many as the queue takes) and queue them."""
-        free = min(self.settings.batch_size, self.runner.free_slots)
-        if free <= 0:
-            return  # workers are behind: leave the rows due, another node may take them
-        for job in await self._db(self._claim, free, False):
-            self.runner.queue.put_nowait(job)  # cannot block: no more than free slots
+        """Claim the checks due now (as many as the queue takes) and queue them, a batch at a
+        time while batches come back full: one batch per tick capped the claims at
+        batch_size / planner_tick_s (100 a second, about 6,000 cameras)."""
+        while (free := min(self.settings.batch_size, self.runner.free_slots)) > 0:
+            jobs = await self._db(self._claim, free, False)
+            for job in jobs:
+                self.runner.queue.put_nowait(job)  # cannot block: no more than free slots
+            if len(jobs) < free:
+                return  # nothing more due now
+        # the queue is full: workers are behind; the rows stay due, another node may take them
 
     def beat(self) -> None:
         """Write this node's heartbeat row."""
