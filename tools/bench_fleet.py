@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def wait_for(predicate, timeout: float, what: str) -> None:
 
 
 # -- database ------------------------------------------------------------------------------------
-def fresh_postgres(admin_url: str) -> tuple[str, callable]:
+def fresh_postgres(admin_url: str) -> tuple[str, Callable[[], None]]:
     """A new database on the server of `admin_url`; its URL and how to drop it."""
     name = f"vpbench_{os.getpid()}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -171,7 +172,7 @@ def run(options: argparse.Namespace) -> dict:
          "--write-csv", str(csv_file)],
         env=sim_env, stdout=sim_log, stderr=subprocess.STDOUT, cwd=HERE,
     )  # fmt: skip
-    serve = None
+    serve = watch = None
     try:
         from vp_monitor.sim.camera import camera_address
 
@@ -217,9 +218,9 @@ def run(options: argparse.Namespace) -> dict:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(40)
                 process.kill()
+        if watch is not None:
+            watch.engine.dispose()
         if drop is not None:
-            with contextlib.suppress(Exception):
-                watch.engine.dispose()
             drop()
     window = t1 - t0
     claims = [c for c in watch.claims if t0 <= c[1] <= t1]
