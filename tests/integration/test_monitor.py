@@ -18,7 +18,7 @@ from vp_monitor.db import session_factory, transaction
 from vp_monitor.monitor.engine import Monitor
 from vp_monitor.monitor.evaluator import TierResult
 from vp_monitor.monitor.events import CameraChange
-from vp_monitor.monitor.models import CameraStatus, CheckRecord, CheckSchedule
+from vp_monitor.monitor.models import CameraStatus, CheckRecord
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.probes.base import ProbeSettings
 from vp_monitor.registry.models import Camera, Municipality, Site
@@ -151,12 +151,10 @@ async def test_faults_go_through_hysteresis_and_recover(engine, fleet, secret_ke
             return found == expected and hung_down
 
         await wait_for(faults_shown, 25, "faults to show", lambda: states(engine, ids))
-        # The hanging camera cost its deadlines; the healthy one kept being checked meanwhile.
+        # The hanging camera cost its probes' deadlines (the clock read and RTSP side by side,
+        # within the check's); the healthy one kept being checked meanwhile. (Overruns of a
+        # whole check: test_overrun_and_crash_cost_one_check_each.)
         assert record_count(engine, ids[healthy.code]) >= checks_before + 4
-        with transaction(session_factory(engine)) as session:
-            query = select(func.sum(CheckSchedule.overruns))
-            overruns = session.scalar(query.where(CheckSchedule.camera_id == ids[hung.code]))
-        assert overruns >= 1
         refused_changes = [c for code, c in changes if code == refused.code and c.changed]
         assert ("ok", "down") in [(c.previous_state, c.state) for c in refused_changes]
     finally:
