@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps test lint demo bench clean lock deps-upgrade screenshots
+.PHONY: install system-deps test lint demo bench bench-fleet clean lock deps-upgrade \
+	screenshots
 
 LOCK := requirements.lock
 # Same resolution on every machine: `make lock` after changing pyproject.toml's dependencies.
@@ -71,6 +72,11 @@ deps-upgrade: $(BIN)/uv
 
 demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/vp-monitor demo
+
+# The fleet benchmark's short run: 1,000 simulated cameras, 3 minutes measured after 1 minute
+# of start-up (docs/benchmarks.md, "Fleet").
+bench-fleet: $(STAMP)
+	$(BIN)/python tools/bench_fleet.py --cameras 1000 --seconds 180 --warmup 60
 
 clean:
 	rm -rf $(VENV) var node_modules .pytest_cache .ruff_cache *.egg-info

@@ -24,8 +24,9 @@ SEVERITY_RANK: dict[str, int] = {name: len(SEVERITIES) - 1 - i for i, name in en
 #   quality   picture, stream or ONVIF quality: opened after `image_confirmations`;
 #   alerting  raised by alerting itself (flapping, correlation), never by a probe.
 Family = Literal["outage", "device", "quality", "alerting"]
-# The probes of `probes.runner.PROBES` that can judge a camera condition.
-Probe = Literal["onvif", "rtsp", "stream"]
+# The probes of `probes.runner.PROBES` that can judge a camera condition. `clock` is the
+# unauthenticated ONVIF clock read alone; `onvif` the full read (clock, identity, profiles).
+Probe = Literal["onvif", "clock", "rtsp", "stream"]
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,13 @@ def _probes(*names: Probe) -> frozenset[Probe]:
     return frozenset(names)
 
 
-ONVIF, RTSP, STREAM = _probes("onvif"), _probes("rtsp"), _probes("stream")
+ONVIF, CLOCK, RTSP, STREAM = _probes("onvif"), _probes("clock"), _probes("rtsp"), _probes("stream")
 
 # Name -> row. In priority order where it matters: a condition masks others only if it was not
 # masked itself. Other modules derive their sets from this table when they are imported.
 CONDITIONS: dict[str, Condition] = {condition.name: condition for condition in (
     Condition("unreachable", "outage", "critical", "caméra injoignable", "camera unreachable",
-              ONVIF | RTSP | STREAM, down=True, network=True),
+              ONVIF | CLOCK | RTSP | STREAM, down=True, network=True),
     Condition("auth_failed", "device", "major", "authentification refusée",
               "authentication failed", ONVIF | RTSP | STREAM, down=True),
     Condition("onvif_error", "quality", "major", "erreur ONVIF", "ONVIF error", ONVIF,
@@ -92,7 +93,7 @@ CONDITIONS: dict[str, Condition] = {condition.name: condition for condition in (
               STREAM, needs_answer=True, picture_usable=True),
     Condition("packet_loss", "quality", "minor", "pertes de paquets", "packet loss", STREAM,
               needs_answer=True, picture_usable=True),
-    Condition("clock_drift", "device", "minor", "horloge décalée", "clock drift", ONVIF,
+    Condition("clock_drift", "device", "minor", "horloge décalée", "clock drift", ONVIF | CLOCK,
               needs_answer=True, picture_usable=True),
     Condition("device_replaced", "device", "critical", "équipement remplacé", "device replaced",
               ONVIF, needs_answer=True, picture_usable=True),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import random
 import signal
 import time
 from pathlib import Path
 
+import aiohttp
 import cv2
 import numpy as np
 import pytest
@@ -20,7 +22,7 @@ from vp_monitor.probes.base import ProbeSettings, ProbeTarget
 from vp_monitor.probes.capture import DecodeError, DecodeJob, decoder_pool
 from vp_monitor.probes.check import run_tier
 from vp_monitor.probes.onvif import close_clients, inventory
-from vp_monitor.probes.runner import run_probe
+from vp_monitor.probes.runner import SECTION, run_probe
 from vp_monitor.sim.camera import SimCamera, camera_address
 from vp_monitor.sim.encoder import GopCache
 from vp_monitor.sim.onvif import create_onvif_app
@@ -100,6 +102,66 @@ async def test_wrong_password_is_auth_failed_not_unreachable(sim_camera):
         assert "not-the-password" not in str(result.to_json())
 
 
+async def soap_requests(camera: SimCamera) -> tuple[dict[str, int], dict[str, int]]:
+    """The SOAP requests a simulated camera got, by action: all, and those with credentials."""
+    url = f"http://{camera.host}:{camera.onvif_port}/sim/state"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+        async with http.get(url) as response:
+            state = await response.json()
+    return state["soap_requests"], state["signed_requests"]
+
+
+async def test_reachability_reads_the_clock_alone_without_credentials(sim_camera):
+    """A reachability check asks the camera its clock, unauthenticated, and nothing else over
+    ONVIF (no identity, profiles or stream URIs); RTSP is described; the camera is ok."""
+    _camera, target = await sim_camera()
+    result = await run_tier("reachability", target, FAST)
+    assert result.state == "ok" and set(result.probes) == {"clock", "rtsp"}, result.detail
+    assert abs(result.clock_offset_s) < 3
+    assert await soap_requests(_camera) == ({"GetSystemDateAndTime": 1}, {})
+
+
+async def test_the_clock_read_sees_clock_drift_and_clears_it(sim_camera):
+    """A camera 2 h ahead: clock_drift from the clock read alone, observed (so it clears) when
+    the clock is right again."""
+    camera, target = await sim_camera(clock_offset_s=7200)
+    result = await run_tier("reachability", target, FAST)
+    assert result.conditions == {"clock_drift"} and abs(result.clock_offset_s - 7200) < 5
+    camera.clock_offset_s = 0
+    again = await run_tier("reachability", target, FAST)
+    assert again.conditions == frozenset() and "clock_drift" in again.observed
+
+
+async def test_a_suspected_change_makes_the_cheap_check_read_the_whole_device(sim_camera):
+    """The full ONVIF read replaces the clock read while a condition only it can clear is open,
+    and follows it when RTSP fails on a camera whose ONVIF answers (a changed stream URL)."""
+    camera, target = await sim_camera()
+    camera.set_fault("device_replaced")
+    suspect = dataclasses.replace(target, open_conditions=frozenset({"device_replaced"}))
+    result = await run_tier("reachability", suspect, FAST)
+    assert result.conditions == {"device_replaced"} and set(result.probes) == {"onvif", "rtsp"}
+    camera.set_fault("none")
+    cleared = await run_tier("reachability", suspect, FAST)
+    assert cleared.conditions == frozenset() and "device_replaced" in cleared.observed
+    moved = dataclasses.replace(target, rtsp_sub=target.rtsp_sub + "-old")
+    result = await run_tier("reachability", moved, FAST)
+    assert set(result.probes) == {"clock", "rtsp", "onvif"}
+    assert "config_mismatch" in result.conditions  # the camera announces another sub-stream
+    _all, signed = await soap_requests(camera)
+    assert signed.get("GetDeviceInformation") == 3 and "GetSystemDateAndTime" not in signed
+
+
+async def test_inventory_tier_reads_identity_and_profiles(sim_camera):
+    """The inventory tier reads the device's identity and both profiles (signed)."""
+    camera, target = await sim_camera()
+    result = await run_tier("inventory", target, FAST)
+    device = result.probes["onvif"].detail
+    assert (device["serial"], device["firmware"]) == (camera.serial, camera.firmware)
+    assert [p["rtsp_uri"] for p in device["profiles"]] == [target.rtsp_main, target.rtsp_sub]
+    _all, signed = await soap_requests(camera)
+    assert signed["GetDeviceInformation"] == 1 and signed["GetProfiles"] == 1
+
+
 async def test_device_replaced_and_firmware_changed_are_detected(sim_camera):
     """Serial and firmware that differ from the registry give device_replaced/firmware_changed."""
     camera, target = await sim_camera()
@@ -125,11 +187,11 @@ async def test_refuse_and_hang_are_unreachable_within_the_timeout(sim_camera, fa
     camera, target = await sim_camera()
     camera.set_fault(fault)
     await asyncio.sleep(0.3)  # the RTSP server stops listening at its next fault poll
-    for kind in ("onvif", "rtsp", "stream"):
+    for kind in ("onvif", "clock", "rtsp", "stream"):
         started = time.monotonic()
         result = await run_probe(kind, target, FAST)
         assert result.conditions == {"unreachable"}, (kind, result.error)
-        assert time.monotonic() - started < getattr(FAST, kind).timeout_s + 0.5
+        assert time.monotonic() - started < getattr(FAST, SECTION.get(kind, kind)).timeout_s + 0.5
 
 
 async def test_rtsp_probe_parses_sdp(sim_camera):
@@ -334,10 +396,11 @@ async def test_non_xml_dtd_and_huge_soap_replies_give_onvif_error(body, reason):
     try:
         started = time.monotonic()
         target = ProbeTarget("fake", host, port, "admin", "admin")
-        result = await run_probe("onvif", target, FAST)
-        assert result.conditions == {"onvif_error"}, result.error
-        assert reason in result.error and len(result.error) <= 300
-        assert time.monotonic() - started < 2.5
+        for kind in ("onvif", "clock"):  # the full read (zeep) and the clock read (ours)
+            result = await run_probe(kind, target, FAST)
+            assert result.conditions == {"onvif_error"}, (kind, result.error)
+            assert reason in result.error and len(result.error) <= 300
+        assert time.monotonic() - started < 5
     finally:
         await close_clients()
         await runner.cleanup()

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from vp_monitor.alerts.models import Incident
 from vp_monitor.conditions import observed_by
 from vp_monitor.db import session_factory, transaction
-from vp_monitor.monitor.engine import Monitor
+from vp_monitor.monitor.engine import Monitor, load_jobs
 from vp_monitor.monitor.evaluator import JUDGING_TIERS, TierResult, new_status
 from vp_monitor.monitor.models import CameraStatus, CheckRecord, CheckSchedule
 from vp_monitor.monitor.planner import Claim, claim_due, ensure_schedule
@@ -187,3 +187,34 @@ async def test_stop_lets_a_periodic_job_under_way_finish(engine, caplog):
         await monitor.stop()
     assert finished == [True]
     assert "Error running job" not in caplog.text
+
+
+def test_a_claimed_checks_target_carries_the_conditions_open_on_its_camera(factory, cameras):
+    """load_jobs gives each job's target the camera's open conditions and clock offset (a
+    cheap check reads the whole device while one only that read clears is open)."""
+    with transaction(factory) as session:
+        status = session.get(CameraStatus, cameras[0])
+        status.conditions, status.clock_offset_s = ["device_replaced"], 4.0
+    with transaction(factory) as session:
+        claims = [Claim(n, camera_id, 1, "reachability", 60.0, "node", T0, T0)
+                  for n, camera_id in enumerate(cameras[:2])]  # fmt: skip
+        first, second = load_jobs(session, claims)
+    assert first.target.open_conditions == {"device_replaced"}
+    assert first.target.clock_offset_s == 4.0
+    assert second.target.open_conditions == frozenset()
+
+
+async def test_a_tick_claims_batch_after_batch_while_checks_are_due(engine, factory, cameras):
+    """One planner tick claims every due check the queue takes, in batches of batch_size, not
+    one batch: one batch per tick capped a node at batch_size / planner_tick_s checks a second."""
+    settings = MonitorSettings(node="node-a", batch_size=2, queue_size=100)
+    monitor = Monitor(engine, settings)
+    try:
+        with transaction(factory) as session:
+            ensure_schedule(session, settings, T0)  # 3 cameras x 3 tiers, all due by now
+        await monitor.tick()  # no workers started: the claimed checks wait in the queue
+        assert monitor.runner.queue.qsize() == 9
+        await monitor.tick()
+        assert monitor.runner.queue.qsize() == 9  # leased: not claimed twice
+    finally:
+        monitor.db.shutdown()

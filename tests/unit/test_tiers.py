@@ -4,17 +4,21 @@ and the one builder from a registry camera to a probe target."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from vp_monitor.cli_context import Context
 from vp_monitor.monitor.evaluator import ALL_CONDITIONS, new_status
 from vp_monitor.monitor.settings import TierTimeouts
-from vp_monitor.probes.base import ProbeResult, camera_target
+from vp_monitor.probes.base import ProbeResult, ProbeTarget, camera_target
 from vp_monitor.probes.tiers import (
     OVERRUN,
     PICTURE_SEES,
     PROBE_SIGHTS,
     TIERS,
+    full_read_after,
+    full_read_first,
     overrun_result,
     probe_observed,
     tier_conditions,
@@ -46,15 +50,43 @@ def test_a_probe_that_failed_cannot_clear_what_only_success_shows():
 
 
 def test_reachability_observes_what_its_probes_could_show():
-    """Reachability with ONVIF down but RTSP up observes config_mismatch (RTSP compared the
-    stream) but not the ONVIF-only device facts, and never a picture condition."""
+    """Reachability reads the clock and RTSP: with the clock down but RTSP up it observes
+    config_mismatch (RTSP compared the stream) but not the clock; with both up the clock too,
+    but never the facts only the full ONVIF read shows, nor a picture condition."""
     tier = TIERS["reachability"]
-    probes = {"onvif": result("onvif", False, "unreachable"), "rtsp": result("rtsp", True)}
+    assert tier.probes == ("clock", "rtsp") and not tier.plays_stream
+    probes = {"clock": result("clock", False, "unreachable"), "rtsp": result("rtsp", True)}
     observed = tier_observed(tier, probes, has_picture=False)
     assert "config_mismatch" in observed and "clock_drift" not in observed
     assert observed.isdisjoint(PICTURE_SEES | {"no_video"})
-    both_ok = {"onvif": result("onvif", True), "rtsp": result("rtsp", True)}
-    assert tier_observed(tier, both_ok, False) >= DEVICE_FACTS
+    both_ok = {"clock": result("clock", True), "rtsp": result("rtsp", True)}
+    observed = tier_observed(tier, both_ok, False)
+    assert "clock_drift" in observed
+    assert observed.isdisjoint({"device_replaced", "firmware_changed", "onvif_error"})
+    full = {"onvif": result("onvif", True), "rtsp": result("rtsp", True)}  # a change suspected
+    assert tier_observed(tier, full, False) >= DEVICE_FACTS
+
+
+def test_the_full_onvif_read_replaces_or_follows_the_clock_when_a_change_is_suspected():
+    """A cheap check reads the whole device when no stream URL is registered or a condition
+    only that read clears is open; after its probes, when RTSP failed (not by silence) or
+    announced another stream while the clock answered; never for a camera without ONVIF."""
+    plain = ProbeTarget("c", "192.0.2.1", 80, rtsp_main="rtsp://192.0.2.1/main")
+    assert not full_read_first(plain)
+    assert full_read_first(dataclasses.replace(plain, rtsp_main=None))
+    for condition in ("device_replaced", "firmware_changed", "onvif_error", "config_mismatch"):
+        assert full_read_first(dataclasses.replace(plain, open_conditions=frozenset({condition})))
+    assert not full_read_first(dataclasses.replace(plain, open_conditions=frozenset({"black"})))
+    assert not full_read_first(ProbeTarget("c", open_conditions=frozenset({"device_replaced"})))
+    clock_ok = result("clock", True)
+    for rtsp, expected in ((result("rtsp", True), False),
+                           (result("rtsp", False, "rtsp_error"), True),
+                           (result("rtsp", False, "auth_failed"), True),
+                           (result("rtsp", True, "config_mismatch"), True),
+                           (result("rtsp", False, "unreachable"), False)):  # fmt: skip
+        assert full_read_after({"clock": clock_ok, "rtsp": rtsp}) is expected, rtsp
+    silent = result("clock", False, "unreachable")
+    assert not full_read_after({"clock": silent, "rtsp": result("rtsp", False, "rtsp_error")})
 
 
 def test_stream_tier_observes_the_picture_only_when_one_was_decoded():
@@ -70,11 +102,11 @@ def test_stream_tier_observes_the_picture_only_when_one_was_decoded():
 def test_an_onvif_outage_on_working_video_is_onvif_error():
     """ONVIF unreachable or refusing us while the video works is onvif_error, in every tier
     that can tell; with the video gone too it stays an outage."""
-    for name in ("reachability", "stream"):
+    for name, kind in (("reachability", "clock"), ("stream", "clock"), ("stream", "onvif")):
         tier = TIERS[name]
-        onvif = result("onvif", False, "unreachable")
-        assert tier_conditions(tier, {"onvif": onvif}, video_ok=True) == {"onvif_error"}
-        assert tier_conditions(tier, {"onvif": onvif}, video_ok=False) == {"unreachable"}
+        onvif = result(kind, False, "unreachable")
+        assert tier_conditions(tier, {kind: onvif}, video_ok=True) == {"onvif_error"}
+        assert tier_conditions(tier, {kind: onvif}, video_ok=False) == {"unreachable"}
         refused = result("onvif", False, "auth_failed")
         assert tier_conditions(tier, {"onvif": refused}, video_ok=True) == {"onvif_error"}
 
@@ -128,6 +160,7 @@ def test_camera_target_carries_every_registry_field_and_the_clock_offset():
         1920, 1080, 25.0)  # fmt: skip
     assert target.password == "s3cret" and target.clock_offset_s == 7200.0
     assert "s3cret" not in repr(target)
+    assert camera_target(camera, None, None, ["black"]).open_conditions == {"black"}
 
 
 def test_check_builds_its_target_with_the_clock_offset_the_monitor_measured(

@@ -22,7 +22,7 @@ from vp_monitor.monitor.availability import classify
 from vp_monitor.monitor.events import CameraChange
 from vp_monitor.monitor.models import CameraStatus, CheckRecord
 from vp_monitor.monitor.settings import MonitorSettings
-from vp_monitor.probes.tiers import JUDGING_TIERS, TierResult  # defined with the tiers
+from vp_monitor.probes.tiers import JUDGING_TIERS, TIERS, TierResult  # defined with the tiers
 from vp_monitor.registry.models import Camera, Lifecycle, MaintenanceScope, MaintenanceWindow
 
 # The families of the condition table (vp_monitor/conditions.py says how each is confirmed).
@@ -291,10 +291,13 @@ def history_row(result: TierResult, change: CameraChange) -> dict[str, Any]:
     """The CheckRecord columns of one evaluated result.
 
     A check that found nothing keeps its probes' figures but not what they read from the
-    camera (profiles, stream URLs): the registry and the status hold that already.
+    camera (profiles, stream URLs): the registry and the status hold that already; the daily
+    inventory keeps it (the device's identity, firmware and profiles as read that day).
     """
     detail = dict(result.detail)
-    if not result.conditions and isinstance(detail.get("probes"), dict):
+    tier = TIERS.get(result.tier)
+    keep_answers = tier is not None and tier.records_device
+    if not result.conditions and not keep_answers and isinstance(detail.get("probes"), dict):
         detail["probes"] = {
             name: {key: value for key, value in probe.items() if key != "detail"}
             if isinstance(probe, dict) else probe

@@ -3,15 +3,18 @@
 What a check is (its probes, what it can see) is probes/tiers.py and probes/check.py; the
 runner keeps the queue, the concurrency bounds and the deadline.
 
-Concurrency is bounded globally (the number of workers) and per site (a semaphore per site,
-because cameras of a site share one uplink). Every check runs under a deadline; one that
-overruns is counted and abandoned (cancelled, not waited for) and becomes a failed result. A
-camera's fault is always a result, never an exception that stops the monitor.
+Concurrency is bounded globally (the number of workers) and per site: a semaphore per site
+bounds the streams played at once, because cameras of a site share one uplink and a stream is
+what loads it (a reachability check's few hundred bytes do not: it takes no site slot). Every
+check runs under a deadline; one that overruns is counted and abandoned (cancelled, not waited
+for) and becomes a failed result. A camera's fault is always a result, never an exception that
+stops the monitor.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -138,9 +141,7 @@ class Runner:
             job = await self.queue.get()
             self.current[worker] = job
             try:
-                site = self.sites.setdefault(
-                    job.claim.site_id, asyncio.Semaphore(self.settings.site_concurrency)
-                )
+                site = self._uplink_slot(job)
                 camera = self.cameras.setdefault(job.claim.camera_id, asyncio.Lock())
                 async with site, camera:
                     result = await self.run(job)
@@ -148,6 +149,15 @@ class Runner:
             finally:
                 self.current.pop(worker, None)
                 self.queue.task_done()
+
+    def _uplink_slot(self, job: Job) -> Any:
+        """The site's stream slot for a check that plays a stream; nothing for the others."""
+        tier = TIERS.get(job.claim.tier)
+        if tier is None or not tier.plays_stream:
+            return contextlib.nullcontext()
+        return self.sites.setdefault(
+            job.claim.site_id, asyncio.Semaphore(self.settings.site_concurrency)
+        )
 
     async def run(self, job: Job) -> TierResult:
         """One check under its deadline; an overrun is abandoned, a crash becomes a result."""

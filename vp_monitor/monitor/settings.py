@@ -79,9 +79,19 @@ class MonitorSettings(Section):
     batch_size: int = Field(
         default=200, ge=1, le=10_000, description="Most checks claimed in one planner tick."
     )
-    concurrency: int = Field(default=64, ge=1, le=4096, description="Checks running at once.")
+    concurrency: int = Field(
+        default=512,
+        ge=1,
+        le=4096,
+        description="Checks running at once. A stream check holds its worker ~5 s (the stream "
+        "window, waiting for keyframes) and a reachability check up to a second on a busy "
+        "machine: 10,000 cameras at the default intervals keep about 300 busy.",
+    )
     site_concurrency: int = Field(
-        default=4, ge=1, description="Checks running at once on one site (shared uplink)."
+        default=4,
+        ge=1,
+        description="Streams played at once on one site (its uplink is shared): stream checks "
+        "wait for a slot; checks that play none (reachability, inventory) take no slot.",
     )
     queue_size: int = Field(
         default=256, ge=1, description="Claimed checks waiting for a free worker, at most."

@@ -35,6 +35,8 @@ class ProbeTarget:
     expected_height: int | None = None
     expected_fps: float | None = None
     clock_offset_s: float | None = None
+    # The conditions the monitor has open on this camera (some call for the full ONVIF read).
+    open_conditions: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
         password = MASK if self.password else None
@@ -84,10 +86,14 @@ class ProbeResult:
 
 
 def camera_target(
-    camera: Any, password: str | None, clock_offset_s: float | None = None
+    camera: Any,
+    password: str | None,
+    clock_offset_s: float | None = None,
+    open_conditions: Iterable[str] = (),
 ) -> ProbeTarget:
-    """A registry camera as the probes see it, with its password in clear and the camera clock's
-    last measured offset (the monitor's and `vp-monitor check`'s one builder)."""
+    """A registry camera as the probes see it, with its password in clear, the camera clock's
+    last measured offset and the conditions open on it (the monitor's and `vp-monitor check`'s
+    one builder)."""
     return ProbeTarget(
         camera=camera.code, onvif_host=camera.onvif_host, onvif_port=camera.onvif_port,
         username=camera.username, password=password, rtsp_main=camera.rtsp_main,
@@ -95,6 +101,7 @@ def camera_target(
         expected_firmware=camera.firmware, expected_codec=camera.expected_codec,
         expected_width=camera.expected_width, expected_height=camera.expected_height,
         expected_fps=camera.expected_fps, clock_offset_s=clock_offset_s,
+        open_conditions=frozenset(open_conditions),
     )  # fmt: skip
 
 

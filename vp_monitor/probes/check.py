@@ -13,7 +13,15 @@ from vp_monitor import vision
 from vp_monitor.metrics import record_probe_failures
 from vp_monitor.probes.base import ProbeResult, ProbeSettings, ProbeTarget
 from vp_monitor.probes.runner import run_probe
-from vp_monitor.probes.tiers import TIERS, TierResult, tier_conditions, tier_observed
+from vp_monitor.probes.tiers import (
+    ONVIF_PROBES,
+    TIERS,
+    TierResult,
+    full_read_after,
+    full_read_first,
+    tier_conditions,
+    tier_observed,
+)
 
 EVIDENCE_JPEG_QUALITY = 85
 
@@ -32,22 +40,31 @@ async def run_tier(
     settings: ProbeSettings,
     references: dict[str, bytes | np.ndarray] | None = None,
     vision_settings: vision.VisionSettings | None = None,
+    read_device: bool = False,
 ) -> TierResult:
     """One check of `tier` on one camera (its probes, then the picture's analysis), as the
-    monitor and `vp-monitor check` both run it; the caller adds the whole check's deadline."""
+    monitor and `vp-monitor check` both run it; the caller adds the whole check's deadline.
+
+    A tier's cheap ONVIF clock read becomes the full read (identity, profiles) when a change
+    is suspected (tiers.full_read_first / full_read_after) or `read_device` asks for it."""
     spec = TIERS.get(tier)
     if spec is None:
         raise ValueError(f"unknown tier {tier!r}")
     if spec.needs_onvif and not target.onvif_host:
         return TierResult(tier, frozenset(), frozenset(), None, detail={"skipped": "no ONVIF"},
                           camera=target.camera)  # fmt: skip
+    kinds = [kind for kind in spec.probes if target.onvif_host or kind not in ONVIF_PROBES]
+    if "clock" in kinds and (read_device or full_read_first(target)):
+        kinds[kinds.index("clock")] = "onvif"
     probes: dict[str, ProbeResult] = {}
-    if "onvif" in spec.probes and target.onvif_host:
+    if "onvif" in kinds:
         probes["onvif"] = await run_probe("onvif", target, settings)
         target = _with_announced_urls(target, probes["onvif"])
-    others = [kind for kind in spec.probes if kind != "onvif"]
+    others = [kind for kind in kinds if kind != "onvif"]
     results = await asyncio.gather(*(run_probe(kind, target, settings) for kind in others))
     probes |= dict(zip(others, results, strict=True))
+    if full_read_after(probes):
+        probes["onvif"] = await run_probe("onvif", target, settings)
     frames = probes["stream"].frames if "stream" in probes else ()
     video_ok = probes[spec.video_by].ok if spec.video_by in probes else None
     conditions = tier_conditions(spec, probes, video_ok)
@@ -67,14 +84,20 @@ async def run_tier(
     probes = {name: replace(result, frames=()) for name, result in probes.items()}
     metrics = {f"{name}_{key}": value for name, result in probes.items()
                for key, value in result.metrics.items()}  # fmt: skip
-    onvif = probes.get("onvif")
     return TierResult(
         tier, conditions, tier_observed(spec, probes, bool(frames) and spec.analyses_picture),
         video_ok, metrics | analysis, {"probes": {n: r.to_json() for n, r in probes.items()}},
-        evidence_jpeg=evidence,
-        clock_offset_s=onvif.metrics.get("clock_offset_s") if onvif else None,
+        evidence_jpeg=evidence, clock_offset_s=_clock_offset(probes),
         camera=target.camera, probes=probes, analysis=analysis,
     )  # fmt: skip
+
+
+def _clock_offset(probes: dict[str, ProbeResult]) -> float | None:
+    """The camera clock's offset, from the full ONVIF read or the clock read."""
+    for name, key in (("onvif", "clock_offset_s"), ("clock", "offset_s")):
+        if name in probes and key in probes[name].metrics:
+            return probes[name].metrics[key]
+    return None
 
 
 def _with_announced_urls(target: ProbeTarget, onvif: ProbeResult) -> ProbeTarget:

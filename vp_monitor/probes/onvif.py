@@ -1,8 +1,11 @@
-"""ONVIF probe: camera clock (unauthenticated), identity, profiles and stream URIs.
+"""ONVIF probes: the camera clock alone (`clock`, unauthenticated: the frequent checks), and
+the full read (`onvif`: clock, identity, profiles and stream URIs: the daily inventory, and a
+check where a change is suspected).
 
-One wrapper around onvif-zeep-async. The library keeps one parsed WSDL per process (its
-module-level document cache); we keep one `ONVIFCamera` per camera in a bounded LRU so the
-services built for a camera are reused from one check to the next.
+The full read is one wrapper around onvif-zeep-async. The library keeps one parsed WSDL per
+process (its module-level document cache); we keep one `ONVIFCamera` per camera in a bounded
+LRU so the services built for a camera are reused from one check to the next. The clock read
+is a fixed SOAP request of our own (see `read_clock`).
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 # Quirk: onvif.client calls logging.basicConfig(level=INFO) when imported, which would take the
 # logging configuration away from the application; what it adds is removed again below.
 _ROOT = (list(logging.root.handlers), logging.root.level)
 
 import aiohttp  # noqa: E402
+import defusedxml.ElementTree as SafeET  # noqa: E402
+from defusedxml import DefusedXmlException  # noqa: E402
 from onvif import ONVIFCamera  # noqa: E402
 from onvif.client import AsyncTransportProtocolErrorHandler, ONVIFService  # noqa: E402
 from onvif.exceptions import ONVIFError  # noqa: E402
@@ -72,19 +78,25 @@ class CappedTransport(AsyncTransportProtocolErrorHandler):
         response = await self.session.post(
             address, data=data, headers=headers, timeout=self._client_timeout
         )
-        try:
-            if (response.content_length or 0) > self.max_bytes:
-                raise ReplyTooLarge(f"reply of {response.content_length} bytes over the limit")
-            content = bytearray()
-            async for chunk in response.content.iter_chunked(65_536):
-                content += chunk
-                if len(content) > self.max_bytes:
-                    raise ReplyTooLarge(f"reply over {self.max_bytes} bytes, cut off")
-        except BaseException:
-            response.close()  # drop the connection rather than drain a flood
-            raise
+        content = await read_capped(response, self.max_bytes)
         response.release()
-        return response, bytes(content)
+        return response, content
+
+
+async def read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    """The body of a reply, at most `max_bytes` (ReplyTooLarge beyond: connection dropped)."""
+    try:
+        if (response.content_length or 0) > max_bytes:
+            raise ReplyTooLarge(f"reply of {response.content_length} bytes over the limit")
+        content = bytearray()
+        async for chunk in response.content.iter_chunked(65_536):
+            content += chunk
+            if len(content) > max_bytes:
+                raise ReplyTooLarge(f"reply over {max_bytes} bytes, cut off")
+    except BaseException:
+        response.close()  # drop the connection rather than drain a flood
+        raise
+    return bytes(content)
 
 
 def _cap(service: ONVIFService, max_bytes: int) -> ONVIFService:
@@ -228,8 +240,10 @@ CLIENTS = ClientCache(256)
 
 
 async def close_clients() -> None:
-    """Close every cached ONVIF client (at shutdown, and between tests)."""
+    """Close every cached ONVIF client and the clock reads' session (at shutdown, and between
+    tests)."""
     await CLIENTS.clear()
+    await close_clock_session()
 
 
 def _new_client(host: str, port: int, user: str | None, password: str | None) -> ONVIFCamera:
@@ -408,3 +422,133 @@ def _mismatches(target: ProbeTarget, found: DeviceInventory) -> list[str]:
         if expected and seen and expected != seen:
             out.append(f"{name}: expected {expected}, camera has {seen}")
     return out
+
+
+# -- the clock alone -----------------------------------------------------------------------------
+# Written ourselves rather than through zeep (README, "written ourselves"): the clock is read on
+# every camera at every reachability and stream check, and through zeep each read built or
+# looked up a WSDL-typed client per camera, serialised the request through it and parsed the
+# reply into typed objects, the monitor's largest CPU cost per check (docs/benchmarks.md, fleet
+# benchmark). GetSystemDateAndTime is ONVIF's one pre-authentication request: a fixed envelope,
+# one POST and six integers read from the reply with defusedxml (no DTD, no entities, size
+# capped) is all it needs, and it sends no credentials.
+CLOCK_REQUEST = (
+    b'<?xml version="1.0" encoding="utf-8"?>'
+    b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>'
+    b'<GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/>'
+    b"</s:Body></s:Envelope>"
+)
+CLOCK_HEADERS = {"Content-Type": 'application/soap+xml; charset="utf-8"'}
+_DATE_FIELDS, _TIME_FIELDS = ("Year", "Month", "Day"), ("Hour", "Minute", "Second")
+
+
+class ClockNeedsCredentials(Exception):
+    """The camera refuses to give its clock without credentials (a firmware quirk)."""
+
+
+class _ClockSession:
+    """One HTTP client session for every clock read of an event loop (no per-camera client);
+    connections are not kept between checks (a fleet would hold one idle socket per camera)."""
+
+    def __init__(self) -> None:
+        self.session: aiohttp.ClientSession | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def get(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self.session is None or self.session.closed or self.loop is not loop:
+            # A session belongs to one event loop; that of an ended loop holds no connection.
+            self.loop = loop
+            connector = aiohttp.TCPConnector(force_close=True, limit=0)
+            self.session = aiohttp.ClientSession(
+                connector=connector, skip_auto_headers=["User-Agent"]
+            )
+        return self.session
+
+    async def close(self) -> None:
+        if self.session is not None and not self.session.closed:
+            if self.loop is asyncio.get_running_loop():
+                await self.session.close()
+        self.session = self.loop = None
+
+
+CLOCK_SESSION = _ClockSession()
+
+
+def parse_clock(body: bytes) -> float | None:
+    """Camera clock minus ours (seconds) from a GetSystemDateAndTime reply; None without a UTC
+    time. Raises ClockNeedsCredentials, ReplyRefused (a fault, or not SOAP), ParseError."""
+    try:
+        root = SafeET.fromstring(body, forbid_dtd=True)
+    except DefusedXmlException:
+        raise ReplyRefused("reply carries a DTD or entity declarations (refused)") from None
+    fault = root.find(".//{*}Fault")
+    if fault is not None:
+        codes = [(el.text or "").strip() for el in fault.iter() if el.tag.endswith("Value")]
+        if any(code.endswith("NotAuthorized") for code in codes):
+            raise ClockNeedsCredentials
+        reason = " ".join((fault.findtext(".//{*}Text") or "").split())[:100]
+        raise ReplyRefused(f"SOAP fault: {reason or ', '.join(codes) or 'no reason given'}")
+    utc = root.find(".//{*}UTCDateTime")
+    if utc is None:
+        if root.find(".//{*}SystemDateAndTime") is None:
+            raise ReplyRefused("reply is not a GetSystemDateAndTime answer")
+        return None
+    values = [utc.findtext(f"{{*}}Date/{{*}}{name}") for name in _DATE_FIELDS]
+    values += [utc.findtext(f"{{*}}Time/{{*}}{name}") for name in _TIME_FIELDS]
+    try:
+        camera = dt.datetime(*(int(v) for v in values), tzinfo=dt.UTC)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ReplyRefused("reply has no valid UTC date and time") from None
+    return (camera - dt.datetime.now(dt.UTC)).total_seconds()
+
+
+class ReplyRefused(Exception):
+    """The camera answered, but not with a usable reply (onvif_error)."""
+
+
+async def read_clock(target: ProbeTarget, settings: Any) -> ProbeResult:
+    """The camera clock's offset, unauthenticated; clock_drift beyond the allowed drift."""
+    if not target.onvif_host:
+        return ProbeResult("clock", False, error="no ONVIF address known for this camera")
+    conf = settings.onvif
+    url = f"http://{_host(target.onvif_host)}:{target.onvif_port or 80}/onvif/device_service"
+    try:
+        async with CLOCK_SESSION.get().post(
+            url, data=CLOCK_REQUEST, headers=CLOCK_HEADERS, allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=conf.timeout_s),
+        ) as response:  # fmt: skip
+            body = await read_capped(response, conf.max_reply_bytes)
+            status = response.status
+        try:
+            offset = parse_clock(body)
+        except ParseError:
+            if status == 401:
+                raise ClockNeedsCredentials from None
+            raise ReplyRefused(f"unusable reply (HTTP {status}, not SOAP/XML)") from None
+    except ClockNeedsCredentials:
+        # Quirk: some firmwares want credentials even for the clock. The camera answered (it is
+        # reachable); its clock is left to the full read, which signs requests.
+        return ProbeResult("clock", False, error="the camera gives its clock only with credentials")
+    except (ReplyRefused, ReplyTooLarge) as exc:
+        reason = redact(str(exc), target.secrets())
+        log.info("%s: ONVIF clock onvif_error: %s", target.camera, reason)
+        return ProbeResult("clock", False, frozenset({"onvif_error"}), error=reason)
+    except UNREACHABLE_ERRORS as exc:
+        reason = redact(f"{type(exc).__name__}: {exc}" if str(exc) else "no answer",
+                        target.secrets())  # fmt: skip
+        return ProbeResult("clock", False, frozenset({"unreachable"}), error=reason)
+    if offset is None:
+        return ProbeResult("clock", True, detail={"clock": "no UTC time given"})
+    drift = abs(offset) > conf.max_clock_drift_s
+    return ProbeResult("clock", True, frozenset({"clock_drift"} if drift else ()),
+                       {"offset_s": offset})  # fmt: skip
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+async def close_clock_session() -> None:
+    """Close the clock reads' HTTP session (at shutdown, and between tests)."""
+    await CLOCK_SESSION.close()

@@ -199,10 +199,12 @@ class RtspClient:
                 return head[1], await self.reader.readexactly(int.from_bytes(head[2:], "big"))
             await self.reader.readuntil(b"\r\n\r\n")  # an RTSP message in between: skip it
 
-    async def describe(self) -> Sdp:
-        """DESCRIBE the URL and parse its SDP; raises RtspFailure."""
-        response = await self.request("DESCRIBE", self.url, Accept="application/sdp")
-        base = response.header("content-base") or response.header("content-location") or self.url
+    async def describe(self, url: str | None = None) -> Sdp:
+        """DESCRIBE the URL (this client's, or another on the same server) and parse its SDP;
+        raises RtspFailure."""
+        url = split_credentials(url)[0] if url else self.url
+        response = await self.request("DESCRIBE", url, Accept="application/sdp")
+        base = response.header("content-base") or response.header("content-location") or url
         return parse_sdp(response.body, base)
 
 
@@ -318,34 +320,61 @@ def stream_url(target: ProbeTarget, prefer_sub: bool = True) -> tuple[str | None
 
 
 async def run(target: ProbeTarget, settings: Any) -> ProbeResult:
-    """OPTIONS and DESCRIBE each known RTSP URL; SDP and response time per stream."""
+    """OPTIONS and DESCRIBE each known RTSP URL; SDP and response time per stream. Both
+    streams of a camera are described over one connection (half the connections a fleet
+    opens), and over a new one if the camera closed it after the first."""
     urls = {k: v for k, v in (("main", target.rtsp_main), ("sub", target.rtsp_sub)) if v}
     if not urls:
         return failed("rtsp", "rtsp_error", "no RTSP URL known for this camera")
     detail: dict[str, Any] = {}
     metrics: dict[str, float] = {}
-    for name, url in urls.items():
-        try:
-            sdp, elapsed = await _describe(target, url, settings.rtsp.max_response_bytes)
-        except RtspFailure as exc:
-            error = redact(f"{name}: {exc}", target.secrets())
-            return ProbeResult("rtsp", False, frozenset({exc.condition}), metrics, detail, error)
-        detail[name] = sdp.to_json()
-        metrics[f"{name}_response_s"] = elapsed
+    client: RtspClient | None = None
+    try:
+        for name, url in urls.items():
+            started = time.monotonic()
+            try:
+                client, sdp = await _describe(target, url, settings.rtsp.max_response_bytes, client)
+            except RtspFailure as exc:
+                error = redact(f"{name}: {exc}", target.secrets())
+                return ProbeResult(
+                    "rtsp", False, frozenset({exc.condition}), metrics, detail, error
+                )
+            detail[name] = sdp.to_json()
+            metrics[f"{name}_response_s"] = time.monotonic() - started
+    finally:
+        if client is not None:
+            await client.close()
     conditions = _mismatch(target, detail.get("main"))
     return ProbeResult("rtsp", True, conditions, metrics, detail)
 
 
-async def _describe(target: ProbeTarget, url: str, max_bytes: int) -> tuple[Sdp, float]:
-    client = RtspClient(url, target.username, target.password, max_bytes)
-    started = time.monotonic()
-    try:
-        await client.connect()
-        await client.request("OPTIONS")
-        sdp = await client.describe()
-        return sdp, time.monotonic() - started
-    finally:
+async def _describe(
+    target: ProbeTarget, url: str, max_bytes: int, client: RtspClient | None
+) -> tuple[RtspClient, Sdp]:
+    """DESCRIBE `url`, on `client`'s connection when it is to the same server as the same
+    user, else on a new one (connected, OPTIONS first); the client used and the SDP."""
+    if client is not None and _same_server(client, url, target):
+        try:
+            return client, await client.describe(url)
+        except RtspFailure as exc:
+            if exc.condition != "unreachable" and "truncated" not in str(exc):
+                raise  # the camera answered: that is its answer
+        # the camera closed the connection after the first stream: ask again on a new one
+    if client is not None:
         await client.close()
+    client = RtspClient(url, target.username, target.password, max_bytes)
+    await client.connect()
+    await client.request("OPTIONS")
+    return client, await client.describe()
+
+
+def _same_server(client: RtspClient, url: str, target: ProbeTarget) -> bool:
+    clean, user, password = split_credentials(url)
+    here, there = urlsplit(client.url), urlsplit(clean)
+    same_user = (target.username or user, target.password or password) == (
+        client.username, client.password)  # fmt: skip
+    return (here.scheme, here.hostname, here.port) == (
+        there.scheme, there.hostname, there.port) and same_user  # fmt: skip
 
 
 def _mismatch(target: ProbeTarget, main: dict[str, Any] | None) -> frozenset[str]:

@@ -16,17 +16,21 @@ log = logging.getLogger(__name__)
 
 Probe = Callable[[ProbeTarget, ProbeSettings], Awaitable[ProbeResult]]
 
-PROBES: dict[str, Probe] = {"onvif": onvif.run, "rtsp": rtsp.run, "stream": stream.run}
+PROBES: dict[str, Probe] = {
+    "onvif": onvif.run, "clock": onvif.read_clock, "rtsp": rtsp.run, "stream": stream.run,
+}  # fmt: skip
+# The settings section of each probe (the clock read is an ONVIF request: [probes.onvif]).
+SECTION = {"clock": "onvif"}
 
 # What a probe that overran its deadline is taken to mean: the stream probe ends its own window
 # in time, so only a control exchange that never got an answer makes it overrun.
-TIMEOUT_CONDITION = {"onvif": "unreachable", "rtsp": "unreachable", "stream": "unreachable"}
+TIMEOUT_CONDITION = dict.fromkeys(PROBES, "unreachable")
 
 
 async def run_probe(kind: str, target: ProbeTarget, settings: ProbeSettings) -> ProbeResult:
     """Run one probe under its deadline; a time-out or unexpected error becomes a result that
     says what it observed."""
-    timeout_s = getattr(settings, kind).timeout_s
+    timeout_s = getattr(settings, SECTION.get(kind, kind)).timeout_s
     started = time.monotonic()
     try:
         async with asyncio.timeout(timeout_s):
@@ -36,6 +40,7 @@ async def run_probe(kind: str, target: ProbeTarget, settings: ProbeSettings) -> 
     except Exception as exc:  # a probe bug must cost one result, not the monitor
         log.exception("%s: %s probe failed unexpectedly", target.camera, kind)
         error = redact(f"probe error: {type(exc).__name__}: {exc}", target.secrets())
-        result = failed(kind, f"{kind}_error" if kind != "stream" else "no_video", error)
+        section = SECTION.get(kind, kind)
+        result = failed(kind, f"{section}_error" if kind != "stream" else "no_video", error)
     duration_s = time.monotonic() - started
     return replace(result, duration_s=duration_s, observed=probe_observed(kind, result))

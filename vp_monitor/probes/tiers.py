@@ -39,16 +39,31 @@ def _sight(probe: str) -> Sight:
 
 # What the frame analysis sees, when the stream probe decoded a picture.
 PICTURE_SEES = conditions.names(vision=True)
-PROBE_SIGHTS: dict[str, Sight] = {probe: _sight(probe) for probe in ("onvif", "rtsp", "stream")}
+PROBE_SIGHTS: dict[str, Sight] = {
+    probe: _sight(probe) for probe in ("onvif", "clock", "rtsp", "stream")
+}
 # Conditions that mean "no usable video": the camera is down, not merely degraded.
 DOWN_CONDITIONS = conditions.names(down=True)
+# The probes talking ONVIF: the full read and the clock read alone.
+ONVIF_PROBES = ("onvif", "clock")
 # An ONVIF failure on a camera whose video works is not an outage: it is onvif_error.
-ONVIF_OUTAGE = DOWN_CONDITIONS & conditions.observed_by("onvif", answered=False)
+ONVIF_OUTAGE = DOWN_CONDITIONS & frozenset().union(
+    *(conditions.observed_by(probe, answered=False) for probe in ONVIF_PROBES)
+)
+# What only the full ONVIF read can show gone (identity, profiles, credentials, its errors):
+# while one of these is open on a camera, its cheap checks read the whole device again, or
+# the daily inventory alone could clear it.
+FULL_READ_SEES = conditions.observed_by("onvif") - conditions.observed_by("clock")
+# An RTSP failure of a camera whose ONVIF still answers suggests the device changed (replaced,
+# reconfigured, new stream URLs): the full read then looks at what it announces.
+CHANGE_SUSPECTED = conditions.observed_by("rtsp") - conditions.observed_by("clock")
 
 
 @dataclass(frozen=True)
 class Tier:
-    """One kind of check: its probes (ONVIF first: it may announce the stream URLs), its
+    """One kind of check: its probes (ONVIF first: it may announce the stream URLs; `clock`
+    is replaced by the full `onvif` read when a change is suspected, see `full_read_first` and
+    `full_read_after`), its
     default deadline, what a check abandoned at it means, where in its interval it runs,
     whether it judges the camera, the probe whose success means the video works (None: this
     tier cannot tell), what it leaves to other tiers (`blind`)."""
@@ -66,6 +81,13 @@ class Tier:
     analyses_picture: bool = False
     needs_onvif: bool = False
     blind: frozenset[str] = frozenset()
+    # Its history row keeps the probes' full answers even when nothing is wrong.
+    records_device: bool = False
+
+    @property
+    def plays_stream(self) -> bool:
+        """Whether its checks play a stream: what loads a site's uplink (its stream slots)."""
+        return "stream" in self.probes
 
     def sees(self) -> frozenset[str]:
         """Every condition a check of this tier can see (when all its probes succeed)."""
@@ -74,14 +96,14 @@ class Tier:
 
 
 TIERS: dict[str, Tier] = {
-    # Is the camera there? ONVIF clock and identity, RTSP DESCRIBE.
+    # Is the camera there? ONVIF clock (unauthenticated), RTSP OPTIONS + DESCRIBE.
     "reachability": Tier(
-        "reachability", ("onvif", "rtsp"), 20.0, "unreachable", 0.0, judging=True, video_by="rtsp"
+        "reachability", ("clock", "rtsp"), 20.0, "unreachable", 0.0, judging=True, video_by="rtsp"
     ),  # fmt: skip
     # Full check (also `vp-monitor check`): the stream played, its picture decoded and analysed.
     "stream": Tier(
         "stream",
-        ("onvif", "rtsp", "stream"),
+        ("clock", "rtsp", "stream"),
         45.0,
         "no_video",
         1 / 3,
@@ -89,9 +111,9 @@ TIERS: dict[str, Tier] = {
         video_by="stream",
         analyses_picture=True,
     ),  # fmt: skip
-    # ONVIF device information once a day; reachability is the reachability tier's to judge.
-    # It does not judge: it reads the same ONVIF facts as the reachability check, and waiting
-    # for it would leave a new camera unknown for up to a day.
+    # The full ONVIF read (identity, firmware, profiles, stream URIs) once a day; reachability
+    # is the reachability tier's to judge. It does not judge: waiting for it would leave a new
+    # camera unknown for up to a day. Its history row keeps what the device said (`records`).
     "inventory": Tier(
         "inventory",
         ("onvif",),
@@ -101,6 +123,7 @@ TIERS: dict[str, Tier] = {
         judging=False,
         needs_onvif=True,
         blind=frozenset({"unreachable"}),
+        records_device=True,
     ),  # fmt: skip
 }
 # What a check abandoned at its deadline is taken to mean, per tier.
@@ -129,10 +152,29 @@ def tier_conditions(
     conditions: set[str] = set()
     for name, result in probes.items():
         found = set(result.conditions)
-        if name == "onvif" and video_ok and found & ONVIF_OUTAGE:
+        if name in ONVIF_PROBES and video_ok and found & ONVIF_OUTAGE:
             found = (found - ONVIF_OUTAGE) | {"onvif_error"}
         conditions |= found
     return frozenset(conditions) - tier.blind
+
+
+def full_read_first(target: Any) -> bool:
+    """Whether a cheap check should read the whole device instead of its clock: no stream URL
+    is registered (ONVIF announces them), or a condition only that read can clear is open."""
+    if not target.onvif_host:
+        return False
+    return not (target.rtsp_main or target.rtsp_sub) or bool(
+        target.open_conditions & FULL_READ_SEES
+    )
+
+
+def full_read_after(probes: dict[str, ProbeResult]) -> bool:
+    """Whether the cheap probes' results suggest the device changed: its ONVIF clock answered
+    but RTSP failed otherwise than by silence, or announces another stream."""
+    clock, rtsp = probes.get("clock"), probes.get("rtsp")
+    if clock is None or rtsp is None or "unreachable" in clock.conditions:
+        return False
+    return bool(rtsp.conditions & CHANGE_SUSPECTED)
 
 
 def camera_state(conditions: set[str] | frozenset[str], has_video: bool) -> str:

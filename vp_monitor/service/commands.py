@@ -186,8 +186,14 @@ async def _full_check(
 
     try:
         async with asyncio.timeout(deadline_s):
+            # A person asking for a check wants the device's identity too: the full ONVIF read.
             return await run_tier(
-                "stream", target, app.probe_settings, references, app.settings.vision
+                "stream",
+                target,
+                app.probe_settings,
+                references,
+                app.settings.vision,
+                read_device=True,
             )
     except TimeoutError:
         return replace(overrun_result("stream", deadline_s or 0.0), camera=target.camera)

@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import csv
 import logging
+import random
 import resource
 import time
 import tomllib
@@ -54,6 +55,9 @@ EXTRA_COLUMNS = (
     "model", "serial", "firmware", "uplink",
 )  # fmt: skip
 DEFAULT_SITE = ("Simulateur", "92012", "Boulogne-Billancourt")
+# A generated fleet's sites: 5 to 30 cameras each, 2 to 4 sites sharing one uplink.
+SITE_SIZES = (5, 30)
+SITES_PER_UPLINK = (2, 4)
 CAMERA_KEYS = {
     "code", "name", "site", "kind", "index", "codec", "scene", "username", "password",
     "rtsp_auth", "main", "sub", "fault", "fault_params", "manufacturer", "model", "serial",
@@ -129,20 +133,36 @@ def generated_fleet(
     scene: str = "procedural",
     auth: str = "both",
 ) -> Fleet:
-    """`count` cameras cam001… on one site, all healthy."""
+    """`count` cameras cam001…, all healthy, spread over sites as a town's are (see
+    `generated_sites`)."""
     if count < 1:
         raise FleetError("a fleet needs at least one camera")
     _check_choice("codec", codec, ("h264", "h265"), "command line")
-    site = Site(*DEFAULT_SITE)
     cameras = [
         FleetCamera(
             SimCamera(i, rtsp_port=rtsp_port, onvif_port=onvif_port, codec=codec, scene=scene),
             site,
             rtsp_auth=auth,
         )
-        for i in range(1, count + 1)
+        for i, site in enumerate(generated_sites(count), 1)
     ]
     return Fleet(cameras)
+
+
+def generated_sites(count: int, seed: int = 1) -> list[Site]:
+    """The site of each of `count` cameras: sites of SITE_SIZES cameras (the last may be
+    smaller), SITES_PER_UPLINK sites behind each uplink, the same for the same count."""
+    rng = random.Random(seed)
+    name, municipality, municipality_name = DEFAULT_SITE
+    sites: list[Site] = []
+    number, uplink, left_on_uplink = 0, 0, 0
+    while len(sites) < count:
+        if left_on_uplink == 0:
+            uplink, left_on_uplink = uplink + 1, rng.randint(*SITES_PER_UPLINK)
+        number, left_on_uplink = number + 1, left_on_uplink - 1
+        site = Site(f"{name} {number:03d}", municipality, municipality_name, f"SIM-UP-{uplink:03d}")
+        sites += [site] * rng.randint(*SITE_SIZES)
+    return sites[:count]
 
 
 def load_fleet(

@@ -12,7 +12,7 @@ import logging
 import re
 import secrets
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +39,10 @@ HTTP_NONCE_TTL_S = 300.0
 PRE_AUTH_OPERATIONS = frozenset({"GetSystemDateAndTime"})  # ONVIF access class PRE_AUTH
 
 CAMERA = web.AppKey("camera", SimCamera)
+# SOAP requests answered or refused, by action; those carrying credentials apart (tests read
+# them through /sim/state to see what a check asked).
+SOAP_REQUESTS = web.AppKey("soap_requests", Counter)
+SIGNED_REQUESTS = web.AppKey("signed_requests", Counter)
 SNAPSHOT = web.AppKey("snapshot", Callable[[], bytes])
 HTTP_SECRET = web.AppKey("http_secret", bytes)
 
@@ -281,12 +285,16 @@ async def soap_endpoint(request: web.Request) -> web.Response:
         root, op = parse_envelope(await request.read())
         operation = OPERATIONS.get(op.tag)
         name = op.tag.rpartition("}")[2]
+        token = parse_username_token(root)
+        request.app[SOAP_REQUESTS][name] += 1
+        if token is not None:
+            request.app[SIGNED_REQUESTS][name] += 1
         if operation is None:
             raise SoapFault(
                 500, "env:Receiver", ("ter:ActionNotSupported",), "Optional Action Not Implemented"
             )
         if name not in PRE_AUTH_OPERATIONS:
-            reason = token_rejection(parse_username_token(root), camera, request.app[NONCES])
+            reason = token_rejection(token, camera, request.app[NONCES])
             if reason is not None:
                 log.debug("%s: %s rejected: %s", camera.code, name, reason)
                 raise not_authorized()
@@ -430,10 +438,12 @@ def _is_number(value: object) -> bool:
 
 
 async def get_state(request: web.Request) -> web.Response:
-    """The camera's code, fault, serial and firmware as JSON."""
+    """The camera's code, fault, serial and firmware, and the SOAP requests it got, as JSON."""
     if not _from_loopback(request):
         return _control_error(403, "control API accepts loopback clients only")
-    return web.json_response(camera_state(request.app[CAMERA]))
+    counts = {"soap_requests": dict(request.app[SOAP_REQUESTS]),
+              "signed_requests": dict(request.app[SIGNED_REQUESTS])}  # fmt: skip
+    return web.json_response(camera_state(request.app[CAMERA]) | counts)
 
 
 # --- Network faults -------------------------------------------------------------------------
@@ -505,6 +515,7 @@ def create_onvif_app(camera: SimCamera, snapshot: Callable[[], bytes]) -> web.Ap
     app[CAMERA] = camera
     app[SNAPSHOT] = snapshot
     app[NONCES] = NonceCache()
+    app[SOAP_REQUESTS], app[SIGNED_REQUESTS] = Counter(), Counter()
     app[HTTP_SECRET] = secrets.token_bytes(32)
     app.router.add_post("/onvif/device_service", soap_endpoint)
     app.router.add_post("/onvif/media_service", soap_endpoint)
