@@ -15,7 +15,12 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.timeout(60)
+# SQLite only: what the pages and the schema show does not depend on the database, whose
+# queries the other web tests run on both (and CI's time is counted).
+pytestmark = [
+    pytest.mark.timeout(60),
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -14,7 +14,12 @@ from two_towns import create_accounts
 
 from vp_monitor.web.app import create_app
 
-pytestmark = pytest.mark.timeout(300)
+# SQLite only: what the pages and the schema show does not depend on the database, whose
+# queries the other web tests run on both (and CI's time is counted).
+pytestmark = [
+    pytest.mark.timeout(300),
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 ST = Path(sys.executable).with_name("st")
 CONFIG = Path(__file__).with_name("schemathesis.toml")  # what some operations may also answer
 
