@@ -313,6 +313,7 @@ def monitor_check(context: Context, code: str, settings) -> frozenset[str]:
 
 
 @pytest.mark.timeout(300)  # 18 faults, two checks each
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # probes, not the database
 def test_check_and_the_monitor_report_the_same_conditions_for_every_fault(cli, sim, monkeypatch):
     """`vp-monitor check` and the monitor's own checks (its job loader, runner and tier
     composition: the stream tier, and the inventory tier for the device's identity, which the
