@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 
@@ -19,6 +20,25 @@ from sqlalchemy.engine import make_url
 from vp_monitor.db import make_engine, upgrade
 
 POSTGRES_URL = os.environ.get("VP_TEST_DATABASE_URL")
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config) -> None:
+    """End the test process with its status once everything is reported, without the
+    interpreter's teardown: a whole run (not any test or folder run alone) has ended in a
+    segmentation fault there, after every test passed, with native threads (PyAV, OpenCV,
+    psycopg, the browser driver) still about. To be found and removed (issue 12's note)."""
+    if _EXIT_STATUS and os.environ.get("VP_TEST_NATIVE_TEARDOWN") != "1":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[-1])
+
+
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
