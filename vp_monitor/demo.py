@@ -79,6 +79,10 @@ def register_fleet(registry: Registry, fleet, webhook_url: str) -> int:
     if plan.problems:
         raise click.ClickException("; ".join(str(p) for p in plan.problems))
     apply_import(registry, plan)
+    for site in {fc.site for fc in fleet.cameras if fc.site.latitude is not None}:
+        # The import's rows carry no coordinates: the map of sites needs them.
+        registry.update_site(site.name, site.municipality, latitude=site.latitude,
+                             longitude=site.longitude)  # fmt: skip
     return len(plan.create)
 
 

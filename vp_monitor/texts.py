@@ -773,6 +773,12 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": "un préfixe de sujet MQTT ne peut pas contenir les jokers # ou +",
         "en": "an MQTT topic prefix cannot hold the wildcards # or +",
     },
+    "value.tile_url": {
+        "fr": "un modèle d'URL de tuiles est http(s)://hôte/…{{z}}/{{x}}/{{y}}…, sans espace, "
+        "guillemet, virgule ni point-virgule",
+        "en": "a tile URL template is http(s)://host/…{{z}}/{{x}}/{{y}}…, without space, quote, "
+        "comma or semicolon",
+    },
     "value.window_order": {
         "fr": "la fenêtre doit finir après son début",
         "en": "the window must end after it starts",

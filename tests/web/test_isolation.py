@@ -49,7 +49,6 @@ def tenant_values(vp_app) -> dict[str, dict[str, list[str]]]:
                     select(MaintenanceWindow.id).where(MaintenanceWindow.camera_id.in_(cameras)))],
                 "test_id": ["0123456789abcdef"],  # tests live in memory, one technician's each
                 "kind": ["day", "night"],
-                "asset": ["docs.js"],
                 "name": ["wall.js"],
             }  # fmt: skip
     return values

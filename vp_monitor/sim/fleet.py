@@ -102,6 +102,8 @@ class Site:
     municipality: str
     municipality_name: str = ""
     uplink: str = ""
+    latitude: float | None = None  # WGS84, for the map of sites
+    longitude: float | None = None
 
 
 @dataclass
@@ -205,7 +207,7 @@ def _fleet_from_toml(data: dict[str, Any], origin: str) -> Fleet:
         fields = {
             k: v
             for k, v in entry.items()
-            if k in ("name", "municipality", "municipality_name", "uplink")
+            if k in ("name", "municipality", "municipality_name", "uplink", "latitude", "longitude")
         }
         sites[entry["name"]] = Site(**fields)
     cameras = [

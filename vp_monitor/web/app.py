@@ -11,7 +11,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +24,7 @@ from vp_monitor.web.call import Call, parse_body, parse_query
 from vp_monitor.web.errors import ApiError, from_exception
 from vp_monitor.web.keys import AUTHENTICATE, OPERATIONS, PRINCIPAL, ROUTES, VP_APP
 from vp_monitor.web.routes import Route, all_routes
+from vp_monitor.web.settings import tile_source
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +85,21 @@ def _default_authenticate() -> Authenticate:
     return authenticate
 
 
+@cache
+def security_headers(map_tile_url: str) -> dict[str, str]:
+    """SECURITY_HEADERS, with the map's tile server (when one is set) allowed for images only."""
+    if not map_tile_url:
+        return SECURITY_HEADERS
+    policy = SECURITY_HEADERS["Content-Security-Policy"].replace(
+        "img-src 'self' data: blob:", f"img-src 'self' data: blob: {tile_source(map_tile_url)}"
+    )
+    return {**SECURITY_HEADERS, "Content-Security-Policy": policy}
+
+
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """On every response, errors and streams included."""
-    for name, value in SECURITY_HEADERS.items():
+    headers = security_headers(request.app[VP_APP].settings.web.map_tile_url)
+    for name, value in headers.items():
         response.headers.setdefault(name, value)
     if request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")
@@ -115,6 +128,8 @@ async def _errors_as_json(request: web.Request, handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
+        if exc.status == 404 and request.method == "GET" and not request.path.startswith("/api/"):
+            return await _not_found_page(request)
         return error_response(request, _http_error(request, exc))
     except asyncio.CancelledError:
         raise
@@ -122,6 +137,15 @@ async def _errors_as_json(request: web.Request, handler) -> web.StreamResponse:
         ref = uuid.uuid4().hex[:12]
         log.exception("request %s %s failed (reference %s)", request.method, request.path, ref)
         return error_response(request, ApiError(500, "web.internal", ref=ref))
+
+
+async def _not_found_page(request: web.Request) -> web.Response:
+    """An unknown page address: the not-found page a page's missing object gets, for the
+    caller signed in (its header and words), so the two cannot be told apart."""
+    from vp_monitor.web.pages.render import error_page
+
+    request[PRINCIPAL] = await request.app[AUTHENTICATE](request.app[VP_APP], request, True)
+    return error_page(request, ApiError(404, "web.not_found"))
 
 
 @web.middleware

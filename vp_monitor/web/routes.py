@@ -76,7 +76,9 @@ def all_routes() -> list[Route]:
         session,
         technician,
     )
+    from vp_monitor.web.pages import map as site_map
 
     return [*session.ROUTES, *lists.ROUTES, *registry.ROUTES, *monitoring.ROUTES,
             *technician.ROUTES, *events.ROUTES, *operations.ROUTES, *docs.ROUTES,
-            *pages.ROUTES]  # fmt: skip
+            *pages.ROUTES,
+            *site_map.ROUTES]  # fmt: skip

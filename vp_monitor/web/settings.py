@@ -2,9 +2,39 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field
 
 from vp_monitor.section import Section
+from vp_monitor.texts import InvalidValue
+
+# A tile server's host as the Content-Security-Policy names it: letters, digits, dots and
+# dashes, Leaflet's `{s}.` sub-domain first at most, a port at most (nothing that could end
+# the policy's directive: no space, quote or semicolon).
+TILE_HOST = re.compile(r"(\{s\}\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def _tile_url(value: str) -> str:
+    if not value:
+        return value
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not TILE_HOST.fullmatch(parts.netloc)
+        or not all(f"{{{name}}}" in value for name in "zxy")
+        or any(character in value for character in " '\";,")
+    ):
+        raise InvalidValue("value.tile_url")
+    return value
+
+
+def tile_source(url: str) -> str:
+    """The CSP source of a tile URL template: its origin, `{s}.` as a wildcard sub-domain."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.replace('{s}', '*')}"
 
 
 class WebSettings(Section):
@@ -34,4 +64,16 @@ class WebSettings(Section):
         gt=0,
         description="Longest a request may take before it is answered 503 (event streams "
         "excepted); a camera test is bounded by the probes' own time-outs, below this.",
+    )
+    map_tile_url: Annotated[str, AfterValidator(_tile_url)] = Field(
+        default="",
+        description="Tile server of the map page, as a Leaflet URL template "
+        "(https://{s}.tile.example.org/{z}/{x}/{y}.png); its host is allowed for images in "
+        "the Content-Security-Policy. Empty: no tiles, the sites' markers on a blank "
+        "background.",
+    )
+    map_tile_attribution: str = Field(
+        default="",
+        max_length=300,
+        description="The tile server's credit line, shown in the map's corner (plain text).",
     )

@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from vp_monitor.conditions import SEVERITIES
 from vp_monitor.redaction import MASK, is_secret_field, redact_url
 from vp_monitor.service import views
+from vp_monitor.web.assets import ASSETS
 from vp_monitor.web.call import Call
-from vp_monitor.web.pages.render import load_assets, render
+from vp_monitor.web.pages.render import render
 from vp_monitor.web.pages.wall import WallQuery, wall_view
 from vp_monitor.web.routes import EVERYONE, OPERATORS, PUBLIC, TECHNICIANS, Route
 
@@ -30,7 +31,6 @@ STATUS_ORDER = {"open": 0, "acknowledged": 1, "resolved": 2}
 SEVERITY_ORDER = {name: rank for rank, name in enumerate(SEVERITIES)}
 RECENT_INCIDENTS = 10
 EMPTY = (None, "", [], {})
-ASSETS = load_assets()
 
 
 # -- sign-in -----------------------------------------------------------------------------------
@@ -204,13 +204,15 @@ def _places(registry: Any) -> dict[str, Any]:
 
 # -- static files ------------------------------------------------------------------------------
 async def static_asset(call: Call) -> web.Response:
-    """A script, style sheet or icon of the pages, by name (only files of web/static)."""
+    """A script or style sheet of the pages or of a front-end library, by name (the table of
+    web/assets.py: nothing else is served)."""
     found = ASSETS.get(call.path("name"))
     if found is None:
         return web.Response(status=404, text="not found", content_type="text/plain")
-    body, media_type = found
-    return web.Response(body=body, content_type=media_type,
-                        headers={"Cache-Control": "no-cache"})  # fmt: skip
+    headers = {"Cache-Control": "no-cache", "ETag": found.etag}
+    if call.request.headers.get("If-None-Match") == found.etag:
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=found.body, content_type=found.media_type, headers=headers)
 
 
 ROUTES = [
@@ -226,6 +228,7 @@ ROUTES = [
           media_type=HTML, documented=False),
     Route("GET", "/cameras/{code}", camera_page, EVERYONE, "Camera page",
           media_type=HTML, errors=(404,), documented=False),
-    Route("GET", "/static/{name}", static_asset, PUBLIC, "Scripts and style sheets of the pages",
+    Route("GET", "/static/{name}", static_asset, PUBLIC,
+          "Scripts and style sheets of the pages and of their libraries",
           media_type="application/octet-stream", errors=(404,), documented=False),
 ]  # fmt: skip

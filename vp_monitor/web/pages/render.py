@@ -2,13 +2,12 @@
 caller's language, and the error page a browser gets instead of the API's JSON.
 
 Templates hold no inline script or style (the Content-Security-Policy forbids them): the
-scripts and style sheets are files under web/static, served by the `/static/{name}` route.
+scripts and style sheets are files served by the `/static/{name}` route (web/assets.py).
 """
 
 from __future__ import annotations
 
 import json
-from importlib.resources import files
 from typing import Any
 from urllib.parse import quote
 
@@ -20,8 +19,6 @@ from vp_monitor.web.errors import ApiError
 from vp_monitor.web.pages.words import STATE_ICONS, Words
 
 TEMPLATES = "templates"
-STATIC = files("vp_monitor.web") / "static"
-ASSET_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 # The images pages show, served by the monitoring API (by camera code or incident id only).
 # The wall's thumbnails are the references: the latest frame is a live capture (camera page).
 IMAGE_URLS = {
@@ -86,17 +83,9 @@ def error_page(request: web.Request, error: ApiError) -> web.Response:
         location = f"/login?next={quote(target, safe='')}"
         return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
     words = words_for(request)
+    if error.status == 404:  # one page for every "not found": it tells nothing of what exists
+        return render(request, "error.html", status=404, status_code=404, path="",
+                      message=words("error.not_found", path=request.path))  # fmt: skip
     message = error.message.render(words.texts)
     return render(request, "error.html", status=error.status, status_code=error.status,
                   message=message)  # fmt: skip
-
-
-def load_assets() -> dict[str, tuple[bytes, str]]:
-    """Every file of web/static by name, with its media type: the only files served, so no
-    path from a request reaches the file system."""
-    assets = {}
-    for entry in STATIC.iterdir():
-        media_type = ASSET_TYPES.get("." + entry.name.rpartition(".")[2])
-        if media_type and entry.is_file():
-            assets[entry.name] = (entry.read_bytes(), media_type)
-    return assets

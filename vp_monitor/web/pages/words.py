@@ -151,6 +151,22 @@ WORDS: dict[str, dict[Language, str]] = {
     "role.operator": {"fr": "opérateur", "en": "operator"},
     "role.municipality": {"fr": "commune", "en": "municipality"},
     "role.maintainer": {"fr": "mainteneur", "en": "maintainer"},
+    # -- the map of sites (pages/map.py) and the not-found page
+    "nav.map": {"fr": "Carte des sites", "en": "Map of sites"},
+    "map.title": {"fr": "Carte des sites", "en": "Map of sites"},
+    "map.help": {"fr": "Chaque repère est un site, marqué par le pire état de ses caméras ; "
+                       "les repères proches sont regroupés.",
+                 "en": "Each marker is a site, marked with the worst state of its cameras; "
+                       "nearby markers are grouped."},
+    "map.label": {"fr": "Carte des sites", "en": "Map of sites"},
+    "map.none": {"fr": "Aucun site n'a de coordonnées.", "en": "No site has coordinates."},
+    "map.without_coordinates": {"fr": "Sites sans coordonnées, absents de la carte : {count}",
+                                "en": "Sites without coordinates, not on the map: {count}"},
+    "map.wall_link": {"fr": "Voir ses caméras sur le mur", "en": "See its cameras on the wall"},
+    "map.no_camera": {"fr": "aucune caméra surveillée", "en": "no watched camera"},
+    "map.cluster": {"fr": "{count} sites, le pire : {state}",
+                    "en": "{count} sites, the worst: {state}"},
+    "error.not_found": {"fr": "Page introuvable : {path}", "en": "Page not found: {path}"},
 }  # fmt: skip
 
 STATE_ICONS = {"down": "✖", "degraded": "▲", "unknown": "?", "maintenance": "⚙", "ok": "✔",
@@ -162,6 +178,8 @@ BROWSER_WORDS = (
     "login.unreachable", "camera.no_history", "new.testing", "new.no_frame", "new.failed",
     "new.device", "new.profiles", "new.picture",
 )  # fmt: skip
+# The map page's script (pages/map.py).
+BROWSER_WORDS += ("map.wall_link", "map.no_camera", "map.cluster")
 # Record fields the scripts name (what a camera test found).
 BROWSER_HEADERS = ("manufacturer", "model", "serial", "firmware")
 # Metrics shown as a share of the picture (0..1 in the record).

@@ -22,6 +22,34 @@
     try { data = await response.json(); } catch (e) { data = null; }
     return { ok: response.ok, status: response.status, data };
   };
+  // The API's live events (Server-Sent Events), each handed to `receive` as its JSON, and
+  // `opened` called each time the stream (re)opens; the page's #live says whether it is up;
+  // a closed stream is reopened after RETRY_MS.
+  const EVENT_KINDS = ["camera.state", "incident.opened", "incident.acknowledged", "incident.resolved"];
+  const RETRY_MS = 5000;
+  function setLive(on) {
+    const live = document.getElementById("live");
+    if (!live) return;
+    live.textContent = vp.word(on ? "wall.live_on" : "wall.live_off");
+    live.classList.toggle("off", !on);
+  }
+  vp.listen = function (url, receive, opened) {
+    if (!window.EventSource || !url) return;
+    const source = new EventSource(url, { withCredentials: true });
+    const onMessage = function (message) {
+      let data;
+      try { data = JSON.parse(message.data); } catch (e) { return; }
+      if (!data.kind && message.type !== "message") data.kind = message.type;
+      receive(data);
+    };
+    source.onmessage = onMessage;
+    for (const kind of EVENT_KINDS) source.addEventListener(kind, onMessage);
+    source.onopen = function () { setLive(true); if (opened) opened(); };
+    source.onerror = function () {
+      setLive(false);
+      if (source.readyState === EventSource.CLOSED) setTimeout(function () { vp.listen(url, receive, opened); }, RETRY_MS);
+    };
+  };
   // An image the server has not got (no reference yet, no frame): a word in its place.
   function markMissing(img) {
     if (!img.parentNode) return;

@@ -6,7 +6,6 @@
   const vp = window.vp;
   const ICONS = { down: "✖", degraded: "▲", unknown: "?", maintenance: "⚙", ok: "✔", decommissioned: "–" };
   const KIOSK_STEP_MS = 10000;
-  const RETRY_MS = 5000;
   const KIOSK_RELOAD_MS = 3000;
   let soundOn = false;
   let audio = null;
@@ -88,32 +87,6 @@
     if (event.kind === "incident.opened" && event.severity === "critical" && !event.silenced) raiseCue(event);
   }
 
-  function setLive(on) {
-    const live = document.getElementById("live");
-    if (!live) return;
-    live.textContent = vp.word(on ? "wall.live_on" : "wall.live_off");
-    live.classList.toggle("off", !on);
-  }
-
-  const KINDS = ["camera.state", "incident.opened", "incident.acknowledged", "incident.resolved"];
-  function connect(url) {
-    if (!window.EventSource || !url) return;
-    const source = new EventSource(url, { withCredentials: true });
-    const receive = function (message) {
-      let data;
-      try { data = JSON.parse(message.data); } catch (e) { return; }
-      if (!data.kind && message.type !== "message") data.kind = message.type;
-      applyEvent(data);
-    };
-    source.onmessage = receive;
-    for (const kind of KINDS) source.addEventListener(kind, receive);
-    source.onopen = function () { setLive(true); };
-    source.onerror = function () {
-      setLive(false);
-      if (source.readyState === EventSource.CLOSED) setTimeout(function () { connect(url); }, RETRY_MS);
-    };
-  }
-
   // Kiosk: one problem site at a time, each for KIOSK_STEP_MS.
   function cycleSites() {
     const tiles = Array.from(document.querySelectorAll(".tile"));
@@ -139,7 +112,7 @@
   document.addEventListener("vp:event", function (event) { applyEvent(event.detail); });
   document.addEventListener("DOMContentLoaded", function () {
     const holder = document.querySelector("[data-events-url]");
-    connect(holder ? holder.dataset.eventsUrl : "");
+    vp.listen(holder ? holder.dataset.eventsUrl : "", applyEvent);
     document.getElementById("cue-silence").addEventListener("click", silence);
     const sound = document.getElementById("sound");
     if (sound) sound.addEventListener("click", function () {
