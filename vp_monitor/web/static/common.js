@@ -60,7 +60,8 @@
     img.replaceWith(placeholder);
   }
   document.addEventListener("error", function (event) {
-    if (event.target && event.target.tagName === "IMG") markMissing(event.target);
+    // A map's tiles are the map's own (a tile server that does not answer: a blank map).
+    if (event.target && event.target.tagName === "IMG" && !event.target.closest(".leaflet-container")) markMissing(event.target);
   }, true);
   document.addEventListener("DOMContentLoaded", function () {
     for (const img of document.querySelectorAll("img")) {

@@ -6,6 +6,7 @@
 (function () {
   const vp = window.vp;
   const REFRESH_MS = 1000;
+  const MAX_ZOOM = 19;
   let setup = null;
   let cluster = null;
   const markers = new Map(); // site id -> marker
@@ -107,21 +108,23 @@
   document.addEventListener("DOMContentLoaded", function () {
     const holder = document.getElementById("site-map");
     setup = JSON.parse(holder.dataset.setup);
-    const map = L.map(holder, { attributionControl: Boolean(setup.tile_url), worldCopyJump: true });
+    // maxZoom: the cluster group needs one, which a tile layer would otherwise give.
+    const map = L.map(holder, { attributionControl: Boolean(setup.tile_url), maxZoom: MAX_ZOOM });
     if (setup.tile_url) {
       // Plain text credit: Leaflet writes it as HTML, so it is escaped here.
       const credit = element("span", "", setup.attribution).innerHTML;
-      L.tileLayer(setup.tile_url, { attribution: credit, maxZoom: 19 }).addTo(map);
+      L.tileLayer(setup.tile_url, { attribution: credit, maxZoom: MAX_ZOOM }).addTo(map);
     }
-    cluster = L.markerClusterGroup({ iconCreateFunction: clusterIcon, showCoverageOnHover: false });
-    map.addLayer(cluster);
-    show(setup.sites);
     if (setup.sites.length) {
       const bounds = L.latLngBounds(setup.sites.map(function (s) { return [s.latitude, s.longitude]; }));
       map.fitBounds(bounds, { padding: [40, 40], maxZoom: 16 });
     } else {
       map.setView([46.6, 2.4], 5); // France, empty
     }
+    // Added once the map has its view: the cluster group places markers by its zoom.
+    cluster = L.markerClusterGroup({ iconCreateFunction: clusterIcon, showCoverageOnHover: false });
+    map.addLayer(cluster);
+    show(setup.sites);
     vp.listen(holder.dataset.eventsUrl, function (event) {
       if (event.kind === "camera.state") refreshSoon();
     }, refreshSoon);
