@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/python -m pip check  # fails when pyproject.toml names a package the lock lacks
 	touch $(STAMP)
 
-# Front-end code the web service serves itself (Swagger UI): npm, from package-lock.json.
+# Front-end code the web service serves itself (Swagger UI, Leaflet): npm, from package-lock.json.
 NPM_STAMP := node_modules/.installed-stamp
 $(NPM_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { \

@@ -21,8 +21,8 @@ STATIC_NAME = re.compile(r'/static/([A-Za-z0-9._-]+)"')
 
 def main() -> None:
     folder = files("vp_monitor.web") / "templates"
-    names = [name for template in TEMPLATES
-             for name in STATIC_NAME.findall((folder / template).read_text(encoding="utf-8"))]  # fmt: skip
+    texts = [(folder / template).read_text(encoding="utf-8") for template in TEMPLATES]
+    names = [name for text in texts for name in STATIC_NAME.findall(text)]
     totals = {"own": [0, 0], "map library": [0, 0]}
     print(f"{'file':<28} {'part':<12} {'bytes':>9} {'gzip':>8}")
     for name in dict.fromkeys(names):

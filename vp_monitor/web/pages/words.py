@@ -152,13 +152,11 @@ WORDS: dict[str, dict[Language, str]] = {
     "role.municipality": {"fr": "commune", "en": "municipality"},
     "role.maintainer": {"fr": "mainteneur", "en": "maintainer"},
     # -- the map of sites (pages/map.py) and the not-found page
-    "nav.map": {"fr": "Carte des sites", "en": "Map of sites"},
     "map.title": {"fr": "Carte des sites", "en": "Map of sites"},
     "map.help": {"fr": "Chaque repère est un site, marqué par le pire état de ses caméras ; "
                        "les repères proches sont regroupés.",
                  "en": "Each marker is a site, marked with the worst state of its cameras; "
                        "nearby markers are grouped."},
-    "map.label": {"fr": "Carte des sites", "en": "Map of sites"},
     "map.none": {"fr": "Aucun site n'a de coordonnées.", "en": "No site has coordinates."},
     "map.without_coordinates": {"fr": "Sites sans coordonnées, absents de la carte : {count}",
                                 "en": "Sites without coordinates, not on the map: {count}"},
