@@ -338,8 +338,8 @@ async def live_frame(
 
 async def approve_missing(app: App, kind: str, note: str, scope: Scope | None = None) -> list[str]:
     """Capture and approve a `kind` reference for every watched camera of the scope that has
-    no approved one (after a CSV import, say; a provisional one is replaced), a few cameras at a time; the codes of those that gave no
-    picture."""
+    no approved one (after a CSV import, say; a provisional one is replaced), a few cameras
+    at a time; the codes of those that gave no picture."""
     from sqlalchemy import select
 
     from vp_monitor.registry.models import SCHEDULED_LIFECYCLES, Camera
