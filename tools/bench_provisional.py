@@ -33,7 +33,9 @@ def frame_jpeg() -> bytes:
 
 def register(engine, count: int, jpeg: bytes, with_references: bool, prefix: str) -> list[int]:
     with transaction(session_factory(engine)) as session:
-        town = session.get(Municipality, 1) or Municipality(id=1, insee="78646", name="V", departement="78")
+        town = session.get(Municipality, 1) or Municipality(
+            id=1, insee="78646", name="Versailles", departement="78"
+        )
         site = Site(name=prefix, municipality=town)
         cameras = [Camera(code=f"{prefix}{n:04d}", site=site, municipality=town)
                    for n in range(count)]  # fmt: skip
