@@ -190,6 +190,12 @@ async def test_registered_camera_test_reference_and_live_frame(api, vp_app, sim)
             "night",
             "IR",
         )
+    with vp_app.registry(actor="monitor") as registry:  # as the monitor stores a learned one
+        picture = await jpeg_of(api, reference["image"], "boulogne")
+        size = (sim.sub.width, sim.sub.height)
+        registry.add_reference(registry.camera("BB-012"), picture, size, "day", provisional=True)
+    detail = await api.get("/api/v1/cameras/BB-012/state", headers=as_("boulogne"))
+    assert (await detail.json())["references"] == {"day": "provisional", "night": "approved"}
 
     await jpeg_of(api, "/api/v1/cameras/BB-012/frame", "boulogne")
     await jpeg_of(api, "/api/v1/cameras/BB-012/frame", "operator")  # the same, reused

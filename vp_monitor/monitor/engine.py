@@ -25,7 +25,7 @@ from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import session_factory, transaction, utcnow
 from vp_monitor.events.feed import prune_events
 from vp_monitor.events.record import CAMERA_STATE, record_event
-from vp_monitor.monitor import nodes, planner
+from vp_monitor.monitor import nodes, planner, provisional
 from vp_monitor.monitor.evaluator import (
     TierResult,
     active_windows,
@@ -43,7 +43,9 @@ from vp_monitor.monitor.runner import CheckFunction, Job, Runner, supervise
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.probes.base import ProbeSettings, ProbeTarget, camera_target
 from vp_monitor.probes.capture import keep_freed_memory
-from vp_monitor.registry.models import Camera, ReferenceImage
+from vp_monitor.probes.tiers import mark_reference
+from vp_monitor.registry.models import Camera
+from vp_monitor.registry.service import references_in_force
 
 log = logging.getLogger(__name__)
 
@@ -69,21 +71,21 @@ def load_jobs(session: Session, claims: list[planner.Claim], secrets: Any = None
         )
     }
     streamed = {claim.camera_id for claim in claims if claim.tier == "stream"}
-    references: dict[int, dict[str, bytes]] = {}
-    if streamed:
-        rows = session.execute(
-            select(ReferenceImage.camera_id, ReferenceImage.kind, ReferenceImage.jpeg)
-            .where(ReferenceImage.camera_id.in_(streamed))
-            .order_by(ReferenceImage.id.desc())
-        )
-        for camera_id, kind, jpeg in rows:  # newest first: the first of each kind is in force
-            references.setdefault(camera_id, {}).setdefault(str(kind.value), jpeg)
+    in_force = references_in_force(session, streamed) if streamed else {}
     jobs = []
     for claim in claims:
         camera = cameras.get(claim.camera_id)
         if camera is not None:
             target = probe_target(camera, *statuses.get(camera.id, (None, ())), secrets)
-            jobs.append(Job(claim, target, references.get(camera.id, {})))
+            references = in_force.get(camera.id, {})
+            jobs.append(
+                Job(
+                    claim,
+                    target,
+                    {kind: r.jpeg for kind, r in references.items()},
+                    frozenset(kind for kind, r in references.items() if r.provisional),
+                )
+            )
     return jobs
 
 
@@ -396,10 +398,14 @@ class Monitor:
         watched_ids = [camera_id for camera_id in ids if watched(cameras.get(camera_id))]
         statuses = locked_statuses(session, watched_ids, now)
         open_now: OpenIncidents | None = None
-        changes, history, done = [], [], []
+        changes, history, done, learning = [], [], [], []
         for job, result in batch:
             camera, retry = cameras.get(job.claim.camera_id), None
             if watched(camera):  # else retired while its check ran: the planner unschedules it
+                result = mark_reference(result, job.provisional)
+                if provisional.learning(result, job.references):
+                    learning.append(provisional.Observation(camera, result, job.references,
+                                                            job.claim.interval_s))  # fmt: skip
                 open_now = open_now or OpenIncidents.load(session, watched_ids)
                 maintenance = in_maintenance(session, camera, now, windows)
                 status = statuses[camera.id]
@@ -418,6 +424,7 @@ class Monitor:
             done.append(planner.Done(job.claim, result.overran, retry))
         if history:
             session.execute(insert(CheckRecord), history)
+        provisional.learn(session, learning, self.settings, now)
         planner.finish_all(session, done, now)
         return changes
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vp_monitor import conditions
@@ -83,3 +83,25 @@ class CheckRecord(Base):
     # up | degraded | down | unknown (availability.py's one definition); NULL on rows written
     # before it existed, read from `state` then.
     availability: Mapped[str | None] = mapped_column(String(10))
+
+
+class ReferenceCandidate(Base):
+    """A camera without a reference of one kind (day or night) on its way to a provisional one:
+    its run of healthy image checks and the clearest frame of the run (one per camera and kind,
+    so the candidates stay bounded). In the database, so that the checks of a camera run by
+    several nodes, or before and after a restart, count as one run."""
+
+    __tablename__ = "reference_candidate"
+    __table_args__ = (
+        UniqueConstraint("camera_id", "kind", name="uq_reference_candidate_camera_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("camera.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # day or night (ReferenceKind's values)
+    healthy_checks: Mapped[int] = mapped_column(Integer, default=0)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the run's first healthy check
+    sharpness: Mapped[float] = mapped_column(Float)  # of the frame kept (vision's measure)
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)

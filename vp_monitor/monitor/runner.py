@@ -38,7 +38,8 @@ class Job:
 
     claim: Claim
     target: ProbeTarget
-    references: dict[str, bytes] = field(default_factory=dict, repr=False)
+    references: dict[str, bytes] = field(default_factory=dict, repr=False)  # kind -> JPEG
+    provisional: frozenset[str] = frozenset()  # the kinds whose reference is provisional
 
 
 # -- supervision -------------------------------------------------------------------------------

@@ -137,6 +137,21 @@ class MonitorSettings(Section):
         "to the history only if that row is older than this (changes are always written). "
         "0: every check.",
     )
+    provisional_reference_after: int = Field(
+        default=6,
+        ge=1,
+        le=100,
+        description="A camera without an approved reference of a kind (day or night) learns a "
+        "provisional one after this many healthy image checks of that kind in a row (no picture "
+        "or stream condition; any fault starts the count again): the clearest of their frames. "
+        "6 stream checks at the default interval: about 30 minutes of a working picture.",
+    )
+    provisional_reference_window_s: float = Field(
+        default=1800.0,
+        gt=0,
+        description="Those checks must fall within this long (or, for a camera checked less "
+        "often, within that many of its stream intervals): a run that takes longer starts again.",
+    )
     retention_days: int = Field(
         default=90, ge=1, description="Check history older than this is deleted (daily)."
     )

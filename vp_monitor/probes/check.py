@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from typing import Any
 
 import cv2
 import numpy as np
@@ -70,10 +69,11 @@ async def run_tier(
     conditions = tier_conditions(spec, probes, video_ok)
     for name, result in probes.items():
         record_probe_failures(name, result.conditions)
-    analysis, evidence = {}, None
+    analysis, evidence, period = {}, None, None
     if frames and spec.analyses_picture:
         current, previous = frames[-1], (frames[0] if len(frames) > 1 else None)
-        reference = _reference(current, references or {}, vision_settings)
+        period = "night" if vision.is_monochrome(current, vision_settings) else "day"
+        reference = decode_reference((references or {}).get(period))
         found = await asyncio.to_thread(
             vision.analyze, current, reference=reference, previous=previous,
             settings=vision_settings,
@@ -88,7 +88,7 @@ async def run_tier(
         tier, conditions, tier_observed(spec, probes, bool(frames) and spec.analyses_picture),
         video_ok, metrics | analysis, {"probes": {n: r.to_json() for n, r in probes.items()}},
         evidence_jpeg=evidence, clock_offset_s=_clock_offset(probes),
-        camera=target.camera, probes=probes, analysis=analysis,
+        camera=target.camera, probes=probes, analysis=analysis, period=period,
     )  # fmt: skip
 
 
@@ -105,14 +105,6 @@ def _with_announced_urls(target: ProbeTarget, onvif: ProbeResult) -> ProbeTarget
     profiles = onvif.detail.get("profiles") or []
     uris = [p.get("rtsp_uri") for p in profiles] + [None, None]
     return target.with_urls(uris[0], uris[1])
-
-
-def _reference(
-    frame: np.ndarray, references: dict[str, Any], settings: vision.VisionSettings | None
-) -> np.ndarray | None:
-    """The night reference for a monochrome (infrared) picture, else the day one."""
-    kind = "night" if vision.is_monochrome(frame, settings) else "day"
-    return decode_reference(references.get(kind))
 
 
 def _jpeg(frame: np.ndarray) -> bytes | None:

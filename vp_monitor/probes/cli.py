@@ -100,11 +100,17 @@ def print_check(report: Any, texts: Any) -> None:
     "--night", is_flag=True, help="The night (infrared) reference instead of the day one."
 )
 @click.option("--note", default="", help="Why the reference changes (intervention, ...).")
-@click.option("--list", "list_", is_flag=True, help="Show the reference history.")
+@click.option(
+    "--list",
+    "list_",
+    is_flag=True,
+    help="Show the reference history: approved or provisional (learned by the monitor), and "
+    "which is in force.",
+)
 @click.option(
     "--missing",
     is_flag=True,
-    help="With --approve and no CODE: every camera without a reference of this kind.",
+    help="With --approve and no CODE: every camera without an approved reference of this kind.",
 )
 @click.option("--municipality", help="INSEE: with --missing, only this municipality's cameras.")
 @json_option
@@ -130,11 +136,15 @@ def reference(
         return
     if list_:
         with context.registry() as registry:
-            history = registry.references(registry.camera(code))
-            rows = [{"id": r.id, "kind": str(r.kind.value), "captured_at": r.captured_at,
+            history = registry.references(registry.camera(code))  # the one in force first
+            first = {str(r.kind.value): r.id for r in reversed(history)}
+            rows = [{"id": r.id, "kind": str(r.kind.value), "provisional": r.provisional,
+                     "in_force": first[str(r.kind.value)] == r.id, "captured_at": r.captured_at,
                      "size": f"{r.width}x{r.height}", "approved_by": r.approved_by,
                      "note": r.note} for r in history]  # fmt: skip
-        print_records(rows, ("id", "kind", "captured_at", "size", "approved_by", "note"), as_json)
+        columns = ("id", "kind", "provisional", "in_force", "captured_at", "size", "approved_by",
+                   "note")  # fmt: skip
+        print_records(rows, columns, as_json)
         return
     stored = run_at_edge(commands.approve_reference(context.app, code, kind, note))
     click.echo(texts("reference.approved", code=code, kind=texts.value("kind", kind),

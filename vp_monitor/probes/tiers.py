@@ -8,7 +8,8 @@ that could have seen it (`observed`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from vp_monitor import conditions
@@ -129,6 +130,8 @@ TIERS: dict[str, Tier] = {
 # What a check abandoned at its deadline is taken to mean, per tier.
 OVERRUN = {name: tier.overrun for name, tier in TIERS.items()}
 # A camera is `ok` only once every one of these has judged it.
+# Metric of a check that analysed a picture: 1 when its reference is a provisional one.
+PROVISIONAL_METRIC = "reference_provisional"
 JUDGING_TIERS = frozenset(name for name, tier in TIERS.items() if tier.judging)
 
 
@@ -192,6 +195,8 @@ class TierResult:
     `observed` names the conditions this check could have seen: only those can open or clear.
     `video_ok` is whether the camera delivered usable video (None: this tier cannot tell).
     `probes` are the probes' own results (without their frames), `analysis` the picture's metrics.
+    `period` is the kind of reference its picture is judged by: day, or night for a monochrome
+    (infrared) one; None when no picture was analysed.
     """
 
     tier: str
@@ -207,6 +212,7 @@ class TierResult:
     camera: str = ""
     probes: dict[str, ProbeResult] = field(default_factory=dict, repr=False, compare=False)
     analysis: dict[str, float] = field(default_factory=dict)
+    period: str | None = None
 
     @property
     def state(self) -> str:
@@ -220,6 +226,16 @@ class TierResult:
             probes["vision"] = {"metrics": {k: round(v, 4) for k, v in self.analysis.items()}}
         return {"camera": self.camera, "state": self.state, "conditions": sorted(self.conditions),
                 "probes": probes}  # fmt: skip
+
+
+def mark_reference(result: TierResult, provisional: Collection[str]) -> TierResult:
+    """The result with `reference_provisional` among its metrics when it analysed a picture:
+    1 when the reference it was judged by is provisional (`provisional` names those kinds,
+    day or night), so its findings, and the incidents they open, say so."""
+    if result.period is None:
+        return result
+    mark = {PROVISIONAL_METRIC: float(result.period in provisional)}
+    return replace(result, metrics=result.metrics | mark, analysis=result.analysis | mark)
 
 
 def overrun_result(tier: str, timeout_s: float) -> TierResult:

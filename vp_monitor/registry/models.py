@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -224,7 +225,8 @@ class ReferenceKind(enum.StrEnum):
 
 
 class ReferenceImage(Base):
-    """A picture of what the camera should show; the newest approved one per kind is in force."""
+    """A picture of what the camera should show. Per kind, the newest approved one is in force;
+    without any, the newest provisional one (learned by the monitor from healthy checks)."""
 
     __tablename__ = "reference_image"
 
@@ -237,3 +239,10 @@ class ReferenceImage(Base):
     captured_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     approved_by: Mapped[str] = mapped_column(String(120))
     note: Mapped[str] = mapped_column(Text, default="")
+    # Learned by the monitor, not approved by a person: any approved reference replaces it.
+    provisional: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+# Which reference of a kind is in force: the first in this order (approved before provisional,
+# newest first).
+REFERENCE_IN_FORCE_ORDER = (ReferenceImage.provisional.asc(), ReferenceImage.id.desc())

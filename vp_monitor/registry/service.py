@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 from vp_monitor.redaction import MASK, redact_url
 from vp_monitor.registry.communes import commune, departements
 from vp_monitor.registry.models import (
+    REFERENCE_IN_FORCE_ORDER,
     AuditEntry,
     Camera,
     Contact,
@@ -441,24 +442,32 @@ class Registry:
         self.session.delete(camera)
 
     def add_reference(
-        self, camera: Camera, jpeg: bytes, size: tuple[int, int], kind: str = "day", note: str = ""
-    ) -> ReferenceImage:
-        """Approve a new reference image for the camera; older ones stay as history."""
+        self, camera: Camera, jpeg: bytes, size: tuple[int, int], kind: str = "day", note: str = "",
+        provisional: bool = False,
+    ) -> ReferenceImage:  # fmt: skip
+        """Store a new reference image for the camera, approved (by the actor) or provisional
+        (learned by the monitor); older ones stay as history."""
         reference = ReferenceImage(
             camera_id=camera.id, kind=ReferenceKind(kind), jpeg=jpeg, width=size[0],
-            height=size[1], approved_by=self.actor, note=note,
+            height=size[1], approved_by=self.actor, note=note, provisional=provisional,
         )  # fmt: skip
         self.session.add(reference)
-        after = {"kind": kind, "width": size[0], "height": size[1], "bytes": len(jpeg)}
+        after = {"kind": kind, "width": size[0], "height": size[1], "bytes": len(jpeg),
+                 "provisional": provisional}  # fmt: skip
         self.audit("reference", "camera", camera.code, after=after | {"note": note})
         return reference
 
-    def references(self, camera: Camera, kind: str | None = None) -> list[ReferenceImage]:
-        """Reference images of a camera, newest first (the first of each kind is in force)."""
+    def references(
+        self, camera: Camera, kind: str | None = None, approved: bool = False
+    ) -> list[ReferenceImage]:
+        """Reference images of a camera (only approved ones if `approved`), the one in force
+        first for each kind (REFERENCE_IN_FORCE_ORDER)."""
         query = select(ReferenceImage).where(ReferenceImage.camera_id == camera.id)
         if kind:
             query = query.where(ReferenceImage.kind == ReferenceKind(kind))
-        return list(self.session.scalars(query.order_by(ReferenceImage.id.desc())))
+        if approved:
+            query = query.where(ReferenceImage.provisional.is_(False))
+        return list(self.session.scalars(query.order_by(*REFERENCE_IN_FORCE_ORDER)))
 
     # -- contacts ------------------------------------------------------------------------------
     def contacts(self) -> list[Contact]:
@@ -644,3 +653,38 @@ def _input_from_record(record: dict[str, Any]) -> dict[str, Any]:
 def integrity_message(exc: IntegrityError) -> Message:
     """A short reason for a constraint violation the checks above did not catch."""
     return Message("database.refused", reason=str(exc.orig).splitlines()[0])
+
+
+@dataclass(frozen=True)
+class ReferenceInForce:
+    """The reference a camera's pictures of one kind are judged against."""
+
+    id: int
+    provisional: bool
+    jpeg: bytes | None = field(default=None, repr=False)  # None when not asked for
+
+
+def references_in_force(
+    session: Session, camera_ids: Any, images: bool = True
+) -> dict[int, dict[str, ReferenceInForce]]:
+    """Per camera, per kind (day, night), the reference in force (REFERENCE_IN_FORCE_ORDER);
+    the pictures too if `images` (only theirs are read, not the history's)."""
+    query = (
+        select(ReferenceImage.id, ReferenceImage.camera_id, ReferenceImage.kind,
+               ReferenceImage.provisional)
+        .where(ReferenceImage.camera_id.in_(list(camera_ids)))
+        .order_by(*REFERENCE_IN_FORCE_ORDER)
+    )  # fmt: skip
+    chosen: dict[int, dict[str, Any]] = {}
+    for row in session.execute(query):
+        chosen.setdefault(row.camera_id, {}).setdefault(str(row.kind.value), row)
+    jpegs: dict[int, bytes] = {}
+    wanted = [row.id for kinds in chosen.values() for row in kinds.values()]
+    if images and wanted:
+        query = select(ReferenceImage.id, ReferenceImage.jpeg).where(ReferenceImage.id.in_(wanted))
+        jpegs = {row.id: row.jpeg for row in session.execute(query)}
+    return {
+        camera_id: {kind: ReferenceInForce(row.id, row.provisional, jpegs.get(row.id))
+                    for kind, row in kinds.items()}
+        for camera_id, kinds in chosen.items()
+    }  # fmt: skip

@@ -165,15 +165,18 @@ async def check_registered_camera(
     """Every probe once on a registered camera, against its references: the monitor's full
     check (the stream tier), so both report the same conditions for the same camera."""
 
-    def load(registry: Any) -> tuple[ProbeTarget, dict[str, bytes]]:
+    from vp_monitor.probes.tiers import mark_reference
+    from vp_monitor.registry.service import references_in_force
+
+    def load(registry: Any) -> tuple[ProbeTarget, dict[str, Any]]:
         camera = find_camera(registry.session, scope or Scope.supervision(), code)
-        found: dict[str, bytes] = {}
-        for reference in registry.references(camera):  # newest first: the one in force
-            found.setdefault(str(reference.kind.value), reference.jpeg)
+        found = references_in_force(registry.session, [camera.id]).get(camera.id, {})
         return target_for(registry, camera), found
 
-    target, references = await app.in_registry(load)
-    return await _full_check(app, target, references, deadline_s)
+    target, in_force = await app.in_registry(load)
+    references = {kind: reference.jpeg for kind, reference in in_force.items()}
+    result = await _full_check(app, target, references, deadline_s)
+    return mark_reference(result, {kind for kind, r in in_force.items() if r.provisional})
 
 
 async def _full_check(
@@ -335,8 +338,8 @@ async def live_frame(
 
 async def approve_missing(app: App, kind: str, note: str, scope: Scope | None = None) -> list[str]:
     """Capture and approve a `kind` reference for every watched camera of the scope that has
-    none (after a CSV import, say), a few cameras at a time; the codes of those that gave no
-    picture."""
+    no approved one (after a CSV import, say; a provisional one is replaced), a few cameras
+    at a time; the codes of those that gave no picture."""
     from sqlalchemy import select
 
     from vp_monitor.registry.models import SCHEDULED_LIFECYCLES, Camera
@@ -349,7 +352,7 @@ async def approve_missing(app: App, kind: str, note: str, scope: Scope | None = 
         query = select(Camera).where(Camera.lifecycle.in_(SCHEDULED_LIFECYCLES), scope.cameras())
         cameras = registry.session.scalars(query.order_by(Camera.code))
         return [(c.code, target_for(registry, c)) for c in cameras
-                if not registry.references(c, kind)]  # fmt: skip
+                if not registry.references(c, kind, approved=True)]  # fmt: skip
 
     wanted = await app.in_registry(load)
     limit = asyncio.Semaphore(CAPTURE_CONCURRENCY)

@@ -5,7 +5,7 @@ and the OpenAPI's schemas. A test validates every list's real answer against the
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,9 +77,12 @@ class CameraItem(CameraRecord):
 
 
 class CameraDetail(CameraItem):
-    """One camera (views.camera_detail): an item of the list and its latest check's figures."""
+    """One camera (views.camera_detail): an item of the list, its latest check's figures, and
+    its references in force by kind (day, night): approved, or provisional (learned by the
+    monitor from healthy checks, until one is approved); a kind without one is absent."""
 
     metrics: dict[str, Any]
+    references: dict[Literal["day", "night"], Literal["approved", "provisional"]]
 
 
 class IncidentItem(Record):

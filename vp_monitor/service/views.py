@@ -48,32 +48,35 @@ def find_camera(session: Session, scope: Scope, code: str) -> Camera:
 
 def camera_detail(session: Session, scope: Scope, code: str) -> dict[str, Any]:
     """One camera: its registry record, its current state and conditions, its severity, its
-    open incident (an item of the camera list: the same fields), and the figures of its
-    latest check."""
+    open incident (an item of the camera list: the same fields), the figures of its latest
+    check, and whether its references in force are approved or provisional."""
     from vp_monitor.monitor.models import CameraStatus
 
     camera = find_camera(session, scope, code)
     current = session.get(CameraStatus, camera.id)
     metrics = dict(current.metrics or {}) if current else {}
-    return {**camera_items(session, scope, [camera.id])[0], "metrics": metrics}
+    return {**camera_items(session, scope, [camera.id])[0], "metrics": metrics,
+            "references": reference_status(session, camera.id)}  # fmt: skip
 
 
 def reference_jpeg(session: Session, scope: Scope, code: str, kind: str) -> bytes:
-    """The camera's reference image of `kind` (day or night) in force (the newest approved),
-    or NotFound."""
-    from vp_monitor.registry.models import ReferenceImage, ReferenceKind
+    """The camera's reference image of `kind` (day or night) in force (the newest approved,
+    else the newest provisional), or NotFound."""
+    from vp_monitor.registry.service import references_in_force
 
     camera = find_camera(session, scope, code)
-    query = (
-        select(ReferenceImage.jpeg)
-        .where(ReferenceImage.camera_id == camera.id, ReferenceImage.kind == ReferenceKind(kind))
-        .order_by(ReferenceImage.id.desc())
-        .limit(1)
-    )
-    found = session.scalar(query)
+    found = references_in_force(session, [camera.id]).get(camera.id, {}).get(kind)
     if found is None:
         raise NotFound("reference.none", code=camera.code, kind=kind)
-    return found
+    return found.jpeg
+
+
+def reference_status(session: Session, camera_id: int) -> dict[str, str]:
+    """Per kind (day, night) of the camera's references in force: approved or provisional."""
+    from vp_monitor.registry.service import references_in_force
+
+    found = references_in_force(session, [camera_id], images=False).get(camera_id, {})
+    return {kind: "provisional" if r.provisional else "approved" for kind, r in found.items()}
 
 
 @dataclass

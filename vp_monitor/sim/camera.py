@@ -23,6 +23,7 @@ PICTURE_FAULTS = frozenset(
         "overexposed",
         "underexposed",
         "noise",
+        "night",  # not a fault: the infrared night mode (a monochrome picture)
     }
 )
 DEVICE_FAULTS = frozenset({"clock_drift", "device_replaced", "firmware_changed"})

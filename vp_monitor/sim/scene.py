@@ -220,6 +220,7 @@ def apply_picture_fault(img: np.ndarray, fault: str, params: dict[str, Any]) -> 
         "moved": lambda: _moved(img, params),
         "overexposed": lambda: _exposure(img, 2.6, 90),
         "underexposed": lambda: _exposure(img, 0.12, 0),
+        "night": lambda: cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR),
     }
     if fault in actions:
         return actions[fault]()

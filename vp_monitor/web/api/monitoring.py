@@ -5,7 +5,7 @@ the writes."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -96,6 +96,9 @@ class CameraStateOut(BaseModel):
     conditions: list[ConditionOut]
     metrics: list[MetricOut]  # of the latest check
     incident: OpenIncident | None  # the open (or acknowledged) incident
+    # The references its pictures are judged against, by kind (day, night): approved, or
+    # provisional (learned by the monitor until one is approved); a kind without one is absent.
+    references: dict[Literal["day", "night"], Literal["approved", "provisional"]]
 
 
 async def get_camera_state(call: Call) -> CameraStateOut:
@@ -117,6 +120,7 @@ async def get_camera_state(call: Call) -> CameraStateOut:
         state_label=texts.state(detail["state"]), since=detail["since"],
         last_check=detail["last_check"], conditions=conditions_out(detail["conditions"], texts),
         metrics=metrics_out(detail["metrics"], texts), incident=incident,
+        references=detail["references"],
     )  # fmt: skip
 
 

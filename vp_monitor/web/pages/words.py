@@ -81,6 +81,8 @@ WORDS: dict[str, dict[Language, str]] = {
     "camera.latest": {"fr": "Dernière image", "en": "Latest frame"},
     "camera.reference_day": {"fr": "Référence de jour", "en": "Day reference"},
     "camera.reference_night": {"fr": "Référence de nuit", "en": "Night reference"},
+    # Learned by the monitor from healthy checks until a technician approves one.
+    "camera.reference_provisional": {"fr": "provisoire", "en": "provisional"},
     "camera.findings": {"fr": "Constats", "en": "Findings"},
     "camera.no_finding": {"fr": "Aucun défaut en cours.", "en": "No fault right now."},
     "camera.timeline": {"fr": "Historique des états", "en": "State timeline"},
