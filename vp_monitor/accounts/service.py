@@ -195,6 +195,16 @@ def set_password(
     return found
 
 
+def scope_choices(registry: Registry) -> dict[str, list]:
+    """What an account's scope may name: the registered municipalities (INSEE code, name)
+    and maintainer companies, by name."""
+    return {
+        "municipalities": [(m.insee, m.name) for m in registry.municipalities()],
+        "maintainers": list(registry.session.scalars(select(Maintainer.name).order_by(
+            Maintainer.name))),
+    }  # fmt: skip
+
+
 def _apply(registry: Registry, target: Account, data: AccountInput) -> None:
     for insee in data.municipalities:
         registry.municipality(insee)  # NotFound names the unknown one

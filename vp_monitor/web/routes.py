@@ -66,7 +66,9 @@ class Route:
 def all_routes() -> list[Route]:
     """Every route of the API and the pages, in the order they are documented."""
     from vp_monitor.web import pages
+    from vp_monitor.web.pages import accounts as accounts_page
     from vp_monitor.web.api import (
+        accounts,
         docs,
         events,
         lists,
@@ -77,6 +79,8 @@ def all_routes() -> list[Route]:
         technician,
     )
 
-    return [*session.ROUTES, *lists.ROUTES, *registry.ROUTES, *monitoring.ROUTES,
-            *technician.ROUTES, *events.ROUTES, *operations.ROUTES, *docs.ROUTES,
-            *pages.ROUTES]  # fmt: skip
+    routes = [*session.ROUTES, *lists.ROUTES, *registry.ROUTES, *monitoring.ROUTES,
+              *technician.ROUTES, *events.ROUTES, *operations.ROUTES, *docs.ROUTES,
+              *pages.ROUTES]  # fmt: skip
+    routes += [*accounts.ROUTES, *accounts_page.ROUTES]
+    return routes
