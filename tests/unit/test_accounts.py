@@ -370,16 +370,16 @@ def test_new_role_drops_the_scope_it_does_not_take(registry_in, session_in):
     registry_in(lambda r: service.update_account(r, "ville", AccountUpdate(role="operator")))
     assert session_in(lambda s: service.find_account(s, "ville").municipalities) == []
     with pytest.raises(ValidationError):
-        registry_in(lambda r: service.update_account(r, "ville", AccountUpdate(role="municipality")))
-    registry_in(lambda r: service.update_account(
-        r, "ville", AccountUpdate(role="municipality", municipalities=["78646", "92012"])))  # fmt: skip
+        registry_in(
+            lambda r: service.update_account(r, "ville", AccountUpdate(role="municipality"))
+        )
+    both = AccountUpdate(role="municipality", municipalities=["78646", "92012"])
+    registry_in(lambda r: service.update_account(r, "ville", both))
     assert session_in(lambda s: service.find_account(s, "ville").municipalities) == [
         "78646", "92012"]  # fmt: skip
 
 
-def test_disabled_account_signs_in_by_nothing_and_last_admin_stays_enabled(
-    registry_in, session_in
-):
+def test_disabled_account_signs_in_by_nothing_and_last_admin_stays_enabled(registry_in, session_in):
     """A disabled account is refused at login as a wrong password is, and neither its
     sessions nor its tokens sign in until it is enabled again; the last enabled
     administrator cannot be disabled; a login records its moment."""
@@ -407,7 +407,8 @@ def test_writes_logins_and_failures_in_the_audit_trail(registry_in, session_in):
     address; no password, hash, token or cookie is in any entry."""
     _, raw = registry_in(lambda r: service.create_token(r, TokenInput(user="martin", name="ci")))
     registry_in(lambda r: service.revoke_token(r, "martin", "ci"), actor="chef")
-    registry_in(lambda r: service.update_account(r, "martin", AccountUpdate(language="en")), actor="chef")
+    english = AccountUpdate(language="en")
+    registry_in(lambda r: service.update_account(r, "martin", english), actor="chef")
     registry_in(lambda r: service.set_password(r, "martin", "another-long-password", FAST))
     cookie, _, _ = attempt(session_in, "martin", "another-long-password")
     with pytest.raises(service.LoginRefused):

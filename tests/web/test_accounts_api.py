@@ -60,7 +60,8 @@ async def test_admin_creates_changes_disables_and_removes_a_user(admin, vp_app):
 
     change = {"role": "maintainer", "maintainer": "Acme Vidéo"}
     status, body = await answer(
-        await client.patch("/api/v1/users/mia.ville", json=change, headers=headers))
+        await client.patch("/api/v1/users/mia.ville", json=change, headers=headers)
+    )
     assert (status, body["role"], body["municipalities"], body["maintainer"]) == (
         200, "maintainer", [], "Acme Vidéo")  # fmt: skip
 
@@ -83,8 +84,8 @@ async def test_admin_creates_changes_disables_and_removes_a_user(admin, vp_app):
                        ({**new, "name": "zoe", "colour": "red"}, "colour")):  # fmt: skip
         status, body = await answer(await client.post("/api/v1/users", json=bad, headers=headers))
         assert (status, body["field"]) == (409 if field is None else 422, field), (bad, body)
-    assert "existe déjà" in (await (await client.post(
-        "/api/v1/users", json={**new, "name": "Mia.Ville"}, headers=headers)).json())["error"]
+    taken = await client.post("/api/v1/users", json={**new, "name": "Mia.Ville"}, headers=headers)
+    assert "existe déjà" in (await taken.json())["error"]
     status, body = await answer(await client.post(
         "/api/v1/users", json={**new, "name": "zoe", "municipalities": ["75056"]},
         headers=headers))  # fmt: skip
@@ -137,7 +138,8 @@ async def test_token_is_shown_once_works_as_bearer_and_not_once_revoked(admin, v
     dup = await client.post("/api/v1/tokens", json=request, headers=headers)
     assert dup.status == 409 and "wall-script" in (await dup.json())["error"]
     status, revoked = await answer(
-        await client.post("/api/v1/tokens/olga.op/wall-script/revoke", headers=headers))
+        await client.post("/api/v1/tokens/olga.op/wall-script/revoke", headers=headers)
+    )
     assert status == 200 and revoked["revoked_at"] is not None and "token" not in revoked
     assert (await client.get("/api/v1/session", headers=bearer(token))).status == 401
     for path in ("/api/v1/tokens/olga.op/nothing/revoke", "/api/v1/tokens/nobody/tests/revoke"):
@@ -242,8 +244,8 @@ async def test_a_browser_session_writes_with_its_csrf_token_only(signed_api):
     """With the session cookie (as the accounts page sends), a write without the CSRF token
     is 403 and writes nothing; with it, the account is added."""
     client, _ = signed_api
-    signed = await client.post("/api/v1/session",
-                               json={"name": "alice.admin", "password": ACCOUNT_PASSWORD})  # fmt: skip
+    admin_login = {"name": "alice.admin", "password": ACCOUNT_PASSWORD}
+    signed = await client.post("/api/v1/session", json=admin_login)
     csrf = (await signed.json())["csrf_token"]
     new = {"name": "kim", "role": "operator", "password": NEW_PASSWORD}
     assert (await client.post("/api/v1/users", json=new)).status == 403
