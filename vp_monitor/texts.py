@@ -127,6 +127,8 @@ COLUMNS: dict[str, dict[Language, str]] = {
     "expires_at": {"fr": "expire le", "en": "expires at"},
     "last_used_at": {"fr": "dernier usage", "en": "last used"},
     "revoked_at": {"fr": "révoqué le", "en": "revoked at"},
+    "enabled": {"fr": "actif", "en": "enabled"},
+    "last_login_at": {"fr": "dernière connexion", "en": "last login"},
 }
 
 STATUSES: dict[str, dict[Language, str]] = {

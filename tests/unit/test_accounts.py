@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 
 from vp_monitor.accounts import service
 from vp_monitor.accounts.models import Account, ApiToken, WebSession
-from vp_monitor.accounts.schemas import AccountInput, TokenInput
+from vp_monitor.accounts.schemas import AccountInput, AccountUpdate, TokenInput
 from vp_monitor.accounts.settings import AccountSettings
 from vp_monitor.db import session_factory, transaction
 from vp_monitor.registry.models import AuditEntry
@@ -351,7 +351,7 @@ def test_scope_must_exist_and_names_are_unique(registry_in):
     with pytest.raises(service.AccountError, match="last administrator"):
         registry_in(lambda r: service.remove_account(r, "root"))
     with pytest.raises(service.AccountError, match="last administrator"):
-        registry_in(lambda r: service.update_account(r, "root", role="operator"))
+        registry_in(lambda r: service.update_account(r, "root", AccountUpdate(role="operator")))
     acme = registry_in(
         lambda r: (
             add(
@@ -367,14 +367,38 @@ def test_new_role_drops_the_scope_it_does_not_take(registry_in, session_in):
     them given."""
     registry_in(lambda r: service.add_account(r, AccountInput(
         name="ville", role="municipality", municipalities=["92012"]), PASSWORD, FAST))  # fmt: skip
-    registry_in(lambda r: service.update_account(r, "ville", role="operator"))
+    registry_in(lambda r: service.update_account(r, "ville", AccountUpdate(role="operator")))
     assert session_in(lambda s: service.find_account(s, "ville").municipalities) == []
     with pytest.raises(ValidationError):
-        registry_in(lambda r: service.update_account(r, "ville", role="municipality"))
-    registry_in(lambda r: service.update_account(
-        r, "ville", role="municipality", municipalities=["78646", "92012"]))  # fmt: skip
+        registry_in(
+            lambda r: service.update_account(r, "ville", AccountUpdate(role="municipality"))
+        )
+    both = AccountUpdate(role="municipality", municipalities=["78646", "92012"])
+    registry_in(lambda r: service.update_account(r, "ville", both))
     assert session_in(lambda s: service.find_account(s, "ville").municipalities) == [
         "78646", "92012"]  # fmt: skip
+
+
+def test_disabled_account_signs_in_by_nothing_and_last_admin_stays_enabled(registry_in, session_in):
+    """A disabled account is refused at login as a wrong password is, and neither its
+    sessions nor its tokens sign in until it is enabled again; the last enabled
+    administrator cannot be disabled; a login records its moment."""
+    cookie, _, _ = attempt(session_in, "martin", PASSWORD)
+    assert session_in(lambda s: service.find_account(s, "martin").last_login_at) == T0
+    _, raw = registry_in(lambda r: service.create_token(r, TokenInput(user="martin", name="ci")))
+    registry_in(lambda r: service.update_account(r, "martin", AccountUpdate(enabled=False)))
+    with pytest.raises(service.LoginRefused):
+        attempt(session_in, "martin", PASSWORD)
+    assert session_in(service.principal_for_session, cookie, T0) is None
+    assert session_in(service.principal_for_token, raw) is None
+    registry_in(lambda r: service.update_account(r, "martin", AccountUpdate(enabled=True)))
+    assert session_in(service.principal_for_token, raw).name == "Martin"
+    with pytest.raises(service.AccountConflict, match="last administrator"):
+        registry_in(lambda r: service.update_account(r, "root", AccountUpdate(enabled=False)))
+    registry_in(lambda r: service.update_account(r, "martin", AccountUpdate(role="admin")))
+    registry_in(lambda r: service.update_account(r, "root", AccountUpdate(enabled=False)))
+    with pytest.raises(service.AccountConflict, match="last administrator"):
+        registry_in(lambda r: service.remove_account(r, "martin"))  # root is disabled
 
 
 # -- audit ------------------------------------------------------------------------------------
@@ -383,7 +407,8 @@ def test_writes_logins_and_failures_in_the_audit_trail(registry_in, session_in):
     address; no password, hash, token or cookie is in any entry."""
     _, raw = registry_in(lambda r: service.create_token(r, TokenInput(user="martin", name="ci")))
     registry_in(lambda r: service.revoke_token(r, "martin", "ci"), actor="chef")
-    registry_in(lambda r: service.update_account(r, "martin", language="en"), actor="chef")
+    english = AccountUpdate(language="en")
+    registry_in(lambda r: service.update_account(r, "martin", english), actor="chef")
     registry_in(lambda r: service.set_password(r, "martin", "another-long-password", FAST))
     cookie, _, _ = attempt(session_in, "martin", "another-long-password")
     with pytest.raises(service.LoginRefused):

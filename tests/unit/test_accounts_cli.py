@@ -55,6 +55,11 @@ def test_user_and_token_commands_end_to_end(town_cli, database_url, english, cap
 
     assert run("user", "update", "boulogne", "--role", "operator")[0] == 0
     assert json.loads(run("user", "list", "--json")[1])[0]["role"] == "operator"
+    assert run("user", "update", "boulogne", "--disable")[0] == 0
+    assert json.loads(run("user", "list", "--json")[1])[0]["enabled"] is False
+    code, out, err = run("user", "update", "chef", "--disable")  # the only administrator
+    assert code == 2 and "last administrator" in out + err
+    assert run("user", "update", "boulogne", "--enable")[0] == 0
     code, out, _ = run("user", "password", "boulogne", "--password-stdin",
                        input="another-long-password\n")  # fmt: skip
     assert code == 0 and "password of account boulogne changed" in out

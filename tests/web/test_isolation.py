@@ -13,13 +13,14 @@ import asyncio
 import re
 
 import pytest
-from two_towns import CAMERA_PASSWORD, TWO_TOWNS, WEBHOOK_SECRET, identifiers
+from two_towns import CAMERA_PASSWORD, PRINCIPALS, TWO_TOWNS, WEBHOOK_SECRET, identifiers
 
 from vp_monitor.web.openapi import PATH_PARAMETER
 from vp_monitor.web.routes import all_routes
 
 pytestmark = pytest.mark.timeout(120)
-SECRETS = [CAMERA_PASSWORD, WEBHOOK_SECRET, "viewer:"]  # viewer: a URL's user:password
+# viewer: a URL's user:password; $argon2: an account's password hash
+SECRETS = [CAMERA_PASSWORD, WEBHOOK_SECRET, "viewer:", "$argon2"]
 STREAM_READ_S = 1.0  # how long an event stream is read
 
 
@@ -50,6 +51,8 @@ def tenant_values(vp_app) -> dict[str, dict[str, list[str]]]:
                 "test_id": ["0123456789abcdef"],  # tests live in memory, one technician's each
                 "kind": ["day", "night"],
                 "name": ["wall.js"],
+                "user": [PRINCIPALS[tenant].name],  # the tenant's own account
+                "token": ["tests"],  # every account's token (two_towns.create_accounts)
             }  # fmt: skip
     return values
 

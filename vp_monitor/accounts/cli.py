@@ -8,11 +8,12 @@ import click
 
 from vp_monitor.accounts import service
 from vp_monitor.accounts.principal import ROLES
-from vp_monitor.accounts.schemas import AccountInput, TokenInput
+from vp_monitor.accounts.schemas import AccountInput, AccountUpdate, TokenInput
 from vp_monitor.cli_context import Context, fail, json_option, pass_context, print_records
 from vp_monitor.texts import Message
 
-ACCOUNT_COLUMNS = ("name", "role", "municipalities", "maintainer", "language", "created_at")
+ACCOUNT_COLUMNS = ("name", "role", "municipalities", "maintainer", "language", "enabled",
+                   "last_login_at")  # fmt: skip
 TOKEN_COLUMNS = ("user", "name", "prefix", "created_at", "expires_at", "last_used_at",
                  "revoked_at")  # fmt: skip
 
@@ -82,15 +83,18 @@ def user_list(context: Context, as_json) -> None:
 @user.command("update")
 @click.argument("name")
 @scope_options
+@click.option("--enable/--disable", "enabled", default=None,
+              help="Let the account sign in again, or stop it (its tokens too).")  # fmt: skip
 @pass_context
-def user_update(context: Context, name, role, municipalities, maintainer, language) -> None:
-    """Change an account's role, scope or language (a new role drops the scope it does not
-    take; give the one it needs)."""
+def user_update(context: Context, name, role, municipalities, maintainer, language, enabled):
+    """Change an account's role, scope, language or whether it may sign in (a new role drops
+    the scope it does not take; give the one it needs)."""
+    changes = AccountUpdate(
+        role=role, municipalities=list(municipalities) or None, maintainer=maintainer,
+        language=language, enabled=enabled,
+    )  # fmt: skip
     with context.registry() as registry:
-        updated = service.update_account(
-            registry, name, role=role, municipalities=list(municipalities) or None,
-            maintainer=maintainer, language=language,
-        )  # fmt: skip
+        updated = service.update_account(registry, name, changes)
     click.echo(context.texts("account.updated", name=updated.name))
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vp_monitor.db import Base, UTCDateTime, utcnow
@@ -24,6 +34,9 @@ class Account(Timestamped, Base):
     maintainer_id: Mapped[int | None] = mapped_column(ForeignKey("maintainer.id"), index=True)
     language: Mapped[str] = mapped_column(String(2), default="fr")
     password_hash: Mapped[str] = mapped_column(String(255))
+    # A disabled account keeps its settings and tokens but nothing of it signs in.
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     maintainer: Mapped[Maintainer | None] = relationship()
 

@@ -27,6 +27,12 @@ def _name(value: str) -> str:
 
 AccountName = Annotated[str, AfterValidator(_name)]
 TokenName = Annotated[str, Field(min_length=1, max_length=64)]
+# The length rule is the service's (check_password): said once, for the CLI and the web.
+Password = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+Maintainer = Annotated[
+    Annotated[str, Field(max_length=120)] | None, BeforeValidator(_blank_to_none)
+]
+Municipalities = Annotated[list[Insee], Field(max_length=100)]
 
 
 class Input(BaseModel):
@@ -39,11 +45,10 @@ class AccountInput(Input):
 
     name: AccountName
     role: Role
-    municipalities: list[Insee] = Field(default_factory=list, max_length=100)
-    maintainer: Annotated[
-        Annotated[str, Field(max_length=120)] | None, BeforeValidator(_blank_to_none)
-    ] = None
+    municipalities: Municipalities = Field(default_factory=list)
+    maintainer: Maintainer = None
     language: Literal["fr", "en"] = "fr"
+    enabled: bool = True
 
     @model_validator(mode="after")
     def _scope_fits_role(self):
@@ -59,11 +64,34 @@ class AccountInput(Input):
         return self
 
 
+class NewAccount(AccountInput):
+    """An account and its first password, as the web API receives them."""
+
+    password: Password
+
+
+class AccountUpdate(Input):
+    """The changes to an account: the fields given (None keeps what is stored). A new role
+    drops the scope fields it does not take unless they are given too."""
+
+    role: Role | None = None
+    municipalities: Municipalities | None = None
+    maintainer: Maintainer = None
+    language: Literal["fr", "en"] | None = None
+    enabled: bool | None = None
+
+
+class PasswordInput(Input):
+    """A new password for an account."""
+
+    password: Password
+
+
 class LoginInput(Input):
     """What a login form or JSON body sends."""
 
     name: Annotated[str, Field(min_length=1, max_length=64)]
-    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+    password: Password
 
 
 class TokenInput(Input):

@@ -29,12 +29,13 @@ from vp_monitor.accounts.schemas import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
     AccountInput,
+    AccountUpdate,
     TokenInput,
 )
 from vp_monitor.accounts.settings import AccountSettings
 from vp_monitor.db import insert_ignoring_duplicates, utcnow
 from vp_monitor.registry.models import Maintainer
-from vp_monitor.registry.service import NotFound, Registry, RegistryError, record_audit
+from vp_monitor.registry.service import Conflict, NotFound, Registry, RegistryError, record_audit
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,16 @@ KEY_LENGTH = 120  # throttle keys and audit keys are cut to the columns' size
 
 class AccountError(RegistryError):
     """An account, token or login operation that cannot be done; the message says why."""
+
+
+class AccountConflict(AccountError, Conflict):
+    """Refused because of what is stored: a name already taken, the last administrator."""
+
+
+class PasswordRefused(AccountError):
+    """A password that may not be set (too short, too long)."""
+
+    fields = ("password",)
 
 
 class LoginRefused(AccountError):
@@ -65,9 +76,9 @@ def check_password(password: str) -> str:
     """The password if it may be set: MIN_PASSWORD_LENGTH characters at least (spaces
     around it not counted), MAX_PASSWORD_LENGTH at most."""
     if len(password.strip()) < MIN_PASSWORD_LENGTH:
-        raise AccountError("password.too_short", n=MIN_PASSWORD_LENGTH)
+        raise PasswordRefused("password.too_short", n=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise AccountError("password.too_long", n=MAX_PASSWORD_LENGTH)
+        raise PasswordRefused("password.too_long", n=MAX_PASSWORD_LENGTH)
     return password
 
 
@@ -85,8 +96,10 @@ def account_record(account: Account) -> dict[str, Any]:
         "municipalities": list(account.municipalities or []),
         "maintainer": account.maintainer.name if account.maintainer else None,
         "language": account.language,
+        "enabled": account.enabled,
         "created_at": _iso(account.created_at),
         "updated_at": _iso(account.updated_at),
+        "last_login_at": _iso(account.last_login_at),
     }
 
 
@@ -130,7 +143,7 @@ def add_account(
     check_password(password)
     existing = find_account(registry.session, data.name)
     if existing is not None:
-        raise AccountError("account.exists", name=existing.name)
+        raise AccountConflict("account.exists", name=existing.name)
     created = Account(name=data.name, password_hash=hasher.hash(password))
     _apply(registry, created, data)
     registry.session.add(created)
@@ -139,18 +152,18 @@ def add_account(
     return created
 
 
-def update_account(registry: Registry, name: str, **changes: Any) -> Account:
+def update_account(registry: Registry, name: str, changes: AccountUpdate) -> Account:
     """Apply the given (non-None) changes. A new role drops the scope fields it does not take
-    unless they are given too (an operator made a municipality account needs --municipality)."""
+    unless they are given too (an operator made a municipality account needs --municipality).
+    The last enabled administrator can be neither demoted nor disabled."""
     found = account(registry, name)
     before = account_record(found)
-    changes = {key: value for key, value in changes.items() if value is not None}
-    current = {key: before[key] for key in ("name", "role", "municipalities", "maintainer")}
-    current["language"] = before["language"]
-    if changes.get("role", found.role) != found.role:
+    given = changes.model_dump(exclude_none=True)
+    current = {key: before[key] for key in AccountInput.model_fields}
+    if given.get("role", found.role) != found.role:
         current["municipalities"], current["maintainer"] = [], None
-    merged = AccountInput.model_validate({**current, **changes, "name": found.name})
-    if found.role == "admin" and merged.role != "admin":
+    merged = AccountInput.model_validate({**current, **given, "name": found.name})
+    if not (merged.role == "admin" and merged.enabled):
         _refuse_last_admin(registry.session, found)
     _apply(registry, found, merged)
     registry.session.flush()
@@ -163,8 +176,7 @@ def update_account(registry: Registry, name: str, **changes: Any) -> Account:
 def remove_account(registry: Registry, name: str) -> None:
     """Delete an account with its tokens and sessions (never the last administrator)."""
     found = account(registry, name)
-    if found.role == "admin":
-        _refuse_last_admin(registry.session, found)
+    _refuse_last_admin(registry.session, found)
     registry.audit("delete", "account", found.name, before=account_record(found))
     registry.session.execute(delete(ApiToken).where(ApiToken.account_id == found.id))
     registry.session.execute(delete(WebSession).where(WebSession.account_id == found.id))
@@ -183,6 +195,16 @@ def set_password(
     return found
 
 
+def scope_choices(registry: Registry) -> dict[str, list]:
+    """What an account's scope may name: the registered municipalities (INSEE code, name)
+    and maintainer companies, by name."""
+    return {
+        "municipalities": [(m.insee, m.name) for m in registry.municipalities()],
+        "maintainers": list(registry.session.scalars(select(Maintainer.name).order_by(
+            Maintainer.name))),
+    }  # fmt: skip
+
+
 def _apply(registry: Registry, target: Account, data: AccountInput) -> None:
     for insee in data.municipalities:
         registry.municipality(insee)  # NotFound names the unknown one
@@ -192,15 +214,21 @@ def _apply(registry: Registry, target: Account, data: AccountInput) -> None:
         maintainer = registry.session.scalar(query)
         if maintainer is None:
             raise NotFound("maintainer.unknown", name=data.maintainer)
-    target.role, target.language = data.role, data.language
+    target.role, target.language, target.enabled = data.role, data.language, data.enabled
     target.municipalities = list(data.municipalities)
     target.maintainer, target.maintainer_id = maintainer, maintainer.id if maintainer else None
 
 
 def _refuse_last_admin(session: Session, leaving: Account) -> None:
-    others = select(func.count()).where(Account.role == "admin", Account.id != leaving.id)
+    """Refused when `leaving` is the only enabled administrator: nobody could manage accounts
+    from the web any more."""
+    if not (leaving.role == "admin" and leaving.enabled):
+        return
+    others = select(func.count()).where(
+        Account.role == "admin", Account.enabled, Account.id != leaving.id
+    )
     if not session.scalar(others.select_from(Account)):
-        raise AccountError("account.last_admin", name=leaving.name)
+        raise AccountConflict("account.last_admin", name=leaving.name)
 
 
 # -- API tokens ----------------------------------------------------------------------------------
@@ -229,7 +257,7 @@ def create_token(
     owner = account(registry, data.user)
     taken = select(ApiToken.id).where(ApiToken.account_id == owner.id, ApiToken.name == data.name)
     if registry.session.scalar(taken):
-        raise AccountError("token.exists", user=owner.name, name=data.name)
+        raise AccountConflict("token.exists", user=owner.name, name=data.name)
     expires_at = _start_of(data.expires_on, timezone) if data.expires_on else None
     if expires_at is not None and expires_at <= now:
         raise AccountError("token.expires_past", day=data.expires_on.isoformat())
@@ -270,7 +298,8 @@ def revoke_token(registry: Registry, user: str, name: str, now: datetime | None 
 def principal_for_token(
     session: Session, raw: str, now: datetime | None = None
 ) -> Principal | None:
-    """The caller a bearer token stands for; None for an unknown, revoked or expired one."""
+    """The caller a bearer token stands for; None for an unknown, revoked or expired one, or
+    one of a disabled account."""
     now = now or utcnow()
     if not raw.startswith(TOKEN_START) or len(raw) > 100:
         return None
@@ -280,7 +309,7 @@ def principal_for_token(
         .options(joinedload(ApiToken.account).joinedload(Account.maintainer))
     )
     token = session.scalar(query)
-    if token is None or token.revoked_at is not None:
+    if token is None or token.revoked_at is not None or not token.account.enabled:
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
@@ -308,7 +337,8 @@ def login(
     Refused with LoginRefused (one message whatever was wrong), or LoginThrottled while
     earlier failures of this name or this address make it wait or lock it out. A failure
     is committed before the error is raised, so that it counts whatever the caller does
-    with its transaction. An unknown name costs the same argon2 verification as a known one.
+    with its transaction. An unknown name costs the same argon2 verification as a known one;
+    a disabled account is refused as a wrong password is.
     """
     now = now or utcnow()
     settings = settings or AccountSettings()
@@ -317,7 +347,7 @@ def login(
     _refuse_while_throttled(session, keys, now)
     found = find_account(session, name) if name.strip() else None
     stored = found.password_hash if found is not None else _dummy_hash(hasher)
-    if not (_verified(hasher, stored, password) and found is not None):
+    if not (_verified(hasher, stored, password) and found is not None and found.enabled):
         _record_failure(session, keys, now, settings)
         record_audit(
             session, name[:KEY_LENGTH] or "?", "login_failed", "account", name[:KEY_LENGTH],
@@ -327,6 +357,7 @@ def login(
         raise LoginRefused("login.refused")
     if hasher.check_needs_rehash(found.password_hash):  # parameters changed since it was set
         found.password_hash = hasher.hash(password)
+    found.last_login_at = now
     session.execute(
         delete(LoginThrottle).where(
             LoginThrottle.kind == "account", LoginThrottle.key == keys[0][1]
@@ -351,7 +382,7 @@ def principal_for_session(
     session: Session, cookie: str, now: datetime | None = None
 ) -> tuple[Principal, str] | None:
     """The caller of a session cookie and the session's CSRF token; None for an unknown or
-    expired session (an expired one is deleted)."""
+    expired session (an expired one is deleted), or one of a disabled account."""
     now = now or utcnow()
     if not cookie or len(cookie) > 100:
         return None
@@ -361,7 +392,7 @@ def principal_for_session(
         .options(joinedload(WebSession.account).joinedload(Account.maintainer))
     )
     found = session.scalar(query)
-    if found is None:
+    if found is None or not found.account.enabled:
         return None
     if found.expires_at <= now:
         session.execute(delete(WebSession).where(WebSession.id == found.id))

@@ -67,6 +67,7 @@ def all_routes() -> list[Route]:
     """Every route of the API and the pages, in the order they are documented."""
     from vp_monitor.web import pages
     from vp_monitor.web.api import (
+        accounts,
         docs,
         events,
         lists,
@@ -76,9 +77,10 @@ def all_routes() -> list[Route]:
         session,
         technician,
     )
+    from vp_monitor.web.pages import accounts as accounts_page
     from vp_monitor.web.pages import map as site_map
 
     return [*session.ROUTES, *lists.ROUTES, *registry.ROUTES, *monitoring.ROUTES,
             *technician.ROUTES, *events.ROUTES, *operations.ROUTES, *docs.ROUTES,
-            *pages.ROUTES,
-            *site_map.ROUTES]  # fmt: skip
+            *accounts.ROUTES, *pages.ROUTES, *site_map.ROUTES,
+            *accounts_page.ROUTES]  # fmt: skip
