@@ -66,6 +66,7 @@ class Route:
 def all_routes() -> list[Route]:
     """Every route of the API and the pages, in the order they are documented."""
     from vp_monitor.web import pages
+    from vp_monitor.web.pages import forms
     from vp_monitor.web.api import (
         docs,
         events,
@@ -79,4 +80,4 @@ def all_routes() -> list[Route]:
 
     return [*session.ROUTES, *lists.ROUTES, *registry.ROUTES, *monitoring.ROUTES,
             *technician.ROUTES, *events.ROUTES, *operations.ROUTES, *docs.ROUTES,
-            *pages.ROUTES]  # fmt: skip
+            *pages.ROUTES, *forms.ROUTES]  # fmt: skip

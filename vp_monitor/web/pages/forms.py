@@ -1,0 +1,57 @@
+"""The technicians' registry forms: import cameras from a CSV (or JSON) file, edit a camera's
+registry record, decommission it.
+
+Pages only: their script (web/static/forms.js) sends what is typed to the registry API
+(web/api/registry.py), which validates, writes and audits it; the pages show its answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vp_monitor.registry.models import CameraKind
+from vp_monitor.registry.transfer import COLUMNS
+from vp_monitor.service import registry as records
+from vp_monitor.web.api.registry import CameraOut
+from vp_monitor.web.call import Call
+from vp_monitor.web.pages.render import render
+from vp_monitor.web.routes import TECHNICIANS, Route
+
+HTML = "text/html"
+EDIT_ROLES = TECHNICIANS  # who sees the camera page's "edit" link (the routes below say so)
+REQUIRED_COLUMNS = ("code", "site", "municipality")
+IMPORT_URL = "/api/v1/cameras/import"
+EXPORT_URL = "/api/v1/cameras/export"
+
+
+async def import_cameras_page(call: Call):
+    """Import cameras: a file chosen or pasted, checked first (the API's dry run, its row
+    errors in a table), then imported all or nothing."""
+    return render(call.request, "import_cameras.html", columns=COLUMNS,
+                  required=REQUIRED_COLUMNS, import_url=IMPORT_URL, export_url=EXPORT_URL,
+                  limit_kb=call.app.settings.web.max_import_bytes // 1024)  # fmt: skip
+
+
+async def edit_camera_page(call: Call):
+    """Edit a camera's registry fields (the password only replaced, never shown) and
+    decommission it, through the registry API."""
+    camera, places = await call.app.in_registry(_editable, call.scope, call.path("code"))
+    return render(call.request, "edit_camera.html", camera=camera, kinds=list(CameraKind),
+                  **places)  # fmt: skip
+
+
+def _editable(registry: Any, scope: Any, code: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The camera as the API answers it (no password, URLs without credentials), and the
+    municipalities and sites it may be moved to."""
+    from vp_monitor.web.pages import _places
+
+    camera = CameraOut.of(records.camera_view(registry, scope, code)).model_dump()
+    return camera, _places(registry)
+
+
+ROUTES = [
+    Route("GET", "/import", import_cameras_page, TECHNICIANS, "Camera import page",
+          media_type=HTML, documented=False),
+    Route("GET", "/cameras/{code}/edit", edit_camera_page, EDIT_ROLES, "Camera edit page",
+          media_type=HTML, errors=(404,), documented=False),
+]  # fmt: skip
