@@ -21,6 +21,7 @@ pytestmark = [
 ]
 IMPORT_SECRET = "Imp-Secret-4411"  # a password in a refused row: never echoed
 SIM_PASSWORD = "Sim-Pa55-Secret!"
+SERIOUS = ("serious", "critical")  # axe-core impacts a page may not have
 NEW_PASSWORD = "New-Cam-Secret-9"
 HEADER = "code,name,site,municipality,rtsp_main,username,password,onvif_port\n"
 GOOD = "BB-031,Préau,Gymnase Souriau,92012,rtsp://127.0.41.1/main,admin,{secret},\n"
@@ -80,6 +81,7 @@ async def test_import_shows_bad_rows_saves_nothing_then_imports_the_fixed_file(s
                 "#import-problems-summary"
             )
             assert await b.page.is_hidden("#import-report")
+            assert await b.page.inner_text("#import-status") == ""  # the table says it
             assert IMPORT_SECRET not in await b.page.content()
             assert codes(vp_app) == before
         await b.shot("import-refused")
@@ -116,7 +118,7 @@ async def test_import_over_the_limit_and_empty_are_said_in_words(server, vp_app,
         await b.open("/import")
         assert "1 ko au plus" in await b.page.inner_text("main")
         await b.page.click("#camera-import button[value=check]")
-        assert await b.page.inner_text("#import-status") == "Choisissez un fichier ou collez son contenu."
+        assert "Choisissez un fichier" in await b.page.inner_text("#import-status")
         big = csv_file(GOOD, *[f"BB-1{n:02},C,Gymnase Souriau,92012,,,,\n" for n in range(60)])
         await b.page.set_input_files("[name=file]", big)
         await b.page.click("#camera-import button[value=check]")
@@ -166,8 +168,11 @@ async def test_edit_a_camera_name_site_and_password(server, vp_app):
         async with b.page.expect_navigation():
             await b.page.click("#camera-edit button[type=submit]")
         assert b.page.url.endswith("/cameras/BB-001")
-        assert sent[-1].post_data_json == {"name": "Parvis mairie nord",
-                                           "site": "Gymnase Souriau", "password": NEW_PASSWORD}
+        assert sent[-1].post_data_json == {
+            "name": "Parvis mairie nord",
+            "site": "Gymnase Souriau",
+            "password": NEW_PASSWORD,
+        }
         assert sent[-1].headers["x-csrf-token"] == csrf_token
         assert "Parvis mairie nord" in await b.page.inner_text("h1")
         assert "Gymnase Souriau" in await b.page.inner_text("main")
@@ -233,9 +238,7 @@ async def test_add_a_camera_by_its_rtsp_url(server, vp_app, gop_cache):
             await b.page.click("#camera-test button[type=submit]")
             await b.page.locator("#test-result").wait_for(timeout=30_000)
             assert await b.page.inner_text("#test-state") == "en service"
-            await b.page.wait_for_function(
-                "document.getElementById('test-frame').naturalWidth > 0"
-            )
+            await b.page.wait_for_function("document.getElementById('test-frame').naturalWidth > 0")
             assert await b.page.is_visible("#camera-save")
             await b.shot("new-camera-rtsp")
             await b.page.fill("[name=code]", "BB-040")
@@ -277,12 +280,9 @@ async def test_no_serious_accessibility_violation_on_the_forms(server):
     async with opened as b:
 
         async def check(name: str) -> None:
-            results = await axe.run(b.page)
-            bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-                   for v in results.response["violations"]
-                   if v["impact"] in ("serious", "critical")]  # fmt: skip
-            if bad:
-                found[name] = bad
+            violations = (await axe.run(b.page)).response["violations"]
+            found[name] = [(v["id"], v["nodes"][0]["target"]) for v in violations
+                           if v["impact"] in SERIOUS]  # fmt: skip
 
         await b.open("/import")
         await b.shot("import")
@@ -298,4 +298,4 @@ async def test_no_serious_accessibility_violation_on_the_forms(server):
         await b.page.click("#camera-edit button[type=submit]")
         await b.page.locator('[data-error-for="onvif_port"]', has_text="1").wait_for()
         await check("edit-error")
-    assert found == {}
+    assert found == dict.fromkeys(("import", "import-refused", "edit", "edit-error"), [])

@@ -66,7 +66,6 @@ class Route:
 def all_routes() -> list[Route]:
     """Every route of the API and the pages, in the order they are documented."""
     from vp_monitor.web import pages
-    from vp_monitor.web.pages import forms
     from vp_monitor.web.api import (
         docs,
         events,
@@ -77,6 +76,7 @@ def all_routes() -> list[Route]:
         session,
         technician,
     )
+    from vp_monitor.web.pages import forms
 
     return [*session.ROUTES, *lists.ROUTES, *registry.ROUTES, *monitoring.ROUTES,
             *technician.ROUTES, *events.ROUTES, *operations.ROUTES, *docs.ROUTES,

@@ -87,8 +87,9 @@
       status.textContent = vp.word("import.sending");
       const answer = await vp.api("POST", form.dataset.url + "?" + query, body, mediaType);
       const data = answer.data || {};
-      status.textContent = answer.ok ? "" : refusal(answer);
-      if (Array.isArray(data.rows) && data.rows.length) showProblems(data);
+      const refusedRows = Array.isArray(data.rows) && data.rows.length > 0;
+      status.textContent = answer.ok || refusedRows ? "" : refusal(answer);  // the rows say it
+      if (refusedRows) showProblems(data);
       else if (answer.ok) showReport(data);
     });
   }
