@@ -134,11 +134,12 @@ async def test_edit_a_camera_name_site_and_password(server, vp_app):
     """From the camera page a technician edits the camera: the stored password is nowhere in
     the page's source; a bad value is shown beside its field and saves nothing; the name, site
     and a new password are then saved (only the changed fields sent, with the CSRF token),
-    shown on the camera page and in its audit trail under the technician's name."""
+    shown on the camera page and in its audit trail under the technician's name; the site's
+    address is changed from the same page."""
     from vp_monitor.registry.schemas import SiteInput
 
     with vp_app.registry(actor="fixture") as registry:
-        registry.add_site(SiteInput(name="Gymnase Souriau", municipality="92012"))
+        site_id = registry.add_site(SiteInput(name="Gymnase Souriau", municipality="92012")).id
     opened, csrf_token = await technician(server)
     async with opened as b:
         sent = []
@@ -182,10 +183,18 @@ async def test_edit_a_camera_name_site_and_password(server, vp_app):
         source = await b.page.content()
         assert NEW_PASSWORD not in source and CAMERA_PASSWORD not in source
         await b.shot("camera-edited")
+        await b.open("/cameras/BB-001/edit")  # the site's address, on its own form
+        assert "Gymnase Souriau" in await b.page.inner_text("#site-edit h2")
+        await b.page.fill("[name=address]", "1 rue Paul Souriau")
+        async with b.page.expect_navigation():
+            await b.page.click("#site-edit button[type=submit]")
+        assert sent[-1].url.endswith(f"/api/v1/sites/{site_id}")
+        assert sent[-1].post_data_json == {"address": "1 rue Paul Souriau"}
         assert await b.csp_violations() == []
     with vp_app.registry() as registry:
         camera = registry.camera("BB-001")
         assert (camera.name, camera.site.name) == ("Parvis mairie nord", "Gymnase Souriau")
+        assert camera.site.address == "1 rue Paul Souriau"
         assert registry.password(camera) == NEW_PASSWORD
 
 

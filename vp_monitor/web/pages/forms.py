@@ -1,5 +1,5 @@
 """The technicians' registry forms: import cameras from a CSV (or JSON) file, edit a camera's
-registry record, decommission it.
+registry record and its site's address, decommission it.
 
 Pages only: their script (web/static/forms.js) sends what is typed to the registry API
 (web/api/registry.py), which validates, writes and audits it; the pages show its answers.
@@ -35,18 +35,18 @@ async def import_cameras_page(call: Call):
 async def edit_camera_page(call: Call):
     """Edit a camera's registry fields (the password only replaced, never shown) and
     decommission it, through the registry API."""
-    camera, places = await call.app.in_registry(_editable, call.scope, call.path("code"))
-    return render(call.request, "edit_camera.html", camera=camera, kinds=list(CameraKind),
-                  **places)  # fmt: skip
+    found = await call.app.in_registry(_editable, call.scope, call.path("code"))
+    return render(call.request, "edit_camera.html", kinds=list(CameraKind), **found)
 
 
-def _editable(registry: Any, scope: Any, code: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The camera as the API answers it (no password, URLs without credentials), and the
-    municipalities and sites it may be moved to."""
+def _editable(registry: Any, scope: Any, code: str) -> dict[str, Any]:
+    """The camera as the API answers it (no password, URLs without credentials), its site,
+    and the municipalities and sites it may be moved to."""
     from vp_monitor.web.pages import _places
 
     camera = CameraOut.of(records.camera_view(registry, scope, code)).model_dump()
-    return camera, _places(registry)
+    site = records.site_view(registry, scope, camera["site_id"])
+    return {"camera": camera, "site": site, **_places(registry)}
 
 
 ROUTES = [

@@ -211,6 +211,10 @@ WORDS: dict[str, dict[Language, str]] = {
                            "en": "no password stored"},
     "edit.save": {"fr": "Enregistrer les modifications", "en": "Save the changes"},
     "edit.unchanged": {"fr": "Aucune modification à enregistrer.", "en": "Nothing changed."},
+    "edit.site": {"fr": "Site : {site}", "en": "Site: {site}"},
+    "edit.site_help": {"fr": "L'adresse est celle du site, pour toutes ses caméras.",
+                       "en": "The address is the site's, for all its cameras."},
+    "edit.save_site": {"fr": "Enregistrer l'adresse", "en": "Save the address"},
     "edit.decommission": {"fr": "Retirer du service", "en": "Decommission"},
     "edit.decommission_help": {
         "fr": "La caméra ne sera plus vérifiée ; sa fiche et son historique sont gardés.",

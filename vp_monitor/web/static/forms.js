@@ -1,5 +1,5 @@
-// Technicians' registry forms: import cameras (check, then import) and edit or decommission a
-// camera. Everything goes to the registry API with the CSRF token (vp.api); what it answers is
+// Technicians' registry forms: import cameras (check, then import); edit a camera, its site's
+// address, or decommission it. Everything goes to the registry API with the CSRF token (vp.api); what it answers is
 // put in the page as text, never as markup.
 "use strict";
 (function () {
@@ -134,13 +134,14 @@
     input.focus();
   }
 
-  function editPage() {
-    const form = document.getElementById("camera-edit");
+  // A form sending its changed fields to the API record at its data-url (PATCH), then
+  // opening its data-done page.
+  function patchForm(id) {
+    const form = document.getElementById(id);
     if (!form) return;
-    const url = "/api/v1/cameras/" + encodeURIComponent(form.dataset.camera);
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
-      const status = document.getElementById("edit-status");
+      const status = form.querySelector("[role=alert]");
       status.textContent = "";
       clearFieldErrors(form);
       const body = changes(form);
@@ -148,9 +149,10 @@
         status.textContent = vp.word("edit.unchanged");
         return;
       }
-      const query = form.elements.allow_duplicate_device.checked ? "?allow_duplicate_device=true" : "";
-      const answer = await vp.api("PATCH", url + query, body);
-      if (answer.ok) window.location.assign(cameraUrl(answer.data.code));
+      const shared = form.elements.allow_duplicate_device;
+      const query = shared && shared.checked ? "?allow_duplicate_device=true" : "";
+      const answer = await vp.api("PATCH", form.dataset.url + query, body);
+      if (answer.ok) window.location.assign(form.dataset.done);
       else showError(form, status, answer);
     });
   }
@@ -171,7 +173,8 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     importPage();
-    editPage();
+    patchForm("camera-edit");
+    patchForm("site-edit");
     decommissionForm();
   });
 })();
