@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
+
 from vp_monitor.registry.models import CameraKind
 from vp_monitor.registry.transfer import COLUMNS
 from vp_monitor.service import registry as records
@@ -18,13 +20,12 @@ from vp_monitor.web.pages.render import render
 from vp_monitor.web.routes import TECHNICIANS, Route
 
 HTML = "text/html"
-EDIT_ROLES = TECHNICIANS  # who sees the camera page's "edit" link (the routes below say so)
 REQUIRED_COLUMNS = ("code", "site", "municipality")
 IMPORT_URL = "/api/v1/cameras/import"
 EXPORT_URL = "/api/v1/cameras/export"
 
 
-async def import_cameras_page(call: Call):
+async def import_cameras_page(call: Call) -> web.Response:
     """Import cameras: a file chosen or pasted, checked first (the API's dry run, its row
     errors in a table), then imported all or nothing."""
     return render(call.request, "import_cameras.html", columns=COLUMNS,
@@ -32,7 +33,7 @@ async def import_cameras_page(call: Call):
                   limit_kb=call.app.settings.web.max_import_bytes // 1024)  # fmt: skip
 
 
-async def edit_camera_page(call: Call):
+async def edit_camera_page(call: Call) -> web.Response:
     """Edit a camera's registry fields (the password only replaced, never shown) and
     decommission it, through the registry API."""
     found = await call.app.in_registry(_editable, call.scope, call.path("code"))
@@ -52,6 +53,6 @@ def _editable(registry: Any, scope: Any, code: str) -> dict[str, Any]:
 ROUTES = [
     Route("GET", "/import", import_cameras_page, TECHNICIANS, "Camera import page",
           media_type=HTML, documented=False),
-    Route("GET", "/cameras/{code}/edit", edit_camera_page, EDIT_ROLES, "Camera edit page",
+    Route("GET", "/cameras/{code}/edit", edit_camera_page, TECHNICIANS, "Camera edit page",
           media_type=HTML, errors=(404,), documented=False),
 ]  # fmt: skip
