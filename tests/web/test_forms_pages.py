@@ -94,6 +94,7 @@ async def test_import_shows_bad_rows_saves_nothing_then_imports_the_fixed_file(s
         assert codes(vp_app) == before
         await b.page.click("#camera-import button[value=import]")
         await b.page.locator("#import-report-title", has_text="Import enregistré").wait_for()
+        assert "3 créée(s), 0 modifiée(s)" in await b.page.inner_text("#import-summary")
         created = b.page.locator("#import-created a")
         assert await created.all_inner_texts() == ["BB-031", "BB-032", "BB-033"]
         assert await created.first.get_attribute("href") == "/cameras/BB-031"

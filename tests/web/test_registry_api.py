@@ -341,6 +341,9 @@ async def test_import_json_and_what_is_not_a_camera_file(api, vp_app):
     ]  # fmt: skip
     status, refused = await call(api, "POST", "/api/v1/cameras/import", json=rows)
     assert status == 422 and "ligne 2, colonne municipality" in refused["problems"][0]
+    status, refused = await call(api, "POST", "/api/v1/cameras/import",
+                                 json=[{**rows[0], "colour": "red"}])  # fmt: skip
+    assert status == 422 and refused["rows"][0]["column"] == "colour"  # an unknown key
     status, report = await call(api, "POST", "/api/v1/cameras/import", json=rows[:1])
     assert status == 200 and report["create"] == 1
     status, error = await call(

@@ -317,10 +317,16 @@ def _import_report(
         dry_run=options.dry_run, skip_invalid=options.skip_invalid, **plan.summary(),
         problems=[problem.message.render(texts) for problem in plan.problems],
         rows=[RowProblemOut(line=problem.line, column=problem.column,
-                            reason=problem.reason.render(texts)) for problem in plan.problems],
+                            reason=_reason(problem.reason, texts)) for problem in plan.problems],
         created=[data.code for _, data in plan.create],
         updated=[data.code for _, data in plan.update], written=written,
     )  # fmt: skip
+
+
+def _reason(reason: Message | str, texts: Texts) -> str:
+    """A row problem's reason in words: a catalogue message, or plain words (an unknown key's
+    "unknown field", as validation_problems gives it)."""
+    return reason if isinstance(reason, str) else reason.render(texts)
 
 
 async def import_cameras(call: Call) -> ImportReport:

@@ -190,6 +190,12 @@ WORDS: dict[str, dict[Language, str]] = {
         "en": "{create} to create, {update} to update, {unchanged} unchanged, "
               "{new_sites} new site(s).",
     },
+    "import.summary_written": {
+        "fr": "{create} créée(s), {update} modifiée(s), {unchanged} inchangée(s), "
+              "{new_sites} nouveau(x) site(s).",
+        "en": "{create} created, {update} updated, {unchanged} unchanged, "
+              "{new_sites} new site(s).",
+    },
     "import.created": {"fr": "Caméras créées", "en": "Cameras created"},
     "import.updated": {"fr": "Caméras modifiées", "en": "Cameras updated"},
     "import.nothing": {"fr": "aucune", "en": "none"},
@@ -242,7 +248,7 @@ BROWSER_WORDS = (
     "new.device", "new.profiles", "new.picture",
     # technicians' registry forms (forms.js)
     "import.empty", "import.sending", "import.problems_summary", "import.whole_row",
-    "import.checked", "import.done", "import.summary", "import.nothing", "edit.unchanged",
+    "import.checked", "import.done", "import.summary", "import.summary_written", "import.nothing", "edit.unchanged",
 )  # fmt: skip
 # Record fields the scripts name (what a camera test found).
 BROWSER_HEADERS = ("manufacturer", "model", "serial", "firmware")

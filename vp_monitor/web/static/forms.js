@@ -56,7 +56,7 @@
   function showReport(report) {
     document.getElementById("import-report-title").textContent =
       vp.word(report.written ? "import.done" : "import.checked");
-    document.getElementById("import-summary").textContent = vp.word("import.summary", {
+    document.getElementById("import-summary").textContent = vp.word(report.written ? "import.summary_written" : "import.summary", {
       create: String(report.create), update: String(report.update),
       unchanged: String(report.unchanged), new_sites: String(report.new_sites) });
     for (const [id, codes] of [["import-created", report.created], ["import-updated", report.updated]]) {
