@@ -248,7 +248,8 @@ BROWSER_WORDS = (
     "new.device", "new.profiles", "new.picture",
     # technicians' registry forms (forms.js)
     "import.empty", "import.sending", "import.problems_summary", "import.whole_row",
-    "import.checked", "import.done", "import.summary", "import.summary_written", "import.nothing", "edit.unchanged",
+    "import.checked", "import.done", "import.summary", "import.summary_written", "import.nothing",
+    "edit.unchanged",
 )  # fmt: skip
 # Record fields the scripts name (what a camera test found).
 BROWSER_HEADERS = ("manufacturer", "model", "serial", "firmware")
