@@ -56,7 +56,8 @@ test: $(STAMP) $(NPM_STAMP) system-deps lint
 # The dashboard's pages as the browser tests see them (chromium, the two towns' data).
 SHOTS ?= var/screenshots
 screenshots: $(STAMP) system-deps
-	VP_SHOTS=$(SHOTS) $(BIN)/pytest -q -p no:cacheprovider tests/web/test_pages.py
+	VP_SHOTS=$(SHOTS) $(BIN)/pytest -q -p no:cacheprovider tests/web/test_pages.py \
+		tests/web/test_forms_pages.py
 	@echo "screenshots in $(SHOTS)/"
 
 $(BIN)/uv: $(STAMP)

@@ -301,7 +301,8 @@ async def test_import_dry_run_then_written(api):
         api, "POST", "/api/v1/cameras/import?dry_run=true", data=body, headers=headers
     )
     assert status == 200 and (report["create"], report["new_sites"]) == (1, 1)
-    assert report["written"] is False and report["problems"] == []
+    assert report["written"] is False and report["problems"] == report["rows"] == []
+    assert (report["created"], report["updated"]) == (["BB-020"], [])
     assert (await call(api, "GET", "/api/v1/cameras/BB-020", "admin"))[0] == 404
     status, report = await call(api, "POST", "/api/v1/cameras/import", data=body, headers=headers)
     assert status == 200 and report["written"] is True and report["create"] == 1
@@ -318,6 +319,9 @@ async def test_import_with_a_bad_row_writes_nothing_and_says_where(api):
     assert status == 422 and refused["written"] is False and refused["invalid_rows"] == 1
     assert refused["error"].startswith("1 ligne refusée")
     assert len(refused["problems"]) == 1 and "ligne 3, colonne onvif_port" in refused["problems"][0]
+    [row] = refused["rows"]  # the same problem in parts, for the import page's table
+    assert (row["line"], row["column"]) == (3, "onvif_port")
+    assert row["reason"] in refused["problems"][0]
     assert (await call(api, "GET", "/api/v1/cameras/BB-020", "admin"))[0] == 404
     status, report = await call(
         api, "POST", "/api/v1/cameras/import?skip_invalid=true", data=body, headers=headers
@@ -337,6 +341,9 @@ async def test_import_json_and_what_is_not_a_camera_file(api, vp_app):
     ]  # fmt: skip
     status, refused = await call(api, "POST", "/api/v1/cameras/import", json=rows)
     assert status == 422 and "ligne 2, colonne municipality" in refused["problems"][0]
+    status, refused = await call(api, "POST", "/api/v1/cameras/import",
+                                 json=[{**rows[0], "colour": "red"}])  # fmt: skip
+    assert status == 422 and refused["rows"][0]["column"] == "colour"  # an unknown key
     status, report = await call(api, "POST", "/api/v1/cameras/import", json=rows[:1])
     assert status == 200 and report["create"] == 1
     status, error = await call(

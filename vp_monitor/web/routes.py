@@ -78,9 +78,10 @@ def all_routes() -> list[Route]:
         technician,
     )
     from vp_monitor.web.pages import accounts as accounts_page
+    from vp_monitor.web.pages import forms
     from vp_monitor.web.pages import map as site_map
 
     return [*session.ROUTES, *lists.ROUTES, *registry.ROUTES, *monitoring.ROUTES,
             *technician.ROUTES, *events.ROUTES, *operations.ROUTES, *docs.ROUTES,
-            *accounts.ROUTES, *pages.ROUTES, *site_map.ROUTES,
+            *accounts.ROUTES, *pages.ROUTES, *site_map.ROUTES, *forms.ROUTES,
             *accounts_page.ROUTES]  # fmt: skip

@@ -140,6 +140,14 @@ class AuditEntryOut(BaseModel):
     changes: dict[str, FieldChange]
 
 
+class RowProblemOut(BaseModel):
+    """One reason a row cannot be imported, in parts (a page shows them as a table)."""
+
+    line: int  # the CSV line, or the JSON item's number
+    column: str | None  # None: the row as a whole
+    reason: str
+
+
 class ImportReport(BaseModel):
     """What an import did, or would do with `dry_run`."""
 
@@ -151,6 +159,9 @@ class ImportReport(BaseModel):
     new_sites: int
     invalid_rows: int
     problems: list[str]  # the CLI's row errors: line (CSV) or item (JSON), column, reason
+    rows: list[RowProblemOut]  # the same problems, each in parts
+    created: list[str]  # the codes of the cameras created (or that would be)
+    updated: list[str]
     written: bool
 
 
@@ -304,8 +315,18 @@ def _import_report(
 ) -> ImportReport:
     return ImportReport(
         dry_run=options.dry_run, skip_invalid=options.skip_invalid, **plan.summary(),
-        problems=[problem.message.render(texts) for problem in plan.problems], written=written,
+        problems=[problem.message.render(texts) for problem in plan.problems],
+        rows=[RowProblemOut(line=problem.line, column=problem.column,
+                            reason=_reason(problem.reason, texts)) for problem in plan.problems],
+        created=[data.code for _, data in plan.create],
+        updated=[data.code for _, data in plan.update], written=written,
     )  # fmt: skip
+
+
+def _reason(reason: Message | str, texts: Texts) -> str:
+    """A row problem's reason in words: a catalogue message, or plain words (an unknown key's
+    "unknown field", as validation_problems gives it)."""
+    return reason if isinstance(reason, str) else reason.render(texts)
 
 
 async def import_cameras(call: Call) -> ImportReport:

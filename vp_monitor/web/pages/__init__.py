@@ -124,7 +124,7 @@ async def camera_page(call: Call) -> web.Response:
     role = call.principal.role
     return render(call.request, "camera.html", camera=camera, now=datetime.now(UTC),
                   periods=("24h", "7d", "30d"), may_approve=role in TECHNICIANS,
-                  may_plan=role in OPERATORS)  # fmt: skip
+                  may_plan=role in OPERATORS, may_edit=role in TECHNICIANS)  # fmt: skip
 
 
 REGISTRY_SHOWN = (

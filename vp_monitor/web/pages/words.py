@@ -146,6 +146,91 @@ WORDS: dict[str, dict[Language, str]] = {
     "camera.plan_on.site": {"fr": "tout le site", "en": "the whole site"},
     "camera.plan_on.municipality": {"fr": "toute la commune", "en": "the whole municipality"},
     "camera.plan_button": {"fr": "Planifier", "en": "Plan"},
+    # -- technicians' registry forms (pages/forms.py) --
+    "nav.import": {"fr": "Importer des caméras", "en": "Import cameras"},
+    "camera.edit": {"fr": "Modifier la fiche", "en": "Edit the record"},
+    "import.title": {"fr": "Importer des caméras", "en": "Import cameras"},
+    "import.format": {"fr": "Format du fichier", "en": "File format"},
+    "import.format_help": {
+        "fr": "Un fichier CSV (séparateur virgule, point-virgule ou tabulation) dont la "
+              "première ligne nomme les colonnes, ou une liste JSON de caméras. Colonnes "
+              "obligatoires : {required} ; une nouvelle caméra a aussi un hôte ONVIF ou un flux "
+              "RTSP. Une caméra déjà enregistrée (même code) est mise à jour. {limit} ko au plus.",
+        "en": "A CSV file (comma, semicolon or tab separated) whose first line names the "
+              "columns, or a JSON list of cameras. Required columns: {required}; a new camera "
+              "also has an ONVIF host or an RTSP stream. A camera already registered (same "
+              "code) is updated. {limit} kB at most.",
+    },
+    "import.sample": {"fr": "Exemple :", "en": "Example:"},
+    "import.all_columns": {"fr": "Toutes les colonnes reconnues", "en": "Every column known"},
+    "import.export": {"fr": "Télécharger les caméras actuelles dans ce format",
+                      "en": "Download the current cameras in this format"},
+    "import.file": {"fr": "Fichier à importer", "en": "File to import"},
+    "import.choose": {"fr": "Choisir un fichier CSV ou JSON", "en": "Choose a CSV or JSON file"},
+    "import.paste": {"fr": "ou coller son contenu", "en": "or paste its content"},
+    "import.check": {"fr": "Vérifier", "en": "Check"},
+    "import.import": {"fr": "Importer", "en": "Import"},
+    "import.empty": {"fr": "Choisissez un fichier ou collez son contenu.",
+                     "en": "Choose a file or paste its content."},
+    "import.sending": {"fr": "Envoi en cours…", "en": "Sending…"},
+    "import.problems": {"fr": "Lignes refusées", "en": "Rows refused"},
+    "import.problems_summary": {
+        "fr": "{count} ligne(s) refusée(s) : rien n'a été enregistré. Corrigez-les puis "
+              "vérifiez à nouveau.",
+        "en": "{count} row(s) refused: nothing was saved. Fix them, then check again.",
+    },
+    "import.line": {"fr": "Ligne", "en": "Line"},
+    "import.column": {"fr": "Colonne", "en": "Column"},
+    "import.reason": {"fr": "Problème", "en": "Problem"},
+    "import.whole_row": {"fr": "(toute la ligne)", "en": "(the whole row)"},
+    "import.checked": {"fr": "Vérification : aucune erreur, rien n'est encore enregistré",
+                       "en": "Check: no error, nothing saved yet"},
+    "import.done": {"fr": "Import enregistré", "en": "Import saved"},
+    "import.summary": {
+        "fr": "{create} à créer, {update} à modifier, {unchanged} inchangée(s), "
+              "{new_sites} nouveau(x) site(s).",
+        "en": "{create} to create, {update} to update, {unchanged} unchanged, "
+              "{new_sites} new site(s).",
+    },
+    "import.summary_written": {
+        "fr": "{create} créée(s), {update} modifiée(s), {unchanged} inchangée(s), "
+              "{new_sites} nouveau(x) site(s).",
+        "en": "{create} created, {update} updated, {unchanged} unchanged, "
+              "{new_sites} new site(s).",
+    },
+    "import.created": {"fr": "Caméras créées", "en": "Cameras created"},
+    "import.updated": {"fr": "Caméras modifiées", "en": "Cameras updated"},
+    "import.nothing": {"fr": "aucune", "en": "none"},
+    "edit.title": {"fr": "Modifier la caméra {code}", "en": "Edit camera {code}"},
+    "edit.back": {"fr": "Retour à la caméra {code}", "en": "Back to camera {code}"},
+    "edit.registry": {"fr": "Fiche", "en": "Registry record"},
+    "edit.help": {
+        "fr": "Seuls les champs modifiés sont envoyés ; un champ vidé garde sa valeur. Chaque "
+              "modification est inscrite au journal de la caméra.",
+        "en": "Only the fields changed are sent; a field emptied keeps its value. Every "
+              "change is written in the camera's audit trail.",
+    },
+    "edit.tags_hint": {"fr": "séparées par des points-virgules", "en": "separated by semicolons"},
+    "edit.connection": {"fr": "Connexion", "en": "Connection"},
+    "edit.new_password": {"fr": "Nouveau mot de passe", "en": "New password"},
+    "edit.password_kept": {"fr": "un mot de passe est enregistré : laisser vide pour le garder",
+                           "en": "a password is stored: leave empty to keep it"},
+    "edit.password_none": {"fr": "aucun mot de passe enregistré",
+                           "en": "no password stored"},
+    "edit.save": {"fr": "Enregistrer les modifications", "en": "Save the changes"},
+    "edit.unchanged": {"fr": "Aucune modification à enregistrer.", "en": "Nothing changed."},
+    "edit.site": {"fr": "Site : {site}", "en": "Site: {site}"},
+    "edit.site_help": {"fr": "L'adresse est celle du site, pour toutes ses caméras.",
+                       "en": "The address is the site's, for all its cameras."},
+    "edit.save_site": {"fr": "Enregistrer l'adresse", "en": "Save the address"},
+    "edit.decommission": {"fr": "Retirer du service", "en": "Decommission"},
+    "edit.decommission_help": {
+        "fr": "La caméra ne sera plus vérifiée ; sa fiche et son historique sont gardés.",
+        "en": "The camera will no longer be checked; its record and history are kept.",
+    },
+    "edit.decommission_confirm": {"fr": "Je confirme le retrait de la caméra {code}",
+                                  "en": "I confirm camera {code} is decommissioned"},
+    "edit.decommission_button": {"fr": "Retirer la caméra", "en": "Decommission the camera"},
     "error.title": {"fr": "Erreur {status}", "en": "Error {status}"},
     "error.back": {"fr": "Retour au mur d'état", "en": "Back to the status wall"},
     # -- the accounts page (administrators) --
@@ -228,6 +313,10 @@ BROWSER_WORDS = (
     "login.unreachable", "camera.no_history", "new.testing", "new.no_frame", "new.failed",
     "new.device", "new.profiles", "new.picture",
     "accounts.failed", "accounts.copied",
+    # technicians' registry forms (forms.js)
+    "import.empty", "import.sending", "import.problems_summary", "import.whole_row",
+    "import.checked", "import.done", "import.summary", "import.summary_written", "import.nothing",
+    "edit.unchanged",
 )  # fmt: skip
 # The map page's script (pages/map.py).
 BROWSER_WORDS += ("map.wall_link", "map.no_camera", "map.cluster")

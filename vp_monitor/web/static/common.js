@@ -11,13 +11,14 @@
   };
   const meta = document.querySelector('meta[name="csrf-token"]');
   vp.csrf = meta ? meta.content : "";
-  // A JSON request to the API; writes carry the session's CSRF token.
-  vp.api = async function (method, url, body) {
+  // A request to the API with a JSON body, or a body sent as it is (a file, a text) when its
+  // `mediaType` is given; writes carry the session's CSRF token.
+  vp.api = async function (method, url, body, mediaType) {
     const headers = { Accept: "application/json" };
     if (vp.csrf) headers["X-CSRF-Token"] = vp.csrf;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (body !== undefined) headers["Content-Type"] = mediaType || "application/json";
     const response = await fetch(url, { method, headers, credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body) });
+      body: body === undefined || mediaType ? body : JSON.stringify(body) });
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
     return { ok: response.ok, status: response.status, data };
