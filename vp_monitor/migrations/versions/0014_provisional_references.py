@@ -5,7 +5,7 @@ healthy image checks (monitor.provisional_reference_after): `reference_image.pro
 marks it, and `reference_candidate` holds each run (its count and clearest frame so far).
 
 Revision ID: 0014_provisional_references
-Revises: 0012_list_indexes
+Revises: 0013_account_enabled
 Create Date: 2026-12-02 10:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import vp_monitor.db  # noqa: F401  (custom column types)
 
 revision = "0014_provisional_references"
-down_revision = "0012_list_indexes"
+down_revision = "0013_account_enabled"
 branch_labels = None
 depends_on = None
 
