@@ -35,3 +35,20 @@ class WebSettings(Section):
         description="Longest a request may take before it is answered 503 (event streams "
         "excepted); a camera test is bounded by the probes' own time-outs, below this.",
     )
+    principal_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="How long who a token or session cookie stands for is remembered: a token "
+        "revoked or an account changed from the command line or another web node is refused "
+        "within this many seconds (at once through this process); 0: looked up every request.",
+    )
+    read_cache_s: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="How long an answer of the camera list or the status wall's counts is "
+        "reused; every camera state or incident event clears it (so states are served as soon "
+        "as their event arrives), this bounds what changes without one (a check's time, a "
+        "registry edit on another node); 0: computed every request.",
+    )
