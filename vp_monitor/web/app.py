@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from vp_monitor.accounts.principal import Principal
 from vp_monitor.service.app import App
 from vp_monitor.texts import Message, Texts
-from vp_monitor.web.cache import ReadCache, TtlCache
+from vp_monitor.web.cache import SharedCache
 from vp_monitor.web.call import Call, parse_body, parse_query
 from vp_monitor.web.errors import ApiError, from_exception
 from vp_monitor.web.keys import (
@@ -75,8 +75,8 @@ def create_app(
     web_app[VP_APP] = app
     web_app[ROUTES] = routes if routes is not None else all_routes()
     web_app[AUTHENTICATE] = authenticate or _default_authenticate()
-    web_app[PRINCIPALS] = TtlCache(settings.principal_cache_s, PRINCIPAL_CACHE_SIZE)
-    web_app[READ_CACHE] = ReadCache(settings.read_cache_s, READ_CACHE_SIZE)
+    web_app[PRINCIPALS] = SharedCache(settings.principal_cache_s, PRINCIPAL_CACHE_SIZE)
+    web_app[READ_CACHE] = SharedCache(settings.read_cache_s, READ_CACHE_SIZE)
     for route in web_app[ROUTES]:
         web_app.router.add_route(route.method, route.path, RouteHandler(route).handle)
     web_app[OPERATIONS] = Operations.of_app(app, monitor)

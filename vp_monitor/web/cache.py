@@ -28,33 +28,41 @@ from typing import Generic, TypeVar
 Value = TypeVar("Value")
 
 
-class TtlCache(Generic[Value]):
-    """At most `size` entries (least recently used dropped first), each kept `seconds`.
-    `seconds` 0 turns it off. `clock` is injectable for tests."""
+class SharedCache(Generic[Value]):
+    """At most `size` entries (least recently used dropped first), each kept `seconds`;
+    callers asking for one being computed wait for that computation. `seconds` 0 turns it
+    off. `clock` is injectable for tests."""
 
     def __init__(
         self, seconds: float, size: int, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.seconds, self.size, self.clock = seconds, size, clock
-        self.entries: OrderedDict[Hashable, tuple[float, Value]] = OrderedDict()
+        self.entries: OrderedDict[Hashable, tuple[float, asyncio.Future[Value]]] = OrderedDict()
 
-    def get(self, key: Hashable) -> Value | None:
+    async def get_or_compute(self, key: Hashable, compute: Callable[[], Awaitable[Value]]) -> Value:
+        """The value kept for `key`, else `compute()`'s. Not kept: a failure, None (an
+        unknown token is looked up again), and a value whose computation was running when the
+        cache was cleared (it may predate the change that cleared it)."""
         found = self.entries.get(key)
-        if found is None:
-            return None
-        if found[0] <= self.clock():
-            del self.entries[key]
-            return None
-        self.entries.move_to_end(key)
-        return found[1]
+        if found is not None and found[0] > self.clock():
+            self.entries.move_to_end(key)
+            future = found[1]
+        else:
+            future = asyncio.ensure_future(compute())
+            if self.seconds > 0:
+                self.entries[key] = (self.clock() + self.seconds, future)
+                self.entries.move_to_end(key)
+                while len(self.entries) > self.size:
+                    self.entries.popitem(last=False)
+                future.add_done_callback(lambda done: self._forget_unwanted(key, done))
+        # shielded: a caller timing out or going away does not cancel the others' answer
+        return await asyncio.shield(future)
 
-    def put(self, key: Hashable, value: Value) -> None:
-        if self.seconds <= 0:
-            return
-        self.entries[key] = (self.clock() + self.seconds, value)
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+    def _forget_unwanted(self, key: Hashable, done: asyncio.Future[Value]) -> None:
+        if done.cancelled() or done.exception() is not None or done.result() is None:
+            found = self.entries.get(key)
+            if found is not None and found[1] is done:
+                del self.entries[key]
 
     def clear(self, *_: object) -> None:
         """Forget everything (takes and ignores the event hub's page of events)."""
@@ -62,24 +70,3 @@ class TtlCache(Generic[Value]):
 
     def __len__(self) -> int:
         return len(self.entries)
-
-
-class ReadCache(TtlCache["asyncio.Future[bytes]"]):
-    """Encoded answers, each computed once however many callers ask for it meanwhile."""
-
-    async def get_or_compute(self, key: Hashable, compute: Callable[[], Awaitable[bytes]]) -> bytes:
-        """The answer kept for `key`, else `compute()`'s (kept unless it fails, or the cache is
-        cleared while it runs: an answer that may predate a change is not kept)."""
-        future = self.get(key)
-        if future is None:
-            future = asyncio.ensure_future(compute())
-            self.put(key, future)
-            future.add_done_callback(lambda done: self._forget_failed(key, done))
-        # shielded: a caller timing out or going away does not cancel the others' answer
-        return await asyncio.shield(future)
-
-    def _forget_failed(self, key: Hashable, done: asyncio.Future[bytes]) -> None:
-        if done.cancelled() or done.exception() is not None:
-            found = self.entries.get(key)
-            if found is not None and found[1] is done:
-                del self.entries[key]

@@ -79,18 +79,14 @@ async def _remembered(
     """The caller (and CSRF token) of a token or cookie, looked up at most once per
     `web.principal_cache_s` (web/cache.py); kept by digest, never the secret itself. Unknown
     ones are not kept: they are looked up (and refused) each time."""
-    cache = request.app[PRINCIPALS]
-    key = (kind, service.digest(raw))
-    found = cache.get(key)
-    if found is None:
+
+    async def look_up() -> tuple[Principal, str | None] | None:
         if kind == "token":
             principal = await app.in_session(service.principal_for_token, raw)
-            found = (principal, None) if principal else None
-        else:
-            found = await app.in_session(service.principal_for_session, raw)
-        if found is not None:
-            cache.put(key, found)
-    return found
+            return (principal, None) if principal else None
+        return await app.in_session(service.principal_for_session, raw)
+
+    return await request.app[PRINCIPALS].get_or_compute((kind, service.digest(raw)), look_up)
 
 
 def _same_origin(request: web.Request) -> bool:
