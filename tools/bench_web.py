@@ -70,9 +70,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def cli(env: dict[str, str], cwd: Path, *args: str, input: str | None = None) -> str:
-    done = subprocess.run([sys.executable, "-m", "vp_monitor", *args], env=env, input=input,
-                          capture_output=True, text=True, check=True, timeout=600, cwd=cwd)  # fmt: skip
+    command = [sys.executable, "-m", "vp_monitor", *args]
+    done = subprocess.run(command, env=env, input=input, capture_output=True, text=True,
+                          check=True, timeout=600, cwd=cwd)  # fmt: skip
     return done.stdout
 
 
@@ -183,10 +192,13 @@ async def measure(role, url, env, options, token, script, watch_lateness: bool) 
         backend = url.split(":", 1)[0].split("+")[0]
         for route, (n, errors, statuses, p50, p95, p99, top) in zip(ROUTES, results, strict=True):
             bad = f"  {errors} socket errors, {statuses} not 200" if errors or statuses else ""
-            rows.append(f"| {backend} | {role} | `{route}` | {n / options.seconds:,.0f} | "
-                        f"{p50:.1f} | {p95:.1f} | {p99:.1f} | {top:.0f} | {load:.1f} |{bad}")  # fmt: skip
+            rate = n / options.seconds
+            rows.append(f"| {backend} | {role} | `{route}` | {rate:,.0f} | {p50:.1f} | "
+                        f"{p95:.1f} | {p99:.1f} | {top:.0f} | {load:.1f} |{bad}")  # fmt: skip
         got = len(arrived)
-        slowest = f"{max(arrived):.3f} s, median {statistics.median(arrived):.3f} s" if got else "-"
+        slowest = "-"
+        if got:
+            slowest = f"{max(arrived):.3f} s, median {statistics.median(arrived):.3f} s"
         rows.append(f"  {backend} {role}: events {got}/{options.sse_clients} streams received "
                     f"the change, slowest {slowest}")  # fmt: skip
         if watch_lateness:
@@ -194,11 +206,7 @@ async def measure(role, url, env, options, token, script, watch_lateness: bool) 
             rows.append(f"  {backend} {role}: {claims} checks started during the load, "
                         f"start lateness p50 {p50:.2f} s, p99 {p99:.2f} s")  # fmt: skip
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
         log.close()
     return rows
 
@@ -236,11 +244,7 @@ async def bench(url: str, options: argparse.Namespace, script: Path) -> list[str
             rows += await measure(role, url, env, options, token, script, role == "all")
         return rows
     finally:
-        sim.terminate()
-        try:
-            sim.wait(30)
-        except subprocess.TimeoutExpired:
-            sim.kill()
+        stop(sim)
         sim_log.close()
 
 
@@ -277,8 +281,8 @@ def main() -> None:
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     print("\n".join(row for row in rows if row.startswith("|")))
     print("\n".join(row for row in rows if not row.startswith("|")))
-    print(f"last session, {LAST_SESSION}: " + ", ".join(
-        f"{route} p95 {p95} ms p99 {p99} ms" for route, (p95, p99) in LAST_FIGURES.items()))  # fmt: skip
+    last = (f"{route} p95 {p95} ms p99 {p99} ms" for route, (p95, p99) in LAST_FIGURES.items())
+    print(f"last session, {LAST_SESSION}: " + ", ".join(last))
 
 
 if __name__ == "__main__":
