@@ -9,12 +9,14 @@ they are asked for.
   elsewhere (the command line, another web node) is honoured within that many seconds; any
   write through this process (a logout, a revocation, an account changed) clears the cache
   at once.
-- Reads (`web.read_cache_s`): cleared by every change event the process's event hub reads
-  (camera states, incidents: served as soon as the event arrives, 0.5 s at most on SQLite,
-  at once with PostgreSQL's NOTIFY) and by every write through this process; what changes
-  without an event (a check's time, a registry edit on another node) is at most that many
-  seconds old. Callers asking for the same answer while it is computed wait for that one
-  computation instead of each running the query.
+- Reads (`web.read_cache_s`): an answer is at most that many seconds old (2 by default: a
+  check's time, a registry edit on another node); every change event the process's event hub
+  reads (camera states, incidents) clears the cache sooner, so a new state is served once its
+  event arrives (at once with PostgreSQL's NOTIFY, within 0.5 s with SQLite's polling), and
+  so does every write through this process.
+
+Callers asking for what is being computed wait for that one computation instead of each
+running the query (50 clients finding an entry expired at the same moment make one trip).
 """
 
 from __future__ import annotations

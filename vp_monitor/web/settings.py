@@ -47,8 +47,8 @@ class WebSettings(Section):
         default=2.0,
         ge=0,
         le=60,
-        description="How long an answer of the camera list or the status wall's counts is "
-        "reused; every camera state or incident event clears it (so states are served as soon "
-        "as their event arrives), this bounds what changes without one (a check's time, a "
-        "registry edit on another node); 0: computed every request.",
+        description="Longest an answer of the camera list or the status wall's counts is "
+        "reused (what changes without an event: a check's time, a registry edit on another "
+        "node); every camera state or incident event clears them sooner, so a new state is "
+        "served as soon as its event arrives; 0: computed every request.",
     )
