@@ -70,6 +70,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def say(text: str) -> None:
+    """Progress, as the run goes (a run takes minutes)."""
+    print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
+
+
 def stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
@@ -180,6 +185,7 @@ async def measure(role, url, env, options, token, script, watch_lateness: bool) 
         await asyncio.to_thread(wait_for, lambda: listening("127.0.0.1", port), 120, "serve")
         if role == "all":
             await asyncio.sleep(options.warmup)  # the first round of checks and its changes
+        say(f"--role {role}: load")
         await wrk(base, ROUTES[0], token, options.clients, 3, script)  # warm-up
         lateness = LatenessWatch(url) if watch_lateness else contextlib.nullcontext()
         with lateness:
@@ -205,6 +211,7 @@ async def measure(role, url, env, options, token, script, watch_lateness: bool) 
             claims, p50, p99 = lateness.figures()
             rows.append(f"  {backend} {role}: {claims} checks started during the load, "
                         f"start lateness p50 {p50:.2f} s, p99 {p99:.2f} s")  # fmt: skip
+        say("\n".join(rows))
     finally:
         stop(server)
         log.close()
@@ -212,6 +219,7 @@ async def measure(role, url, env, options, token, script, watch_lateness: bool) 
 
 
 async def bench(url: str, options: argparse.Namespace, script: Path) -> list[str]:
+    say(f"{url.split(':', 1)[0]}: the fleet")
     engine = make_engine(url)
     upgrade(engine)
     populate(session_factory(engine), options.cameras - options.polled, lifecycle="planned")
@@ -234,6 +242,7 @@ async def bench(url: str, options: argparse.Namespace, script: Path) -> list[str
 
         last = camera_address(options.polled)
         wait_for(lambda: listening(last, onvif) and listening(last, rtsp), 300, "the simulator")
+        say("importing the simulator's cameras")
         cli(env, checkout, "camera", "import", str(csv_file))  # into municipality 92012
         cli(env, checkout, "user", "add", "bench.operator", "--role", "operator",
             "--password-stdin", input="bench-password-long-enough\n")  # fmt: skip
