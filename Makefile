@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps test lint demo bench bench-fleet clean lock deps-upgrade \
+.PHONY: install system-deps test lint demo bench bench-fleet bench-web clean lock deps-upgrade \
 	screenshots
 
 LOCK := requirements.lock
@@ -44,6 +44,9 @@ system-deps:
 	@test -x /usr/bin/chromium || { \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@command -v wrk >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check vp_monitor tests tools
@@ -78,6 +81,9 @@ demo: $(STAMP) $(NPM_STAMP)
 # of start-up (docs/benchmarks.md, "Fleet").
 bench-fleet: $(STAMP)
 	$(BIN)/python tools/bench_fleet.py --cameras 1000 --seconds 180 --warmup 60
+
+bench-web: $(STAMP) system-deps
+	cd tools && ../$(BIN)/python bench_web.py --warmup 120
 
 clean:
 	rm -rf $(VENV) var node_modules .pytest_cache .ruff_cache *.egg-info

@@ -36,9 +36,10 @@ from vp_monitor.service.scope import Scope
 TOWNS, SITES = 20, 500
 
 
-def populate(factory, cameras: int, history: int = 0) -> None:
+def populate(factory, cameras: int, history: int = 0, lifecycle: str = "active") -> None:
     """The fleet: TOWNS municipalities, SITES sites, `cameras` cameras with their status, and
-    `history` resolved incidents."""
+    `history` resolved incidents; `lifecycle` of every camera ("planned": registered, listed,
+    counted, but not checked by a poller)."""
     now = utcnow()
     with transaction(factory) as session:
         session.execute(insert(Municipality), [
@@ -51,7 +52,7 @@ def populate(factory, cameras: int, history: int = 0) -> None:
         sites = session.execute(select(Site.id, Site.municipality_id).order_by(Site.id)).all()
         session.execute(insert(Camera), [
             {"code": f"CAM-{n:05d}", "name": f"Caméra {n}", "site_id": sites[n % SITES][0],
-             "municipality_id": sites[n % SITES][1], "kind": "fixed", "lifecycle": "active",
+             "municipality_id": sites[n % SITES][1], "kind": "fixed", "lifecycle": lifecycle,
              "tags": ["parking"] if n % 10 == 0 else [], "notes": ""}
             for n in range(cameras)])  # fmt: skip
         ids = list(session.scalars(select(Camera.id).order_by(Camera.id)))

@@ -108,6 +108,8 @@ class EventHub:
         self.wake = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
         self.listening = False  # PostgreSQL: the LISTEN connection is up
+        # called with each page of new events before the subscribers get it (caches to clear)
+        self.listeners: list[Callable[[list[Event]], None]] = []
 
     @classmethod
     def for_engine(cls, engine: Engine, run_blocking: RunBlocking | None = None) -> EventHub:
@@ -171,6 +173,8 @@ class EventHub:
             # Moved on and the subscribers taken in one step, with no await between: one
             # subscribing from now on starts after this page, the others receive it.
             self.cursor, subscribers = page.cursor, list(self.subscribers)
+            for listener in self.listeners:
+                listener(page.events)
             await self._fan_out(page.events, subscribers)
             total += len(page.events)
             if len(page.events) < PAGE:

@@ -364,7 +364,9 @@ def camera_items(session: Session, scope: Scope, camera_ids: list[int]) -> list[
     if not camera_ids:
         return []
     query = _camera_query(scope, None, *_camera_columns(), places=True)
-    query = query.where(Camera.id.in_(camera_ids)).options(*CAMERA_LOADS)
+    # No ORDER BY: the rows are put in the page's order here (sorting in SQL by the list's
+    # order, the worst state first, made SQLite's query 2.5 times slower).
+    query = query.where(Camera.id.in_(camera_ids)).order_by(None).options(*CAMERA_LOADS)
     position = {camera_id: n for n, camera_id in enumerate(camera_ids)}
     return _camera_items(session, sorted(session.execute(query),
                                          key=lambda row: position[row[0].id]))  # fmt: skip

@@ -8,6 +8,7 @@ service layer, and its blocking database work runs in the App's thread pool.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -20,13 +21,25 @@ from pydantic import TypeAdapter, ValidationError
 from vp_monitor.accounts.principal import Principal
 from vp_monitor.service.app import App
 from vp_monitor.texts import Message, Texts
+from vp_monitor.web.cache import SharedCache
 from vp_monitor.web.call import Call, parse_body, parse_query
 from vp_monitor.web.errors import ApiError, from_exception
-from vp_monitor.web.keys import AUTHENTICATE, OPERATIONS, PRINCIPAL, ROUTES, VP_APP
+from vp_monitor.web.keys import (
+    AUTHENTICATE,
+    OPERATIONS,
+    PRINCIPAL,
+    PRINCIPALS,
+    READ_CACHE,
+    ROUTES,
+    VP_APP,
+)
 from vp_monitor.web.routes import Route, all_routes
 from vp_monitor.web.settings import tile_source
 
 log = logging.getLogger(__name__)
+PRINCIPAL_CACHE_SIZE = 10_000  # tokens and sessions remembered at once
+READ_CACHE_SIZE = 1_000  # answers remembered at once (scopes x filters x pages)
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 Authenticate = Callable[[App, web.Request], Awaitable[Principal | None]]
 
@@ -63,10 +76,14 @@ def create_app(
     web_app[VP_APP] = app
     web_app[ROUTES] = routes if routes is not None else all_routes()
     web_app[AUTHENTICATE] = authenticate or _default_authenticate()
+    web_app[PRINCIPALS] = SharedCache(settings.principal_cache_s, PRINCIPAL_CACHE_SIZE)
+    web_app[READ_CACHE] = SharedCache(settings.read_cache_s, READ_CACHE_SIZE)
     for route in web_app[ROUTES]:
         web_app.router.add_route(route.method, route.path, RouteHandler(route).handle)
     web_app[OPERATIONS] = Operations.of_app(app, monitor)
-    web_app.cleanup_ctx.append(hub_context(app.engine, app.run_blocking))
+    web_app.cleanup_ctx.append(
+        hub_context(app.engine, app.run_blocking, on_events=web_app[READ_CACHE].clear)
+    )
     web_app.on_response_prepare.append(_security_headers)
     web_app.on_cleanup.append(_close_operations)
     from vp_monitor.web.pages.render import setup_pages
@@ -212,6 +229,8 @@ class RouteHandler:
             seconds = app.settings.web.request_timeout_s
             try:
                 async with asyncio.timeout(seconds):
+                    if route.cached:
+                        return self.json_body(await self.cached(request, call))
                     result = await route.handler(call)
             except TimeoutError:
                 raise ApiError(503, "web.timeout", seconds=seconds) from None
@@ -226,16 +245,42 @@ class RouteHandler:
 
                 return error_page(request, error)
             return error_response(request, error)
-        return self.respond(result)
+        response = self.respond(result)
+        if route.method in STATE_CHANGING and response.status < 400:
+            # What this process wrote is seen at once (web/cache.py): a revoked token, a
+            # logout, a renamed camera.
+            request.app[PRINCIPALS].clear()
+            request.app[READ_CACHE].clear()
+        return response
+
+    async def cached(self, request: web.Request, call: Call) -> bytes:
+        """The encoded answer, shared by every caller of the same scope asking the same."""
+        principal = call.principal
+        key = (self.route.operation_id, principal.role, principal.scope, principal.language,
+               tuple(sorted(request.match_info.items())),
+               call.query.model_dump_json() if call.query is not None else None)  # fmt: skip
+
+        async def compute() -> bytes:
+            return self.encode(await self.route.handler(call))
+
+        return await request.app[READ_CACHE].get_or_compute(key, compute)
 
     def respond(self, result: Any) -> web.StreamResponse:
         if isinstance(result, web.StreamResponse):
             return result
         if self.adapter is None:
             return web.Response(status=self.route.status)
+        return self.json_body(self.encode(result))
+
+    def encode(self, result: Any) -> bytes:
+        """The result checked against the route's model, as JSON."""
         try:
             body = self.adapter.dump_python(self.adapter.validate_python(result), mode="json")
         except ValidationError:  # the handler's bug, not the caller's: a 500 with a reference
             log.exception("response of %s does not fit its model", self.route.operation_id)
             raise
-        return web.json_response(body, status=self.route.status)
+        return json.dumps(body).encode()
+
+    def json_body(self, body: bytes) -> web.Response:
+        return web.Response(body=body, status=self.route.status,
+                            content_type="application/json", charset="utf-8")  # fmt: skip

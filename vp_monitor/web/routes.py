@@ -46,6 +46,7 @@ class Route:
     errors: tuple[int, ...] = ()  # statuses the operation answers besides the usual ones
     tags: tuple[str, ...] = ()
     stream: bool = False  # the handler writes its own response (server-sent events)
+    cached: bool = False  # the answer reused for `web.read_cache_s` (web/cache.py)
     documented: bool = True  # in the OpenAPI document (pages and their files are not)
     extra: dict[str, Any] = field(default_factory=dict)  # OpenAPI fields (links)
 

@@ -77,3 +77,20 @@ class WebSettings(Section):
         max_length=300,
         description="The tile server's credit line, shown in the map's corner (plain text).",
     )
+    principal_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="How long who a token or session cookie stands for is remembered: a token "
+        "revoked or an account changed from the command line or another web node is refused "
+        "within this many seconds (at once through this process); 0: looked up every request.",
+    )
+    read_cache_s: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="Longest an answer of the camera list or the status wall's counts is "
+        "reused (what changes without an event: a check's time, a registry edit on another "
+        "node); every camera state or incident event clears them sooner, so a new state is "
+        "served as soon as its event arrives; 0: computed every request.",
+    )

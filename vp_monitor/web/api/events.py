@@ -30,12 +30,17 @@ RETRY_MS = 2000  # how long browsers wait before reconnecting
 
 
 def hub_context(
-    engine: Any, run_blocking: Callable[..., Awaitable[Any]] | None = None
+    engine: Any,
+    run_blocking: Callable[..., Awaitable[Any]] | None = None,
+    on_events: Callable[[list[Event]], None] | None = None,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """A `cleanup_ctx` entry: the process's event hub, started with the application."""
+    """A `cleanup_ctx` entry: the process's event hub, started with the application;
+    `on_events` is given each page of new events (the read cache is cleared by them)."""
 
     async def context(application: web.Application) -> AsyncIterator[None]:
         hub = EventHub.for_engine(engine, run_blocking)
+        if on_events is not None:
+            hub.listeners.append(on_events)
         await hub.start()
         application[EVENT_HUB] = hub
         yield

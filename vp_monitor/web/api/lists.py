@@ -76,10 +76,10 @@ TAGS = ("lists",)
 ROUTES = [
     Route("GET", "/api/v1/cameras", list_cameras, EVERYONE,
           "Cameras of the caller's scope, filtered, sorted and paginated",
-          query=lists.CameraQuery, response=CameraListing, tags=TAGS),
+          query=lists.CameraQuery, response=CameraListing, tags=TAGS, cached=True),
     Route("GET", "/api/v1/status", status_summary, EVERYONE,
           "Counts by state for the scope, each municipality and each site",
-          response=StatusSummary, tags=TAGS),
+          response=StatusSummary, tags=TAGS, cached=True),
     Route("GET", "/api/v1/incidents", list_incidents, EVERYONE,
           "Incidents of the caller's scope, filtered, sorted and paginated",
           query=lists.IncidentQuery, response=IncidentListing, tags=TAGS),

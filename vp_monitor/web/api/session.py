@@ -22,7 +22,7 @@ from vp_monitor.accounts.principal import Principal
 from vp_monitor.accounts.schemas import LoginInput
 from vp_monitor.web.call import Call
 from vp_monitor.web.errors import ApiError
-from vp_monitor.web.keys import CSRF_TOKEN
+from vp_monitor.web.keys import CSRF_TOKEN, PRINCIPALS
 from vp_monitor.web.routes import EVERYONE, PUBLIC, Route
 
 COOKIE = "vp_session"
@@ -54,11 +54,12 @@ async def authenticate(app, request: web.Request, public: bool = False) -> Princ
         scheme, _, raw = authorization.partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
             return None
-        return await app.in_session(service.principal_for_token, raw.strip())
+        found = await _remembered(request, app, "token", raw.strip())
+        return found[0] if found else None
     cookie = request.cookies.get(COOKIE)
     if not cookie:
         return None
-    found = await app.in_session(service.principal_for_session, cookie)
+    found = await _remembered(request, app, "session", cookie)
     if found is None:
         return None
     principal, csrf_token = found
@@ -70,6 +71,22 @@ async def authenticate(app, request: web.Request, public: bool = False) -> Princ
             raise ApiError(403, "session.csrf")
     request[CSRF_TOKEN] = csrf_token
     return principal
+
+
+async def _remembered(
+    request: web.Request, app, kind: str, raw: str
+) -> tuple[Principal, str | None] | None:
+    """The caller (and CSRF token) of a token or cookie, looked up at most once per
+    `web.principal_cache_s` (web/cache.py); kept by digest, never the secret itself. Unknown
+    ones are not kept: they are looked up (and refused) each time."""
+
+    async def look_up() -> tuple[Principal, str | None] | None:
+        if kind == "token":
+            principal = await app.in_session(service.principal_for_token, raw)
+            return (principal, None) if principal else None
+        return await app.in_session(service.principal_for_session, raw)
+
+    return await request.app[PRINCIPALS].get_or_compute((kind, service.digest(raw)), look_up)
 
 
 def _same_origin(request: web.Request) -> bool:
