@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps test lint demo bench bench-fleet bench-web clean lock deps-upgrade \
+.PHONY: install system-deps bench-deps test lint demo bench bench-fleet bench-web clean lock deps-upgrade \
 	screenshots
 
 LOCK := requirements.lock
@@ -44,6 +44,9 @@ system-deps:
 	@test -x /usr/bin/chromium || { \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+# wrk: the web benchmark's load (tests do not need it).
+bench-deps:
 	@command -v wrk >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; }
@@ -82,7 +85,7 @@ demo: $(STAMP) $(NPM_STAMP)
 bench-fleet: $(STAMP)
 	$(BIN)/python tools/bench_fleet.py --cameras 1000 --seconds 180 --warmup 60
 
-bench-web: $(STAMP) system-deps
+bench-web: $(STAMP) system-deps bench-deps
 	cd tools && ../$(BIN)/python bench_web.py --warmup 120
 
 clean:
