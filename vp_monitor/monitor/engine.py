@@ -41,7 +41,7 @@ from vp_monitor.monitor.events import CameraChange
 from vp_monitor.monitor.models import CameraStatus, CheckRecord
 from vp_monitor.monitor.runner import CheckFunction, Job, Runner, supervise
 from vp_monitor.monitor.settings import MonitorSettings
-from vp_monitor.probes.base import ProbeSettings, ProbeTarget, camera_target
+from vp_monitor.probes.base import ProbeSettings, ProbeTarget, camera_target, reference_key
 from vp_monitor.probes.capture import keep_freed_memory
 from vp_monitor.registry.models import Camera, ReferenceImage
 
@@ -72,12 +72,14 @@ def load_jobs(session: Session, claims: list[planner.Claim], secrets: Any = None
     references: dict[int, dict[str, bytes]] = {}
     if streamed:
         rows = session.execute(
-            select(ReferenceImage.camera_id, ReferenceImage.kind, ReferenceImage.jpeg)
+            select(ReferenceImage.camera_id, ReferenceImage.kind, ReferenceImage.preset,
+                   ReferenceImage.jpeg)
             .where(ReferenceImage.camera_id.in_(streamed))
             .order_by(ReferenceImage.id.desc())
-        )
-        for camera_id, kind, jpeg in rows:  # newest first: the first of each kind is in force
-            references.setdefault(camera_id, {}).setdefault(str(kind.value), jpeg)
+        )  # fmt: skip
+        for camera_id, kind, preset, jpeg in rows:  # newest first: the first of each is in force
+            key = reference_key(str(kind.value), preset)
+            references.setdefault(camera_id, {}).setdefault(key, jpeg)
     jobs = []
     for claim in claims:
         camera = cameras.get(claim.camera_id)

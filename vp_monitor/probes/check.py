@@ -11,9 +11,10 @@ import numpy as np
 
 from vp_monitor import vision
 from vp_monitor.metrics import record_probe_failures
-from vp_monitor.probes.base import ProbeResult, ProbeSettings, ProbeTarget
+from vp_monitor.probes.base import ProbeResult, ProbeSettings, ProbeTarget, reference_key
 from vp_monitor.probes.runner import run_probe
 from vp_monitor.probes.tiers import (
+    NEEDS_REFERENCE,
     ONVIF_PROBES,
     TIERS,
     TierResult,
@@ -53,7 +54,7 @@ async def run_tier(
     if spec.needs_onvif and not target.onvif_host:
         return TierResult(tier, frozenset(), frozenset(), None, detail={"skipped": "no ONVIF"},
                           camera=target.camera)  # fmt: skip
-    kinds = [kind for kind in spec.probes if target.onvif_host or kind not in ONVIF_PROBES]
+    kinds = [kind for kind in spec.probes if _applies(kind, target)]
     if "clock" in kinds and (read_device or full_read_first(target)):
         kinds[kinds.index("clock")] = "onvif"
     probes: dict[str, ProbeResult] = {}
@@ -70,10 +71,10 @@ async def run_tier(
     conditions = tier_conditions(spec, probes, video_ok)
     for name, result in probes.items():
         record_probe_failures(name, result.conditions)
-    analysis, evidence = {}, None
+    analysis, evidence, unjudged = {}, None, frozenset()
     if frames and spec.analyses_picture:
         current, previous = frames[-1], (frames[0] if len(frames) > 1 else None)
-        reference = _reference(current, references or {}, vision_settings)
+        reference = _reference(current, references or {}, vision_settings, probes.get("ptz"))
         found = await asyncio.to_thread(
             vision.analyze, current, reference=reference, previous=previous,
             settings=vision_settings,
@@ -81,11 +82,16 @@ async def run_tier(
         conditions |= found.conditions
         record_probe_failures("picture", found.conditions)
         analysis, evidence = found.metrics, _jpeg(current)
+        if reference is None:
+            unjudged = NEEDS_REFERENCE
+        if "ptz" in kinds:  # say whether its view was judged against a preset's reference
+            analysis = analysis | {"without_reference": float(reference is None)}
     probes = {name: replace(result, frames=()) for name, result in probes.items()}
     metrics = {f"{name}_{key}": value for name, result in probes.items()
                for key, value in result.metrics.items()}  # fmt: skip
+    observed = tier_observed(spec, probes, bool(frames) and spec.analyses_picture) - unjudged
     return TierResult(
-        tier, conditions, tier_observed(spec, probes, bool(frames) and spec.analyses_picture),
+        tier, conditions, observed,
         video_ok, metrics | analysis, {"probes": {n: r.to_json() for n, r in probes.items()}},
         evidence_jpeg=evidence, clock_offset_s=_clock_offset(probes),
         camera=target.camera, probes=probes, analysis=analysis,
@@ -107,12 +113,27 @@ def _with_announced_urls(target: ProbeTarget, onvif: ProbeResult) -> ProbeTarget
     return target.with_urls(uris[0], uris[1])
 
 
+def _applies(kind: str, target: ProbeTarget) -> bool:
+    """Whether a tier's probe runs on this camera: ONVIF ones need its address, and the PTZ
+    position is read on PTZ cameras only."""
+    if kind == "ptz":
+        return target.ptz and bool(target.onvif_host)
+    return bool(target.onvif_host) or kind not in ONVIF_PROBES
+
+
 def _reference(
-    frame: np.ndarray, references: dict[str, Any], settings: vision.VisionSettings | None
-) -> np.ndarray | None:
-    """The night reference for a monochrome (infrared) picture, else the day one."""
+    frame: np.ndarray, references: dict[str, Any], settings: vision.VisionSettings | None,
+    ptz: ProbeResult | None = None,
+) -> np.ndarray | None:  # fmt: skip
+    """The night reference for a monochrome (infrared) picture, else the day one; for a PTZ
+    camera, that of the preset it sits at (None away from its presets or position unread)."""
     kind = "night" if vision.is_monochrome(frame, settings) else "day"
-    return decode_reference(references.get(kind))
+    if ptz is None:
+        return decode_reference(references.get(kind))
+    preset = ptz.detail.get("preset") if ptz.ok else None
+    if preset is None:
+        return None
+    return decode_reference(references.get(reference_key(kind, preset)))
 
 
 def _jpeg(frame: np.ndarray) -> bytes | None:

@@ -441,15 +441,19 @@ class Registry:
         self.session.delete(camera)
 
     def add_reference(
-        self, camera: Camera, jpeg: bytes, size: tuple[int, int], kind: str = "day", note: str = ""
-    ) -> ReferenceImage:
-        """Approve a new reference image for the camera; older ones stay as history."""
+        self, camera: Camera, jpeg: bytes, size: tuple[int, int], kind: str = "day", note: str = "",
+        preset: str | None = None,
+    ) -> ReferenceImage:  # fmt: skip
+        """Approve a new reference image for the camera (for one PTZ preset when `preset`);
+        older ones stay as history."""
         reference = ReferenceImage(
             camera_id=camera.id, kind=ReferenceKind(kind), jpeg=jpeg, width=size[0],
-            height=size[1], approved_by=self.actor, note=note,
+            height=size[1], approved_by=self.actor, note=note, preset=preset,
         )  # fmt: skip
         self.session.add(reference)
         after = {"kind": kind, "width": size[0], "height": size[1], "bytes": len(jpeg)}
+        if preset is not None:
+            after["preset"] = preset
         self.audit("reference", "camera", camera.code, after=after | {"note": note})
         return reference
 

@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 from sqlalchemy import select
 
-from vp_monitor.probes.base import ProbeSettings, ProbeTarget, camera_target
+from vp_monitor.probes.base import ProbeSettings, ProbeTarget, camera_target, reference_key
 from vp_monitor.registry.service import NotFound, RegistryError, camera_record
 from vp_monitor.service.app import App
 from vp_monitor.service.scope import Scope
@@ -52,11 +52,14 @@ async def capture_frame(target: ProbeTarget, settings: ProbeSettings):
     return result.frames[0] if result.frames else None
 
 
-def store_reference(registry: Any, camera: Any, frame: Any, kind: str, note: str) -> Any:
-    """Store `frame` as the camera's approved reference of `kind` (day or night)."""
+def store_reference(
+    registry: Any, camera: Any, frame: Any, kind: str, note: str, preset: str | None = None
+) -> Any:
+    """Store `frame` as the camera's approved reference of `kind` (day or night), of one PTZ
+    preset's view when `preset`."""
     ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
     height, width = frame.shape[:2]
-    return registry.add_reference(camera, data.tobytes(), (width, height), kind, note)
+    return registry.add_reference(camera, data.tobytes(), (width, height), kind, note, preset)
 
 
 # -- onboarding --------------------------------------------------------------------------------
@@ -169,7 +172,8 @@ async def check_registered_camera(
         camera = find_camera(registry.session, scope or Scope.supervision(), code)
         found: dict[str, bytes] = {}
         for reference in registry.references(camera):  # newest first: the one in force
-            found.setdefault(str(reference.kind.value), reference.jpeg)
+            found.setdefault(reference_key(str(reference.kind.value), reference.preset),
+                             reference.jpeg)  # fmt: skip
         return target_for(registry, camera), found
 
     target, references = await app.in_registry(load)
