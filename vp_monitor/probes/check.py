@@ -66,6 +66,8 @@ async def run_tier(
     probes |= dict(zip(others, results, strict=True))
     if full_read_after(probes):
         probes["onvif"] = await run_probe("onvif", target, settings)
+    if "ptz" in probes:  # read before and after the picture: a patrol may move in between
+        probes["ptz"] = _steady(probes["ptz"], await run_probe("ptz", target, settings))
     frames = probes["stream"].frames if "stream" in probes else ()
     video_ok = probes[spec.video_by].ok if spec.video_by in probes else None
     conditions = tier_conditions(spec, probes, video_ok)
@@ -111,6 +113,14 @@ def _with_announced_urls(target: ProbeTarget, onvif: ProbeResult) -> ProbeTarget
     profiles = onvif.detail.get("profiles") or []
     uris = [p.get("rtsp_uri") for p in profiles] + [None, None]
     return target.with_urls(uris[0], uris[1])
+
+
+def _steady(before: ProbeResult, after: ProbeResult) -> ProbeResult:
+    """The PTZ position of the check: the later read, at no preset unless the camera sat at
+    the same one before the picture was taken and after (it moved in between: `moving`)."""
+    if not after.ok or (before.ok and before.detail.get("preset") == after.detail.get("preset")):
+        return after
+    return replace(after, detail=after.detail | {"preset": None, "moving": before.ok})
 
 
 def _applies(kind: str, target: ProbeTarget) -> bool:
