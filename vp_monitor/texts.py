@@ -575,6 +575,15 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "en": "camera {code!r}: give an ONVIF host or an RTSP URL",
     },
     "camera.problem": {"fr": "caméra {code!r} : {reason}", "en": "camera {code!r}: {reason}"},
+    "reference.not_ptz": {
+        "fr": "caméra {code!r} : pas une caméra PTZ, une référence par préréglage n'a pas de sens",
+        "en": "camera {code!r}: not a PTZ camera, a reference per preset makes no sense",
+    },
+    "reference.not_at_preset": {
+        "fr": "caméra {code!r} : pas sur le préréglage {preset} (position lue : {at}) ; "
+        "référence inchangée",
+        "en": "camera {code!r}: not at preset {preset} (position read: {at}); reference unchanged",
+    },
     "camera.no_capture": {
         "fr": "caméra {code!r} : aucune image n'a pu être capturée ; référence inchangée",
         "en": "camera {code!r}: no picture could be captured; reference unchanged",

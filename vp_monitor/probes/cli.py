@@ -100,6 +100,11 @@ def print_check(report: Any, texts: Any) -> None:
     "--night", is_flag=True, help="The night (infrared) reference instead of the day one."
 )
 @click.option("--note", default="", help="Why the reference changes (intervention, ...).")
+@click.option(
+    "--preset",
+    metavar="TOKEN",
+    help="A PTZ camera: the reference of this preset (it must sit there now).",
+)
 @click.option("--list", "list_", is_flag=True, help="Show the reference history.")
 @click.option(
     "--missing",
@@ -110,7 +115,7 @@ def print_check(report: Any, texts: Any) -> None:
 @json_option
 @pass_context
 def reference(
-    context: Context, code, approve, night, note, list_, missing, municipality, as_json
+    context: Context, code, approve, night, note, preset, list_, missing, municipality, as_json
 ) -> None:
     """Approve a new reference image for a camera (captured now), or list the history; with
     --missing, for every camera that has none yet (after an import)."""
@@ -118,6 +123,8 @@ def reference(
         raise click.UsageError("give either --approve or --list")
     if missing != (code is None) or (missing and not approve):
         raise click.UsageError("give a CODE, or --approve --missing without one")
+    if preset is not None and (missing or not approve):
+        raise click.UsageError("--preset goes with --approve and a CODE")
     kind = "night" if night else "day"
     texts = context.texts
     if missing:
@@ -132,11 +139,12 @@ def reference(
         with context.registry() as registry:
             history = registry.references(registry.camera(code))
             rows = [{"id": r.id, "kind": str(r.kind.value), "captured_at": r.captured_at,
-                     "size": f"{r.width}x{r.height}", "approved_by": r.approved_by,
-                     "note": r.note} for r in history]  # fmt: skip
-        print_records(rows, ("id", "kind", "captured_at", "size", "approved_by", "note"), as_json)
+                     "preset": r.preset, "size": f"{r.width}x{r.height}",
+                     "approved_by": r.approved_by, "note": r.note} for r in history]  # fmt: skip
+        columns = ("id", "kind", "preset", "captured_at", "size", "approved_by", "note")
+        print_records(rows, columns, as_json)
         return
-    stored = run_at_edge(commands.approve_reference(context.app, code, kind, note))
+    stored = run_at_edge(commands.approve_reference(context.app, code, kind, note, preset=preset))
     click.echo(texts("reference.approved", code=code, kind=texts.value("kind", kind),
                      size=f"{stored.width}x{stored.height}"))  # fmt: skip
 
