@@ -56,8 +56,10 @@ def free_port() -> int:
 
 
 def cli(env: dict[str, str], *args: str, input: str | None = None) -> None:
-    subprocess.run([sys.executable, "-m", "vp_monitor", *args], env=env, input=input, text=True,
-                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "vp_monitor", *args], env=env, input=input,
+                          text=True, capture_output=True, timeout=120)  # fmt: skip
+    if done.returncode:
+        raise SystemExit(f"vp-monitor {' '.join(args)}: {done.stderr.strip()[-500:]}")
 
 
 def all_ok(database: Path, count: int) -> bool:

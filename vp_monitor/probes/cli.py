@@ -144,7 +144,15 @@ def reference(
         columns = ("id", "kind", "preset", "captured_at", "size", "approved_by", "note")
         print_records(rows, columns, as_json)
         return
-    stored = run_at_edge(commands.approve_reference(context.app, code, kind, note, preset=preset))
+    from vp_monitor.probes.onvif import close_clients
+
+    async def approve():
+        try:
+            return await commands.approve_reference(context.app, code, kind, note, preset=preset)
+        finally:
+            await close_clients()  # a PTZ position read opened an ONVIF client
+
+    stored = run_at_edge(approve())
     click.echo(texts("reference.approved", code=code, kind=texts.value("kind", kind),
                      size=f"{stored.width}x{stored.height}"))  # fmt: skip
 
