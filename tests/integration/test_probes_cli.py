@@ -40,9 +40,8 @@ def sim():
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    # With a PTZ head (at home: the same pictures as a fixed camera), registered as fixed or ptz.
     camera = SimCamera(index=1, host=HOST, onvif_port=free_port(HOST), rtsp_port=free_port(HOST),
-                       password=PASSWORD, ptz=PtzHead())  # fmt: skip
+                       password=PASSWORD)  # fmt: skip
     jpeg = cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes()
     cache = GopCache()
 
@@ -366,6 +365,7 @@ def test_ptz_references_per_preset_and_check_agrees_with_the_monitor(cli, sim, m
     monkeypatch.setenv("VP_PROBES__STREAM__WINDOW_S", "1.5")
     monkeypatch.setenv("VP_PROBES__STREAM__SECOND_KEYFRAME_DELAY_S", "1")
     settings = load_settings()
+    sim.ptz = PtzHead()  # the simulated camera becomes a PTZ camera (at home)
     add_from_onvif(cli.context, "BB-040", sim, kind="ptz")
     code, _, err = cli("reference", "BB-040", "--approve", "--preset", "2")
     assert code == 2 and "pas sur le préréglage 2 (position lue : 1)" in err, err
