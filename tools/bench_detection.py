@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python tools/bench_detection.py [--samples 3] [--reachability 60]
            [--stream 300] [--retry 10] [--group-wait 30] [--correlation 60]
+           [--ptz-home-after 900]
 
 The defaults are the product's defaults. Runs the simulator (4 x samples cameras) and
 `vp-monitor serve` as subprocesses, a webhook receiver here, injects at the same moment
@@ -11,6 +12,13 @@ fall at different moments of the interval), and prints, for each camera, the sec
 webhook got the "opened" event naming the injected condition (a reference image is approved
 for each camera first, as technicians do at installation), against the bound of issue 5:
 check interval x confirmations + 10 s.
+
+PTZ left away: `samples` more cameras are PTZ cameras (reference approved at their home preset),
+sent to another preset at the same moment; the webhook must get `ptz_not_home` within the bound
+the monitor documents for a condition held for a time: `--ptz-home-after` + 2 stream intervals
++ group wait + 10 s (the first check seeing it away comes within one interval, the hold is
+counted from it, the check that confirms it comes within one interval after the hold, and the
+message waits for its group).
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ FAULTS = [({"fault": "stream_stops", "after_s": 0}, "no_video"),
           ({"fault": "black"}, "black"),
           ({"fault": "covered_dark"}, "covered"),
           ({"fault": "refuse"}, "unreachable")]  # fmt: skip
+PTZ_AWAY = ({"preset": "2"}, "ptz_not_home")  # sent to preset 2, its home being preset 1
 
 
 def free_port() -> int:
@@ -47,8 +56,10 @@ def free_port() -> int:
 
 
 def cli(env: dict[str, str], *args: str, input: str | None = None) -> None:
-    subprocess.run([sys.executable, "-m", "vp_monitor", *args], env=env, input=input, text=True,
-                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "vp_monitor", *args], env=env, input=input,
+                          text=True, capture_output=True, timeout=120)  # fmt: skip
+    if done.returncode:
+        raise SystemExit(f"vp-monitor {' '.join(args)}: {done.stderr.strip()[-500:]}")
 
 
 def all_ok(database: Path, count: int) -> bool:
@@ -68,15 +79,16 @@ async def wait(predicate, timeout: float) -> float | None:
     return time.monotonic() - started
 
 
-async def fault(port: int, code: str, body: dict) -> None:
-    url = f"http://127.0.1.{int(code[3:])}:{port}/sim/fault"
+async def fault(port: int, code: str, body: dict, path: str = "fault") -> None:
+    url = f"http://127.0.1.{int(code[3:])}:{port}/sim/{path}"
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
         (await session.post(url, json=body)).raise_for_status()
 
 
 async def main(options: argparse.Namespace) -> None:
     opened: dict[str, float] = {}
-    cameras = len(FAULTS) * options.samples
+    fixed = len(FAULTS) * options.samples
+    cameras = fixed + options.samples  # the last ones are PTZ cameras
 
     async def hook(request: web.Request) -> web.Response:
         for item in (await request.json())["items"]:
@@ -99,6 +111,7 @@ secret_key_file = "{work / "key"}"
 [monitor]
 planner_tick_s = 0.5
 retry_s = {options.retry}
+ptz_home_after_s = {options.ptz_home_after}
 [monitor.intervals]
 reachability = {options.reachability}
 stream = {options.stream}
@@ -112,7 +125,7 @@ correlation_window_s = {options.correlation}
     sim = subprocess.Popen(
         [sys.executable, "-m", "vp_monitor", "sim", "--cameras", str(cameras),
          "--rtsp-port", str(rtsp), "--onvif-port", str(onvif), "--discovery-port", "0",
-         "--write-csv", str(work / "f.csv")],
+         "--ptz", str(options.samples), "--write-csv", str(work / "f.csv")],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     serve = None
@@ -123,7 +136,8 @@ correlation_window_s = {options.correlation}
         cli(env, "municipality", "add", "--insee", "92012", "--name", "Boulogne-Billancourt")
         cli(env, "camera", "import", str(work / "f.csv"))
         for number in range(1, cameras + 1):  # as technicians do at installation
-            cli(env, "camera", "reference", f"cam{number:03d}", "--approve")
+            home = ("--preset", "1") if number > fixed else ()
+            cli(env, "camera", "reference", f"cam{number:03d}", "--approve", *home)
         cli(env, "contact", "add", "CSU", "--channel", "webhook", "--address",
             f"http://127.0.0.1:{hook_port}/hook")  # fmt: skip
         serve = subprocess.Popen(
@@ -140,8 +154,13 @@ correlation_window_s = {options.correlation}
                 number += 1
                 await fault(onvif, f"cam{number:03d}", body)
                 rows.append((condition, f"cam{number:03d}/{condition}"))
+        for _ in range(options.samples):
+            number += 1
+            await fault(onvif, f"cam{number:03d}", PTZ_AWAY[0], "ptz")
+            rows.append((PTZ_AWAY[1], f"cam{number:03d}/{PTZ_AWAY[1]}"))
         expected = [key for _, key in rows]
-        await wait(lambda: all(key in opened for key in expected), 4 * options.stream + 120)
+        timeout = 4 * options.stream + 120 + options.ptz_home_after
+        await wait(lambda: all(key in opened for key in expected), timeout)
     finally:
         for process in (serve, sim):
             if process is not None:
@@ -153,16 +172,19 @@ correlation_window_s = {options.correlation}
     print(f"intervals: reachability {options.reachability} s, stream {options.stream} s, "
           f"retry {options.retry} s")  # fmt: skip
     print(f"group wait {options.group_wait} s, correlation hold {options.correlation} s")
-    print("bound (issue 5): interval of the tier that sees it x 2 confirmations + 10 s")
+    print("bound (issue 5): interval of the tier that sees it x 2 confirmations + 10 s;")
+    held = f"{options.ptz_home_after:g}"
+    print(f"ptz_not_home: ptz_home_after_s {held} s + 2 stream intervals + group wait + 10 s")
     latencies = {}
     for condition, code in rows:
         interval = options.reachability if condition == "unreachable" else options.stream
-        bound = interval * 2 + 10
+        held = options.ptz_home_after if condition == PTZ_AWAY[1] else 0.0
+        bound = interval * 2 + 10 + (held + options.group_wait if held else 0.0)
         latency = opened[code] - injected if code in opened else None
         latencies[code] = latency
         shown = "not detected" if latency is None else f"{latency:6.1f} s"
         verdict = "met" if latency is not None and latency <= bound else "NOT met"
-        print(f"  {condition:<11} {code.partition('/')[0]}  {shown}  bound {bound:.0f} s {verdict}")
+        print(f"  {condition:<12} {code.partition('/')[0]}  {shown}  bound {bound:.0f} s {verdict}")
     print(json.dumps(latencies))
 
 
@@ -174,4 +196,5 @@ if __name__ == "__main__":
     parser.add_argument("--retry", type=float, default=10)
     parser.add_argument("--group-wait", type=float, default=30)
     parser.add_argument("--correlation", type=float, default=60)
+    parser.add_argument("--ptz-home-after", type=float, default=900)
     asyncio.run(main(parser.parse_args()))

@@ -25,8 +25,9 @@ SEVERITY_RANK: dict[str, int] = {name: len(SEVERITIES) - 1 - i for i, name in en
 #   alerting  raised by alerting itself (flapping, correlation), never by a probe.
 Family = Literal["outage", "device", "quality", "alerting"]
 # The probes of `probes.runner.PROBES` that can judge a camera condition. `clock` is the
-# unauthenticated ONVIF clock read alone; `onvif` the full read (clock, identity, profiles).
-Probe = Literal["onvif", "clock", "rtsp", "stream"]
+# unauthenticated ONVIF clock read alone; `onvif` the full read (clock, identity, profiles);
+# `ptz` the position of a PTZ camera (ONVIF PTZ service).
+Probe = Literal["onvif", "clock", "rtsp", "stream", "ptz"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,11 @@ class Condition:
     network: bool = False
     # Follow-on conditions dropped when this one is found on the same frame (vision.MASKS).
     masks: frozenset[str] = frozenset()
+    # Opened only once seen for this long without a break: the name of a [monitor] setting
+    # (seconds). A state a camera may be in for a while by design, e.g. a PTZ off home.
+    held_for: str | None = None
+    # Judged only against a reference picture: a check without one can neither see nor clear it.
+    needs_reference: bool = False
 
 
 def _probes(*names: Probe) -> frozenset[Probe]:
@@ -59,6 +65,7 @@ def _probes(*names: Probe) -> frozenset[Probe]:
 
 
 ONVIF, CLOCK, RTSP, STREAM = _probes("onvif"), _probes("clock"), _probes("rtsp"), _probes("stream")
+PTZ = _probes("ptz")
 
 # Name -> row. In priority order where it matters: a condition masks others only if it was not
 # masked itself. Other modules derive their sets from this table when they are imported.
@@ -84,7 +91,7 @@ CONDITIONS: dict[str, Condition] = {condition.name: condition for condition in (
               needs_answer=True, vision=True,
               masks=frozenset({"blurred", "frozen", "moved", "underexposed", "overexposed"})),
     Condition("moved", "quality", "critical", "caméra déplacée", "camera moved", STREAM,
-              needs_answer=True, vision=True),
+              needs_answer=True, vision=True, needs_reference=True),
     Condition("overexposed", "quality", "minor", "image surexposée", "overexposed image",
               STREAM, needs_answer=True, vision=True),
     Condition("underexposed", "quality", "minor", "image sous-exposée", "underexposed image",
@@ -101,6 +108,9 @@ CONDITIONS: dict[str, Condition] = {condition.name: condition for condition in (
               ONVIF, needs_answer=True, picture_usable=True),
     Condition("config_mismatch", "device", "minor", "configuration non conforme",
               "configuration mismatch", ONVIF | RTSP, needs_answer=True, picture_usable=True),
+    Condition("ptz_not_home", "quality", "minor", "caméra PTZ hors de sa position de repos",
+              "PTZ camera away from home", PTZ, needs_answer=True, picture_usable=True,
+              held_for="ptz_home_after_s"),
     Condition("flapping", "alerting", "major", "état instable (bascules répétées)", "flapping"),
     Condition("site_down", "alerting", "critical", "site entier hors service", "whole site down",
               network=True),

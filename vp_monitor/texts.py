@@ -579,6 +579,15 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "en": "camera {code!r}: give an ONVIF host or an RTSP URL",
     },
     "camera.problem": {"fr": "caméra {code!r} : {reason}", "en": "camera {code!r}: {reason}"},
+    "reference.not_ptz": {
+        "fr": "caméra {code!r} : pas une caméra PTZ, une référence par préréglage n'a pas de sens",
+        "en": "camera {code!r}: not a PTZ camera, a reference per preset makes no sense",
+    },
+    "reference.not_at_preset": {
+        "fr": "caméra {code!r} : pas sur le préréglage {preset} (position lue : {at}) ; "
+        "référence inchangée",
+        "en": "camera {code!r}: not at preset {preset} (position read: {at}); reference unchanged",
+    },
     "camera.no_capture": {
         "fr": "caméra {code!r} : aucune image n'a pu être capturée ; référence inchangée",
         "en": "camera {code!r}: no picture could be captured; reference unchanged",
@@ -1211,6 +1220,15 @@ METRICS: dict[str, dict[Language, str]] = {
     "moved_no_match": {"fr": "vue méconnaissable (1 = oui)", "en": "view not recognised (1 = yes)"},
     "in_place_share": {"fr": "part des repères à leur place", "en": "share of landmarks in place"},
     "clock_offset_s": {"fr": "décalage d'horloge (s)", "en": "clock offset (s)"},
+    "without_reference": {
+        "fr": "jugée sans image de référence (1 = oui : hors préréglage ou position inconnue)",
+        "en": "judged without a reference (1 = yes: off its presets or position unknown)",
+    },
+    "ptz_pan": {"fr": "PTZ : panoramique", "en": "PTZ pan"},
+    "ptz_tilt": {"fr": "PTZ : inclinaison", "en": "PTZ tilt"},
+    "ptz_zoom": {"fr": "PTZ : zoom", "en": "PTZ zoom"},
+    "ptz_at_preset": {"fr": "PTZ sur un préréglage (1 = oui)", "en": "PTZ at a preset (1 = yes)"},
+    "ptz_at_home": {"fr": "PTZ en position de repos (1 = oui)", "en": "PTZ at home (1 = yes)"},
     "onvif_clock_offset_s": {"fr": "décalage d'horloge (s)", "en": "clock offset (s)"},
     "first_keyframe_s": {"fr": "première image clé (s)", "en": "first keyframe (s)"},
     "rtsp_main_response_s": {"fr": "réponse RTSP principal (s)", "en": "RTSP main answer (s)"},

@@ -26,6 +26,7 @@ from vp_monitor.sim.camera import SimCamera
 from vp_monitor.sim.discovery import start_discovery_responder
 from vp_monitor.sim.encoder import GopCache
 from vp_monitor.sim.onvif import create_onvif_app
+from vp_monitor.sim.ptz import PtzHead
 from vp_monitor.sim.rtsp import RtspServer
 
 pytestmark = pytest.mark.timeout(90)
@@ -66,7 +67,17 @@ def sim():
         if listener_moves:  # the RTSP server closes or reopens its listener within 0.5 s
             time.sleep(1.0)
 
+    def move_encoded(position) -> None:
+        """Move the PTZ head once the loops of its new view are encoded (RTSP describes both)."""
+        for stream in ("main", "sub"):
+            key = cache.key_for(camera, stream, camera.fault, camera.fault_params, view=position)
+            asyncio.run_coroutine_threadsafe(cache.get(key), loop).result(60)
+        camera.ptz.move(position)
+        camera.picture_moved()
+        time.sleep(2.5)  # the stream switches at its next GOP
+
     camera.set_fault_encoded = set_fault_encoded  # type: ignore[attr-defined]
+    camera.move_encoded = move_encoded  # type: ignore[attr-defined]
     yield camera
 
     async def stop():
@@ -107,12 +118,13 @@ def cli(database_url, secret_key, tmp_path, monkeypatch):
     return run
 
 
-def add_from_onvif(context, code, sim):
+def add_from_onvif(context, code, sim, kind="fixed"):
     """Register a simulated camera by ONVIF through the service command, as `camera add`."""
     from vp_monitor.registry.schemas import CameraInput
 
     data = CameraInput(code=code, site="Mairie", municipality="92012", onvif_host=HOST,
-                       onvif_port=sim.onvif_port, username="admin", password=PASSWORD)  # fmt: skip
+                       onvif_port=sim.onvif_port, username="admin", password=PASSWORD,
+                       kind=kind)  # fmt: skip
     return run_at_edge(commands.add_from_onvif(context.app, data))
 
 
@@ -342,3 +354,37 @@ def test_check_and_the_monitor_report_the_same_conditions_for_every_fault(cli, s
     assert from_monitor == {"onvif_error"}, from_monitor
     assert not disagreements, disagreements
     assert seen["none"] == [] and "black" in seen["black"] and seen["refuse"] == ["unreachable"]
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # probes, not the database
+def test_ptz_references_per_preset_and_check_agrees_with_the_monitor(cli, sim, monkeypatch):
+    """A PTZ camera's reference is approved per preset, only while it sits there; `vp-monitor
+    check` and the monitor's checks then agree at its preset (ptz_not_home), at that preset
+    with its view shifted (moved too), and away from every preset (no moved: no reference)."""
+    monkeypatch.setenv("VP_PROBES__STREAM__WINDOW_S", "1.5")
+    monkeypatch.setenv("VP_PROBES__STREAM__SECOND_KEYFRAME_DELAY_S", "1")
+    settings = load_settings()
+    sim.ptz = PtzHead()  # the simulated camera becomes a PTZ camera (at home)
+    add_from_onvif(cli.context, "BB-040", sim, kind="ptz")
+    code, _, err = cli("reference", "BB-040", "--approve", "--preset", "2")
+    assert code == 2 and "pas sur le préréglage 2 (position lue : 1)" in err, err
+    sim.move_encoded(sim.ptz.preset("2").position)
+    code, out, err = cli("reference", "BB-040", "--approve", "--preset", "2")
+    assert code == 0, err
+    listed = json.loads(cli("reference", "BB-040", "--list", "--json")[1])
+    assert [r["preset"] for r in listed][:1] == ["2"], listed
+    found = {}
+    for case in ("at preset", "shifted", "off presets"):
+        if case == "shifted":
+            sim.set_fault_encoded("moved")
+        if case == "off presets":
+            sim.move_encoded((0.3, -0.4, 0.2))
+        report = json.loads(cli("check", "BB-040", "--json")[1])
+        from_monitor = sorted(monitor_check(cli.context, "BB-040", settings))
+        found[case] = (report["conditions"], from_monitor)
+    sim.set_fault("none")
+    assert found["at preset"][0] == ["ptz_not_home"], found
+    assert "moved" in found["shifted"][0], found
+    assert "moved" not in found["off presets"][0], found
+    assert all(check == monitor for check, monitor in found.values()), found

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from vp_monitor.probes.base import ProbeResult, ProbeSettings, ProbeTarget, redact
 from vp_monitor.probes.cli import parse_matches, probe_message
+from vp_monitor.probes.ptz import Presets, home_of, preset_at
 from vp_monitor.probes.rtsp import RtspFailure, Sdp, _challenge, parse_sdp, split_credentials
 from vp_monitor.probes.stream import Depacketizer, KeyframeCollector, StreamStats
 from vp_monitor.probes.tiers import camera_state
@@ -155,3 +156,23 @@ def test_probe_matches_answer_is_parsed_and_foreign_answers_ignored():
     assert (device.host, device.port, device.address) == ("127.9.9.5", 8000, "urn:uuid:dev")
     assert parse_matches(answer, "urn:uuid:2") == []
     assert parse_matches(b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', "urn:uuid:1") == []
+
+
+def test_ptz_home_is_the_preset_called_home_else_the_first():
+    """The home preset is the one named or tokened "home" (any case), else the first one;
+    a camera without presets has no home to be away from."""
+    assert home_of({"1": "Entrée", "7": "HOME"}) == "7"
+    assert home_of({"home": "Repos", "2": "Parvis"}) == "home"
+    assert home_of({"3": "Parvis", "1": "Carrefour"}) == "3"
+    assert home_of({}) is None
+
+
+def test_ptz_preset_is_the_nearest_within_the_tolerance_on_every_axis():
+    """A position sits at a preset only when every axis is within the tolerance; between two
+    close presets, the nearer one."""
+    presets = Presets({"1": (0.0, 0.0, 0.0), "2": (0.5, 0.1, 0.0), "3": (0.505, 0.1, 0.0)},
+                      {}, "1", "Profile_1", 0.0)  # fmt: skip
+    assert preset_at((0.004, -0.003, 0.0), presets, 0.01) == "1"
+    assert preset_at((0.0, 0.0, 0.02), presets, 0.01) is None  # zoomed in: off the preset
+    assert preset_at((0.504, 0.1, 0.0), presets, 0.01) == "3"
+    assert preset_at((0.3, 0.0, 0.0), presets, 0.01) is None

@@ -31,6 +31,8 @@ DEVICE = conditions.names(family="device")
 QUALITY = conditions.names(family="quality")
 DOWN = conditions.names(down=True)  # DESIGN.md: `down` = no usable video
 ALL_CONDITIONS = NO_VIDEO | DEVICE | QUALITY
+# Conditions opened after a time seen without a break: name -> the [monitor] setting (seconds).
+HELD = {c.name: c.held_for for c in conditions.CONDITIONS.values() if c.held_for}
 # The tiers a camera is `ok` by: is it there (reachability) and is its picture usable (stream).
 
 
@@ -39,7 +41,7 @@ def initial_status(camera_id: int, now: datetime | None = None) -> dict[str, Any
     return dict(
         camera_id=camera_id, state="unknown", conditions=[], since=now or utcnow(),
         consecutive_failures=0, consecutive_successes=0, pending={}, transitions=[],
-        flapping=False, metrics={}, tiers_checked=[],
+        flapping=False, metrics={}, tiers_checked=[], held_since={},
     )  # fmt: skip
 
 
@@ -64,14 +66,18 @@ def confirm(
     result: TierResult,
     failures: int,
     settings: MonitorSettings,
+    held_since: dict[str, float] | None = None,
+    now_s: float = 0.0,
 ) -> set[str]:
-    """Confirmed conditions after this result; `pending` is updated in place.
+    """Confirmed conditions after this result; `pending` and `held_since` are updated in place.
 
     pending[c] > 0: consecutive checks that saw c; < 0: consecutive checks that did not see
     a confirmed c. `failures` (checks in a row without video) opens every no-video condition
-    seen now, so a camera failing for alternating reasons still goes down.
+    seen now, so a camera failing for alternating reasons still goes down. A HELD condition
+    also waits until it has been seen since `held_since[c]` for its setting's seconds.
     """
     confirmed = set(confirmed)
+    held_since = {} if held_since is None else held_since
     for condition in result.observed | result.conditions:
         count = pending.get(condition, 0)
         if condition in result.conditions:
@@ -79,9 +85,14 @@ def confirm(
             enough = count >= _needed_to_open(condition, settings)
             if condition in NO_VIDEO and failures >= settings.down_after:
                 enough = True
+            if condition in HELD:
+                since = held_since.setdefault(condition, now_s)
+                enough = enough and now_s - since >= getattr(settings, HELD[condition])
             if enough:
                 confirmed.add(condition)
-        elif condition in confirmed:
+            continue
+        held_since.pop(condition, None)
+        if condition in confirmed:
             pending[condition] = count = min(count, 0) - 1
             if -count >= _needed_to_clear(condition, settings):
                 confirmed.discard(condition)
@@ -129,8 +140,11 @@ def step(
         failed = not result.video_ok
         status.consecutive_failures = (status.consecutive_failures or 0) + 1 if failed else 0
         status.consecutive_successes = 0 if failed else (status.consecutive_successes or 0) + 1
-    confirmed = confirm(before, pending, result, status.consecutive_failures or 0, settings)
-    confirming = bool(result.conditions - confirmed) or any(
+    held_since = dict(status.held_since or {})
+    confirmed = confirm(before, pending, result, status.consecutive_failures or 0, settings,
+                        held_since, now.timestamp())  # fmt: skip
+    # A HELD condition waits for its time at the usual interval: an early retry would not help.
+    confirming = bool(result.conditions - confirmed - HELD.keys()) or any(
         pending.get(condition, 0) < 0 for condition in confirmed
     )
     checked = set(status.tiers_checked or [])
@@ -149,6 +163,8 @@ def step(
             transitions.append(epoch)
     status.flapping = flapping_after(transitions, bool(status.flapping), settings)
     status.state, status.conditions, status.pending = state, sorted(confirmed), pending
+    if held_since or status.held_since:
+        status.held_since = held_since
     status.transitions = transitions
     status.metrics = {**(status.metrics or {}), **finite(result.metrics)}
     status.last_check_at = now

@@ -61,6 +61,9 @@ class CameraStatus(Base):
     recorded: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Tiers that have given a result: a camera is not `ok` before every judging tier has.
     tiers_checked: Mapped[list[str] | None] = mapped_column(JSON)
+    # condition -> when it was first seen (epoch seconds) in its current unbroken run, for the
+    # conditions opened after a time rather than a count (conditions.Condition.held_for).
+    held_since: Mapped[dict[str, float] | None] = mapped_column(JSON)
 
 
 class CheckRecord(Base):

@@ -48,7 +48,10 @@ class Observation:
 
 def learning(result: TierResult, in_force: Collection[str]) -> bool:
     """Whether this check takes part in learning: a stream check of a camera that lacks a day
-    or a night reference."""
+    or a night reference. A PTZ camera learns none: its pictures are judged against the
+    approved reference of the preset they are taken at."""
+    if "ptz" in result.probes:
+        return False
     return result.tier == "stream" and not {"day", "night"} <= set(in_force)
 
 

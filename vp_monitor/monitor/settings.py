@@ -108,6 +108,12 @@ class MonitorSettings(Section):
         description="Consecutive checks an image or stream condition (black, frozen, low_fps…) "
         "must be seen before it is opened.",
     )
+    ptz_home_after_s: float = Field(
+        default=900.0,
+        ge=0,
+        description="ptz_not_home when a PTZ camera has been seen away from its home position "
+        "(at another preset or none) for this long, without a break.",
+    )
     retry_s: float = Field(
         default=10.0,
         ge=0,

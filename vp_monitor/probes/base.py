@@ -37,6 +37,8 @@ class ProbeTarget:
     clock_offset_s: float | None = None
     # The conditions the monitor has open on this camera (some call for the full ONVIF read).
     open_conditions: frozenset[str] = frozenset()
+    # A PTZ camera: it moves by design, its position is read and its view judged per preset.
+    ptz: bool = False
 
     def __repr__(self) -> str:
         password = MASK if self.password else None
@@ -101,8 +103,14 @@ def camera_target(
         expected_firmware=camera.firmware, expected_codec=camera.expected_codec,
         expected_width=camera.expected_width, expected_height=camera.expected_height,
         expected_fps=camera.expected_fps, clock_offset_s=clock_offset_s,
-        open_conditions=frozenset(open_conditions),
+        open_conditions=frozenset(open_conditions), ptz=str(camera.kind) == "ptz",
     )  # fmt: skip
+
+
+def reference_key(kind: str, preset: str | None = None) -> str:
+    """How a check's references are keyed: "day" or "night", and "day@TOKEN" for the view of
+    PTZ preset TOKEN."""
+    return kind if preset is None else f"{kind}@{preset}"
 
 
 def _finite(value: float) -> float | None:
@@ -110,9 +118,10 @@ def _finite(value: float) -> float | None:
     return round(value, 4) if math.isfinite(value) else None
 
 
-def failed(probe: str, condition: str, error: str, **detail: Any) -> ProbeResult:
-    """A result for a probe that could not do its job."""
-    return ProbeResult(probe, False, frozenset({condition}), error=error, detail=detail)
+def failed(probe: str, condition: str | None, error: str, **detail: Any) -> ProbeResult:
+    """A result for a probe that could not do its job (None: that means no condition)."""
+    found = frozenset({condition}) if condition else frozenset()
+    return ProbeResult(probe, False, found, error=error, detail=detail)
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
@@ -186,9 +195,29 @@ class StreamProbeSettings(Section):
     prefer_sub: bool = Field(default=True, description="Use the sub-stream when there is one.")
 
 
+class PtzProbeSettings(Section):
+    """PTZ position probe (PTZ cameras only): GetStatus, and GetPresets now and then."""
+
+    timeout_s: float = Field(default=5.0, gt=0, le=120, description="Deadline of the whole probe.")
+    preset_tolerance: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="The camera sits at a preset when every axis (pan, tilt, zoom, in ONVIF's "
+        "generic spaces) is this close to it.",
+    )
+    presets_ttl_s: float = Field(
+        default=600.0, ge=0, description="A camera's presets are read again after this long."
+    )
+    max_reply_bytes: int = Field(
+        default=1_000_000, ge=10_000, description="A SOAP reply larger than this is cut off."
+    )
+
+
 class ProbeSettings(Section):
     """Every probe's settings: the `[probes]` section of the configuration."""
 
     onvif: OnvifProbeSettings = Field(default_factory=OnvifProbeSettings)
+    ptz: PtzProbeSettings = Field(default_factory=PtzProbeSettings)
     rtsp: RtspProbeSettings = Field(default_factory=RtspProbeSettings)
     stream: StreamProbeSettings = Field(default_factory=StreamProbeSettings)

@@ -10,9 +10,10 @@ import numpy as np
 
 from vp_monitor import vision
 from vp_monitor.metrics import record_probe_failures
-from vp_monitor.probes.base import ProbeResult, ProbeSettings, ProbeTarget
+from vp_monitor.probes.base import ProbeResult, ProbeSettings, ProbeTarget, reference_key
 from vp_monitor.probes.runner import run_probe
 from vp_monitor.probes.tiers import (
+    NEEDS_REFERENCE,
     ONVIF_PROBES,
     TIERS,
     TierResult,
@@ -52,7 +53,7 @@ async def run_tier(
     if spec.needs_onvif and not target.onvif_host:
         return TierResult(tier, frozenset(), frozenset(), None, detail={"skipped": "no ONVIF"},
                           camera=target.camera)  # fmt: skip
-    kinds = [kind for kind in spec.probes if target.onvif_host or kind not in ONVIF_PROBES]
+    kinds = [kind for kind in spec.probes if _applies(kind, target)]
     if "clock" in kinds and (read_device or full_read_first(target)):
         kinds[kinds.index("clock")] = "onvif"
     probes: dict[str, ProbeResult] = {}
@@ -64,16 +65,18 @@ async def run_tier(
     probes |= dict(zip(others, results, strict=True))
     if full_read_after(probes):
         probes["onvif"] = await run_probe("onvif", target, settings)
+    if "ptz" in probes:  # read before and after the picture: a patrol may move in between
+        probes["ptz"] = _steady(probes["ptz"], await run_probe("ptz", target, settings))
     frames = probes["stream"].frames if "stream" in probes else ()
     video_ok = probes[spec.video_by].ok if spec.video_by in probes else None
     conditions = tier_conditions(spec, probes, video_ok)
     for name, result in probes.items():
         record_probe_failures(name, result.conditions)
-    analysis, evidence, period = {}, None, None
+    analysis, evidence, period, unjudged = {}, None, None, frozenset()
     if frames and spec.analyses_picture:
         current, previous = frames[-1], (frames[0] if len(frames) > 1 else None)
         period = "night" if vision.is_monochrome(current, vision_settings) else "day"
-        reference = decode_reference((references or {}).get(period))
+        reference = _reference(period, references or {}, probes.get("ptz"))
         found = await asyncio.to_thread(
             vision.analyze, current, reference=reference, previous=previous,
             settings=vision_settings,
@@ -81,11 +84,16 @@ async def run_tier(
         conditions |= found.conditions
         record_probe_failures("picture", found.conditions)
         analysis, evidence = found.metrics, _jpeg(current)
+        if reference is None:
+            unjudged = NEEDS_REFERENCE
+        if "ptz" in kinds:  # say whether its view was judged against a preset's reference
+            analysis = analysis | {"without_reference": float(reference is None)}
     probes = {name: replace(result, frames=()) for name, result in probes.items()}
     metrics = {f"{name}_{key}": value for name, result in probes.items()
                for key, value in result.metrics.items()}  # fmt: skip
+    observed = tier_observed(spec, probes, bool(frames) and spec.analyses_picture) - unjudged
     return TierResult(
-        tier, conditions, tier_observed(spec, probes, bool(frames) and spec.analyses_picture),
+        tier, conditions, observed,
         video_ok, metrics | analysis, {"probes": {n: r.to_json() for n, r in probes.items()}},
         evidence_jpeg=evidence, clock_offset_s=_clock_offset(probes),
         camera=target.camera, probes=probes, analysis=analysis, period=period,
@@ -105,6 +113,35 @@ def _with_announced_urls(target: ProbeTarget, onvif: ProbeResult) -> ProbeTarget
     profiles = onvif.detail.get("profiles") or []
     uris = [p.get("rtsp_uri") for p in profiles] + [None, None]
     return target.with_urls(uris[0], uris[1])
+
+
+def _steady(before: ProbeResult, after: ProbeResult) -> ProbeResult:
+    """The PTZ position of the check: the later read, at no preset unless the camera sat at
+    the same one before the picture was taken and after (it moved in between: `moving`)."""
+    if not after.ok or (before.ok and before.detail.get("preset") == after.detail.get("preset")):
+        return after
+    return replace(after, detail=after.detail | {"preset": None, "moving": before.ok})
+
+
+def _applies(kind: str, target: ProbeTarget) -> bool:
+    """Whether a tier's probe runs on this camera: ONVIF ones need its address, and the PTZ
+    position is read on PTZ cameras only."""
+    if kind == "ptz":
+        return target.ptz and bool(target.onvif_host)
+    return bool(target.onvif_host) or kind not in ONVIF_PROBES
+
+
+def _reference(
+    period: str, references: dict[str, bytes | np.ndarray], ptz: ProbeResult | None = None
+) -> np.ndarray | None:
+    """The reference of the picture's period (day, or night for a monochrome picture); for a
+    PTZ camera, that of the preset it sits at (None away from its presets or position unread)."""
+    if ptz is None:
+        return decode_reference(references.get(period))
+    preset = ptz.detail.get("preset") if ptz.ok else None
+    if preset is None:
+        return None
+    return decode_reference(references.get(reference_key(period, preset)))
 
 
 def _jpeg(frame: np.ndarray) -> bytes | None:

@@ -25,6 +25,7 @@ from vp_monitor.cli_context import (
     print_records,
     run_at_edge,
 )
+from vp_monitor.probes.base import reference_key
 from vp_monitor.probes.tiers import PICTURE_SEES
 from vp_monitor.service import commands
 from vp_monitor.service.scope import Scope
@@ -101,6 +102,11 @@ def print_check(report: Any, texts: Any) -> None:
 )
 @click.option("--note", default="", help="Why the reference changes (intervention, ...).")
 @click.option(
+    "--preset",
+    metavar="TOKEN",
+    help="A PTZ camera: the reference of this preset (it must sit there now).",
+)
+@click.option(
     "--list",
     "list_",
     is_flag=True,
@@ -116,7 +122,7 @@ def print_check(report: Any, texts: Any) -> None:
 @json_option
 @pass_context
 def reference(
-    context: Context, code, approve, night, note, list_, missing, municipality, as_json
+    context: Context, code, approve, night, note, preset, list_, missing, municipality, as_json
 ) -> None:
     """Approve a new reference image for a camera (captured now), or list the history; with
     --missing, for every camera that has none yet (after an import)."""
@@ -124,6 +130,8 @@ def reference(
         raise click.UsageError("give either --approve or --list")
     if missing != (code is None) or (missing and not approve):
         raise click.UsageError("give a CODE, or --approve --missing without one")
+    if preset is not None and (missing or not approve):
+        raise click.UsageError("--preset goes with --approve and a CODE")
     kind = "night" if night else "day"
     texts = context.texts
     if missing:
@@ -137,16 +145,25 @@ def reference(
     if list_:
         with context.registry() as registry:
             history = registry.references(registry.camera(code))  # the one in force first
-            first = {str(r.kind.value): r.id for r in reversed(history)}
-            rows = [{"id": r.id, "kind": str(r.kind.value), "provisional": r.provisional,
-                     "in_force": first[str(r.kind.value)] == r.id, "captured_at": r.captured_at,
-                     "size": f"{r.width}x{r.height}", "approved_by": r.approved_by,
-                     "note": r.note} for r in history]  # fmt: skip
-        columns = ("id", "kind", "provisional", "in_force", "captured_at", "size", "approved_by",
-                   "note")  # fmt: skip
+            first = {reference_key(str(r.kind.value), r.preset): r.id for r in reversed(history)}
+            rows = [{"id": r.id, "kind": str(r.kind.value), "preset": r.preset,
+                     "provisional": r.provisional,
+                     "in_force": first[reference_key(str(r.kind.value), r.preset)] == r.id,
+                     "captured_at": r.captured_at, "size": f"{r.width}x{r.height}",
+                     "approved_by": r.approved_by, "note": r.note} for r in history]  # fmt: skip
+        columns = ("id", "kind", "preset", "provisional", "in_force", "captured_at", "size",
+                   "approved_by", "note")  # fmt: skip
         print_records(rows, columns, as_json)
         return
-    stored = run_at_edge(commands.approve_reference(context.app, code, kind, note))
+    from vp_monitor.probes.onvif import close_clients
+
+    async def approve():
+        try:
+            return await commands.approve_reference(context.app, code, kind, note, preset=preset)
+        finally:
+            await close_clients()  # a PTZ position read opened an ONVIF client
+
+    stored = run_at_edge(approve())
     click.echo(texts("reference.approved", code=code, kind=texts.value("kind", kind),
                      size=f"{stored.width}x{stored.height}"))  # fmt: skip
 

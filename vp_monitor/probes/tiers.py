@@ -41,8 +41,10 @@ def _sight(probe: str) -> Sight:
 # What the frame analysis sees, when the stream probe decoded a picture.
 PICTURE_SEES = conditions.names(vision=True)
 PROBE_SIGHTS: dict[str, Sight] = {
-    probe: _sight(probe) for probe in ("onvif", "clock", "rtsp", "stream")
+    probe: _sight(probe) for probe in ("onvif", "clock", "rtsp", "stream", "ptz")
 }
+# What a picture analysed without a reference cannot judge (a PTZ away from its presets).
+NEEDS_REFERENCE = conditions.names(needs_reference=True)
 # Conditions that mean "no usable video": the camera is down, not merely degraded.
 DOWN_CONDITIONS = conditions.names(down=True)
 # The probes talking ONVIF: the full read and the clock read alone.
@@ -101,10 +103,11 @@ TIERS: dict[str, Tier] = {
     "reachability": Tier(
         "reachability", ("clock", "rtsp"), 20.0, "unreachable", 0.0, judging=True, video_by="rtsp"
     ),  # fmt: skip
-    # Full check (also `vp-monitor check`): the stream played, its picture decoded and analysed.
+    # Full check (also `vp-monitor check`): the stream played, its picture decoded and analysed
+    # (for a PTZ camera, against the reference of the preset it sits at: `ptz`, PTZ cameras only).
     "stream": Tier(
         "stream",
-        ("clock", "rtsp", "stream"),
+        ("clock", "rtsp", "stream", "ptz"),
         45.0,
         "no_video",
         1 / 3,

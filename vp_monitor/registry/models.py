@@ -233,6 +233,8 @@ class ReferenceImage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     camera_id: Mapped[int] = mapped_column(ForeignKey("camera.id", ondelete="CASCADE"), index=True)
     kind: Mapped[ReferenceKind] = mapped_column(_enum(ReferenceKind), default=ReferenceKind.DAY)
+    # The PTZ preset (its ONVIF token) this picture is the view of; None: the camera's one view.
+    preset: Mapped[str | None] = mapped_column(String(64))
     jpeg: Mapped[bytes] = mapped_column(LargeBinary)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)

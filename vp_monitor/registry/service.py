@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from vp_monitor.probes.base import reference_key
 from vp_monitor.redaction import MASK, redact_url
 from vp_monitor.registry.communes import commune, departements
 from vp_monitor.registry.models import (
@@ -444,16 +445,21 @@ class Registry:
     def add_reference(
         self, camera: Camera, jpeg: bytes, size: tuple[int, int], kind: str = "day", note: str = "",
         provisional: bool = False,
+        preset: str | None = None,
     ) -> ReferenceImage:  # fmt: skip
-        """Store a new reference image for the camera, approved (by the actor) or provisional
-        (learned by the monitor); older ones stay as history."""
+        """Store a new reference image for the camera (for one PTZ preset when `preset`),
+        approved (by the actor) or provisional (learned by the monitor); older ones stay as
+        history."""
         reference = ReferenceImage(
             camera_id=camera.id, kind=ReferenceKind(kind), jpeg=jpeg, width=size[0],
             height=size[1], approved_by=self.actor, note=note, provisional=provisional,
+            preset=preset,
         )  # fmt: skip
         self.session.add(reference)
         after = {"kind": kind, "width": size[0], "height": size[1], "bytes": len(jpeg),
                  "provisional": provisional}  # fmt: skip
+        if preset is not None:
+            after["preset"] = preset
         self.audit("reference", "camera", camera.code, after=after | {"note": note})
         return reference
 
@@ -667,17 +673,19 @@ class ReferenceInForce:
 def references_in_force(
     session: Session, camera_ids: Any, images: bool = True
 ) -> dict[int, dict[str, ReferenceInForce]]:
-    """Per camera, per kind (day, night), the reference in force (REFERENCE_IN_FORCE_ORDER);
-    the pictures too if `images` (only theirs are read, not the history's)."""
+    """Per camera, per key (day, night, or day@PRESET for a PTZ preset: `reference_key`), the
+    reference in force (REFERENCE_IN_FORCE_ORDER); the pictures too if `images` (only theirs
+    are read, not the history's)."""
     query = (
         select(ReferenceImage.id, ReferenceImage.camera_id, ReferenceImage.kind,
-               ReferenceImage.provisional)
+               ReferenceImage.preset, ReferenceImage.provisional)
         .where(ReferenceImage.camera_id.in_(list(camera_ids)))
         .order_by(*REFERENCE_IN_FORCE_ORDER)
     )  # fmt: skip
     chosen: dict[int, dict[str, Any]] = {}
     for row in session.execute(query):
-        chosen.setdefault(row.camera_id, {}).setdefault(str(row.kind.value), row)
+        key = reference_key(str(row.kind.value), row.preset)
+        chosen.setdefault(row.camera_id, {}).setdefault(key, row)
     jpegs: dict[int, bytes] = {}
     wanted = [row.id for kinds in chosen.values() for row in kinds.values()]
     if images and wanted:

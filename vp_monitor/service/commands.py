@@ -52,11 +52,14 @@ async def capture_frame(target: ProbeTarget, settings: ProbeSettings):
     return result.frames[0] if result.frames else None
 
 
-def store_reference(registry: Any, camera: Any, frame: Any, kind: str, note: str) -> Any:
-    """Store `frame` as the camera's approved reference of `kind` (day or night)."""
+def store_reference(
+    registry: Any, camera: Any, frame: Any, kind: str, note: str, preset: str | None = None
+) -> Any:
+    """Store `frame` as the camera's approved reference of `kind` (day or night), of one PTZ
+    preset's view when `preset`."""
     ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
     height, width = frame.shape[:2]
-    return registry.add_reference(camera, data.tobytes(), (width, height), kind, note)
+    return registry.add_reference(camera, data.tobytes(), (width, height), kind, note, preset)
 
 
 # -- onboarding --------------------------------------------------------------------------------
@@ -288,27 +291,47 @@ class ApprovedReference:
     kind: str
     width: int
     height: int
+    preset: str | None = None
+
+
+async def _at_preset(target: ProbeTarget, preset: str | None, settings: ProbeSettings) -> None:
+    """RegistryError unless the PTZ camera sits at `preset` now (nothing to check without)."""
+    from vp_monitor.probes.runner import run_probe
+
+    if preset is None:
+        return
+    found = await run_probe("ptz", target, settings)
+    at = found.detail.get("preset") if found.ok else None
+    if at != preset:
+        raise RegistryError("reference.not_at_preset", code=target.camera, preset=preset,
+                            at=at or "-")  # fmt: skip
 
 
 async def approve_reference(
     app: App, code: str, kind: str, note: str, scope: Scope | None = None,
-    actor: str | None = None,
+    actor: str | None = None, preset: str | None = None,
 ) -> ApprovedReference:  # fmt: skip
     """Capture a frame now and make it the camera's `kind` (day or night) reference, approved
-    by `actor`; RegistryError (reference unchanged) when no picture comes."""
+    by `actor` (for a PTZ camera, that of `preset`: it must sit there before and after the
+    capture); RegistryError (reference unchanged) when no picture comes."""
     scope = scope or Scope.supervision()
 
     def load(registry: Any) -> ProbeTarget:
         return target_for(registry, find_camera(registry.session, scope, code))
 
-    frame = await capture_frame(await app.in_registry(load), app.probe_settings)
+    target = await app.in_registry(load)
+    if preset is not None and not target.ptz:
+        raise RegistryError("reference.not_ptz", code=code)
+    await _at_preset(target, preset, app.probe_settings)
+    frame = await capture_frame(target, app.probe_settings)
     if frame is None:
         raise RegistryError("camera.no_capture", code=code)
+    await _at_preset(target, preset, app.probe_settings)
 
     def store(registry: Any) -> ApprovedReference:
         camera = find_camera(registry.session, scope, code)
-        stored = store_reference(registry, camera, frame, kind, note)
-        return ApprovedReference(camera.code, kind, stored.width, stored.height)
+        stored = store_reference(registry, camera, frame, kind, note, preset)
+        return ApprovedReference(camera.code, kind, stored.width, stored.height, preset)
 
     return await app.in_registry(store, actor=actor)
 

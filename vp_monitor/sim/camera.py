@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from vp_monitor.sim.ptz import HOME_VIEW, Position, PtzHead
+
 # Faults a simulated camera can be switched into (control API and fleet timelines).
 # Network faults act on every server of the camera; picture faults change the decoded frames.
 NETWORK_FAULTS = frozenset({"refuse", "hang", "slow"})
@@ -71,6 +73,10 @@ class SimCamera:
     fault: str = "none"
     fault_params: dict[str, Any] = field(default_factory=dict)
     fault_since: float = field(default_factory=time.monotonic)
+    # A PTZ camera's head (None: a fixed camera).
+    ptz: PtzHead | None = None
+    # When what it films last changed (fault or PTZ move): its streams switch loops then.
+    picture_since: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
         self.code = self.code or f"cam{self.index:03d}"
@@ -82,6 +88,16 @@ class SimCamera:
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; expected one of {sorted(FAULTS)}")
         self.fault, self.fault_params, self.fault_since = fault, dict(params), time.monotonic()
+        self.picture_since = self.fault_since
+
+    def picture_moved(self) -> None:
+        """Its PTZ head moved: the streams switch to the new view's pictures."""
+        self.picture_since = time.monotonic()
+
+    @property
+    def view(self) -> Position:
+        """Where it looks: the PTZ position, or the one view of a fixed camera."""
+        return self.ptz.position if self.ptz is not None else HOME_VIEW
 
     def device_clock(self) -> float:
         """The camera's own idea of the current UTC time (epoch seconds)."""

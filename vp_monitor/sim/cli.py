@@ -87,6 +87,13 @@ log = logging.getLogger(__name__)
 )
 @click.option("--csv-only", is_flag=True, help="Write --write-csv and exit without serving.")
 @click.option(
+    "--ptz",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="The last N generated cameras are PTZ cameras (presets, home, patrol: POST /sim/ptz).",
+)
+@click.option(
     "--loop-seconds",
     type=click.FloatRange(1, 60),
     default=4.0,
@@ -96,7 +103,7 @@ log = logging.getLogger(__name__)
 def sim(
     count: int, fleet_file: Path | None, rtsp_port: int | None, onvif_port: int | None,
     discovery_port: int, scene: str, codec: str, auth: str, csv_file: Path | None,
-    csv_only: bool, loop_seconds: float,
+    csv_only: bool, ptz: int, loop_seconds: float,
 ) -> None:  # fmt: skip
     """Simulate cameras, each on its own loopback address 127.0.A.B (RTSP, ONVIF, snapshots)."""
     try:
@@ -105,7 +112,7 @@ def sim(
         else:
             fleet = generated_fleet(
                 count, rtsp_port=rtsp_port or 8554, onvif_port=onvif_port or 8000,
-                codec=codec, scene=scene, auth=auth,
+                codec=codec, scene=scene, auth=auth, ptz=ptz,
             )  # fmt: skip
     except FleetError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -24,6 +24,7 @@ import numpy as np
 
 from vp_monitor.sim import rtp
 from vp_monitor.sim.camera import PICTURE_FAULTS, SimCamera, StreamSpec
+from vp_monitor.sim.ptz import HOME_VIEW, Position
 from vp_monitor.sim.scene import fault_frames
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class LoopKey:
     spec: StreamSpec
     variant: str = "none"
     params: tuple[tuple[str, Any], ...] = ()
+    view: Position = HOME_VIEW  # a PTZ camera's position (pan, tilt, zoom)
 
     def same_stream(self, other: LoopKey) -> bool:
         """Same scene, codec and stream size: the two loops differ only by their picture fault."""
@@ -187,8 +189,9 @@ def build_loop(key: LoopKey, loop_seconds: float = DEFAULT_LOOP_SECONDS) -> Enco
     gops = max(1, round(loop_seconds * fps / gop_frames))
     fault = "none" if key.variant == "low_fps" else key.variant
     frames = fault_frames(
-        key.scene, spec.width, spec.height, spec.fps, gops * gop_frames, fault, params, step
-    )
+        key.scene, spec.width, spec.height, spec.fps, gops * gop_frames, fault, params, step,
+        key.view,
+    )  # fmt: skip
     return encode_loop(frames, key.codec, spec, fps, gop_frames)
 
 
@@ -214,14 +217,17 @@ class GopCache:
         stream: str,
         fault: str | None = None,
         params: dict[str, Any] | None = None,
+        view: Position | None = None,
     ) -> LoopKey:
-        """The loop a camera's `stream` ("main" or "sub") needs in `fault` (default: now)."""
+        """The loop a camera's `stream` ("main" or "sub") needs in `fault` at `view` (default:
+        what it films now)."""
         spec = camera.main if stream == "main" else camera.sub
         if fault is None:
             variant, variant_params = variant_for(camera)
         else:
             variant, variant_params = fault_variant(fault, params or {})
-        return LoopKey(camera.scene, camera.codec, spec, variant, variant_params)
+        view = camera.view if view is None else view
+        return LoopKey(camera.scene, camera.codec, spec, variant, variant_params, view)
 
     async def current(
         self, camera: SimCamera, stream: str, timeout: float = ENCODE_TIMEOUT_S
@@ -312,12 +318,12 @@ class LoopCursor:
         self.key = key or self.wanted  # the loop given may be the previous fault's
         self.loop = loop
         self.index = 0
-        self._fault_since = camera.fault_since
+        self._picture_since = camera.picture_since
 
     def next(self) -> tuple[AccessUnit, int]:
         """The next access unit to send and its duration in 90 kHz ticks."""
-        if self.camera.fault_since != self._fault_since:  # fault changed: encode it now
-            self._fault_since = self.camera.fault_since
+        if self.camera.picture_since != self._picture_since:  # fault or view changed
+            self._picture_since = self.camera.picture_since
             self.wanted = self.cache.key_for(self.camera, self.stream)
             self.cache.get_nowait(self.wanted)
         if self.wanted != self.key and self.index % self.loop.gop_frames == 0:

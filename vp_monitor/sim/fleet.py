@@ -41,6 +41,7 @@ from typing import Any
 
 from vp_monitor.sim.camera import FAULTS, SimCamera, StreamSpec
 from vp_monitor.sim.encoder import GopCache
+from vp_monitor.sim.ptz import PtzHead
 from vp_monitor.sim.rtsp import AUTH_SCHEMES, RtspServer
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,10 @@ class FleetCamera:
     rtsp_auth: str = "both"
     timeline: list[TimelineStep] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if self.kind == "ptz" and self.camera.ptz is None:  # a PTZ camera has its head
+            self.camera.ptz = PtzHead()
+
 
 @dataclass
 class Fleet:
@@ -134,9 +139,10 @@ def generated_fleet(
     codec: str = "h264",
     scene: str = "procedural",
     auth: str = "both",
+    ptz: int = 0,
 ) -> Fleet:
     """`count` cameras cam001…, all healthy, spread over sites as a town's are (see
-    `generated_sites`)."""
+    `generated_sites`); the last `ptz` of them PTZ cameras (presets, home, patrol)."""
     if count < 1:
         raise FleetError("a fleet needs at least one camera")
     _check_choice("codec", codec, ("h264", "h265"), "command line")
@@ -144,6 +150,7 @@ def generated_fleet(
         FleetCamera(
             SimCamera(i, rtsp_port=rtsp_port, onvif_port=onvif_port, codec=codec, scene=scene),
             site,
+            kind="ptz" if i > count - ptz else "fixed",
             rtsp_auth=auth,
         )
         for i, site in enumerate(generated_sites(count), 1)
@@ -459,7 +466,12 @@ class RunningFleet:
     def _loop_keys(self) -> list[Any]:
         """Every camera's loops, sub-streams first."""
         streams = ("sub", "main")
-        return [self.cache.key_for(fc.camera, s) for s in streams for fc in self.fleet.cameras]
+        keys = [self.cache.key_for(fc.camera, s) for s in streams for fc in self.fleet.cameras]
+        return keys + [  # a PTZ camera's presets: a move or a patrol shows them at once
+            self.cache.key_for(fc.camera, s, view=preset.position)
+            for s in streams for fc in self.fleet.cameras if fc.camera.ptz is not None
+            for preset in fc.camera.ptz.presets
+        ]  # fmt: skip
 
     async def encoded(self, timeout: float = 120.0) -> None:
         """Wait until every camera's loops are encoded (the first answers are then instant)."""

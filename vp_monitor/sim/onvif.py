@@ -24,6 +24,7 @@ from aiohttp import web
 from defusedxml import DefusedXmlException
 
 from vp_monitor.sim import onvif_templates as T
+from vp_monitor.sim import ptz
 from vp_monitor.sim.camera import NETWORK_FAULTS, SimCamera
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,13 @@ def media_url(camera: SimCamera) -> str:
     return f"http://{camera.host}:{camera.onvif_port}/onvif/media_service"
 
 
+def ptz_url(camera: SimCamera) -> str | None:
+    """XAddr of the camera's PTZ service (None: a fixed camera has none)."""
+    if camera.ptz is None:
+        return None
+    return f"http://{camera.host}:{camera.onvif_port}/onvif/ptz_service"
+
+
 def camera_scopes(camera: SimCamera) -> list[str]:
     """The ONVIF scopes the camera advertises (GetScopes and WS-Discovery)."""
     base = "onvif://www.onvif.org/"
@@ -230,6 +238,33 @@ def _snapshot_uri(camera: SimCamera, op: Element) -> str:
     return T.media_uri("GetSnapshotUri", uri)
 
 
+def _head(camera: SimCamera) -> ptz.PtzHead:
+    """The PTZ head, answering: a fixed camera has no PTZ service, a `broken` one fails."""
+    if camera.ptz is None:
+        raise SoapFault(500, "env:Receiver", ("ter:ActionNotSupported",), "No PTZ service")
+    if camera.ptz.broken:
+        raise SoapFault(500, "env:Receiver", ("ter:Action", "ter:NoPTZNode"), "PTZ node failed")
+    return camera.ptz
+
+
+def _ptz_goto_preset(camera: SimCamera, op: Element) -> str:
+    head = _head(camera)
+    token = (op.findtext(f"{{{T.PTZ_NS}}}PresetToken") or "").strip()
+    try:
+        head.goto_preset(token)
+    except KeyError:
+        raise SoapFault(400, "env:Sender", ("ter:InvalidArgVal", "ter:NoToken"),
+                        "No such preset") from None  # fmt: skip
+    camera.picture_moved()
+    return T.ptz_done("GotoPreset")
+
+
+def _ptz_goto_home(camera: SimCamera, op: Element) -> str:
+    _head(camera).goto_home()
+    camera.picture_moved()
+    return T.ptz_done("GotoHomePosition")
+
+
 def _reboot(camera: SimCamera, op: Element) -> str:
     log.info("%s: SystemReboot requested (simulated, nothing restarts)", camera.code)
     return T.system_reboot()
@@ -241,8 +276,12 @@ OPERATIONS: dict[str, Operation] = {
         c.device_clock()
     ),
     f"{{{T.DEVICE_NS}}}GetDeviceInformation": lambda c, op: T.device_information(c),
-    f"{{{T.DEVICE_NS}}}GetCapabilities": lambda c, op: T.capabilities(device_url(c), media_url(c)),
-    f"{{{T.DEVICE_NS}}}GetServices": lambda c, op: T.services(device_url(c), media_url(c)),
+    f"{{{T.DEVICE_NS}}}GetCapabilities": lambda c, op: T.capabilities(
+        device_url(c), media_url(c), ptz_url(c)
+    ),
+    f"{{{T.DEVICE_NS}}}GetServices": lambda c, op: T.services(
+        device_url(c), media_url(c), ptz_url(c)
+    ),
     f"{{{T.DEVICE_NS}}}GetNetworkInterfaces": lambda c, op: T.network_interfaces(
         c, _mac_address(c)
     ),
@@ -251,6 +290,10 @@ OPERATIONS: dict[str, Operation] = {
     f"{{{T.MEDIA_NS}}}GetProfiles": lambda c, op: T.profiles(c),
     f"{{{T.MEDIA_NS}}}GetStreamUri": _stream_uri,
     f"{{{T.MEDIA_NS}}}GetSnapshotUri": _snapshot_uri,
+    f"{{{T.PTZ_NS}}}GetPresets": lambda c, op: T.ptz_presets(_head(c)),
+    f"{{{T.PTZ_NS}}}GetStatus": lambda c, op: T.ptz_status(_head(c), c.device_clock()),
+    f"{{{T.PTZ_NS}}}GotoPreset": _ptz_goto_preset,
+    f"{{{T.PTZ_NS}}}GotoHomePosition": _ptz_goto_home,
 }
 
 
@@ -433,6 +476,85 @@ async def post_fault(request: web.Request) -> web.Response:
     return web.json_response(camera_state(camera))
 
 
+PATROL = web.AppKey("patrol", dict)  # {"task": the patrol tour's task, when one runs}
+
+
+async def post_ptz(request: web.Request) -> web.Response:
+    """Move a PTZ camera: {"preset": TOKEN}, {"home": true}, {"position": [pan, tilt, zoom]},
+    {"patrol": true, "dwell_s": S} or {"patrol": false}, {"broken": true|false} (its PTZ
+    service answers faults). Answers the head's state."""
+    if not _from_loopback(request):
+        return _control_error(403, "control API accepts loopback clients only")
+    camera = request.app[CAMERA]
+    if camera.ptz is None:
+        return _control_error(409, f"{camera.code} is not a PTZ camera")
+    try:
+        data = await request.json()
+    except ValueError:
+        return _control_error(400, "body must be a JSON object")
+    if not isinstance(data, dict) or not data:
+        return _control_error(400, "body must be a JSON object naming a move")
+    problem = _ptz_command(request.app, camera, data)
+    if problem:
+        return _control_error(400, problem)
+    return web.json_response(ptz_state(camera))
+
+
+def _ptz_command(app: web.Application, camera: SimCamera, data: dict) -> str | None:
+    """Carry out one control command on the head; what is wrong with it, if anything."""
+    head = camera.ptz
+    assert head is not None
+    if "broken" in data:
+        head.broken = bool(data["broken"])
+    if "patrol" in data:
+        _stop_patrol(app, head)
+        if data["patrol"]:
+            dwell = data.get("dwell_s", 10.0)
+            if not _is_number(dwell) or dwell <= 0:
+                return "dwell_s must be a positive number"
+            head.patrol_dwell_s = float(dwell)
+            app[PATROL]["task"] = asyncio.create_task(ptz.patrol(head, camera.picture_moved))
+    if "preset" in data:
+        try:
+            head.goto_preset(str(data["preset"]))
+        except KeyError:
+            return f"no preset {data['preset']!r}"
+    if data.get("home"):
+        head.goto_home()
+    if "position" in data:
+        position = data["position"]
+        if not (isinstance(position, list) and len(position) == 3
+                and all(_is_number(v) for v in position)):  # fmt: skip
+            return "position must be [pan, tilt, zoom]"
+        head.move(tuple(float(v) for v in position))
+    if head.patrol_dwell_s is None or "patrol" not in data:
+        camera.picture_moved()
+    return None
+
+
+def _stop_patrol(app: web.Application, head: ptz.PtzHead) -> None:
+    head.patrol_dwell_s = None
+    task = app[PATROL].pop("task", None)
+    if task is not None:
+        task.cancel()
+
+
+async def _stop_patrol_at_cleanup(app: web.Application) -> None:
+    task = app[PATROL].pop("task", None)
+    if task is not None:
+        task.cancel()
+
+
+def ptz_state(camera: SimCamera) -> dict[str, object]:
+    """The head as the control API reports it: position, preset there, patrol, home."""
+    head = camera.ptz
+    if head is None:
+        return {}
+    at = [p.token for p in head.presets if p.position == head.position]
+    return {"position": list(head.position), "preset": at[0] if at else None, "home": head.home,
+            "patrol_dwell_s": head.patrol_dwell_s, "broken": head.broken}  # fmt: skip
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -443,7 +565,8 @@ async def get_state(request: web.Request) -> web.Response:
         return _control_error(403, "control API accepts loopback clients only")
     counts = {"soap_requests": dict(request.app[SOAP_REQUESTS]),
               "signed_requests": dict(request.app[SIGNED_REQUESTS])}  # fmt: skip
-    return web.json_response(camera_state(request.app[CAMERA]) | counts)
+    camera = request.app[CAMERA]
+    return web.json_response(camera_state(camera) | counts | {"ptz": ptz_state(camera)})
 
 
 # --- Network faults -------------------------------------------------------------------------
@@ -519,7 +642,11 @@ def create_onvif_app(camera: SimCamera, snapshot: Callable[[], bytes]) -> web.Ap
     app[HTTP_SECRET] = secrets.token_bytes(32)
     app.router.add_post("/onvif/device_service", soap_endpoint)
     app.router.add_post("/onvif/media_service", soap_endpoint)
+    app.router.add_post("/onvif/ptz_service", soap_endpoint)
     app.router.add_get("/snapshot.jpg", snapshot_endpoint)
     app.router.add_post("/sim/fault", post_fault)
     app.router.add_get("/sim/state", get_state)
+    app.router.add_post("/sim/ptz", post_ptz)
+    app[PATROL] = {}
+    app.on_cleanup.append(_stop_patrol_at_cleanup)
     return app

@@ -6,10 +6,12 @@ import time
 from xml.sax.saxutils import escape, quoteattr
 
 from vp_monitor.sim.camera import SimCamera, StreamSpec
+from vp_monitor.sim.ptz import Position, PtzHead
 
 SOAP_ENV = "http://www.w3.org/2003/05/soap-envelope"
 DEVICE_NS = "http://www.onvif.org/ver10/device/wsdl"
 MEDIA_NS = "http://www.onvif.org/ver10/media/wsdl"
+PTZ_NS = "http://www.onvif.org/ver20/ptz/wsdl"
 EVENTS_NS = "http://www.onvif.org/ver10/events/wsdl"
 SCHEMA_NS = "http://www.onvif.org/ver10/schema"
 ERROR_NS = "http://www.onvif.org/ver10/error"
@@ -19,7 +21,7 @@ PROFILE_TOKENS = {"main": "Profile_1", "sub": "Profile_2"}
 _ENVELOPE = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     f'<env:Envelope xmlns:env="{SOAP_ENV}" xmlns:tds="{DEVICE_NS}" xmlns:trt="{MEDIA_NS}"'
-    f' xmlns:tt="{SCHEMA_NS}" xmlns:ter="{ERROR_NS}">'
+    f' xmlns:tt="{SCHEMA_NS}" xmlns:ter="{ERROR_NS}" xmlns:tptz="{PTZ_NS}">'
     "<env:Body>{body}</env:Body></env:Envelope>"
 )
 
@@ -79,8 +81,8 @@ def device_information(camera: SimCamera) -> str:
     )
 
 
-def capabilities(device_url: str, media_url: str) -> str:
-    """GetCapabilitiesResponse advertising the Device and Media services."""
+def capabilities(device_url: str, media_url: str, ptz_url: str | None = None) -> str:
+    """GetCapabilitiesResponse advertising the Device and Media services (and PTZ's)."""
     return (
         "<tds:GetCapabilitiesResponse><tds:Capabilities>"
         f"<tt:Device>{_tt('XAddr', device_url)}"
@@ -96,16 +98,20 @@ def capabilities(device_url: str, media_url: str) -> str:
         f"<tt:Media>{_tt('XAddr', media_url)}<tt:StreamingCapabilities>"
         "<tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP>"
         "<tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>"
-        "</tds:Capabilities></tds:GetCapabilitiesResponse>"
+        + (f"<tt:PTZ>{_tt('XAddr', ptz_url)}</tt:PTZ>" if ptz_url else "")
+        + "</tds:Capabilities></tds:GetCapabilitiesResponse>"
     )
 
 
-def services(device_url: str, media_url: str) -> str:
-    """GetServicesResponse listing the Device and Media services and their versions."""
+def services(device_url: str, media_url: str, ptz_url: str | None = None) -> str:
+    """GetServicesResponse listing the Device and Media services (and PTZ's) and versions."""
+    listed = [(DEVICE_NS, device_url), (MEDIA_NS, media_url)] + (
+        [(PTZ_NS, ptz_url)] * bool(ptz_url)
+    )
     items = "".join(
         f"<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{escape(url)}</tds:XAddr>"
         "<tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tds:Version></tds:Service>"
-        for ns, url in ((DEVICE_NS, device_url), (MEDIA_NS, media_url))
+        for ns, url in listed
     )
     return f"<tds:GetServicesResponse>{items}</tds:GetServicesResponse>"
 
@@ -186,3 +192,42 @@ def media_uri(operation: str, uri: str) -> str:
         "<tt:InvalidAfterReboot>false</tt:InvalidAfterReboot>"
         f"<tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:{operation}Response>"
     )
+
+
+# Generic position spaces of ONVIF PTZ (Profile S): pan/tilt in [-1, 1], zoom in [0, 1].
+PAN_TILT_SPACE = "http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace"
+ZOOM_SPACE = "http://www.onvif.org/ver10/tptz/ZoomSpaces/PositionGenericSpace"
+
+
+def _ptz_vector(position: Position) -> str:
+    pan, tilt, zoom = position
+    return (
+        f'<tt:PanTilt x="{pan:g}" y="{tilt:g}" space="{PAN_TILT_SPACE}"/>'
+        f'<tt:Zoom x="{zoom:g}" space="{ZOOM_SPACE}"/>'
+    )
+
+
+def ptz_presets(head: PtzHead) -> str:
+    """GetPresetsResponse: every preset with its name and position."""
+    body = "".join(
+        f"<tptz:Preset token={quoteattr(p.token)}>{_tt('Name', p.name)}"
+        f"<tt:PTZPosition>{_ptz_vector(p.position)}</tt:PTZPosition></tptz:Preset>"
+        for p in head.presets
+    )
+    return f"<tptz:GetPresetsResponse>{body}</tptz:GetPresetsResponse>"
+
+
+def ptz_status(head: PtzHead, epoch: float) -> str:
+    """GetStatusResponse: the position now, motors idle, the device's time."""
+    utc = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+    return (
+        "<tptz:GetStatusResponse><tptz:PTZStatus>"
+        f"<tt:Position>{_ptz_vector(head.position)}</tt:Position>"
+        "<tt:MoveStatus><tt:PanTilt>IDLE</tt:PanTilt><tt:Zoom>IDLE</tt:Zoom></tt:MoveStatus>"
+        f"{_tt('UtcTime', utc)}</tptz:PTZStatus></tptz:GetStatusResponse>"
+    )
+
+
+def ptz_done(operation: str) -> str:
+    """The empty answer of a PTZ command (GotoPreset, GotoHomePosition)."""
+    return f"<tptz:{operation}Response/>"

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from vp_monitor.sim.camera import PICTURE_FAULTS, SimCamera
+from vp_monitor.sim.ptz import HOME_VIEW, Position, ptz_view
 
 BASE_SIZE = (1280, 720)  # the scene is drawn at this size and resized, so main and sub match
 OSD_EPOCH = dt.datetime(2026, 1, 1, 8, 0, 0)
@@ -248,17 +249,19 @@ def fault_frames(
     fault: str = "none",
     params: dict[str, Any] | None = None,
     step: int = 1,
+    view: Position = HOME_VIEW,
 ) -> Iterator[np.ndarray]:
-    """The loop of frames a camera in `fault` sends (OSD clock and sensor noise included)."""
+    """The loop of frames a camera in `fault` sends (OSD clock and sensor noise included),
+    looking at `view` (a PTZ camera's position)."""
     params = params or {}
     if fault != "none" and fault not in PICTURE_FAULTS:
         raise ValueError(f"{fault!r} is not a picture fault")
     if fault == "black":  # no need to draw the scene
         return iter([np.zeros((height, width, 3), np.uint8)] * count)
     if fault == "frozen":  # one picture, repeated: the encoder re-encodes the same image
-        first = next(render_frames(scene, width, height, fps, 1))
+        first = ptz_view(next(render_frames(scene, width, height, fps, 1)), view)
         return iter([camera_picture(first, 0, "none", {})] * count)
-    raw = render_frames(scene, width, height, fps, count, step)
+    raw = (ptz_view(img, view) for img in render_frames(scene, width, height, fps, count, step))
     return (camera_picture(img, i * step / fps, fault, params) for i, img in enumerate(raw))
 
 
@@ -272,7 +275,7 @@ def snapshot_jpeg(camera: SimCamera, loop_seconds: float = 4.0) -> bytes:
         raw = _procedural_frame(int(arg), spec.width, spec.height, t)
     else:
         raw = next(render_frames(camera.scene, spec.width, spec.height, spec.fps, 1))
-    img = camera_picture(raw, t, fault, camera.fault_params)
+    img = camera_picture(ptz_view(raw, camera.view), t, fault, camera.fault_params)
     ok, data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
     if not ok:
         raise RuntimeError("JPEG encoding failed")

@@ -341,6 +341,8 @@ class ReferenceInput(BaseModel):
 
     kind: Literal["day", "night"] = "day"
     note: str = Field("", max_length=500)
+    # A PTZ camera: the reference of this preset (its ONVIF token; the camera must sit there).
+    preset: str | None = Field(None, min_length=1, max_length=64)
 
 
 class ReferenceOut(BaseModel):
@@ -348,6 +350,7 @@ class ReferenceOut(BaseModel):
     kind: str
     width: int
     height: int
+    preset: str | None = None
     image: str  # the address of the reference now in force (JPEG)
 
 
@@ -356,14 +359,21 @@ async def approve_camera_reference(call: Call) -> ReferenceOut:
     body: ReferenceInput = call.body
     try:
         done = await commands.approve_reference(
-            call.app, call.path("code"), body.kind, body.note, call.scope, call.actor
-        )
+            call.app, call.path("code"), body.kind, body.note, call.scope, call.actor,
+            body.preset,
+        )  # fmt: skip
     except RegistryError as exc:
-        if exc.message.key != "camera.no_capture":
+        if exc.message.key not in CAMERA_STATE_REFUSALS:
             raise
         raise ApiError(409, exc.message) from None  # the camera's state, not the input
     return ReferenceOut(camera=done.camera, kind=done.kind, width=done.width, height=done.height,
-                        image=f"/api/v1/cameras/{done.camera}/references/{done.kind}")  # fmt: skip
+                        image=f"/api/v1/cameras/{done.camera}/references/{done.kind}",
+                        preset=done.preset)  # fmt: skip
+
+
+# Refusals caused by what the camera is or does now (409), not by the request.
+CAMERA_STATE_REFUSALS = frozenset({"camera.no_capture", "reference.not_ptz",
+                                   "reference.not_at_preset"})  # fmt: skip
 
 
 # -- pictures ----------------------------------------------------------------------------------
