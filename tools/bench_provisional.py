@@ -20,7 +20,7 @@ from vp_monitor.db import make_engine, session_factory, transaction, upgrade
 from vp_monitor.monitor.engine import WRITE_BATCH, Monitor, load_jobs
 from vp_monitor.monitor.planner import Claim
 from vp_monitor.monitor.settings import MonitorSettings
-from vp_monitor.probes.tiers import TierResult
+from vp_monitor.probes.tiers import PICTURE_SEES, TierResult
 from vp_monitor.registry.models import Camera, Municipality, ReferenceImage, Site
 from vp_monitor.sim.scene import camera_picture, render_frames
 
@@ -54,7 +54,7 @@ def one_round(monitor: Monitor, ids: list[int], jpeg: bytes, sharpness: float) -
     claims = [Claim(0, i, 1, "stream", 300.0, "bench", now, now) for i in ids]
     with transaction(monitor.factory) as session:
         jobs = load_jobs(session, claims)
-    result = TierResult("stream", frozenset(), frozenset({"black", "covered"}), True,
+    result = TierResult("stream", frozenset(), PICTURE_SEES, True,
                         {"sharpness": sharpness}, evidence_jpeg=jpeg,
                         analysis={"sharpness": sharpness}, period="day")  # fmt: skip
     started = time.perf_counter()

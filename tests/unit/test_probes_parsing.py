@@ -89,15 +89,16 @@ def test_a_monochrome_picture_is_compared_with_the_night_reference():
     infrared picture is never compared with a day reference."""
     import numpy as np
 
-    from vp_monitor.probes.check import _reference
+    from vp_monitor.probes.check import _period, _reference
 
     colour = np.zeros((36, 64, 3), np.uint8)
     colour[..., 2] = 200  # red
     grey = np.full((36, 64, 3), 90, np.uint8)
     day, night = np.full_like(colour, 1), np.full_like(colour, 2)
-    assert _reference(colour, {"day": day, "night": night}, None) is day
-    assert _reference(grey, {"day": day, "night": night}, None) is night
-    assert _reference(grey, {"day": day}, None) is None
+    both = {"day": day, "night": night}
+    assert _reference(_period(colour, None), both, None) is day
+    assert _reference(_period(grey, None), both, None) is night
+    assert _reference(_period(grey, None), {"day": day}, None) is None
 
 
 def test_packet_loss_counts_sequence_gaps_across_wrap():

@@ -75,7 +75,7 @@ async def run_tier(
     analysis, evidence, period, unjudged = {}, None, None, frozenset()
     if frames and spec.analyses_picture:
         current, previous = frames[-1], (frames[0] if len(frames) > 1 else None)
-        period = "night" if vision.is_monochrome(current, vision_settings) else "day"
+        period = _period(current, vision_settings)
         reference = _reference(period, references or {}, probes.get("ptz"))
         found = await asyncio.to_thread(
             vision.analyze, current, reference=reference, previous=previous,
@@ -129,6 +129,11 @@ def _applies(kind: str, target: ProbeTarget) -> bool:
     if kind == "ptz":
         return target.ptz and bool(target.onvif_host)
     return bool(target.onvif_host) or kind not in ONVIF_PROBES
+
+
+def _period(frame: np.ndarray, settings: vision.VisionSettings | None) -> str:
+    """Which references a picture is judged by: night for a monochrome (infrared) one."""
+    return "night" if vision.is_monochrome(frame, settings) else "day"
 
 
 def _reference(

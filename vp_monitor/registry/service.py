@@ -444,8 +444,7 @@ class Registry:
 
     def add_reference(
         self, camera: Camera, jpeg: bytes, size: tuple[int, int], kind: str = "day", note: str = "",
-        provisional: bool = False,
-        preset: str | None = None,
+        *, provisional: bool = False, preset: str | None = None,
     ) -> ReferenceImage:  # fmt: skip
         """Store a new reference image for the camera (for one PTZ preset when `preset`),
         approved (by the actor) or provisional (learned by the monitor); older ones stay as

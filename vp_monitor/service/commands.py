@@ -59,7 +59,9 @@ def store_reference(
     preset's view when `preset`."""
     ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
     height, width = frame.shape[:2]
-    return registry.add_reference(camera, data.tobytes(), (width, height), kind, note, preset)
+    return registry.add_reference(
+        camera, data.tobytes(), (width, height), kind, note, preset=preset
+    )
 
 
 # -- onboarding --------------------------------------------------------------------------------
