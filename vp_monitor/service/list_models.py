@@ -1,6 +1,8 @@
 """What the lists of `service/lists.py` answer, as pydantic models: the web's response models
 and the OpenAPI's schemas. A test validates every list's real answer against them
-(tests/unit/test_lists.py), so the two cannot drift apart."""
+(tests/unit/test_lists.py), so the two cannot drift apart. The web's single objects (a camera,
+site, municipality, recipient, incident, an exported camera) derive from these records, so a
+field is declared once."""
 
 from __future__ import annotations
 
