@@ -16,8 +16,9 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
 
-from vp_monitor.db import make_engine, upgrade
+from vp_monitor.db import make_engine, session_factory, upgrade
 
 POSTGRES_URL = os.environ.get("VP_TEST_DATABASE_URL")
 _EXIT_STATUS: list[int] = []
@@ -107,6 +108,12 @@ def engine(database_url) -> Iterator[Engine]:
     engine = make_engine(database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def factory(engine) -> sessionmaker:
+    """Sessions on the test's database."""
+    return session_factory(engine)
 
 
 @pytest.fixture

@@ -21,8 +21,10 @@ from vp_monitor.vision.settings import VisionSettings
 from vp_monitor.web.settings import WebSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///var/vp-monitor.db"
-# Environment variables with the VP_ prefix that are not settings.
-NON_SETTING_ENV = {"VP_SECRET_KEY", "VP_CONFIG", "VP_TEST_DATABASE_URL", "VP_ACTOR"}
+# Environment variables with the VP_ prefix that are not settings (VP_TEST_*: the test suite's).
+NON_SETTING_ENV = {
+    "VP_SECRET_KEY", "VP_CONFIG", "VP_ACTOR", "VP_TEST_DATABASE_URL", "VP_TEST_NATIVE_TEARDOWN",
+}  # fmt: skip
 
 
 class ConfigError(MessageError):

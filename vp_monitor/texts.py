@@ -141,6 +141,7 @@ STATUSES: dict[str, dict[Language, str]] = {
 }
 
 # Values shown in tables, by column: codes stay in --json, people read these.
+# The catalogues below repeat one shape (a key, French, English): their form, no logic.
 VALUES: dict[str, dict[str, dict[Language, str]]] = {
     "status": STATUSES,
     "incident_status": STATUSES,

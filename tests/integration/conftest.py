@@ -1,5 +1,6 @@
 """Fixtures for simulator tests: cameras on their own loopback address, a shared GOP cache,
-and a minimal RTSP/RTP-over-TCP client written for the tests."""
+and a minimal RTSP/RTP-over-TCP client written for the tests; and the two towns' cameras the
+event tests (hub, server-sent events) record events about."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 
+from vp_monitor.db import transaction
+from vp_monitor.registry.models import Camera, Municipality, Site
 from vp_monitor.sim import rtp
 from vp_monitor.sim.camera import SimCamera
 from vp_monitor.sim.encoder import GopCache
@@ -23,6 +26,21 @@ def gop_cache() -> Iterator[GopCache]:
     cache = GopCache()
     yield cache
     cache.close()
+
+
+@pytest.fixture
+def cameras(factory) -> dict[str, int]:
+    """One camera in town A (92012), one in town B (78646)."""
+    ids = {}
+    with transaction(factory) as session:
+        for key, insee in (("a", "92012"), ("b", "78646")):
+            town = Municipality(insee=insee, name=f"Town {key}", departement=insee[:2])
+            camera = Camera(code=f"CAM-{key}", site=Site(name=f"Site {key}", municipality=town),
+                            municipality=town)  # fmt: skip
+            session.add(camera)
+            session.flush()
+            ids[key] = camera.id
+    return ids
 
 
 StartCamera = Callable[..., Awaitable[tuple[SimCamera, RtspServer]]]

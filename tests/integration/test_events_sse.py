@@ -15,35 +15,14 @@ from ports import free_port
 
 from vp_monitor.accounts.principal import Principal
 from vp_monitor.config import Settings
-from vp_monitor.db import session_factory, transaction
+from vp_monitor.db import transaction
 from vp_monitor.events.record import CAMERA_STATE, record_event
-from vp_monitor.registry.models import Camera, Municipality, Site
 from vp_monitor.service.app import App
 from vp_monitor.web.api import events
 from vp_monitor.web.app import create_app
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 HOST = "127.0.0.1"
-
-
-@pytest.fixture
-def factory(engine):
-    return session_factory(engine)
-
-
-@pytest.fixture
-def cameras(factory) -> dict[str, int]:
-    """One camera in town A (92012), one in town B (78646)."""
-    ids = {}
-    with transaction(factory) as session:
-        for key, insee in (("a", "92012"), ("b", "78646")):
-            town = Municipality(insee=insee, name=f"Town {key}", departement=insee[:2])
-            camera = Camera(code=f"CAM-{key}", site=Site(name=f"Site {key}", municipality=town),
-                            municipality=town)  # fmt: skip
-            session.add(camera)
-            session.flush()
-            ids[key] = camera.id
-    return ids
 
 
 async def town_caller(app, request, public=False) -> Principal:

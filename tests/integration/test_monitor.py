@@ -7,7 +7,8 @@ import asyncio
 import dataclasses
 import random
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
@@ -48,11 +49,12 @@ FAST_MONITOR = MonitorSettings(
 )
 
 
-@pytest.fixture
-async def fleet(gop_cache):
-    """Four simulated cameras (ONVIF + RTSP) on their own loopback addresses."""
+@asynccontextmanager
+async def served_fleet(gop_cache, indexes: list[int]) -> AsyncIterator[list[SimCamera]]:
+    """Simulated cameras (ONVIF + RTSP) of these indexes, on their own loopback addresses, on
+    one site, served until the block ends."""
     cameras = []
-    for index in random.sample(range(30_000, 60_000), 4):
+    for index in indexes:
         host = camera_address(index)
         cameras.append(SimCamera(index, host=host, rtsp_port=free_port(host),
                                  onvif_port=free_port(host)))  # fmt: skip
@@ -63,8 +65,17 @@ async def fleet(gop_cache):
         for stream in ("main", "sub"):
             await gop_cache.get(gop_cache.key_for(camera, stream))
     await running.start()
-    yield cameras
-    await running.close()
+    try:
+        yield cameras
+    finally:
+        await running.close()
+
+
+@pytest.fixture
+async def fleet(gop_cache):
+    """Four simulated cameras."""
+    async with served_fleet(gop_cache, random.sample(range(30_000, 60_000), 4)) as cameras:
+        yield cameras
 
 
 def register(engine, cameras: list[SimCamera], box: SecretBox) -> dict[str, int]:

@@ -21,7 +21,7 @@ import yaml
 from ports import free_port
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
-from test_monitor import FAST_MONITOR, FAST_PROBES, register, set_fault, wait_for
+from test_monitor import FAST_MONITOR, FAST_PROBES, register, served_fleet, set_fault, wait_for
 
 from vp_monitor import metrics
 from vp_monitor.alerts import outbox
@@ -37,9 +37,6 @@ from vp_monitor.probes.capture import DecodeJob, close_decoder_pool, decoder_poo
 from vp_monitor.registry.models import Contact
 from vp_monitor.registry.secrets import SecretBox
 from vp_monitor.service.operations import Operations
-from vp_monitor.sim.camera import SimCamera, camera_address
-from vp_monitor.sim.fleet import Fleet, FleetCamera, RunningFleet
-from vp_monitor.sim.fleet import Site as SimSite
 from vp_monitor.texts import Texts
 
 pytestmark = pytest.mark.timeout(60)
@@ -61,19 +58,8 @@ def value(samples: dict, name: str, **labels: str) -> float:
 @pytest.fixture
 async def two_cameras(gop_cache):
     """Two simulated cameras (ONVIF + RTSP) on loopback addresses of their own."""
-    cameras = []
-    for index in (61_001, 61_002):
-        host = camera_address(index)
-        cameras.append(SimCamera(index, host=host, rtsp_port=free_port(host),
-                                 onvif_port=free_port(host)))  # fmt: skip
-    running = RunningFleet(Fleet([FleetCamera(c, SimSite("Test", "78646")) for c in cameras]),
-                           cache=gop_cache, discovery_port=None)  # fmt: skip
-    for camera in cameras:  # encode the loops now, not inside a check's deadline
-        for stream in ("main", "sub"):
-            await gop_cache.get(gop_cache.key_for(camera, stream))
-    await running.start()
-    yield cameras
-    await running.close()
+    async with served_fleet(gop_cache, [61_001, 61_002]) as cameras:
+        yield cameras
 
 
 def add_waiting_event(engine, age_s: float) -> None:

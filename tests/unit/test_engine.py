@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from vp_monitor.alerts.models import Incident
 from vp_monitor.conditions import observed_by
-from vp_monitor.db import session_factory, transaction
+from vp_monitor.db import transaction
 from vp_monitor.monitor.engine import Monitor, load_jobs
 from vp_monitor.monitor.evaluator import JUDGING_TIERS, TierResult, new_status
 from vp_monitor.monitor.models import CameraStatus, CheckRecord, CheckSchedule
@@ -36,11 +36,6 @@ def result(*conditions: str, tier: str = "reachability", **extra: Any) -> TierRe
 
 
 @pytest.fixture
-def factory(engine):
-    return session_factory(engine)
-
-
-@pytest.fixture
 def cameras(factory) -> list[int]:
     """Three active cameras on one site, every judging tier run once already; their ids."""
     with transaction(factory) as session:
@@ -54,13 +49,6 @@ def cameras(factory) -> list[int]:
             status.tiers_checked = sorted(JUDGING_TIERS)
             session.add(status)
         return ids
-
-
-@pytest.fixture
-def monitor(engine):
-    monitor = Monitor(engine, MonitorSettings(node="node-a", down_after=1, recover_after=1))
-    yield monitor
-    monitor.db.shutdown()
 
 
 def claims(factory, monitor: Monitor) -> dict[tuple[int, str], Claim]:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from vp_monitor.alerts.incidents import acknowledge
 from vp_monitor.alerts.models import Incident
 from vp_monitor.conditions import observed_by
-from vp_monitor.db import session_factory, transaction
+from vp_monitor.db import transaction
 from vp_monitor.events.feed import EventFeed, prune_events
 from vp_monitor.events.models import ChangeEvent
 from vp_monitor.events.record import CAMERA_STATE, INCIDENT_OPENED, record_event
@@ -23,7 +23,6 @@ from vp_monitor.monitor.engine import Monitor
 from vp_monitor.monitor.evaluator import JUDGING_TIERS, TierResult, new_status
 from vp_monitor.monitor.planner import claim_due, ensure_schedule
 from vp_monitor.monitor.runner import Job
-from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.probes.base import ProbeTarget
 from vp_monitor.registry.models import Camera, Lifecycle, Maintainer, Municipality, Site
 from vp_monitor.registry.scope import Scope
@@ -37,11 +36,6 @@ REACH = observed_by("onvif", answered=False) | observed_by("rtsp", False)
 
 def result(*conditions: str, **extra: Any) -> TierResult:
     return TierResult("reachability", frozenset(conditions), REACH, not conditions, **extra)
-
-
-@pytest.fixture
-def factory(engine):
-    return session_factory(engine)
 
 
 @pytest.fixture
@@ -69,13 +63,6 @@ def fleet(factory) -> dict[str, Any]:
                 status.tiers_checked = sorted(JUDGING_TIERS)
                 session.add(status)
     return ids
-
-
-@pytest.fixture
-def monitor(engine):
-    monitor = Monitor(engine, MonitorSettings(node="node-a", down_after=1, recover_after=1))
-    yield monitor
-    monitor.db.shutdown()
 
 
 def jobs(factory, monitor: Monitor) -> dict[int, Job]:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from vp_monitor.alerts.incidents import IncidentNotFound, acknowledge, record_change
 from vp_monitor.alerts.models import Incident, OutboxEvent
 from vp_monitor.alerts.settings import AlertSettings
-from vp_monitor.db import session_factory, transaction
+from vp_monitor.db import transaction
 from vp_monitor.monitor.events import CameraChange
 from vp_monitor.monitor.models import CameraStatus
 from vp_monitor.registry.models import Camera, Contact, Municipality, Site
@@ -64,11 +64,6 @@ def build_fleet(factory, cameras_per_site=(2,), uplinks=None) -> dict[str, list[
             session.flush()
             ids[f"site{index}"] = [camera.id for camera in cameras]
     return ids
-
-
-@pytest.fixture
-def factory(engine):
-    return session_factory(engine)
 
 
 def incidents(factory, **where) -> list[Incident]:

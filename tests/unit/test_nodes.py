@@ -39,11 +39,6 @@ from vp_monitor.registry.models import Camera, Municipality, Site
 PER_NODE_JOBS = {"planner-tick", "heartbeat", "alerts-dispatch"}
 
 
-@pytest.fixture
-def factory(engine):
-    return session_factory(engine)
-
-
 def add_cameras(factory, count: int) -> None:
     with transaction(factory) as session:
         town = Municipality(insee="78646", name="Versailles", departement="78")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, time, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from vp_monitor.alerts.channels import DeliveryError
@@ -13,7 +12,7 @@ from vp_monitor.alerts.models import Delivery, OutboxEvent
 from vp_monitor.alerts.notification import IncidentEvent, Notification
 from vp_monitor.alerts.outbox import backoff, claim, dispatch_once, group_once
 from vp_monitor.alerts.settings import AlertSettings
-from vp_monitor.db import session_factory, transaction
+from vp_monitor.db import transaction
 from vp_monitor.redaction import MASK
 from vp_monitor.registry.models import Contact
 
@@ -35,11 +34,6 @@ class FakeChannel:
         if self.errors:
             raise self.errors.pop(0)
         self.sent.append(notification)
-
-
-@pytest.fixture
-def factory(engine):
-    return session_factory(engine)
 
 
 def add_contact(factory, channel="webhook", address="http://127.0.0.1:9/hook", **fields) -> int:

@@ -286,36 +286,20 @@ def _split_connection(data: CameraInput | CameraTestInput) -> None:
             data.password = password
 
 
-class CameraUpdate(Input):
-    """Changes to a camera (the API's PATCH): the fields given replace the stored ones; absent
-    or null ones stay. The asset code never changes. The whole camera is validated again as a
-    CameraInput once merged (Registry.update_camera), as `camera update` does."""
-
-    site: text(120) = None  # id or name
-    municipality: OptionalInsee = None
-    name: text(120) = None
-    kind: Kind = None
-    onvif_host: text(253) = None
-    onvif_port: Port = None
-    username: text(64) = None
-    password: text(256) = None
-    rtsp_main: RtspUrl = None
-    rtsp_sub: RtspUrl = None
-    expected_codec: Codec = None
-    expected_width: PositiveInt = None
-    expected_height: PositiveInt = None
-    expected_fps: Fps = None
-    manufacturer: text(80) = None
-    model: text(80) = None
-    serial: text(80) = None
-    firmware: text(80) = None
-    lifecycle: LifecycleValue = None
-    installed_on: OptionalDate = None
-    maintainer: text(120) = None
-    authorisation_number: text(60) = None
-    authorisation_expires: OptionalDate = None
-    tags: Tags = None
-    notes: Optional = None
+# Changes to a camera: CameraInput's fields, all optional (all but site and municipality are
+# there already), less what a PATCH cannot change (the asset code) or does not take (the uplink
+# of a site an import creates), so both validate a field alike.
+CameraUpdate = create_model(
+    "CameraUpdate",
+    __base__=Input,
+    __doc__="Changes to a camera (the API's PATCH): the fields given replace the stored ones; "
+    "absent or null ones stay. The asset code never changes. The whole camera is validated "
+    "again as a CameraInput once merged (Registry.update_camera), as `camera update` does.",
+    site=(text(120), None),  # id or name
+    municipality=(OptionalInsee, None),
+    **{name: (field.annotation, field) for name, field in CameraInput.model_fields.items()
+       if name not in ("code", "site", "municipality", "uplink")},
+)  # fmt: skip
 
 
 class DecommissionInput(Input):

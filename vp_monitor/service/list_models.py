@@ -1,6 +1,8 @@
 """What the lists of `service/lists.py` answer, as pydantic models: the web's response models
 and the OpenAPI's schemas. A test validates every list's real answer against them
-(tests/unit/test_lists.py), so the two cannot drift apart."""
+(tests/unit/test_lists.py), so the two cannot drift apart. The web's single objects (a camera,
+site, municipality, recipient, incident, an exported camera) derive from these records, so a
+field is declared once."""
 
 from __future__ import annotations
 
@@ -30,9 +32,9 @@ class Listing(Record, Generic[Item]):
     offset: int = Field(ge=0)
 
 
-class CameraRecord(Record):
-    """A camera's registry record (registry.service.camera_record): no password, only
-    whether one is stored (`********`)."""
+class CameraFields(Record):
+    """A camera's registry record (registry.service.camera_record) but its password field:
+    the web's single camera says only whether one is stored (web/api/registry.py CameraOut)."""
 
     code: str
     name: str
@@ -40,12 +42,11 @@ class CameraRecord(Record):
     site_id: int
     municipality: str  # INSEE
     maintainer: str | None
-    password: str | None
     kind: str
     onvif_host: str | None
     onvif_port: int | None
     username: str | None
-    rtsp_main: str | None
+    rtsp_main: str | None  # never with credentials
     rtsp_sub: str | None
     expected_codec: str | None
     expected_width: int | None
@@ -61,6 +62,12 @@ class CameraRecord(Record):
     authorisation_expires: date | None
     tags: list[str]
     notes: str
+
+
+class CameraRecord(CameraFields):
+    """A camera's registry record: no password, only whether one is stored (`********`)."""
+
+    password: str | None
 
 
 class CameraItem(CameraRecord):
@@ -85,8 +92,10 @@ class CameraDetail(CameraItem):
     references: dict[Literal["day", "night"], Literal["approved", "provisional"]]
 
 
-class IncidentItem(Record):
-    """An incident (views.incident_record): the evidence frame only as its size."""
+class IncidentFields(Record):
+    """What every view of an incident says (views.incident_record): the list's items add the
+    evidence frame's size, the web's single incident (web/api/monitoring.py IncidentOut)
+    labels its conditions and metrics and adds its resolution and notifications."""
 
     id: str
     kind: str
@@ -108,11 +117,18 @@ class IncidentItem(Record):
     silenced: bool
     parent_id: str | None
     metrics: dict[str, Any]
-    worst: dict[str, Any] | None
+    worst: dict[str, Any] | None  # its worst moment: at, state, severity, conditions, metrics
+
+
+class IncidentItem(IncidentFields):
+    """An incident of a list: the evidence frame only as its size."""
+
     evidence_bytes: int
 
 
-class SiteItem(Record):
+class SiteRecord(Record):
+    """A site (registry.service.site_record)."""
+
     id: int
     name: str
     municipality: str  # INSEE
@@ -120,30 +136,44 @@ class SiteItem(Record):
     latitude: float | None
     longitude: float | None
     uplink: str | None
+
+
+class SiteItem(SiteRecord):
     cameras: int  # of the scope
 
 
-class MunicipalityItem(Record):
+class MunicipalityRecord(Record):
+    """A municipality (registry.service.municipality_record)."""
+
     insee: str
     name: str
     departement: str
+
+
+class MunicipalityItem(MunicipalityRecord):
     cameras: int  # of the scope
 
 
-class ContactItem(Record):
-    """A recipient: webhook secret and URL credentials masked."""
+class ContactFields(Record):
+    """A recipient (service.registry.shown_contact) but its webhook secret field: the list
+    shows it masked, the web's single recipient only whether one exists."""
 
     id: int
     name: str
     channel: str
-    address: str
-    owner: str
+    address: str  # masked outside the supervision centre
+    owner: str  # "municipality INSEE", "maintainer NAME" or "supervision centre"
     min_severity: SeverityName
     language: str
     level: int
-    quiet_hours: str | None
+    quiet_hours: str | None  # HH:MM-HH:MM
     digest: bool
     reports: bool
+
+
+class ContactItem(ContactFields):
+    """A recipient: webhook secret and URL credentials masked."""
+
     secret: str | None
 
 

@@ -17,6 +17,7 @@ from pydantic import (
 from vp_monitor.conditions import CONDITIONS
 from vp_monitor.registry.schemas import MaintenanceInput
 from vp_monitor.service import commands, views
+from vp_monitor.service.list_models import IncidentFields
 from vp_monitor.service.lists import IsoMoment, MaintenanceQuery, list_maintenance
 from vp_monitor.texts import Texts
 from vp_monitor.web.call import Call
@@ -199,32 +200,13 @@ class NotificationOut(BaseModel):
     queued_at: datetime | None
 
 
-class IncidentOut(BaseModel):
+class IncidentOut(IncidentFields):
     """One incident with its camera and place, its figures and the notifications sent."""
 
-    id: str
-    kind: str
-    status: str
-    severity: str
-    camera: str | None
-    camera_name: str | None
-    site: str | None
-    municipality: str | None
-    insee: str | None
-    conditions: list[ConditionOut]
-    opened_at: datetime
-    acknowledged_at: datetime | None
-    acknowledged_by: str | None
-    acknowledgement_note: str | None
-    resolved_at: datetime | None
+    conditions: list[ConditionOut]  # labelled in the caller's language
+    metrics: list[MetricOut]  # of the check that opened it, labelled
     resolved_by: str | None  # who resolved it by hand (None: the monitor, or not resolved)
     resolution_note: str | None
-    reopened_count: int
-    escalation_level: int
-    silenced: bool
-    parent_id: str | None
-    metrics: list[MetricOut]  # of the check that opened it
-    worst: dict[str, Any] | None  # its worst moment: at, state, severity, conditions, metrics
     evidence: str | None  # the address of its evidence frame (JPEG), None without one
     notifications: list[NotificationOut]
 
@@ -238,6 +220,7 @@ async def get_incident(call: Call) -> IncidentOut:
     )
     texts = caller_texts(call)
     evidence = record.pop("evidence_jpeg")
+    del record["evidence_bytes"]  # the address below says more
     record["evidence"] = f"/api/v1/incidents/{record['id']}/evidence" if evidence else None
     record["conditions"] = conditions_out(record["conditions"], texts)
     record["metrics"] = metrics_out(record["metrics"], texts)

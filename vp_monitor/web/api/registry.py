@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
 from vp_monitor.redaction import redact_url
 from vp_monitor.registry.schemas import (
@@ -30,8 +30,22 @@ from vp_monitor.registry.schemas import (
     SiteUpdate,
 )
 from vp_monitor.registry.service import NotFound
-from vp_monitor.registry.transfer import ImportPlan, apply_import, parse_rows, plan_import
+from vp_monitor.registry.transfer import (
+    COLUMNS,
+    ImportPlan,
+    apply_import,
+    parse_rows,
+    plan_import,
+)
 from vp_monitor.service import registry as records
+from vp_monitor.service.list_models import (
+    CameraFields,
+    CameraRecord,
+    ContactFields,
+    MunicipalityRecord,
+    Record,
+    SiteRecord,
+)
 from vp_monitor.texts import Message, Texts
 from vp_monitor.web.call import Call, read_body
 from vp_monitor.web.errors import ApiError
@@ -48,52 +62,18 @@ COMMIT_MARGIN_S = 2.0  # an import still writing this close to the time limit is
 
 
 # -- what the routes answer --------------------------------------------------------------------
-class MunicipalityOut(BaseModel):
-    insee: str
-    name: str
-    departement: str | None
+class MunicipalityOut(MunicipalityRecord):
+    """One municipality."""
 
 
-class SiteOut(BaseModel):
-    id: int
-    name: str
-    municipality: str  # INSEE
-    address: str | None
-    latitude: float | None
-    longitude: float | None
-    uplink: str | None
+class SiteOut(SiteRecord):
+    """One site."""
 
 
-class CameraOut(BaseModel):
+class CameraOut(CameraFields):
     """A camera's registry record; its password is only said to exist."""
 
-    code: str
-    name: str
-    site: str
-    site_id: int
-    municipality: str  # INSEE
-    maintainer: str | None
-    kind: str | None
-    onvif_host: str | None
-    onvif_port: int | None
-    username: str | None
     has_password: bool
-    rtsp_main: str | None  # never with credentials
-    rtsp_sub: str | None
-    expected_codec: str | None
-    expected_width: int | None
-    expected_height: int | None
-    expected_fps: float | None
-    manufacturer: str | None
-    model: str | None
-    serial: str | None
-    firmware: str | None
-    lifecycle: str
-    installed_on: date | None
-    authorisation_number: str | None
-    authorisation_expires: date | None
-    tags: list[str]
-    notes: str
 
     @classmethod
     def of(cls, record: dict[str, Any]) -> CameraOut:
@@ -106,26 +86,16 @@ class CameraOut(BaseModel):
         return cls.model_validate(fields)
 
 
-class ContactOut(BaseModel):
+class ContactOut(ContactFields):
     """A recipient; its webhook secret is only said to exist."""
 
-    id: int
-    name: str
-    channel: str
-    address: str  # masked outside the supervision centre
-    owner: str  # "municipality INSEE", "maintainer NAME" or "supervision centre"
-    min_severity: str
-    language: str
-    level: int
-    quiet_hours: str | None  # HH:MM-HH:MM
-    digest: bool
-    reports: bool
     has_secret: bool
 
     @classmethod
     def of(cls, record: dict[str, Any]) -> ContactOut:
         """From a contact record (service.registry.shown_contact)."""
-        return cls.model_validate({**record, "has_secret": record["secret"] is not None})
+        fields = {name: value for name, value in record.items() if name != "secret"}
+        return cls.model_validate({**fields, "has_secret": record["secret"] is not None})
 
 
 class FieldChange(BaseModel):
@@ -165,39 +135,17 @@ class ImportReport(BaseModel):
     written: bool
 
 
-class ExportedCamera(BaseModel):
-    """One camera as `camera export` writes it, re-importable: the password is a placeholder
-    when one is stored, tags are joined by ';'."""
-
-    code: str
-    name: str
-    site: str
-    municipality: str
-    kind: str | None
-    onvif_host: str | None
-    onvif_port: int | None
-    username: str | None
-    password: str | None
-    rtsp_main: str | None
-    rtsp_sub: str | None
-    expected_codec: str | None
-    expected_width: int | None
-    expected_height: int | None
-    expected_fps: float | None
-    manufacturer: str | None
-    model: str | None
-    serial: str | None
-    firmware: str | None
-    lifecycle: str
-    installed_on: date | None
-    maintainer: str | None
-    authorisation_number: str | None
-    authorisation_expires: date | None
-    tags: str
-    notes: str
-    uplink: str | None
-
-
+# One camera as `camera export` writes it, re-importable: its columns in their order, each
+# typed as the camera record types it, but tags joined by ';' and the site's uplink beside them.
+_EXPORT_TYPES = {name: field.annotation for name, field in CameraRecord.model_fields.items()}
+_EXPORT_TYPES |= {"tags": str, "uplink": str | None}
+ExportedCamera = create_model(
+    "ExportedCamera",
+    __base__=Record,
+    __doc__="One camera as `camera export` writes it, re-importable: the password is a "
+    "placeholder when one is stored, tags are joined by ';'.",
+    **{column: (_EXPORT_TYPES[column], ...) for column in COLUMNS},
+)
 EXPORTED = TypeAdapter(list[ExportedCamera])
 
 

@@ -13,6 +13,8 @@ from vp_monitor.alerts.labels import Language, format_duration
 from vp_monitor.conditions import CONDITIONS
 from vp_monitor.texts import Texts
 
+# A catalogue: its entries look alike (a key, French, English) as texts.py's do; that shape is
+# its form, no logic repeated.
 WORDS: dict[str, dict[Language, str]] = {
     "app.name": {"fr": "Supervision vidéoprotection", "en": "Video-protection monitor"},
     "nav.wall": {"fr": "Mur d'état", "en": "Status wall"},
