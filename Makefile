@@ -63,8 +63,9 @@ test: $(STAMP) $(NPM_STAMP) system-deps lint
 SHOTS ?= var/screenshots
 screenshots: $(STAMP) system-deps
 	VP_SHOTS=$(SHOTS) $(BIN)/pytest -q -p no:cacheprovider tests/web/test_pages.py \
-		tests/web/test_forms_pages.py
-	@echo "screenshots in $(SHOTS)/"
+		tests/web/test_forms_pages.py tests/web/test_map_page.py tests/web/test_accounts_page.py
+	$(BIN)/python tools/readme_screenshots.py $(SHOTS) docs/screenshots
+	@echo "screenshots in $(SHOTS)/, the README's in docs/screenshots/"
 
 $(BIN)/uv: $(STAMP)
 	$(BIN)/python -m pip install -q uv
