@@ -26,7 +26,8 @@ def shrink(source: Path, target: Path) -> int:
         raise SystemExit(f"{source}: not a picture (run the page tests with VP_SHOTS first)")
     height, width = image.shape[:2]
     if width > WIDTH:
-        image = cv2.resize(image, (WIDTH, round(height * WIDTH / width)), interpolation=cv2.INTER_AREA)
+        size = (WIDTH, round(height * WIDTH / width))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     if not cv2.imwrite(str(target), image, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
         raise SystemExit(f"{target}: could not be written")
     return target.stat().st_size
