@@ -118,12 +118,12 @@ def test_recipient_repr_hides_secret_and_url():
 
 
 def test_every_documented_condition_has_both_labels():
-    """The condition table holds exactly DESIGN.md's conditions (and alert-only ones), each
-    with a French and an English label."""
+    """The condition table holds exactly DESIGN.md's conditions (and alert-only ones, and
+    issue 14's ptz_not_home), each with a French and an English label."""
     design = (
         "unreachable auth_failed onvif_error rtsp_error no_video black frozen blurred covered "
         "moved overexposed underexposed low_fps packet_loss clock_drift device_replaced "
-        "firmware_changed config_mismatch flapping site_down monitor_isolated"
+        "firmware_changed config_mismatch flapping site_down monitor_isolated ptz_not_home"
     ).split()
     assert set(conditions.CONDITIONS) == set(design)
     for name in design:
