@@ -34,7 +34,9 @@ def pytest_unconfigure(config) -> None:
     interpreter's teardown: a whole run (not any test or folder run alone) has ended in a
     segmentation fault there, after every test passed, with native threads (PyAV, OpenCV,
     psycopg, the browser driver) still about. To be found and removed (issue 12's note)."""
-    if _EXIT_STATUS and os.environ.get("VP_TEST_NATIVE_TEARDOWN") != "1":
+    # Not in a pytest-xdist worker: the controller reads the worker's end on its channel.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if _EXIT_STATUS and not worker and os.environ.get("VP_TEST_NATIVE_TEARDOWN") != "1":
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_EXIT_STATUS[-1])
