@@ -46,7 +46,11 @@ def sim():
     cache = GopCache()
 
     async def start():
-        await cache.get(cache.key_for(camera, "sub"))
+        # Both streams encoded before the first test's request: a DESCRIBE waits for its
+        # stream's first loop, and encoding the main one under a loaded machine (other test
+        # workers) can take longer than a probe's 5 s deadline.
+        for stream in ("main", "sub"):
+            await cache.get(cache.key_for(camera, stream))
         server = RtspServer(camera, cache, auth="both")
         await server.start()
         runner = web.AppRunner(create_onvif_app(camera, lambda: jpeg), shutdown_timeout=0.5)
