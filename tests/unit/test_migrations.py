@@ -70,3 +70,22 @@ def test_open_camera_incidents_start_from_the_recorded_camera_state(tmp_path):
             )
         ).all()
     assert [tuple(row) for row in rows] == [("done", None, None), ("open", "down", since[0])]
+
+
+def test_upgrade_says_nothing_alarming_and_keeps_the_code_index(tmp_path):
+    """A new user's first `db upgrade` (or `make demo`) prints no SQLAlchemy warning, and the
+    case-insensitive unique index on camera codes survives every batch migration on SQLite."""
+    import warnings
+
+    from sqlalchemy import text
+
+    from vp_monitor.db import make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'quiet.db'}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        upgrade(engine)
+    assert [str(w.message) for w in caught] == []
+    with engine.connect() as connection:  # the inspector cannot reflect an expression index
+        indexes = connection.scalars(text("SELECT name FROM sqlite_master WHERE type = 'index'"))
+        assert "uq_camera_code_lower" in set(indexes)
