@@ -235,16 +235,32 @@ def ensure_schema(engine: Engine) -> None:
         upgrade(engine)
 
 
-def insert_ignoring_duplicates(session: Session, model: type):
-    """INSERT that skips rows another writer inserted meanwhile (unique or primary key)."""
+def _dialect_insert(session: Session, model: type):
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     else:
-        return insert(model)
-    return dialect_insert(model).on_conflict_do_nothing()
+        return None
+    return dialect_insert(model)
+
+
+def insert_ignoring_duplicates(session: Session, model: type):
+    """INSERT that skips rows another writer inserted meanwhile (unique or primary key)."""
+    statement = _dialect_insert(session, model)
+    return insert(model) if statement is None else statement.on_conflict_do_nothing()
+
+
+def insert_or_replace(
+    session: Session, model: type, key: tuple[str, ...], columns: tuple[str, ...]
+):
+    """INSERT whose rows replace `columns` of the row already there with the same `key`."""
+    statement = _dialect_insert(session, model)
+    if statement is None:
+        raise NotImplementedError(f"no upsert on {session.get_bind().dialect.name}")
+    replaced = {name: statement.excluded[name] for name in columns}
+    return statement.on_conflict_do_update(index_elements=list(key), set_=replaced)
 
 
 def observed_until(end: datetime, now: datetime | None = None) -> datetime:

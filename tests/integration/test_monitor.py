@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import aiohttp
+import cv2
+import numpy as np
 import pytest
 from ports import free_port
 from sqlalchemy import func, select
@@ -19,7 +21,7 @@ from vp_monitor.db import session_factory, transaction
 from vp_monitor.monitor.engine import Monitor
 from vp_monitor.monitor.evaluator import TierResult
 from vp_monitor.monitor.events import CameraChange
-from vp_monitor.monitor.models import CameraStatus, CheckRecord
+from vp_monitor.monitor.models import CameraStatus, CameraThumbnail, CheckRecord
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.probes.base import ProbeSettings
 from vp_monitor.registry.models import Camera, Municipality, Site
@@ -234,6 +236,14 @@ async def test_a_camera_is_ok_only_once_its_picture_was_checked(
     first_ok = [state for _, state in healthy_rows].index("ok")
     assert "stream" in [tier for tier, _ in healthy_rows[: first_ok + 1]], healthy_rows
     assert {state for _, state in healthy_rows[:first_ok]} <= {"unknown"}, healthy_rows
+    # The wall's tile shows what the last stream check decoded, small: black for the black one.
+    with transaction(session_factory(engine)) as session:
+        pictures = {t.camera_id: t.jpeg for t in session.scalars(select(CameraThumbnail))}
+    assert set(pictures) == {ids[healthy.code], ids[black.code]}
+    seen = {code: cv2.imdecode(np.frombuffer(pictures[ids[code]], np.uint8), cv2.IMREAD_GRAYSCALE)
+            for code in (healthy.code, black.code)}  # fmt: skip
+    assert {image.shape[1] for image in seen.values()} == {320}
+    assert seen[black.code].mean() < 20 < seen[healthy.code].mean()
 
 
 async def _slow_or_broken(tier, target, settings, references, vision) -> TierResult:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from two_towns import CAMERA_PASSWORD, T0, TWO_TOWNS, WEBHOOK_SECRET
+from two_towns import CAMERA_PASSWORD, T0, TWO_TOWNS, WEBHOOK_SECRET, jpeg
 
 from vp_monitor.alerts.models import OutboxEvent
 from vp_monitor.db import session_factory, transaction
@@ -133,6 +133,23 @@ async def test_incident_detail_masks_recipients_and_links_its_evidence(api, vp_a
     assert (await evidence.read())[:2] == b"\xff\xd8"
     for path in (f"/api/v1/incidents/{BB_INCIDENT}", f"/api/v1/incidents/{BB_INCIDENT}/evidence"):
         assert (await api.get(path, headers=as_("versailles"))).status == 404
+
+
+async def test_a_cameras_thumbnail_is_its_latest_checked_picture(api):
+    """The wall's tile picture: the latest picture a check decoded, else the day reference in
+    force; within the caller's scope; `seen` only passes a browser's cache."""
+    checked, unchecked = reversed(TWO_TOWNS["boulogne"]["cameras"])
+    for code, expected in ((checked, jpeg(200)), (unchecked, jpeg(120))):
+        for query in ("", "?seen=1733140000000"):
+            response = await api.get(f"/api/v1/cameras/{code}/thumbnail{query}",
+                                     headers=as_("boulogne"))  # fmt: skip
+            assert response.status == 200 and response.content_type == "image/jpeg"
+            assert await response.read() == expected
+        other = await api.get(f"/api/v1/cameras/{code}/thumbnail", headers=as_("versailles"))
+        assert other.status == 404
+    response = await api.get(f"/api/v1/cameras/{checked}/thumbnail?seen=later",
+                             headers=as_("boulogne"))  # fmt: skip
+    assert response.status == 422 and (await response.json())["field"] == "seen"
 
 
 async def test_acknowledge_own_incident_audited_once(api, vp_app):

@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 # SQLite only: what the pages and the schema show does not depend on the database, whose
@@ -476,7 +478,7 @@ async def test_tile_turns_red_from_the_event_stream(api, vp_app):
     from sqlalchemy import select
 
     from vp_monitor.db import session_factory, transaction, utcnow
-    from vp_monitor.monitor.models import CameraStatus
+    from vp_monitor.monitor.models import CameraStatus, CameraThumbnail
     from vp_monitor.registry.models import Camera
 
     events = pytest.importorskip("vp_monitor.events.record")
@@ -491,6 +493,9 @@ async def test_tile_turns_red_from_the_event_stream(api, vp_app):
                       "in_maintenance": False}  # as CameraChange.event_payload  # fmt: skip
             events.record_event(session, events.CAMERA_STATE, at=utcnow(),
                                 camera_id=camera.id, **change)  # fmt: skip
+            # The black picture of that check, as the monitor keeps it (320 px wide).
+            black = cv2.imencode(".jpg", np.zeros((180, 320, 3), np.uint8))[1].tobytes()
+            session.get(CameraThumbnail, camera.id).jpeg = black
 
     async with browser(api, "operator") as b:
         await b.open("/")
@@ -502,3 +507,8 @@ async def test_tile_turns_red_from_the_event_stream(api, vp_app):
         assert time.monotonic() - written < 2.0
         assert "image noire" in await tile.inner_text()
         assert await b.page.text_content('[data-count="degraded"]') == "1"
+        # Its picture is the check's: the tile's thumbnail was fetched again (the fixture's
+        # was 160 px wide, the monitor's black one 320).
+        await b.page.wait_for_function(
+            "() => { const img = document.querySelector('.tile[data-camera=\"BB-002\"] img');"
+            " return img.complete && img.naturalWidth === 320; }", timeout=2000)  # fmt: skip

@@ -15,7 +15,7 @@ import numpy as np
 from vp_monitor.accounts.principal import Principal
 from vp_monitor.alerts.models import Incident
 from vp_monitor.db import session_factory, transaction
-from vp_monitor.monitor.models import CameraStatus, CheckRecord
+from vp_monitor.monitor.models import CameraStatus, CameraThumbnail, CheckRecord
 from vp_monitor.registry.models import ReferenceImage
 from vp_monitor.registry.schemas import (
     CameraInput,
@@ -125,6 +125,7 @@ def load_two_towns(app: App) -> None:
                          camera_state_since=T0),
                 ReferenceImage(camera_id=first.id, jpeg=jpeg(120 + index), width=160,
                                height=90, approved_by="fixture"),
+                CameraThumbnail(camera_id=second.id, taken_at=T0, jpeg=jpeg(200 + index)),
             ])  # fmt: skip
             for camera, state in ((first, "down"), (second, "ok")):
                 session.add(CheckRecord(camera_id=camera.id, at=T0, tier="full", state=state,

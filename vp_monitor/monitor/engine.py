@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from vp_monitor import metrics
 from vp_monitor.alerts.incidents import OpenIncidents, record_change
 from vp_monitor.alerts.settings import AlertSettings
-from vp_monitor.db import session_factory, transaction, utcnow
+from vp_monitor.db import insert_or_replace, session_factory, transaction, utcnow
 from vp_monitor.events.feed import prune_events
 from vp_monitor.events.record import CAMERA_STATE, record_event
 from vp_monitor.monitor import nodes, planner, provisional
@@ -38,7 +38,7 @@ from vp_monitor.monitor.evaluator import (
     watched,
 )
 from vp_monitor.monitor.events import CameraChange
-from vp_monitor.monitor.models import CameraStatus, CheckRecord
+from vp_monitor.monitor.models import CameraStatus, CameraThumbnail, CheckRecord
 from vp_monitor.monitor.runner import CheckFunction, Job, Runner, supervise
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.probes.base import ProbeSettings, ProbeTarget, camera_target
@@ -399,6 +399,7 @@ class Monitor:
         statuses = locked_statuses(session, watched_ids, now)
         open_now: OpenIncidents | None = None
         changes, history, done, learning = [], [], [], []
+        thumbnails: dict[int, dict[str, Any]] = {}  # one per camera: the batch's newest
         for job, result in batch:
             camera, retry = cameras.get(job.claim.camera_id), None
             if watched(camera):  # else retired while its check ran: the planner unschedules it
@@ -419,11 +420,18 @@ class Monitor:
                     record_change(session, change, self.alert_settings)
                     open_now = None  # what it did may concern the next results: load again
                 changes.append((job.target.camera, change))
+                if result.thumbnail_jpeg:
+                    thumbnails[camera.id] = dict(camera_id=camera.id, taken_at=now,
+                                                 jpeg=result.thumbnail_jpeg)  # fmt: skip
                 if change.confirming and self.settings.retry_s:
                     retry = self.settings.retry_s
             done.append(planner.Done(job.claim, result.overran, retry))
         if history:
             session.execute(insert(CheckRecord), history)
+        if thumbnails:
+            replace_thumbnail = insert_or_replace(session, CameraThumbnail, ("camera_id",),
+                                                  ("taken_at", "jpeg"))  # fmt: skip
+            session.execute(replace_thumbnail, list(thumbnails.values()))
         provisional.learn(session, learning, self.settings, now)
         planner.finish_all(session, done, now)
         return changes

@@ -108,3 +108,17 @@ class ReferenceCandidate(Base):
     jpeg: Mapped[bytes] = mapped_column(LargeBinary)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
+
+
+class CameraThumbnail(Base):
+    """The latest picture a check decoded from a camera, small (the status wall's tile): one
+    row per camera, replaced by each stream check that decoded a frame, so it stays bounded.
+    In the database, not on a node's disk, so that a web node shows what any poller saw."""
+
+    __tablename__ = "camera_thumbnail"
+
+    camera_id: Mapped[int] = mapped_column(
+        ForeignKey("camera.id", ondelete="CASCADE"), primary_key=True
+    )
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the check's start
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)

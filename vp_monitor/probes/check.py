@@ -24,6 +24,9 @@ from vp_monitor.probes.tiers import (
 )
 
 EVIDENCE_JPEG_QUALITY = 85
+# The status wall's tiles are 160 px wide: twice that for sharp screens, ~10 kB a picture.
+THUMBNAIL_WIDTH = 320
+THUMBNAIL_JPEG_QUALITY = 70
 
 
 def decode_reference(data: bytes | np.ndarray | None) -> np.ndarray | None:
@@ -72,7 +75,7 @@ async def run_tier(
     conditions = tier_conditions(spec, probes, video_ok)
     for name, result in probes.items():
         record_probe_failures(name, result.conditions)
-    analysis, evidence, period, unjudged = {}, None, None, frozenset()
+    analysis, evidence, thumbnail, period, unjudged = {}, None, None, None, frozenset()
     if frames and spec.analyses_picture:
         current, previous = frames[-1], (frames[0] if len(frames) > 1 else None)
         period = _period(current, vision_settings)
@@ -83,7 +86,8 @@ async def run_tier(
         )  # fmt: skip
         conditions |= found.conditions
         record_probe_failures("picture", found.conditions)
-        analysis, evidence = found.metrics, _jpeg(current)
+        analysis = found.metrics
+        evidence, thumbnail = await asyncio.to_thread(_pictures, current)
         if reference is None:
             unjudged = NEEDS_REFERENCE
         if "ptz" in kinds:  # say whether its view was judged against a preset's reference
@@ -95,7 +99,7 @@ async def run_tier(
     return TierResult(
         tier, conditions, observed,
         video_ok, metrics | analysis, {"probes": {n: r.to_json() for n, r in probes.items()}},
-        evidence_jpeg=evidence, clock_offset_s=_clock_offset(probes),
+        evidence_jpeg=evidence, thumbnail_jpeg=thumbnail, clock_offset_s=_clock_offset(probes),
         camera=target.camera, probes=probes, analysis=analysis, period=period,
     )  # fmt: skip
 
@@ -149,6 +153,17 @@ def _reference(
     return decode_reference(references.get(reference_key(period, preset)))
 
 
-def _jpeg(frame: np.ndarray) -> bytes | None:
-    ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, EVIDENCE_JPEG_QUALITY])
+def _jpeg(frame: np.ndarray, quality: int = EVIDENCE_JPEG_QUALITY) -> bytes | None:
+    ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return data.tobytes() if ok else None
+
+
+def _pictures(frame: np.ndarray) -> tuple[bytes | None, bytes | None]:
+    """The frame as evidence, and at the wall's tile width (never enlarged) as its thumbnail;
+    off the event loop, as the analysis (a few milliseconds of encoding)."""
+    height, width = frame.shape[:2]
+    small = frame
+    if width > THUMBNAIL_WIDTH:
+        size = (THUMBNAIL_WIDTH, max(1, round(height * THUMBNAIL_WIDTH / width)))
+        small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    return _jpeg(frame), _jpeg(small, THUMBNAIL_JPEG_QUALITY)

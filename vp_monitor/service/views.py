@@ -71,6 +71,18 @@ def reference_jpeg(session: Session, scope: Scope, code: str, kind: str) -> byte
     return found.jpeg
 
 
+def thumbnail_jpeg(session: Session, scope: Scope, code: str) -> bytes:
+    """The latest picture the camera's checks decoded, small (the wall's tile); until a check
+    decoded one, its day reference in force; else NotFound."""
+    from vp_monitor.monitor.models import CameraThumbnail
+
+    camera = find_camera(session, scope, code)
+    thumbnail = session.get(CameraThumbnail, camera.id)
+    if thumbnail is not None:
+        return thumbnail.jpeg
+    return reference_jpeg(session, scope, camera.code, "day")
+
+
 def reference_status(session: Session, camera_id: int) -> dict[str, str]:
     """Per kind (day, night) of the camera's references in force: approved or provisional."""
     from vp_monitor.registry.service import references_in_force

@@ -415,6 +415,23 @@ async def get_camera_reference(call: Call) -> web.Response:
     return jpeg_response(jpeg)
 
 
+class ThumbnailQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seen: int | None = Field(
+        None, ge=0, description="Any number: a new one asks past a browser's cached picture "
+        "(the wall sends the time of a state change).",
+    )  # fmt: skip
+
+
+async def get_camera_thumbnail(call: Call) -> web.Response:
+    """The latest picture the monitor decoded from the camera, small (JPEG)."""
+    jpeg = await call.app.in_registry(
+        lambda registry: views.thumbnail_jpeg(registry.session, call.scope, call.path("code"))
+    )
+    return jpeg_response(jpeg)
+
+
 async def get_incident_evidence(call: Call) -> web.Response:
     """The frame kept as an incident's evidence (JPEG)."""
     jpeg = await call.app.in_registry(
@@ -452,6 +469,10 @@ ROUTES = [
     Route("GET", "/api/v1/cameras/{code}/references/{kind}", get_camera_reference,
           EVERYONE, "The camera's day or night reference image in force (JPEG)",
           response=bytes, media_type=JPEG, tags=PICTURES),
+    Route("GET", "/api/v1/cameras/{code}/thumbnail", get_camera_thumbnail, EVERYONE,
+          "The latest picture the monitor's checks decoded, 320 px wide (JPEG; the day "
+          "reference until a check decoded one)", query=ThumbnailQuery, response=bytes,
+          media_type=JPEG, tags=PICTURES),
     Route("GET", "/api/v1/incidents/{incident_id}/evidence", get_incident_evidence, EVERYONE,
           "An incident's evidence frame (JPEG)", response=bytes, media_type=JPEG,
           tags=PICTURES),

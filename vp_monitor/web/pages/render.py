@@ -24,6 +24,7 @@ TEMPLATES = "templates"
 IMAGE_URLS = {
     "reference": "/api/v1/cameras/{code}/references/{kind}",
     "latest": "/api/v1/cameras/{code}/frame",
+    "thumbnail": "/api/v1/cameras/{code}/thumbnail",
     "evidence": "/api/v1/incidents/{id}/evidence",
 }
 EVENTS_URL = "/api/v1/events"

@@ -43,6 +43,9 @@
     if (conditions && Array.isArray(event.conditions)) {
       conditions.textContent = event.conditions.map(function (name) { return vp.word("condition." + name); }).join(", ");
     }
+    // The picture of the check that changed it (a black camera's tile turns black too).
+    const picture = tile.querySelector("img");
+    if (picture) picture.src = picture.src.split("?")[0] + "?seen=" + Date.now();
     bumpCount(before, -1);
     bumpCount(event.state, 1);
     return true;
