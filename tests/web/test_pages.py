@@ -111,6 +111,27 @@ async def test_wall_shows_counts_and_tiles_worst_first(api):
         assert await b.csp_violations() == []
 
 
+async def test_header_holds_on_one_line_for_every_role(api):
+    """On a 1280-px laptop screen the header (links, who is signed in, sign-out) is one line
+    for the role with the most links as for the one with the fewest; the name and role are
+    said, the sign-out button stays at the right."""
+    for who, name, role in (("admin", "alice.admin", "administration"),
+                            ("operator", "olga.op", "opérateur")):  # fmt: skip
+        async with browser(api, who) as b:
+            await b.open("/")
+            await b.shot(f"header-{who}")
+            header = await b.page.locator("header.top").bounding_box()
+            logout = await b.page.locator("#logout").bounding_box()
+            brand = await b.page.locator("header.top .brand").bounding_box()
+            assert header["height"] < 64, (who, header)
+            assert (
+                abs((logout["y"] + logout["height"] / 2) - (brand["y"] + brand["height"] / 2)) < 8
+            )
+            assert logout["x"] + logout["width"] > 1280 - 40
+            said = await b.page.locator("header.top .who").inner_text()
+            assert name in said and role in said
+
+
 async def test_wall_filters_by_municipality_state_and_text(api):
     """The filter form narrows the tiles; the counts stay those of the caller's scope."""
     async with browser(api, "operator") as b:

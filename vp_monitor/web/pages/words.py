@@ -19,7 +19,7 @@ WORDS: dict[str, dict[Language, str]] = {
     "app.name": {"fr": "Supervision vidéoprotection", "en": "Video-protection monitor"},
     "nav.wall": {"fr": "Mur d'état", "en": "Status wall"},
     "nav.incidents": {"fr": "Incidents", "en": "Incidents"},
-    "nav.signed_in": {"fr": "Connecté : {name} ({role})", "en": "Signed in: {name} ({role})"},
+    "nav.signed_in": {"fr": "Compte connecté", "en": "Signed-in account"},
     "nav.logout": {"fr": "Se déconnecter", "en": "Sign out"},
     "nav.skip": {"fr": "Aller au contenu", "en": "Skip to content"},
     "login.title": {"fr": "Connexion", "en": "Sign in"},
