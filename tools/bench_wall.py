@@ -6,8 +6,8 @@ an operator, with 10,000 registered cameras behind `vp-monitor serve --role web`
 
 Per backend (a temporary SQLite file; with --postgres also a scratch database it creates and
 drops): tools/bench_lists.py's fleet (20 municipalities, 500 sites, ~3 % down, ~5 % degraded,
-an open incident per down camera), an operator account made by `vp-monitor user add`, then `vp-
-monitor serve --role web` on a free loopback port. Chromium signs in through the login form,
+an open incident per down camera), an operator account made by `vp-monitor user add`, then
+`vp-monitor serve --role web` on a free loopback port. Chromium signs in through the login form,
 then opens `/` once to warm up and `--repeat` times with picture requests refused (the
 thumbnails load lazily and are left out of the figures, as the issue says), and reads the
 Navigation Timing entry: first byte (responseStart - requestStart, the server's time to answer)
