@@ -21,7 +21,7 @@ PASSWORD = "Mairie-Passw0rd-2026"
 
 
 def user_section(b, name: str):
-    return b.page.locator(f'section.account[data-user="{name}"]')
+    return b.page.locator(f'details.account[data-user="{name}"]')
 
 
 async def submit_and_reload(b, form) -> None:
@@ -42,6 +42,11 @@ async def test_admin_manages_an_account_and_its_token(signed_api):
         rows = await b.page.eval_on_selector_all(
             "table.accounts tbody tr", "rows => rows.map(r => r.dataset.user)")  # fmt: skip
         assert rows == sorted(p.name for p in PRINCIPALS.values())
+        opened = "ds => ds.filter(d => d.open).map(d => d.dataset.user)"
+        assert await b.page.eval_on_selector_all("details.account", opened) == []  # folded
+        await b.page.click('table.accounts a[href="#user-olga.op"]')  # the table's link opens it
+        assert await b.page.eval_on_selector_all("details.account", opened) == ["olga.op"]
+        assert await user_section(b, "olga.op").locator("form.account-update").is_visible()
 
         add = b.page.locator("#account-add")
         await add.locator("[name=name]").fill("mia.ville")
@@ -56,6 +61,8 @@ async def test_admin_manages_an_account_and_its_token(signed_api):
         assert (await row.inner_text()).split("\t")[1:5] == [
             "commune", "92012", "anglais", "actif"]  # fmt: skip
 
+        # The reload after adding shows the new account, open, and only it.
+        assert await b.page.eval_on_selector_all("details.account", opened) == ["mia.ville"]
         section = user_section(b, "mia.ville")
         create = section.locator("form.token-create")
         await create.locator("[name=name]").fill("export-nuit")

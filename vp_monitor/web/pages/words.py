@@ -239,6 +239,7 @@ WORDS: dict[str, dict[Language, str]] = {
     "nav.accounts": {"fr": "Comptes", "en": "Accounts"},
     "accounts.title": {"fr": "Comptes", "en": "Accounts"},
     "accounts.users": {"fr": "Comptes, rôles et périmètres", "en": "Accounts, roles and scopes"},
+    "accounts.role": {"fr": "Rôle", "en": "Role"},
     "accounts.scope": {"fr": "Périmètre", "en": "Scope"},
     "accounts.everything": {"fr": "tout le parc", "en": "the whole fleet"},
     "accounts.language": {"fr": "Langue", "en": "Language"},

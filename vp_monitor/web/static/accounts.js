@@ -1,7 +1,24 @@
 // The accounts page: each form is sent to the accounts API as JSON (with the CSRF token,
 // window.vp.api), then the page reloads; a new token is shown once instead, until closed.
+// Each account is folded; the one a link or the last action named (the address's #user-…)
+// is open, so a reload after saving shows the account just changed.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
+  function openNamed() {
+    const named = document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+    if (named && named.tagName === "DETAILS") named.open = true;
+  }
+  openNamed();
+  window.addEventListener("hashchange", openNamed);
+
+  function reloadOn(form, body) {
+    const account = form.closest("details.account");
+    const name = account ? account.dataset.user : body.name;
+    if (name && !form.classList.contains("account-remove")) window.location.hash = "user-" + name;
+    else window.history.replaceState(null, "", window.location.pathname);
+    window.location.reload();
+  }
+
   // The form's fields as the API reads them: booleans for checkboxes, lists for multiple
   // choices, blank fields left out (the API keeps what is stored, or uses its default).
   function fields(form) {
@@ -36,7 +53,7 @@ document.addEventListener("DOMContentLoaded", function () {
         return;
       }
       if (answer.data && answer.data.token) showToken(form, answer.data.token);
-      else window.location.reload();
+      else reloadOn(form, body);
     });
   }
   for (const button of document.querySelectorAll(".token-copy")) {
