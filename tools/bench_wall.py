@@ -36,6 +36,7 @@ from bench_planner import postgres_database
 from playwright.async_api import async_playwright
 from sqlalchemy import select
 
+from vp_monitor import conditions
 from vp_monitor.db import make_engine, session_factory, transaction, upgrade, utcnow
 from vp_monitor.events.record import CAMERA_STATE, record_event
 from vp_monitor.monitor.models import CameraStatus
@@ -45,6 +46,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "bench-wall-password-long"
 SECRET = "bench-wall-secret-key-0123456789abcdef"
+# A condition of each kind the wall shows: a picture fault (degraded), no video (down).
+PICTURE_FAULT = min(conditions.names(vision=True))
+OUTAGE = min(conditions.names(family="outage"))
 BARS = {"first byte": 0.200, "load event": 1.0, "change visible": 2.0}
 
 
@@ -80,10 +84,10 @@ def write_state(engine, code: str, state: str) -> None:
     with transaction(session_factory(engine)) as session:
         camera = session.scalar(select(Camera).where(Camera.code == code))
         status = session.get(CameraStatus, camera.id)
-        previous, conditions = status.state, (["black"] if state == "degraded" else ["no_video"])
-        status.state, status.conditions, status.since = state, conditions, utcnow()
+        previous, found = status.state, [PICTURE_FAULT if state == "degraded" else OUTAGE]
+        status.state, status.conditions, status.since = state, found, utcnow()
         record_event(session, CAMERA_STATE, at=utcnow(), camera_id=camera.id, state=state,
-                     previous_state=previous, conditions=conditions, opened=conditions,
+                     previous_state=previous, conditions=found, opened=found,
                      cleared=[], flapping=False, in_maintenance=False)  # fmt: skip
 
 

@@ -134,6 +134,10 @@ async def test_operator_sees_a_camera_go_black_and_acknowledges_it(tmp_path):
                 await page.locator("a", has_text="cam001").first.click()
                 await loaded(page, 'img[src*="/evidence"]')
                 await loaded(page, 'img[src*="/references/day"]')
+                # The finding in plain words, with the measures that show it; the rest folded.
+                finding = await page.locator("ul.findings li").first.inner_text()
+                assert finding.startswith("image noire — luminosité moyenne : 0"), finding
+                assert not await page.locator("details.metrics").get_attribute("open")
                 await page.fill("#incident-note", "Équipe de maintenance prévenue")
                 async with page.expect_navigation():
                     await page.click('button[value="acknowledge"]')

@@ -190,3 +190,27 @@ def test_one_table_row_is_all_a_new_condition_needs(tmp_path):
     assert [step["confirmed"] for step in control["steps"]][-1] == ["smudged"]
     assert control["labels"] == {"fr": "smudged", "en": "smudged"}
     assert control["events"] == []
+
+
+def test_each_picture_condition_is_explained_by_measures_its_check_reports():
+    """Every measure a row names to explain it has a label; every picture condition names
+    some, and frame analysis reports them when it finds the condition (a black picture against
+    a textured reference: its brightness, contrast and ratio to the reference)."""
+    import numpy as np
+
+    from vp_monitor import vision
+    from vp_monitor.texts import METRICS, Texts
+    from vp_monitor.web.pages.words import Words
+
+    for row in CONDITIONS.values():
+        assert set(row.explained_by) <= set(METRICS), row
+        assert not row.vision or row.explained_by, row
+    reference = np.random.default_rng(1).integers(0, 255, (360, 640, 3), dtype=np.uint8)
+    found = vision.analyze(np.zeros_like(reference), reference=reference)
+    assert "black" in found.conditions
+    assert set(CONDITIONS["black"].explained_by) <= set(found.metrics)
+    said = Words(Texts("fr")).explain("black", found.metrics | {"sharpness": 0.0})
+    assert (
+        said == "luminosité moyenne : 0 ; contraste : 0 ; image 100 % plus sombre que la référence"
+    )
+    assert Words(Texts("en")).explain("frozen", {"mean_luma": 3.0}) == ""  # none of its own

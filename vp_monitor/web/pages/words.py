@@ -72,7 +72,10 @@ WORDS: dict[str, dict[Language, str]] = {
     "incident.notifications": {"fr": "Notifications envoyées", "en": "Notifications sent"},
     "incident.no_notification": {"fr": "Aucune notification.", "en": "No notification."},
     "incident.children": {"fr": "Caméras concernées", "en": "Cameras concerned"},
-    "incident.metrics": {"fr": "Mesures", "en": "Measures"},
+    "incident.metrics": {"fr": "Ce que la vérification a vu", "en": "What the check saw"},
+    "metrics.separator": {"fr": " ; ", "en": "; "},
+    "metrics.all": {"fr": "Toutes les mesures de la vérification ({count})",
+                    "en": "Every measure of the check ({count})"},
     "incident.act": {"fr": "Traiter l'incident", "en": "Handle the incident"},
     "incident.note": {"fr": "Note", "en": "Note"},
     "incident.acknowledge": {"fr": "Prendre en compte", "en": "Acknowledge"},
@@ -362,6 +365,12 @@ class Words:
         if name in SHARE_METRICS:
             return self("metric.share", label=texts.metric(name), pct=round(value * 100))
         return self("metric.plain", label=texts.metric(name), value=texts.number(value))
+
+    def explain(self, condition: str, metrics: dict[str, Any]) -> str:
+        """The measures that show a condition (its row's `explained_by`), in plain words."""
+        row = CONDITIONS.get(condition)
+        shown = [name for name in (row.explained_by if row else ()) if name in metrics]
+        return self("metrics.separator").join(self.metric(name, metrics[name]) for name in shown)
 
     def browser_words(self) -> dict[str, str]:
         """What the scripts show, handed to them in a data attribute."""
