@@ -171,3 +171,39 @@ async def test_failures_and_nothing_found_are_not_kept():
     await off.get_or_compute("k", counting(computed))
     await off.get_or_compute("k", counting(computed))
     assert len(computed) == 2 and len(off) == 0
+
+
+async def test_an_expired_answer_is_served_while_its_successor_is_computed():
+    """With serve_expired, callers arriving after an expiry get the answer of before at once
+    (one computation starts, the others do not wait for it) and the new one once it is ready;
+    a clear is never answered from before it; a failed computation leaves no answer."""
+    clock, computed = Clock(), []
+    cache = SharedCache(seconds=2, size=10, clock=clock, serve_expired=True)
+    release = asyncio.Event()
+
+    async def slow() -> str:
+        await release.wait()
+        computed.append("slow")
+        return f"answer {len(computed)}"
+
+    assert await cache.get_or_compute("k", counting(computed)) == "answer 1"
+    clock.now = 2.0  # expired: one computation starts, every caller meanwhile has answer 1
+    answers = [await cache.get_or_compute("k", slow) for _ in range(5)]
+    assert answers == ["answer 1"] * 5
+    release.set()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert await cache.get_or_compute("k", counting(computed)) == "answer 2"
+    assert computed == ["computed", "slow"]  # one computation for the five callers
+    cache.clear()  # a change: nobody gets an answer from before it
+    assert await cache.get_or_compute("k", counting(computed)) == "answer 3"
+
+    async def fails() -> str:
+        raise RuntimeError("database gone")
+
+    clock.now = 4.0
+    assert await cache.get_or_compute("k", fails) == "answer 3"  # the old one, meanwhile
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError):  # then the failure is not kept, nor the old answer
+        await cache.get_or_compute("k", fails)

@@ -77,7 +77,7 @@ def create_app(
     web_app[ROUTES] = routes if routes is not None else all_routes()
     web_app[AUTHENTICATE] = authenticate or _default_authenticate()
     web_app[PRINCIPALS] = SharedCache(settings.principal_cache_s, PRINCIPAL_CACHE_SIZE)
-    web_app[READ_CACHE] = SharedCache(settings.read_cache_s, READ_CACHE_SIZE)
+    web_app[READ_CACHE] = SharedCache(settings.read_cache_s, READ_CACHE_SIZE, serve_expired=True)
     for route in web_app[ROUTES]:
         web_app.router.add_route(route.method, route.path, RouteHandler(route).handle)
     web_app[OPERATIONS] = Operations.of_app(app, monitor)
