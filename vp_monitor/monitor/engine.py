@@ -231,8 +231,9 @@ class Monitor:
             released = 0  # their leases run out by themselves (lease_s), then others run them
         try:
             await self._db(self.heartbeat.leave)
-        except Exception:  # the row goes stale, then is deleted by node retention
-            log.warning("node row of %s not deleted", self.owner, exc_info=True)
+        except Exception as exc:  # the row goes stale, then is deleted by node retention
+            away = self.database.failed(exc)  # an outage is logged once, by the health state
+            log.warning("node row of %s not deleted", self.owner, exc_info=not away)
         self.db.shutdown(wait=True)
         await _close_probe_clients()
         log.info("monitor %s stopped (%d leases given back)", self.owner, released)
