@@ -112,15 +112,20 @@ def sqlite_path(url: str | URL) -> Path | None:
 
 
 def _count_database_errors(engine: Engine) -> Engine:
-    """Count every error the driver raises on this engine (vp_database_errors_total): the one
-    place all database work goes through, the monitor's, the web's and the command line's."""
+    """Count every error the driver raises on this engine (vp_database_errors_total) and note
+    an outage in the engine's health state (db_health): the one place all database work goes
+    through, the monitor's, the web's and the command line's."""
+    from vp_monitor.db_health import health_of
     from vp_monitor.metrics import record_database_error
+
+    health = health_of(engine)
 
     @event.listens_for(engine, "handle_error")
     def _count(context) -> None:
         if not context.is_pre_ping:  # a stale pooled connection, replaced at once
             error = context.sqlalchemy_exception or context.original_exception
             record_database_error(type(error).__name__)
+            health.failed(error)
 
     return engine
 

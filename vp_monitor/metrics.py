@@ -72,6 +72,12 @@ DATABASE_ERRORS = Counter(
     f"{PREFIX}database_errors", "Errors raised by the database driver, by kind.", ["error"],
     registry=REGISTRY,
 )  # fmt: skip
+DATABASE_AVAILABLE = Gauge(
+    f"{PREFIX}database_available",
+    "1 while this process can use its database, 0 during an outage (server away, disk full).",
+    registry=REGISTRY,
+)  # fmt: skip
+DATABASE_AVAILABLE.set(1)
 DELIVERY_ATTEMPTS = Counter(
     f"{PREFIX}delivery_attempts",
     "Notification delivery attempts by channel and outcome (sent, retry, failed: given up).",
@@ -139,6 +145,14 @@ def record_database_error(kind: str) -> None:
         DATABASE_ERRORS.labels(kind).inc()
     except Exception:
         log.debug("database error not counted", exc_info=True)
+
+
+def record_database_available(value: int) -> None:
+    """The database became unavailable (0) or available again (1)."""
+    try:
+        DATABASE_AVAILABLE.set(value)
+    except Exception:
+        log.debug("database availability not recorded", exc_info=True)
 
 
 def record_delivery(channel: str, outcome: str) -> None:

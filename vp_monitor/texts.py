@@ -471,6 +471,10 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": "base de données injoignable ({reason})",
         "en": "database unreachable ({reason})",
     },
+    "ready.database_unavailable": {
+        "fr": "base de données indisponible depuis {seconds} s ({kind})",
+        "en": "database unavailable for {seconds} s ({kind})",
+    },
     "ready.database_timeout": {
         "fr": "la base de données n'a pas répondu en {seconds} s",
         "en": "the database did not answer within {seconds} s",
@@ -828,6 +832,17 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
         "fr": "sqlite:///CHEMIN ou postgresql+psycopg://UTILISATEUR@HÔTE:PORT/NOM",
         "en": "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/NAME",
     },
+    "database.unavailable": {
+        "fr": "base de données {where} indisponible ({kind}) : {detail}",
+        "en": "database {where} unavailable ({kind}): {detail}",
+    },
+    "database.back": {
+        "fr": "base de données {where} de nouveau disponible après {seconds} s",
+        "en": "database {where} back after {seconds} s",
+    },
+    "database.kind.disk_full": {"fr": "disque plein", "en": "disk full"},
+    "database.kind.disk_error": {"fr": "erreur du disque", "en": "disk error"},
+    "database.kind.unreachable": {"fr": "serveur injoignable", "en": "server unreachable"},
     "database.problem": {
         "fr": "base de données {url} : {reason}",
         "en": "database {url}: {reason}",

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
 from vp_monitor.db import session_factory
+from vp_monitor.db_health import outage_kind
 from vp_monitor.events.feed import PAGE, Event, EventFeed
 from vp_monitor.events.record import CHANNEL
 from vp_monitor.monitor.runner import supervise
@@ -156,7 +157,12 @@ class EventHub:
     async def _read_forever(self) -> None:
         while True:  # reads first: started again after a crash, it catches up at once
             self.wake.clear()  # a NOTIFY arriving while reading wakes the next round
-            await self.read_new()
+            try:
+                await self.read_new()
+            except Exception as exc:
+                if outage_kind(exc) is None:
+                    raise  # a bug: supervise logs it and starts again
+                # The database is away (logged once by its health state): read next round.
             poll = SAFETY_POLL_S if self.listening else POLL_S
             try:
                 await asyncio.wait_for(self.wake.wait(), poll)
@@ -206,9 +212,11 @@ class EventHub:
             try:
                 await self._listen_on(psycopg, conninfo)
             except (psycopg.Error, OSError, TimeoutError) as exc:
-                # The reason only: the connection string holds the password.
-                log.warning("live events: LISTEN connection lost (%s); again in %g s",
-                            type(exc).__name__, pause)  # fmt: skip
+                # The reason only: the connection string holds the password. A database
+                # outage is logged once by its health state, not at every attempt.
+                level = logging.DEBUG if outage_kind(exc) else logging.WARNING
+                log.log(level, "live events: LISTEN connection lost (%s); again in %g s",
+                        type(exc).__name__, pause)  # fmt: skip
             if self.listening:  # it worked until now: try again soon, then back off
                 self.listening, pause = False, 1.0
             await asyncio.sleep(pause)

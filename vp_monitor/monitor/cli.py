@@ -54,16 +54,20 @@ def monitor_settings(context: Context) -> MonitorSettings:
 async def _beat_forever(context: Context, role: str) -> None:
     """The heartbeat of a node that runs no monitor (`--role web`)."""
     from vp_monitor.db import session_factory
+    from vp_monitor.db_health import health_of
     from vp_monitor.monitor.nodes import Heartbeat
 
     settings = monitor_settings(context)
     heartbeat = Heartbeat(session_factory(context.engine), settings.node_name(), role)
+    database = health_of(context.engine)
     try:
         while True:
             try:
                 await asyncio.to_thread(heartbeat.beat)
-            except Exception:  # the database may be away for a while: try again next time
-                log.warning("heartbeat not written", exc_info=True)
+                database.wrote()
+            except Exception as exc:  # the database may be away for a while: try again next time
+                if not database.failed(exc):  # an outage is logged once, by its health state
+                    log.warning("heartbeat not written", exc_info=True)
             await asyncio.sleep(settings.heartbeat_s)
     finally:
         with contextlib.suppress(Exception):

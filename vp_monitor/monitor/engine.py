@@ -23,6 +23,7 @@ from vp_monitor import metrics
 from vp_monitor.alerts.incidents import OpenIncidents, record_change
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import insert_or_replace, session_factory, transaction, utcnow
+from vp_monitor.db_health import health_of
 from vp_monitor.events.feed import prune_events
 from vp_monitor.events.record import CAMERA_STATE, record_event
 from vp_monitor.monitor import nodes, planner, provisional
@@ -50,12 +51,26 @@ from vp_monitor.registry.service import references_in_force
 log = logging.getLogger(__name__)
 
 WRITE_BATCH = 50  # results written in one transaction
+# Results wait here for the writers; during a database outage too, so this bounds what is kept
+# (while the database is away no new check is claimed: only those claimed before end).
 RESULT_QUEUE = 512
+# During a database outage a writer tries its batch again after this long, doubling up to the
+# maximum: the outage's end is seen within seconds, without hammering a server that restarts.
+WRITE_RETRY_S, WRITE_RETRY_MAX_S = 0.5, 2.0
 JOBS_STOP_TIMEOUT_S = 15.0  # at shutdown, how long periodic jobs under way may take to end
 # Not ready when the planner tick has not run for this many periods (and at least this long):
 # one slow tick (a busy database) is not an outage.
 TICK_LATE_AFTER_TICKS, TICK_LATE_MIN_S = 10, 60.0
 ChangeListener = Callable[[str, CameraChange], None]
+
+
+class ResultsKept(Exception):
+    """The database is away: of a batch of results, `changes` were written, `kept` were not
+    (the writer keeps them until it returns)."""
+
+    def __init__(self, changes: list[tuple[str, CameraChange]], kept: list[Any]) -> None:
+        super().__init__(f"{len(kept)} results kept: the database is away")
+        self.changes, self.kept = changes, kept
 
 
 def load_jobs(session: Session, claims: list[planner.Claim], secrets: Any = None) -> list[Job]:
@@ -145,6 +160,7 @@ class Monitor:
     ) -> None:
         self.settings = settings or MonitorSettings()
         self.factory = session_factory(engine)
+        self.database = health_of(engine)  # shared with readiness and every job on this engine
         self.owner = self.settings.node_name()
         self.secrets = secrets
         self.channel_settings = channel_settings  # None: this node sends no notifications
@@ -207,11 +223,17 @@ class Monitor:
             self.scheduler.shutdown(wait=False)
         not_run = await self.runner.stop(self.settings.stop_wait_s)
         await self._drain_results()
-        released = await self._db(self._release, not_run)
+        try:
+            released = await self._db(self._release, not_run)
+        except Exception as exc:
+            if not self.database.failed(exc):
+                raise
+            released = 0  # their leases run out by themselves (lease_s), then others run them
         try:
             await self._db(self.heartbeat.leave)
-        except Exception:  # the row goes stale, then is deleted by node retention
-            log.warning("node row of %s not deleted", self.owner, exc_info=True)
+        except Exception as exc:  # the row goes stale, then is deleted by node retention
+            away = self.database.failed(exc)  # an outage is logged once, by the health state
+            log.warning("node row of %s not deleted", self.owner, exc_info=not away)
         self.db.shutdown(wait=True)
         await _close_probe_clients()
         log.info("monitor %s stopped (%d leases given back)", self.owner, released)
@@ -245,6 +267,10 @@ class Monitor:
                     await func()
                 else:  # in a thread: database work must not hold up the event loop
                     await asyncio.get_running_loop().run_in_executor(None, func)
+            except Exception as exc:
+                if not self.database.failed(exc):
+                    raise  # a bug: the scheduler logs it
+                # The database is away (said once, by its health state): the next run tries.
             finally:
                 self.running_jobs.discard(task)
 
@@ -308,8 +334,9 @@ class Monitor:
         return None
 
     def beat(self) -> None:
-        """Write this node's heartbeat row."""
+        """Write this node's heartbeat row (a write that commits: the database is there)."""
         self.heartbeat.beat(self.checks_done)
+        self.database.wrote()
 
     # -- database work (in the executor thread) ------------------------------------------------
     async def _db(self, func: Callable[..., Any], *args: Any) -> Any:
@@ -359,7 +386,8 @@ class Monitor:
             log.info("event retention: %d old change events deleted", removed)
 
     def _record(self, batch: list[tuple[Job, TierResult]]) -> list[tuple[str, CameraChange]]:
-        """Write a batch of results in one transaction; one by one if that fails."""
+        """Write a batch of results in one transaction; one by one if that fails. ResultsKept
+        when the database is away: the writer keeps what was not written until it returns."""
         # Every writer locks status rows in camera id order (one query) and site rows in site
         # group order (see `_apply`), so concurrent writers do not deadlock; should the
         # database still break one transaction, the retry below writes its results.
@@ -368,15 +396,19 @@ class Monitor:
         try:
             with transaction(self.factory) as session:
                 return self._apply(session, batch, now)
-        except Exception:  # a bad result, or a deadlock the database broke: nothing is written
+        except Exception as exc:  # a bad result, or a deadlock the database broke
+            if self.database.failed(exc):
+                raise ResultsKept([], batch) from None
             log.warning("%d results not written together: one by one now", len(batch),
                         exc_info=True)  # fmt: skip
         changes = []
-        for item in batch:  # one camera's bad result must not lose the others
+        for number, item in enumerate(batch):  # one camera's bad result must not lose the others
             try:
                 with transaction(self.factory) as session:
                     changes += self._apply(session, [item], now)
-            except Exception:
+            except Exception as exc:
+                if self.database.failed(exc):
+                    raise ResultsKept(changes, batch[number:]) from None
                 log.exception("%s: result could not be recorded", item[0].target.camera)
         return changes
 
@@ -452,8 +484,37 @@ class Monitor:
                     self.results.task_done()
 
     async def _write(self, batch: list[tuple[Job, TierResult]]) -> None:
-        changes = await self._db(self._record, batch)
-        self.checks_done += len(batch)
+        """Write a batch; while the database is away, keep what is not written and try again
+        (results whose lease ran out meanwhile are dropped: their checks are due again)."""
+        retry_s = WRITE_RETRY_S
+        while True:
+            try:
+                changes, kept = await self._db(self._record, batch), []
+            except ResultsKept as away:
+                changes, kept = away.changes, away.kept
+            if len(kept) < len(batch):
+                self.database.wrote()
+            self.checks_done += len(batch) - len(kept)
+            self._tell(changes)
+            if not kept:
+                return
+            batch = self._unexpired(kept)
+            if not batch:
+                return
+            await asyncio.sleep(retry_s)
+            retry_s = min(2 * retry_s, WRITE_RETRY_MAX_S)
+
+    def _unexpired(self, kept: list[tuple[Job, TierResult]]) -> list[tuple[Job, TierResult]]:
+        """The kept results whose lease still holds: writing the others could overwrite what
+        another node saw since it took their checks over."""
+        now = utcnow()
+        fresh = [item for item in kept if item[0].claim.lease_expires_at > now]
+        if len(fresh) < len(kept):
+            log.warning("%d results dropped: their lease ran out while the database was away "
+                        "(the checks run again)", len(kept) - len(fresh))  # fmt: skip
+        return fresh
+
+    def _tell(self, changes: list[tuple[str, CameraChange]]) -> None:
         for code, change in changes:
             for listener in self.listeners:
                 try:

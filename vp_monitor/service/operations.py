@@ -27,6 +27,7 @@ from vp_monitor import metrics
 from vp_monitor.alerts.models import Delivery, OutboxEvent
 from vp_monitor.conditions import STATE_NAMES
 from vp_monitor.db import session_factory, utcnow
+from vp_monitor.db_health import health_of, outage_kind
 from vp_monitor.probes.capture import current_decoder_pool
 from vp_monitor.probes.tiers import TIERS
 from vp_monitor.registry.models import Camera, Contact, ContactChannel, Lifecycle, Municipality
@@ -210,8 +211,9 @@ class FleetCollector:
             return pending.result(timeout=self.timeout_s), True
         except TimeoutError:
             log.warning("fleet figures: the database did not answer within %g s", self.timeout_s)
-        except Exception as exc:  # the database is away: the driver's error is counted
-            log.warning("fleet figures not read: %s", type(exc).__name__)
+        except Exception as exc:  # the driver's error is counted; an outage logged once
+            if outage_kind(exc) is None:
+                log.warning("fleet figures not read: %s", type(exc).__name__)
         return self.figures, False
 
     def _read(self) -> FleetFigures:
@@ -308,16 +310,20 @@ class Operations:
             if self.probing is None or self.probing.done():
                 self.probing = self.probe.submit(select_one, self.engine)
             probing = self.probing
+        health = health_of(self.engine)
         try:
             async with asyncio.timeout(self.ready_timeout_s):
                 await asyncio.wrap_future(probing)
         except TimeoutError:
             return [Message("ready.database_timeout", seconds=f"{self.ready_timeout_s:g}")]
         except Exception as exc:  # the driver's text may name the server: the kind only
-            log.warning("readiness: database unreachable: %s", type(exc).__name__)
+            if not health.failed(exc):  # an outage is logged once, by the health state
+                log.warning("readiness: database unreachable: %s", type(exc).__name__)
             reason = type(getattr(exc, "orig", None) or exc).__name__
             return [Message("ready.database_unreachable", reason=reason)]
-        return []
+        # It answers reads; writes may still fail (a full disk) until one commits again.
+        problem = health.problem()
+        return [problem] if problem is not None else []
 
     def _monitor_problems(self) -> list[Message]:
         monitor = self.monitor
