@@ -34,3 +34,36 @@ async def test_metrics_health_and_readiness(api, tmp_path):
     body = await response.json()
     assert response.status == 503 and body["ready"] is False
     assert body["reasons"] == ["base de données injoignable (OperationalError)"]
+
+
+async def test_nodes_are_listed_as_the_command_lists_them(api, vp_app):
+    """GET /api/v1/nodes: each serve node's heartbeat row with its status, the same records
+    as `vp-monitor nodes --json`; for the supervision centre's roles only."""
+    import json
+    from datetime import timedelta
+
+    from click.testing import CliRunner
+
+    from vp_monitor.cli import main
+    from vp_monitor.db import session_factory, transaction, utcnow
+    from vp_monitor.monitor.nodes import Heartbeat, Node
+
+    factory = session_factory(vp_app.engine)
+    Heartbeat(factory, "node-a", "all").beat()
+    Heartbeat(factory, "node-old", "poller").beat()
+    with transaction(factory) as session:
+        session.get(Node, "node-old").last_seen_at = utcnow() - timedelta(hours=2)
+    response = await api.get("/api/v1/nodes", headers={"X-Test-As": "operator"})
+    assert response.status == 200
+    served = await response.json()
+    assert [(n["id"], n["role"], n["status"]) for n in served] == [
+        ("node-a", "all", "live"), ("node-old", "poller", "stale")]  # fmt: skip
+    url = vp_app.settings.database_url
+    printed = CliRunner().invoke(main, ["--database-url", url, "nodes", "--json"]).output
+    as_printed = {n["id"]: {k: v for k, v in n.items() if k != "seen_ago_s"}
+                  for n in json.loads(printed)}  # fmt: skip
+    assert {n["id"]: {k: v for k, v in n.items() if k != "seen_ago_s"} for n in served} == (
+        as_printed
+    )
+    for caller in ("boulogne", "acme"):
+        assert (await api.get("/api/v1/nodes", headers={"X-Test-As": caller})).status == 403

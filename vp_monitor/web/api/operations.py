@@ -1,9 +1,12 @@
 """`/metrics`, `/healthz` and `/readyz`: what Prometheus, a load balancer and a supervisor
-ask of one process. Their answers come from `service.operations.Operations`, which the
-application holds under `OPERATIONS` (web/keys.py) with the monitor this process runs, if any.
+ask of one process; `/api/v1/nodes`: the serve nodes sharing the database (`vp-monitor
+nodes`). The first three answer from `service.operations.Operations`, which the application
+holds under `OPERATIONS` (web/keys.py) with the monitor this process runs, if any.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from aiohttp import web
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
@@ -31,6 +34,33 @@ class Readiness(BaseModel):
     reasons: list[str]
 
 
+class NodeOut(BaseModel):
+    """One serve node's heartbeat row, as `vp-monitor nodes --json` prints it."""
+
+    id: str
+    host: str
+    pid: int
+    version: str
+    role: str
+    status: Literal["live", "stale"]
+    started_at: str
+    last_seen_at: str
+    seen_ago_s: float
+    checks_per_minute: float
+
+
+async def list_nodes(call: Call) -> list[NodeOut]:
+    """The nodes sharing this database, oldest first: live, or stale when not seen lately."""
+    from vp_monitor.db import utcnow
+    from vp_monitor.monitor.nodes import node_records
+
+    stale_s = call.app.settings.monitor.node_stale_s
+    records = await call.app.in_registry(
+        lambda registry: node_records(registry.session, utcnow(), stale_s)
+    )
+    return [NodeOut(**record) for record in records]
+
+
 async def metrics(call: Call) -> web.Response:
     """The Prometheus exposition: this process's counters and the fleet figures (every
     municipality's: the supervision centre's roles only)."""
@@ -55,6 +85,9 @@ async def readyz(call: Call) -> Readiness | web.Response:
 
 
 ROUTES = [
+    Route("GET", "/api/v1/nodes", list_nodes, OPERATORS,
+          "The serve nodes sharing the database: live, or stale when not seen lately",
+          response=list[NodeOut], tags=("operations",)),
     Route("GET", "/metrics", metrics, OPERATORS, "Prometheus metrics (text format 0.0.4)",
           media_type=EXPOSITION_TYPE, tags=("operations",)),
     Route("GET", "/healthz", healthz, PUBLIC, "The process is up", response=Health,
