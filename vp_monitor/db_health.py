@@ -29,7 +29,7 @@ from vp_monitor.texts import Message
 log = logging.getLogger(__name__)
 
 # The kinds of outage (catalogue keys database.kind.*).
-DISK_FULL, DISK_ERROR, UNREACHABLE = "disk_full", "disk_error", "unreachable"
+DISK_FULL, DISK_ERROR, SERVER_GONE = "disk_full", "disk_error", "server_gone"
 # SQLite result codes (extended codes start with these names) that mean the file is unusable.
 _SQLITE_KINDS = {"SQLITE_FULL": DISK_FULL, "SQLITE_IOERR": DISK_ERROR,
                  "SQLITE_CANTOPEN": DISK_ERROR}  # fmt: skip
@@ -44,7 +44,7 @@ _CHAIN_DEPTH = 8  # how many causes are followed to find the driver's error
 
 
 def outage_kind(exc: BaseException) -> str | None:
-    """The kind of outage `exc` reports (DISK_FULL, DISK_ERROR, UNREACHABLE), or None when it is
+    """The kind of outage `exc` reports (DISK_FULL, DISK_ERROR, SERVER_GONE), or None when it is
     not one (an error of one statement: its caller handles it)."""
     seen: BaseException | None = exc
     for _ in range(_CHAIN_DEPTH):
@@ -59,9 +59,9 @@ def outage_kind(exc: BaseException) -> str | None:
 
 def _kind_of(error: BaseException) -> str | None:
     if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return UNREACHABLE  # SQLAlchemy saw the connection drop
+        return SERVER_GONE  # SQLAlchemy saw the connection drop
     if isinstance(error, DisconnectionError):
-        return UNREACHABLE
+        return SERVER_GONE
     if isinstance(error, sqlite3.Error):
         name = getattr(error, "sqlite_errorname", "") or ""
         for prefix, kind in _SQLITE_KINDS.items():
@@ -74,7 +74,7 @@ def _kind_of(error: BaseException) -> str | None:
     if isinstance(error, OperationalError | InterfaceError) and not isinstance(
         error.orig, sqlite3.Error
     ):
-        return None if _is_psycopg(error.orig) else UNREACHABLE  # another driver: by class
+        return None if _is_psycopg(error.orig) else SERVER_GONE  # another driver: by class
     return None
 
 
@@ -89,10 +89,10 @@ def _psycopg_kind(error: BaseException) -> str | None:
     if state == "53100":
         return DISK_FULL
     if state is not None:
-        return UNREACHABLE if state[:2] in ("08", "53") or state in _PG_SHUTDOWN else None
+        return SERVER_GONE if state[:2] in ("08", "53") or state in _PG_SHUTDOWN else None
     # No SQLSTATE: the client library's own error (connection refused, lost, closed).
     client_side = isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
-    return UNREACHABLE if client_side else None
+    return SERVER_GONE if client_side else None
 
 
 def _detail(exc: BaseException, password: str | None) -> str:

@@ -842,7 +842,7 @@ MESSAGES: dict[str, dict[Language, Entry]] = {
     },
     "database.kind.disk_full": {"fr": "disque plein", "en": "disk full"},
     "database.kind.disk_error": {"fr": "erreur du disque", "en": "disk error"},
-    "database.kind.unreachable": {"fr": "serveur injoignable", "en": "server unreachable"},
+    "database.kind.server_gone": {"fr": "serveur injoignable", "en": "server unreachable"},
     "database.problem": {
         "fr": "base de données {url} : {reason}",
         "en": "database {url}: {reason}",

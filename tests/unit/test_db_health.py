@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from vp_monitor.db import make_engine
-from vp_monitor.db_health import DISK_ERROR, UNREACHABLE, health_of, outage_kind
+from vp_monitor.db_health import DISK_ERROR, SERVER_GONE, health_of, outage_kind
 from vp_monitor.texts import Texts
 
 
@@ -28,7 +28,7 @@ def test_outages_are_told_from_errors_of_one_statement(tmp_path):
     missing = make_engine(f"sqlite:///{tmp_path}/missing/vp.db")
     fine = make_engine(f"sqlite:///{tmp_path}/vp.db")
     try:
-        assert outage_kind(error_of(refused)) == UNREACHABLE
+        assert outage_kind(error_of(refused)) == SERVER_GONE
         assert outage_kind(error_of(missing)) == DISK_ERROR
         assert outage_kind(error_of(fine, "SELECT * FROM no_such_table")) is None
         assert outage_kind(error_of(fine, "SELEC 1")) is None
@@ -40,7 +40,7 @@ def test_outages_are_told_from_errors_of_one_statement(tmp_path):
         try:  # wrapped in another exception: the cause is followed
             raise RuntimeError("job failed") from error_of(refused)
         except RuntimeError as wrapped:
-            assert outage_kind(wrapped) == UNREACHABLE
+            assert outage_kind(wrapped) == SERVER_GONE
     finally:
         for engine in (refused, missing, fine):
             engine.dispose()
