@@ -68,6 +68,11 @@ def cpu_s(pids: list[int]) -> float:
     return total / TICK
 
 
+def sim_cpu(sims: list[subprocess.Popen]) -> float:
+    """CPU seconds of every simulator process (reported apart from the monitor's)."""
+    return sum(cpu_s(tree(p.pid)) for p in sims)
+
+
 def memory_mb(pids: list[int]) -> tuple[float, float]:
     """Summed RSS and PSS (MB) of the processes."""
     rss = pss = 0
@@ -165,19 +170,31 @@ def run(options: argparse.Namespace) -> dict:
     env = {**base_env, "PYTHONPATH": str(checkout)}
     rtsp, onvif = random.randrange(20000, 30000), random.randrange(30000, 40000)
     csv_file = work / "fleet.csv"
-    sim_log = open(work / "sim.log", "w")  # noqa: SIM115
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "vp_monitor", "sim", "--cameras", str(options.cameras),
-         "--rtsp-port", str(rtsp), "--onvif-port", str(onvif), "--discovery-port", "0",
-         "--write-csv", str(csv_file)],
-        env=sim_env, stdout=sim_log, stderr=subprocess.STDOUT, cwd=HERE,
-    )  # fmt: skip
+    sim_args = ["--cameras", str(options.cameras), "--rtsp-port", str(rtsp),
+                "--onvif-port", str(onvif), "--discovery-port", "0"]  # fmt: skip
+    subprocess.run([sys.executable, "-m", "vp_monitor", "sim", *sim_args, "--write-csv",
+                    str(csv_file), "--csv-only"], env=sim_env, check=True, capture_output=True,
+                   timeout=120, cwd=HERE)  # fmt: skip
+    # One process serves at most ~8,000 cameras under a 20,000 open-file limit: the fleet is
+    # cut into equal parts, each its own process on its own loopback addresses.
+    parts = options.sim_processes or -(-options.cameras // 5000)
+    sims = []
+    for k in range(1, parts + 1):
+        sim_log = open(work / f"sim{k}.log", "w")  # noqa: SIM115
+        sims.append(subprocess.Popen(
+            [sys.executable, "-m", "vp_monitor", "sim", *sim_args, "--part", str(k), str(parts)],
+            env=sim_env, stdout=sim_log, stderr=subprocess.STDOUT, cwd=HERE,
+        ))  # fmt: skip
     serve = watch = None
     try:
         from vp_monitor.sim.camera import camera_address
 
-        last = camera_address(options.cameras)
-        wait_for(lambda: listening(last, onvif) and listening(last, rtsp), 300, "the simulator")
+        size = -(-options.cameras // parts)
+        for k in range(1, parts + 1):
+            last = camera_address(min(k * size, options.cameras))
+            wait_for(
+                lambda a=last: listening(a, onvif) and listening(a, rtsp), 300, "the simulator"
+            )
 
         def cli(*args: str) -> None:
             subprocess.run([sys.executable, "-m", "vp_monitor", *args], env=env, check=True,
@@ -201,18 +218,18 @@ def run(options: argparse.Namespace) -> dict:
             tick = time.monotonic()
             watch.read()
             if cpu0 is None and tick - started >= options.warmup:
-                cpu0, sim_cpu0, t0 = cpu_s(tree(serve.pid)), cpu_s(tree(sim.pid)), time.time()
+                cpu0, sim_cpu0, t0 = cpu_s(tree(serve.pid)), sim_cpu(sims), time.time()
             if tick - last_memory >= 5:
                 rss, pss = memory_mb(tree(serve.pid))
                 peak_rss, peak_pss, last_memory = max(peak_rss, rss), max(peak_pss, pss), tick
             if serve.poll() is not None:
                 raise SystemExit(f"serve ended with {serve.returncode}; see {work}/serve.log")
             time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
-        cpu1, sim_cpu1, t1 = cpu_s(tree(serve.pid)), cpu_s(tree(sim.pid)), time.time()
+        cpu1, sim_cpu1, t1 = cpu_s(tree(serve.pid)), sim_cpu(sims), time.time()
         load = os.getloadavg()[1]  # the machine's load over the last 5 minutes (shared VM)
         processes = len(tree(serve.pid))
     finally:
-        for process in (serve, sim):
+        for process in (serve, *sims):
             if process is not None:
                 process.terminate()
                 with contextlib.suppress(subprocess.TimeoutExpired):
@@ -242,6 +259,7 @@ def run(options: argparse.Namespace) -> dict:
         "cpu_ms_per_check": round(1000 * cpu / max(1, len(claims)), 2),
         "peak_rss_mb": round(peak_rss), "peak_pss_mb": round(peak_pss), "processes": processes,
         "simulator_cores": round((sim_cpu1 - sim_cpu0) / window, 3), "load_5min": load,
+        "simulator_processes": parts,
         "work": str(work),
     }  # fmt: skip
 
@@ -286,6 +304,12 @@ def main() -> None:
     parser.add_argument("--checkout", default=str(HERE), help="code of the monitor under test")
     parser.add_argument("--postgres", help="server URL: a fresh database is made on it")
     parser.add_argument("--extra-config", default="", help="TOML appended to the config")
+    parser.add_argument(
+        "--sim-processes",
+        type=int,
+        default=0,
+        help="simulator processes (default: one per 5,000 cameras)",
+    )
     parser.add_argument("--json", type=Path, help="append the result as a JSON line here")
     options = parser.parse_args()
     result = run(options)

@@ -36,3 +36,21 @@ def test_the_csv_spreads_cameras_over_sites_of_5_to_30_a_few_per_uplink(tmp_path
         == 0
     )
     assert again.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
+
+
+def test_parts_of_a_fleet_are_disjoint_slices_that_cover_it_in_order(tmp_path):
+    """`--part K N` keeps the K-th slice of the same fleet (same codes, addresses, sites), so
+    N simulator processes serve one fleet the whole-fleet CSV describes."""
+    whole = tmp_path / "whole.csv"
+    base = ["sim", "--cameras", "1001"]
+    assert CliRunner().invoke(main, [*base, "--write-csv", str(whole), "--csv-only"]).exit_code == 0
+    joined = []
+    for k in (1, 2, 3):
+        part = tmp_path / f"part{k}.csv"
+        args = [*base, "--part", str(k), "3", "--write-csv", str(part), "--csv-only"]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        joined += list(csv.DictReader(part.open(encoding="utf-8")))
+    assert joined == list(csv.DictReader(whole.open(encoding="utf-8")))
+    wrong = CliRunner().invoke(main, [*base, "--part", "4", "3", "--csv-only"])
+    assert wrong.exit_code != 0 and "--part" in wrong.output
