@@ -70,8 +70,14 @@ class AlertSettings(Section):
     retry_base_s: float = Field(
         default=10.0, gt=0, description="First retry delay of a failed delivery (then doubled)."
     )
+    # Only a recipient's oldest message is retried (the rest wait behind it), so this retry is
+    # also the probe of a receiver that is down: one request per recipient per retry_max_s is
+    # cheap, and a returning receiver gets its whole backlog within this time (issue 15: 30 s).
     retry_max_s: float = Field(
-        default=300.0, gt=0, description="Longest delay between two delivery attempts."
+        default=20.0,
+        gt=0,
+        description="Longest delay between two delivery attempts; a receiver that comes back "
+        "gets its backlog within this time.",
     )
     give_up_after_s: float = Field(
         default=48 * 3600.0,
