@@ -258,3 +258,30 @@ def test_idempotency_keys_are_unique(factory):
     group(factory, T0 + timedelta(minutes=1))
     keys = [delivery.idempotency_key for delivery in deliveries(factory)]
     assert len(keys) == len(set(keys)) == 5
+
+
+async def test_receiver_down_an_hour_logs_one_line_down_and_one_back(factory, caplog):
+    """A recipient failing for an hour: one line when it starts, one when it is back; then
+    every message is delivered once, in order."""
+    contact = add_contact(factory, address=TOKEN_URL)
+    for n in (1, 2, 3):
+        add_event(factory, contact, T0, n=n)
+        group(factory, T0 + timedelta(minutes=n))
+    channel = FakeChannel(*(DeliveryError("HTTP 503", retryable=True) for _ in range(10_000)))
+    now, back = T0 + timedelta(minutes=3), T0 + timedelta(hours=1, minutes=3)
+    with caplog.at_level(logging.INFO, logger="vp_monitor.alerts.outbox"):
+        while now < back:
+            await dispatch_once(factory, {"webhook": channel}, SETTINGS, now)
+            now += timedelta(seconds=5)
+        channel.errors.clear()  # the receiver is back
+        while any(d.status == "pending" for d in deliveries(factory)):
+            await dispatch_once(factory, {"webhook": channel}, SETTINGS, now)
+            now += timedelta(seconds=5)
+    assert now - back <= timedelta(seconds=30)
+    assert [n.items[0].incident_id for n in channel.sent] == ["inc-1", "inc-2", "inc-3"]
+    lines = [r.getMessage() for r in caplog.records]
+    down = [line for line in lines if "is failing" in line]
+    up = [line for line in lines if "recovered after" in line]
+    assert len(down) == 1 and "3 message(s) waiting" in down[0] and "HTTP 503" in down[0]
+    assert len(up) == 1 and "3 message(s) to deliver" in up[0]
+    assert "s3cr3tT0ken" not in "\n".join(lines)

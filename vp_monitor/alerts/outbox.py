@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from vp_monitor import conditions
@@ -286,6 +286,14 @@ def record(
     delivery.attempts += 1
     delivery.lease_owner = delivery.lease_expires_at = None
     if error is None:
+        if delivery.attempts > 1:  # it had failed: the recipient is back, its backlog follows
+            log.info(
+                "%s recipient %s recovered after %.0f s: %d message(s) to deliver",
+                item.channel,
+                redact(item.message.recipient.address, item.message.recipient),
+                (now - delivery.created_at).total_seconds(),
+                _backlog(session, delivery.contact_id),
+            )
         delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
         record_delivery(item.channel, "sent")
         return
@@ -298,9 +306,25 @@ def record(
     else:
         record_delivery(item.channel, "retry")
         delivery.next_attempt_at = now + timedelta(seconds=backoff(delivery.attempts, settings))
-        if text != delivery.last_error:  # log when the error changes, not at every retry
-            log.info("delivery %s will be retried: %s", delivery.idempotency_key, text)
+        # Only the recipient's oldest message is retried (the rest wait behind it), so its
+        # first failure is the recipient's: one line then, none per attempt.
+        if delivery.attempts == 1:
+            log.warning(
+                "%s recipient %s is failing (%s): %d message(s) waiting",
+                item.channel,
+                redact(item.message.recipient.address, item.message.recipient),
+                text,
+                _backlog(session, delivery.contact_id),
+            )
     delivery.last_error = text
+
+
+def _backlog(session: Session, contact_id: int) -> int:
+    """How many messages of a contact are still pending."""
+    query = select(func.count()).where(
+        Delivery.contact_id == contact_id, Delivery.status == "pending"
+    )
+    return int(session.scalar(query) or 0)
 
 
 def backoff(attempts: int, settings: AlertSettings) -> float:
