@@ -33,6 +33,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from ports import free_port
+from test_serve_e2e import cli, set_fault, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -76,32 +77,6 @@ class Webhook:
 
     def opened(self, code: str) -> list[tuple[str, str, str, float]]:
         return [event for event in self.events if event[0] == code and event[2] == "opened"]
-
-
-def cli(env: dict[str, str], *args: str, input: str | None = None) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "vp_monitor", *args], env=env, input=input, text=True,
-        capture_output=True, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-async def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.3)
-
-
-async def set_fault(onvif_port: int, code: str, fault: str) -> None:
-    host = f"127.0.1.{int(code[3:])}"
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-        response = await session.post(
-            f"http://{host}:{onvif_port}/sim/fault", json={"fault": fault}
-        )
-        assert response.status == 200, await response.text()
 
 
 class Readiness:

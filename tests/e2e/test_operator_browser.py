@@ -10,7 +10,6 @@ the operator acknowledges it with a note; the page and the webhook receiver both
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
 import shutil
@@ -25,8 +24,10 @@ from test_serve_e2e import (
     config_text,
     free_port,
     set_fault,
+    start_sim,
     start_webhook,
     states,
+    stop,
     wait_for,
 )
 
@@ -61,14 +62,7 @@ async def test_operator_sees_a_camera_go_black_and_acknowledges_it(tmp_path):
     config.write_text(config_text(tmp_path, free_port(), "unused"))
     env = {**os.environ, "VP_CONFIG": str(config), "VP_ACTOR": "e2e"}
     env.pop("VP_SECRET_KEY", None)
-    csv_path = tmp_path / "fleet.csv"
-    sim_log = (tmp_path / "sim.log").open("w")
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "vp_monitor", "sim", "--cameras", str(len(CAMERAS)),
-         "--rtsp-port", str(rtsp_port), "--onvif-port", str(onvif_port), "--discovery-port", "0",
-         "--write-csv", str(csv_path)],
-        env=env, stdout=sim_log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    sim, csv_path = start_sim(env, tmp_path, len(CAMERAS), rtsp_port, onvif_port)
     serve_log = (tmp_path / "serve.log").open("w")
     serve = None
     database = str(tmp_path / "vp.db")
@@ -150,15 +144,6 @@ async def test_operator_sees_a_camera_go_black_and_acknowledges_it(tmp_path):
         await wait_for(lambda: receivers.seen("webhook", "cam001", "acknowledged"), 60,
                        "the acknowledgement at the webhook")  # fmt: skip
     finally:
-        if serve is not None:
-            serve.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                serve.wait(20)
-            serve.kill()
-        sim.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            sim.wait(20)
-        sim.kill()
+        stop(serve, sim)
         await webhook_runner.cleanup()
-        sim_log.close()
         serve_log.close()

@@ -201,6 +201,31 @@ topic_prefix = "{mqtt_prefix}"
 """
 
 
+def start_sim(env: dict[str, str], tmp_path, cameras: int, rtsp_port: int, onvif_port: int):
+    """`vp-monitor sim` in its own process, logging to sim.log; returns it and the path of the
+    registry CSV it writes once its cameras listen."""
+    csv_path = tmp_path / "fleet.csv"
+    with (tmp_path / "sim.log").open("w") as log:  # the child keeps its own copy
+        sim = subprocess.Popen(
+            [sys.executable, "-m", "vp_monitor", "sim", "--cameras", str(cameras),
+             "--rtsp-port", str(rtsp_port), "--onvif-port", str(onvif_port),
+             "--discovery-port", "0", "--write-csv", str(csv_path)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    return sim, csv_path
+
+
+def stop(*processes: subprocess.Popen | None) -> None:
+    """SIGTERM each, then SIGKILL what has not ended within 20 s."""
+    running = [p for p in processes if p is not None and p.poll() is None]
+    for process in running:
+        process.terminate()
+    for process in running:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(20)
+        process.kill()
+
+
 def start_serve(env: dict[str, str], log) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "vp_monitor", "serve", "--role", "poller"],
@@ -226,14 +251,7 @@ async def test_fleet_faults_kill_restart_every_message_once(tmp_path):
     config.write_text(config_text(tmp_path, smtp.port, mqtt_prefix))
     env = {**os.environ, "VP_CONFIG": str(config), "VP_ACTOR": "e2e"}
     env.pop("VP_SECRET_KEY", None)
-    csv_path = tmp_path / "fleet.csv"
-    sim_log = (tmp_path / "sim.log").open("w")
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "vp_monitor", "sim", "--cameras", str(len(CAMERAS)),
-         "--rtsp-port", str(rtsp_port), "--onvif-port", str(onvif_port), "--discovery-port", "0",
-         "--write-csv", str(csv_path)],
-        env=env, stdout=sim_log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    sim, csv_path = start_sim(env, tmp_path, len(CAMERAS), rtsp_port, onvif_port)
     serve_log = (tmp_path / "serve.log").open("w")
     serve = None
     database = str(tmp_path / "vp.db")
@@ -279,22 +297,13 @@ async def test_fleet_faults_kill_restart_every_message_once(tmp_path):
         print("events:", json.dumps(receivers.events, indent=1))  # shown when the test fails
         if os.path.exists(database):
             print("states:", states(database), "incidents:", incident_counts(database))
-        if serve is not None:
-            serve.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                serve.wait(20)
-            serve.kill()
-        sim.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            sim.wait(20)
-        sim.kill()
+        stop(serve, sim)
         if mqtt_task is not None:
             mqtt_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await mqtt_task
         smtp.stop()
         await webhook_runner.cleanup()
-        sim_log.close()
         serve_log.close()
 
     assert incident_counts(database) == {code: 1 for code in FAULTS}, "an incident opened twice"

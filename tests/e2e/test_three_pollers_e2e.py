@@ -10,7 +10,6 @@ a database of its own on the PostgreSQL server at 127.0.0.1:5432, a webhook rece
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import random
@@ -24,7 +23,16 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, text
-from test_serve_e2e import Receivers, cli, config_text, free_port, set_fault, start_webhook
+from test_serve_e2e import (
+    Receivers,
+    cli,
+    config_text,
+    free_port,
+    set_fault,
+    start_sim,
+    start_webhook,
+    stop,
+)
 
 pytestmark = pytest.mark.slow
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -106,14 +114,7 @@ async def test_three_pollers_share_the_fleet_and_survive_one_killed(tmp_path):
     env = {**os.environ, "VP_CONFIG": str(config), "VP_ACTOR": "e2e"}
     env.pop("VP_SECRET_KEY", None)
     env.pop("VP_DATABASE_URL", None)
-    csv_path = tmp_path / "fleet.csv"
-    sim_log = (tmp_path / "sim.log").open("w")
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "vp_monitor", "sim", "--cameras", str(CAMERAS),
-         "--rtsp-port", str(rtsp_port), "--onvif-port", str(onvif_port), "--discovery-port", "0",
-         "--write-csv", str(csv_path)],
-        env=env, stdout=sim_log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    sim, csv_path = start_sim(env, tmp_path, CAMERAS, rtsp_port, onvif_port)
     logs = [(tmp_path / f"poller{n}.log").open("w") for n in range(POLLERS)]
     pollers: list[subprocess.Popen] = []
     try:
@@ -201,19 +202,8 @@ async def test_three_pollers_share_the_fleet_and_survive_one_killed(tmp_path):
         assert incident_counts == {code: 1 for code in FAULTY}
     finally:
         print("events:", json.dumps(receivers.events, indent=1))
-        for process in pollers:
-            if process.poll() is None:
-                process.terminate()
-        for process in pollers:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(20)
-            process.kill()
-        sim.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            sim.wait(20)
-        sim.kill()
+        stop(*pollers, sim)
         await webhook_runner.cleanup()
-        sim_log.close()
         for log in logs:
             log.close()
         with admin.connect() as connection:
