@@ -188,6 +188,45 @@ async def test_hang_fault_never_answers_until_cleared(start_device):
     assert (await device_information(camera)).SerialNumber == "SIM00000001"
 
 
+async def test_garbage_fault_answers_bytes_no_http_client_parses(start_device):
+    """Under `garbage` the connection opens and random bytes come back, then it closes: the
+    HTTP client fails at once with a protocol error (not a time-out); the control API still
+    works."""
+    camera = await start_device()
+    await set_fault(camera, "garbage")
+    reader, writer = await asyncio.open_connection(camera.host, camera.onvif_port)
+    writer.write(b"POST /onvif/device_service HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+    answer = await asyncio.wait_for(reader.read(), 2)  # until the camera closes
+    writer.close()
+    assert len(answer) == 512 and not answer.startswith(b"HTTP/")
+    started = time.monotonic()
+    with pytest.raises(aiohttp.ClientError):
+        await post_soap(camera, soap("GetSystemDateAndTime"))
+    assert time.monotonic() - started < 2
+    assert (await set_fault(camera, "none"))["fault"] == "none"
+    status, _text = await post_soap(camera, soap("GetSystemDateAndTime"))
+    assert status == 200
+
+
+async def test_slow_fault_can_answer_one_byte_at_a_time(start_device):
+    """`chunk_bytes = 1`: each byte of the answer comes `delay_s` after the previous one."""
+    camera = await start_device()
+    await set_fault(camera, "slow", delay_s=0.2, chunk_bytes=1)
+    reader, writer = await asyncio.open_connection(camera.host, camera.onvif_port)
+    body = soap("GetSystemDateAndTime")
+    writer.write(
+        b"POST /onvif/device_service HTTP/1.1\r\nHost: x\r\nContent-Type: "
+        b"application/soap+xml\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)  # the head, then the body
+    first = time.monotonic()
+    received = await asyncio.wait_for(reader.read(64), 2)
+    while len(received) < 4:
+        received += await asyncio.wait_for(reader.read(64), 2)
+    assert time.monotonic() - first > 0.5  # four bytes, 0.2 s apart: one at a time
+    writer.close()
+
+
 async def test_slow_fault_answers_completely_but_slowly(start_device):
     """Under `slow` the whole answer arrives, in small delayed pieces."""
     camera = await start_device()

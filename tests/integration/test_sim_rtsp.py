@@ -194,6 +194,21 @@ async def test_hang_accepts_but_never_answers(start_camera, rtsp_client):
         await client.request("OPTIONS", url_of(cam, "main"), timeout=1.0)
 
 
+async def test_garbage_fault_answers_random_bytes_to_every_request(start_camera):
+    """Under `garbage` the TCP connection opens and every request gets 512 random bytes, no RTSP
+    answer; clearing the fault brings RTSP back."""
+    cam, _ = await start_camera()
+    cam.set_fault("garbage")
+    reader, writer = await asyncio.open_connection(cam.host, cam.rtsp_port)
+    writer.write(b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n")
+    answer = await asyncio.wait_for(reader.readexactly(512), 2)
+    assert not answer.startswith(b"RTSP/")
+    cam.set_fault("none")
+    writer.write(b"OPTIONS * RTSP/1.0\r\nCSeq: 2\r\n\r\n")
+    assert (await asyncio.wait_for(reader.readuntil(b"\r\n"), 2)).startswith(b"RTSP/1.0 200")
+    writer.close()
+
+
 async def test_slow_fault_answers_byte_by_byte(start_camera, rtsp_client):
     """Under `slow` a response starts arriving but takes far longer than a normal one."""
     cam, _ = await start_camera()

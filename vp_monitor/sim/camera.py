@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,7 +11,10 @@ from vp_monitor.sim.ptz import HOME_VIEW, Position, PtzHead
 
 # Faults a simulated camera can be switched into (control API and fleet timelines).
 # Network faults act on every server of the camera; picture faults change the decoded frames.
-NETWORK_FAULTS = frozenset({"refuse", "hang", "slow"})
+# refuse: connections refused; hang: accepted, never answered; slow: answered piece by piece
+# (`delay_s`, `byte_delay_s`, `chunk_bytes`); garbage: random bytes instead of an answer.
+NETWORK_FAULTS = frozenset({"refuse", "hang", "slow", "garbage"})
+GARBAGE_BYTES = 512  # what a camera in the `garbage` fault sends for each request
 PROTOCOL_FAULTS = frozenset(
     {"wrong_credentials", "rtsp_5xx", "stream_stops", "packet_loss", "corrupt", "low_fps"}
 )
@@ -30,6 +34,11 @@ PICTURE_FAULTS = frozenset(
 )
 DEVICE_FAULTS = frozenset({"clock_drift", "device_replaced", "firmware_changed"})
 FAULTS = frozenset({"none"}) | NETWORK_FAULTS | PROTOCOL_FAULTS | PICTURE_FAULTS | DEVICE_FAULTS
+
+
+def garbage() -> bytes:
+    """Random bytes, the answer of a camera in the `garbage` fault: no protocol parses them."""
+    return os.urandom(GARBAGE_BYTES)
 
 
 def camera_address(index: int) -> str:

@@ -25,7 +25,7 @@ from defusedxml import DefusedXmlException
 
 from vp_monitor.sim import onvif_templates as T
 from vp_monitor.sim import ptz
-from vp_monitor.sim.camera import NETWORK_FAULTS, SimCamera
+from vp_monitor.sim.camera import NETWORK_FAULTS, SimCamera, garbage
 
 log = logging.getLogger(__name__)
 
@@ -465,7 +465,8 @@ async def post_fault(request: web.Request) -> web.Response:
         return _control_error(400, 'body must be a JSON object with a "fault" string')
     params = {k: v for k, v in data.items() if k != "fault"}
     bad = [k for k, v in params.items() if not isinstance(v, int | float | str | bool)]
-    bad += [k for k in ("offset_s", "delay_s") if k in params and not _is_number(params[k])]
+    numbers = ("offset_s", "delay_s", "byte_delay_s", "chunk_bytes")
+    bad += [k for k in numbers if k in params and not _is_number(params[k])]
     if bad:
         return _control_error(400, f"invalid fault parameter(s): {', '.join(sorted(set(bad)))}")
     try:
@@ -580,6 +581,14 @@ def _drop_connection(request: web.Request) -> web.Response:
     return web.Response(status=503)
 
 
+def _send_garbage(request: web.Request) -> web.Response:
+    transport = request.transport
+    if transport is not None:
+        transport.write(garbage())  # not HTTP: the client's parser must give up
+        transport.close()
+    return web.Response(status=503)  # never sent: the connection is closed
+
+
 def _client_gone(request: web.Request) -> bool:
     transport = request.transport
     return transport is None or transport.is_closing()
@@ -592,7 +601,7 @@ async def _hold(request: web.Request, camera: SimCamera) -> None:
 
 
 async def _answer_slowly(
-    request: web.Request, response: web.StreamResponse, delay_s: float
+    request: web.Request, response: web.StreamResponse, delay_s: float, chunk_bytes: int
 ) -> web.StreamResponse:
     body = response.body if isinstance(response, web.Response) else b""
     body = body if isinstance(body, bytes) else b""
@@ -602,8 +611,8 @@ async def _answer_slowly(
     slow.content_length = len(body)
     try:
         await slow.prepare(request)
-        for start in range(0, len(body), SLOW_CHUNK_BYTES):
-            await slow.write(body[start : start + SLOW_CHUNK_BYTES])
+        for start in range(0, len(body), chunk_bytes):
+            await slow.write(body[start : start + chunk_bytes])
             await asyncio.sleep(delay_s)
         await slow.write_eof()
     except ConnectionError:
@@ -616,20 +625,24 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def network_faults(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Play network faults on every path but /sim/: refuse, hang, slow (`delay_s` per piece)."""
+    """Play network faults on every path but /sim/: refuse, hang, garbage, slow (`delay_s`
+    before each piece of `chunk_bytes`)."""
     camera = request.app[CAMERA]
     fault = camera.fault
     if fault not in NETWORK_FAULTS or request.path.startswith("/sim/"):
         return await handler(request)
     if fault == "refuse":
         return _drop_connection(request)
+    if fault == "garbage":
+        return _send_garbage(request)
     if fault == "hang":
         await _hold(request, camera)
         if camera.fault == "hang" or _client_gone(request):
             return _drop_connection(request)
         return await handler(request)
     delay_s = float(camera.fault_params.get("delay_s", 0.5))
-    return await _answer_slowly(request, await handler(request), delay_s)
+    chunk_bytes = max(1, int(camera.fault_params.get("chunk_bytes", SLOW_CHUNK_BYTES)))
+    return await _answer_slowly(request, await handler(request), delay_s, chunk_bytes)
 
 
 def create_onvif_app(camera: SimCamera, snapshot: Callable[[], bytes]) -> web.Application:

@@ -23,7 +23,7 @@ from email.utils import formatdate
 from urllib.parse import urlsplit
 
 from vp_monitor.sim import rtp
-from vp_monitor.sim.camera import SimCamera
+from vp_monitor.sim.camera import SimCamera, garbage
 from vp_monitor.sim.encoder import AccessUnit, EncodedLoop, GopCache, LoopCursor, LoopKey
 
 log = logging.getLogger(__name__)
@@ -408,6 +408,9 @@ class _Connection:
                 continue
             if self.camera.fault == "hang":
                 continue  # the device accepted the connection but never answers
+            if self.camera.fault == "garbage":  # random bytes, no RTSP: the client must give up
+                await self._write(garbage())
+                continue
             log.debug("%s: %s %s", self.camera.code, request.method, urlsplit(request.url).path)
             response = await self._handle(request)
             await self._send(response, request.cseq)
@@ -442,7 +445,9 @@ class _Connection:
         return request
 
     async def _send(self, response: Response, cseq: str) -> None:
-        data = response.encode(cseq)
+        await self._write(response.encode(cseq))
+
+    async def _write(self, data: bytes) -> None:
         if self.camera.fault == "slow":  # a struggling device: one byte at a time
             delay = float(self.camera.fault_params.get("byte_delay_s", 0.2))
             for i in range(len(data)):
