@@ -343,20 +343,6 @@ async def test_postgresql_stopped_then_back_nothing_lost_nothing_twice(cluster, 
 
 
 # -- the disk of the SQLite file fills up ------------------------------------------------------
-@pytest.fixture
-def small_disk(tmp_path):
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)],
-                          capture_output=True, text=True, timeout=30)  # fmt: skip
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True, timeout=30)
-
-
 def fill(directory: Path) -> Path:
     """A file taking every free byte of `directory`'s file system."""
     filler = directory / "filler"

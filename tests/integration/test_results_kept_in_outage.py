@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import subprocess
 from dataclasses import replace
 from datetime import timedelta
 
@@ -25,20 +24,6 @@ from vp_monitor.monitor.runner import Job
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.probes.base import ProbeTarget
 from vp_monitor.registry.models import Camera, Municipality, Site
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)],
-                          capture_output=True, text=True, timeout=30)  # fmt: skip
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True, timeout=30)
 
 
 def fill(directory) -> None:
