@@ -157,11 +157,12 @@ async def wait_for(predicate, timeout: float, what: str) -> None:
         await asyncio.sleep(0.5)
 
 
-async def set_fault(onvif_port: int, code: str, fault: str) -> None:
+async def set_fault(onvif_port: int, code: str, fault: str, **params: float) -> None:
+    """Switch a simulated camera into `fault`, with the fault's parameters (e.g. delay_s)."""
     host = f"127.0.1.{int(code[3:])}"
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
         response = await session.post(
-            f"http://{host}:{onvif_port}/sim/fault", json={"fault": fault}
+            f"http://{host}:{onvif_port}/sim/fault", json={"fault": fault, **params}
         )
         assert response.status == 200, await response.text()
 

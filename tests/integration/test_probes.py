@@ -194,6 +194,23 @@ async def test_refuse_and_hang_are_unreachable_within_the_timeout(sim_camera, fa
         assert time.monotonic() - started < getattr(FAST, SECTION.get(kind, kind)).timeout_s + 0.5
 
 
+@pytest.mark.parametrize(
+    ("fault", "params"), [("hang", {}), ("slow", {"byte_delay_s": 1.0}), ("garbage", {})]
+)
+async def test_stream_probe_gives_up_on_rtsp_answers_within_the_rtsp_timeout(
+    sim_camera, fault, params
+):
+    """A camera that never answers RTSP, answers a byte a second or sends garbage fails the
+    stream probe within the RTSP probe's time-out, not the stream probe's longer one (a stream
+    check holds one of its site's stream slots while it waits)."""
+    camera, target = await sim_camera()
+    camera.set_fault(fault, **params)
+    started = time.monotonic()
+    result = await run_probe("stream", target, FAST)
+    assert not result.ok and result.conditions <= {"unreachable", "rtsp_error"}, result
+    assert time.monotonic() - started < FAST.rtsp.timeout_s + 1.0 < FAST.stream.timeout_s
+
+
 async def test_rtsp_probe_parses_sdp(sim_camera):
     """The RTSP probe reads codec, size and frame rate of both streams from the SDP."""
     _camera, target = await sim_camera()

@@ -152,7 +152,13 @@ class OnvifProbeSettings(Section):
 class RtspProbeSettings(Section):
     """RTSP OPTIONS + DESCRIBE probe."""
 
-    timeout_s: float = Field(default=5.0, gt=0, le=120, description="Deadline of the whole probe.")
+    timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=120,
+        description="Deadline of the whole probe; the stream probe waits as long for its "
+        "DESCRIBE answer, then for its SETUP and PLAY answers.",
+    )
     max_response_bytes: int = Field(
         default=64_000, ge=1_000, description="An RTSP answer larger than this is refused."
     )

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from vp_monitor.probes.base import ProbeResult, ProbeTarget, failed, redact
@@ -20,6 +21,7 @@ from vp_monitor.probes.rtsp import RtspClient, RtspFailure, Sdp, split_credentia
 
 START_CODE = b"\x00\x00\x00\x01"
 RTP_VIDEO_CLOCK_HZ = 90_000
+T = TypeVar("T")
 H264_IDR, H264_PARAMS = {5}, {7, 8}
 H265_IRAP, H265_PARAMS = set(range(16, 22)), {32, 33, 34}
 
@@ -219,16 +221,16 @@ async def run(target: ProbeTarget, settings: Any) -> ProbeResult:
     client = RtspClient(url, target.username, target.password, settings.rtsp.max_response_bytes)
     stats = StreamStats()
     probe_end = stats.started + conf.timeout_s - 1.0  # leave time to decode before the deadline
+    answer_s = settings.rtsp.timeout_s
     try:
-        await client.connect()
-        sdp = await client.describe()
+        sdp = await _answered(_describe(client), answer_s, "DESCRIBE")
         if sdp.codec == "mjpeg":
             return await _grab_mjpeg(target, url, which, sdp, conf)
         wanted = 2 if conf.second_keyframe_delay_s > 0 else 1
         collector = KeyframeCollector(sdp, wanted, conf.second_keyframe_delay_s,
                                       conf.max_keyframe_bytes)  # fmt: skip
         _check_size(sdp, conf.max_pixels)
-        await _play(client, sdp)
+        await _answered(_play(client, sdp), answer_s, "SETUP/PLAY")
         stats.started = time.monotonic()
         await _receive(client, collector, stats, conf, probe_end)
     except RtspFailure as exc:
@@ -238,6 +240,23 @@ async def run(target: ProbeTarget, settings: Any) -> ProbeResult:
     finally:
         await client.close()
     return await _decode(target, which, sdp, collector, stats, conf)
+
+
+async def _answered(step: Awaitable[T], timeout_s: float, what: str) -> T:
+    """One step of the RTSP control exchange, given the RTSP probe's time-out rather than the
+    whole probe's: a camera that accepts the connection but never answers, or answers a byte
+    at a time, is given up on as soon as the RTSP probe gives up on it, and its check stops
+    holding one of its site's stream slots 10 s earlier (the defaults: 5 s instead of 15)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await step
+    except TimeoutError:
+        raise RtspFailure("unreachable", f"{what}: no answer within {timeout_s:g} s") from None
+
+
+async def _describe(client: RtspClient) -> Sdp:
+    await client.connect()
+    return await client.describe()
 
 
 def _check_size(sdp: Sdp, max_pixels: int) -> None:
