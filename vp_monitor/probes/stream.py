@@ -244,9 +244,10 @@ async def run(target: ProbeTarget, settings: Any) -> ProbeResult:
 
 async def _answered(step: Awaitable[T], timeout_s: float, what: str) -> T:
     """One step of the RTSP control exchange, given the RTSP probe's time-out rather than the
-    whole probe's: a camera that accepts the connection but never answers, or answers a byte
-    at a time, is given up on as soon as the RTSP probe gives up on it, and its check stops
-    holding one of its site's stream slots 10 s earlier (the defaults: 5 s instead of 15)."""
+    whole probe's: a camera that accepts the connection but never answers, answers a byte at a
+    time or sends garbage is given up on when the RTSP probe gives up on it, and its check
+    stops holding one of its site's stream slots sooner (with the defaults: after 8 s, the
+    ONVIF clock read's time-out, instead of 15 s)."""
     try:
         async with asyncio.timeout(timeout_s):
             return await step
