@@ -38,7 +38,7 @@ def on_camera_problem(
     _lock_sites(session, sites)
     parent = _open_site_incident(session, sites) or open_monitor_incident(session)
     if parent is not None:
-        if not routing.was_told(session, incident.id):
+        if not routing.was_told_lately(session, incident):
             _hold(session, [incident], parent)
         return
     _maybe_open_site_incident(session, camera, change, sites, settings)
@@ -71,12 +71,27 @@ def check_parent(
     if not children and not recovered:
         return
     open_children = [child for child in children if child.status != "resolved"]
-    if open_children:
-        first_back = min((c.resolved_at for c in children if c.resolved_at), default=None)
-        window = timedelta(seconds=settings.correlation_window_s)
-        if first_back is None or at - first_back < window:
+    back = [child.resolved_at for child in children if child.resolved_at]
+    # A site incident that came back within the grace (reopened), or holds flapping cameras, is
+    # flapping: it waits for its cameras to stay back for the grace (a new outage in that time
+    # would reopen it anyway), and its flapping cameras are not stragglers to tell one by one.
+    flapping = parent.kind == "site" and (
+        parent.reopened_count > 0 or any(child.kind == "flapping" for child in open_children)
+    )
+    if flapping:
+        parent.conditions = sorted({*parent.conditions, "flapping"})
+        quiet, last_back = timedelta(seconds=settings.reopen_grace_s), max(back, default=None)
+        if last_back is None or at - last_back < quiet:
             return
-        # Still down well after the others came back: that one has a problem of its own.
+    if open_children:
+        # Still down well after the others came back: that one has a problem of its own. Not
+        # while most are down, nor within the window after the latest came back: a flapping
+        # uplink fails again before its slowest cameras saw it back (issue 15).
+        if 2 * len(open_children) > len(children):
+            return
+        window = timedelta(seconds=settings.correlation_window_s)
+        if not back or at - max(back) < window:
+            return
     parent.status = "resolved"
     parent.resolved_at = at
     session.flush()
@@ -119,36 +134,46 @@ def _maybe_open_site_incident(
     if len(cameras) < settings.site_min_cameras:
         return
     down_since = _down_since(session, cameras, change)
-    if down_since is None:
-        return
     window = timedelta(seconds=settings.correlation_window_s)
     recent = [moment for moment in down_since if change.at - moment <= window]
-    # "At once": more than half of them within the window (one camera broken for days must
-    # not prevent the site outage, nor two cameras failing a week apart make one).
+    # "At once": more than half of them down within the window (one camera broken for days
+    # must not prevent the site outage, nor two cameras failing a week apart make one). Not
+    # every one: an uplink down for less than a check interval and its retry (a flapping one)
+    # never has them all confirmed down together (issue 15).
     if 2 * len(recent) <= len(cameras):
         return
     held = _unresolved_camera_incidents(session, [c.id for c in cameras])
-    site = Incident(
-        id=str(uuid.uuid4()),
-        kind="site",
-        site_id=camera.site_id,
-        status="open",
-        conditions=["site_down"],
-        severity=settings.severity_of(["site_down"]),
-        metrics={"cameras": float(len(cameras))},
-        opened_at=min(recent),
-        silenced=bool(held) and all(incident.silenced for incident in held),
-        reopened_count=0,
-        escalation_level=0,
-    )
-    session.add(site)
+    silenced = bool(held) and all(incident.silenced for incident in held)
+    site = _recent_site_incident(session, sites, change.at, settings)
+    event = "opened" if site is None else "reopened"
+    if site is not None:  # back within the grace: the same outage again, as for a camera
+        site.status, site.resolved_at, site.parent_id = "open", None, None
+        site.acknowledged_at = site.acknowledged_by = site.acknowledgement_note = None
+        site.reopened_count += 1
+        site.conditions = sorted({*site.conditions, "flapping"})  # down, back, down again
+        site.last_reminder_at, site.silenced = change.at, silenced
+    else:
+        site = Incident(
+            id=str(uuid.uuid4()),
+            kind="site",
+            site_id=camera.site_id,
+            status="open",
+            conditions=["site_down"],
+            severity=settings.severity_of(["site_down"]),
+            metrics={"cameras": float(len(cameras))},
+            opened_at=min(recent),
+            silenced=silenced,
+            reopened_count=0,
+            escalation_level=0,
+        )
+        session.add(site)
     session.flush()
-    _hold(session, [i for i in held if not routing.was_told(session, i.id)], site)
+    _hold(session, [i for i in held if not routing.was_told_lately(session, i)], site)
     monitor = open_monitor_incident(session)
     if monitor is not None:
         _hold(session, [site], monitor)
-    routing.announce(session, site, INCIDENT_OPENED, change.at, "opened")
-    routing.tell(session, site, "opened", settings, change.at)
+    routing.announce(session, site, INCIDENT_OPENED, change.at, event)
+    routing.tell(session, site, event, settings, change.at)
     _maybe_open_monitor_incident(session, change.at, settings)
 
 
@@ -180,7 +205,7 @@ def _maybe_open_monitor_incident(session: Session, at: datetime, settings: Alert
         Incident.status.in_(UNRESOLVED),
         Incident.parent_id.is_(None),
     )
-    orphans = [i for i in session.scalars(query) if not routing.was_told(session, i.id)]
+    orphans = [i for i in session.scalars(query) if not routing.was_told_lately(session, i)]
     _hold(session, orphans, monitor)
     routing.announce(session, monitor, INCIDENT_OPENED, at, "opened")
     routing.tell(session, monitor, "opened", settings, at)
@@ -194,10 +219,8 @@ def _hold(session: Session, incidents: list[Incident], parent: Incident) -> None
     session.flush()
 
 
-def _down_since(
-    session: Session, cameras: list[Camera], change: CameraChange
-) -> list[datetime] | None:
-    """When each camera of the group went down; None if one of them is not down.
+def _down_since(session: Session, cameras: list[Camera], change: CameraChange) -> list[datetime]:
+    """When each camera of the group that is down went down (this change's camera among them).
 
     A camera that is down has an unresolved incident, which holds the state the evaluator last
     told and since when (`Incident.camera_state`): the monitor's status rows are not read.
@@ -217,9 +240,7 @@ def _down_since(
             down_before = change.previous_state == "down" and incident is not None
             since = incident.camera_state_since if down_before else None
             moments.append(since or change.at)
-        elif incident is None or incident.camera_state != "down":
-            return None
-        else:
+        elif incident is not None and incident.camera_state == "down":
             moments.append(incident.camera_state_since or change.at)
     return moments
 
@@ -244,6 +265,19 @@ def _open_site_incident(session: Session, site_ids: list[int]) -> Incident | Non
         Incident.kind == "site", Incident.status.in_(UNRESOLVED), Incident.site_id.in_(site_ids)
     )
     return session.scalars(query.limit(1)).first()
+
+
+def _recent_site_incident(
+    session: Session, site_ids: list[int], at: datetime, settings: AlertSettings
+) -> Incident | None:
+    """The group's site incident resolved within `reopen_grace_s` before `at`, if any."""
+    query = select(Incident).where(
+        Incident.kind == "site",
+        Incident.status == "resolved",
+        Incident.site_id.in_(site_ids),
+        Incident.resolved_at >= at - timedelta(seconds=settings.reopen_grace_s),
+    )
+    return session.scalars(query.order_by(Incident.resolved_at.desc()).limit(1)).first()
 
 
 def _children(session: Session, parent_id: str) -> list[Incident]:

@@ -78,7 +78,8 @@ def record_change(
     if camera is None:
         return None
     current = open_incident(session, camera.id)
-    if current is not None and change.at < _told_since(current):
+    # Checks older than its last (re)opening are replays from before a crash: they change nothing.
+    if current is not None and change.at < routing.told_since(current):
         return current  # a check older than the incident's last opening, replayed after a crash
     if change.state == "unknown":
         return current  # the evaluator is not sure yet: neither open nor resolve anything
@@ -121,7 +122,8 @@ def resolve(
         _note_camera_state(incident, camera_state, at)
     session.flush()
     routing.announce(session, incident, INCIDENT_RESOLVED, at, "resolved")
-    routing.tell(session, incident, "resolved", settings, at, camera_state=camera_state)
+    if not routing.take_back_held_opening(session, incident, at, settings):  # else not told
+        routing.tell(session, incident, "resolved", settings, at, camera_state=camera_state)
     if incident.parent_id is not None:
         correlation.check_parent(session, incident.parent_id, at, settings)
     return incident
@@ -165,12 +167,6 @@ def _conditions(change: CameraChange) -> list[str]:
     if change.flapping:
         names.add("flapping")
     return sorted(names)
-
-
-def _told_since(incident: Incident) -> datetime:
-    # last_reminder_at is also set when an incident is reopened: checks older than that are
-    # replays from before a crash and must not change it.
-    return max(incident.opened_at, incident.last_reminder_at or incident.opened_at)
 
 
 def _open_or_reopen(

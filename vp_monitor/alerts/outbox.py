@@ -77,15 +77,22 @@ def group_once(session: Session, settings: AlertSettings, now: datetime) -> int:
     contacts = {
         c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(list(waiting))))
     }
+    last_message = _last_message_at(session, list(waiting))
+    wait = timedelta(seconds=settings.group_wait_s)
     made = 0
     for contact_id, events in waiting.items():
         contact = contacts[contact_id]
         ready = [e for e in events if not is_held(e, contact, settings, now)]
         if not ready:
             continue
-        # A digest has waited for its time already; other messages wait for the group window.
+        # A digest has waited for its time already; other messages wait for the group window,
+        # and for the window after the contact's previous message: events released one by one
+        # (held for the correlation window, already older than the group window) would else
+        # make a message each, every second (issue 15: a flapping uplink).
         oldest = min(event.created_at for event in ready)
-        if not contact.digest and now - oldest < timedelta(seconds=settings.group_wait_s):
+        if not contact.digest and now - oldest < wait:
+            continue
+        if not contact.digest and now - last_message.get(contact_id, oldest - wait) < wait:
             continue
         kind = "digest" if contact.digest else "incidents"
         for start in range(0, len(ready), settings.max_items_per_message):
@@ -93,6 +100,16 @@ def group_once(session: Session, settings: AlertSettings, now: datetime) -> int:
             _new_delivery(session, contact_id, chunk, now, kind)
             made += 1
     return made
+
+
+def _last_message_at(session: Session, contact_ids: list[int]) -> dict[int, datetime]:
+    """When each contact's latest incident message was made (contacts that had one)."""
+    query = (
+        select(Delivery.contact_id, func.max(Delivery.created_at))
+        .where(Delivery.contact_id.in_(contact_ids), Delivery.kind == "incidents")
+        .group_by(Delivery.contact_id)
+    )
+    return {contact_id: at for contact_id, at in session.execute(query)}
 
 
 def next_digest_at(moment: datetime, settings: AlertSettings) -> datetime:

@@ -7,11 +7,12 @@ severity and an escalation level. Quiet hours are applied later, when events are
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from vp_monitor import conditions
 from vp_monitor.alerts import labels
 from vp_monitor.alerts.models import Incident, OutboxEvent
 from vp_monitor.alerts.notification import IncidentEvent
@@ -21,6 +22,7 @@ from vp_monitor.registry.models import Camera, Contact, Lifecycle, Site
 
 # Events that start telling someone; the others go to whoever was told already, too.
 OPENING_EVENTS = frozenset({"opened", "reopened"})
+NETWORK_CONDITIONS = conditions.names(network=True)  # what a site outage may explain
 
 
 def tell(
@@ -101,12 +103,50 @@ def told_contacts(session: Session, incident_id: str) -> list[Contact]:
     return list(session.scalars(select(Contact).where(Contact.id.in_(told))))
 
 
-def was_told(session: Session, incident_id: str) -> bool:
-    """Whether a message about this incident has left the outbox's waiting room (grouped)."""
+def was_told(session: Session, incident_id: str, since: datetime | None = None) -> bool:
+    """Whether a message about this incident (written `since` then, if given) has left the
+    outbox's waiting room (grouped)."""
     query = select(OutboxEvent.id).where(
         OutboxEvent.incident_id == incident_id, OutboxEvent.delivery_id.is_not(None)
     )
+    if since is not None:
+        query = query.where(OutboxEvent.created_at >= since)
     return session.scalars(query.limit(1)).first() is not None
+
+
+def told_since(incident: Incident) -> datetime:
+    """When what receivers know of the incident began: its opening, or its latest reopening
+    (last_reminder_at is set then, and by each reminder)."""
+    return max(incident.opened_at, incident.last_reminder_at or incident.opened_at)
+
+
+def was_told_lately(session: Session, incident: Incident) -> bool:
+    """Whether its latest (re)opening, or a later event, has been told: an incident told before
+    it recovered and then reopened is as new as one never told (a flapping camera's)."""
+    return was_told(session, incident.id, told_since(incident))
+
+
+def take_back_held_opening(
+    session: Session, incident: Incident, at: datetime, settings: AlertSettings
+) -> bool:
+    """Drop the incident's waiting events if its latest opening, not told, is still held for
+    the correlation window at `at` (an unreachable camera's, see outbox.is_held); whether it
+    was. An outage over before its opening could be told is recorded, not told (issue 15: a
+    flapping uplink's cameras would else each tell a short outage)."""
+    if was_told_lately(session, incident):
+        return False
+    query = select(OutboxEvent.payload).where(
+        OutboxEvent.incident_id == incident.id,
+        OutboxEvent.delivery_id.is_(None),
+        OutboxEvent.created_at > at - timedelta(seconds=settings.correlation_window_s),
+    )
+    held = any(
+        payload["event"] in OPENING_EVENTS and NETWORK_CONDITIONS & set(payload["conditions"])
+        for payload in session.scalars(query)
+    )
+    if held:
+        retract(session, [incident.id])
+    return held
 
 
 def retract(session: Session, incident_ids: list[str]) -> None:
