@@ -108,6 +108,17 @@ def test_unreachable_camera_waits_for_the_correlation_window(factory):
     assert group(factory, later + timedelta(seconds=31)) == 1  # group wait only
 
 
+def test_a_contacts_messages_are_a_group_window_apart(factory):
+    """Held events released one a second (each older than the group window already) wait for
+    the window after the contact's previous message: one message per window, not per second."""
+    contact = add_contact(factory)
+    for n in range(10):
+        add_event(factory, contact, T0 + timedelta(seconds=n), severity="critical", state="down",
+                  n=n, conditions=("unreachable",))  # fmt: skip
+    made = [group(factory, T0 + timedelta(seconds=s)) for s in range(60, 100)]
+    assert made[0] == 1 and made[30] == 1 and sum(made) == 2  # at 60 s, then at 90 s
+
+
 def test_quiet_hours_hold_then_release(factory):
     """Non-critical events wait out the contact's quiet hours; critical ones do not."""
     contact = add_contact(factory, quiet_from=time(22), quiet_until=time(7))
