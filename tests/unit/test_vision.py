@@ -314,3 +314,47 @@ def test_settings_reject_unknown_keys_and_are_documented():
         VisionSettings(no_such_threshold=1)
     assert all(field.description for field in VisionSettings.model_fields.values())
     assert VisionSettings(covered_fraction=0.5).covered_fraction == 0.5
+
+
+def group_at(frame: np.ndarray, x: int, y: int) -> np.ndarray:
+    """A group of people in patterned clothes (strong corners) at (x, y): what ORB sees most."""
+    out = frame.copy()
+    pattern = np.random.default_rng(42).uniform(0, 255, (12, 18, 3))
+    patch = cv2.resize(pattern, (216, 144), interpolation=cv2.INTER_NEAREST)
+    out[y : y + 144, x : x + 216] = patch.astype(np.uint8)
+    return out
+
+
+def test_a_group_walking_past_is_not_a_moved_camera(street):
+    """The reference was taken with a group in view; now the group walks past elsewhere. Its
+    own features match across the frames and agree on a shift of the group, not of the camera:
+    only what stayed in place since the previous frame is matched, so nothing moved."""
+    lawn = street * 0.3 + 77  # a scene of little contrast: the group gives most corners
+    reference = jpeg(group_at(view(lawn, seed=10), 40, 30), 90)
+    previous = jpeg(group_at(view(lawn, seed=11), 330, 170), 85)
+    current = jpeg(group_at(view(lawn, seed=12), 360, 190), 85)  # 3 s later, walked on
+    result = analyze(current, reference=reference, previous=previous)
+    assert "moved" not in result.conditions, result.metrics
+    # Without the previous frame, the group is taken for the scene: the camera looks moved.
+    assert "moved" in analyze(current, reference=reference).conditions
+
+
+def test_still_mask_leaves_out_what_crossed_and_keeps_a_vibrating_scene(street):
+    """The tiles a passer-by crossed between two frames are left out (and their neighbours);
+    a 2 px vibration of the whole view leaves the scene in."""
+    from vp_monitor.vision import geometry
+    from vp_monitor.vision.frame import View, to_grey
+
+    def grey_view(frame):
+        return View(to_grey(frame, 320))
+
+    before = view(street, seed=1)
+    shaken = grey_view(view(street, dx=2, dy=-2, seed=2))
+    def mask(current, previous):
+        return geometry.still_mask(geometry.moving_blocks(current, previous), (180, 320))
+
+    assert (mask(shaken, grey_view(before)) > 0).mean() > 0.9
+    crossed = grey_view(group_at(view(street, seed=2), 360, 190))
+    crossed_mask = mask(crossed, grey_view(before))
+    assert (crossed_mask[95:167, 180:288] > 0).mean() < 0.15  # the group's place, at 320 px
+    assert (crossed_mask > 0).mean() > 0.6
