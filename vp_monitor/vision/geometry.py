@@ -36,6 +36,12 @@ RANSAC_PX = 3.0
 # unmoved view both fit, and the simpler model extrapolates more safely to the corners.
 HOMOGRAPHY_GAIN = 1.25
 HOMOGRAPHY_MIN_EXTRA = 8
+# The agreeing matches of a move are themselves displaced by more than this (% of the frame):
+# in place they stay within a 1-2 px vibration (under 1 % at 320 px).
+MATCHES_MIN_SHIFT_PCT = 1.0
+# The agreeing matches of a move lie in at least this many cells of a grid over the frame.
+SPREAD_GRID = 8
+MIN_SPREAD_CELLS = 5
 # Largest change of scale across the frame a homography may imply (a camera's lens at most).
 MAX_PERSPECTIVE = 0.5
 # Displacement is measured on this grid of points of the frame (corners included).
@@ -142,6 +148,7 @@ class Fit:
     inliers: int
     candidates: int
     homography: bool = False
+    agreeing: np.ndarray | None = None  # (inliers, 2) the agreeing matches, in the reference
 
 
 def estimate(reference: Features, current: Features, size: tuple[int, int]) -> Fit:
@@ -169,10 +176,12 @@ def estimate(reference: Features, current: Features, size: tuple[int, int]) -> F
     if len(good) >= needed:  # else no homography could explain enough more: skip the fit
         homography, h_mask = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PX)
         if homography is not None and plausible(homography, size) and h_mask.sum() >= needed:
-            return Fit(homography, int(h_mask.sum()), len(good), homography=True)
+            agreeing = src[h_mask.ravel() > 0]
+            return Fit(homography, len(agreeing), len(good), homography=True, agreeing=agreeing)
     if similarity is None:
         return Fit(None, 0, len(good))
-    return Fit(np.vstack([similarity, [0.0, 0.0, 1.0]]), s_inliers, len(good))
+    agreeing = src[s_mask.ravel() > 0]
+    return Fit(np.vstack([similarity, [0.0, 0.0, 1.0]]), s_inliers, len(good), agreeing=agreeing)
 
 
 def moving_blocks(current: View, previous: View | None) -> np.ndarray | None:
@@ -232,6 +241,21 @@ def grid_displacement(matrix: np.ndarray, w: int, h: int) -> tuple[float, np.nda
     moved = cv2.perspectiveTransform(points, matrix).reshape(-1, 2)
     shift = (moved - points.reshape(-1, 2)) / np.array([w, h]) * 100.0
     return float(np.hypot(shift[:, 0], shift[:, 1]).mean()), shift[len(shift) // 2]
+
+
+def matches_spread(fit: Fit, w: int, h: int) -> int:
+    """In how many cells of a SPREAD_GRID x SPREAD_GRID grid of the frame the agreeing matches
+    lie: a move shows all over the scene, a chance agreement on one or two objects."""
+    cells = np.floor(fit.agreeing / np.array([w, h]) * SPREAD_GRID).astype(int)
+    return len({(int(x), int(y)) for x, y in cells})
+
+
+def matches_displacement(fit: Fit, w: int, h: int) -> float:
+    """How far the agreeing matches themselves moved (90th percentile, % of frame)."""
+    points = fit.agreeing.reshape(-1, 1, 2)
+    moved = cv2.perspectiveTransform(points, fit.matrix).reshape(-1, 2)
+    shift = (moved - fit.agreeing) / np.array([w, h]) * 100.0
+    return float(np.percentile(np.hypot(shift[:, 0], shift[:, 1]), 90))
 
 
 def rotation_deg(matrix: np.ndarray, w: int, h: int) -> float:
@@ -307,6 +331,7 @@ def check(
         fit.matrix is not None
         and fit.inliers >= settings.moved_min_inliers
         and fit.inliers >= settings.moved_min_inlier_share * fit.candidates
+        and matches_spread(fit, w, h) >= MIN_SPREAD_CELLS
     )
     displaced = False
     if fit.matrix is not None:
@@ -318,10 +343,13 @@ def check(
             "displacement_pct": displacement,
             "rotation_deg": rotation,
         }
+        metrics["matches_displacement_pct"] = matches_displacement(fit, w, h)
+        # A transform fitted to matches in one part of the frame can swing the rest of it
+        # (a band of matches, a tight cluster): the matches themselves must have moved too.
         displaced = (
             displacement > settings.moved_min_shift_pct
             or abs(rotation) > settings.moved_min_rotation_deg
-        )
+        ) and metrics["matches_displacement_pct"] >= MATCHES_MIN_SHIFT_PCT
     if trusted and displaced:
         metrics["moved_displacement"] = 1.0
         return Finding(frozenset({"moved"}), metrics, realign(reference, fit.matrix))
