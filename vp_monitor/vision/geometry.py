@@ -1,8 +1,8 @@
 """Moved camera: the reference scene is no longer where it was in the frame.
 
-Two ways to see it. Either features of the reference are found again and the transform they
-agree on (a similarity, or a homography when the viewpoint changed in perspective) displaces
-a grid of the frame's points beyond the threshold; or no transform is agreed on, the frame's
+Two ways to see it. Either features of the reference are found again, all over the frame,
+and the transform they agree on (a similarity, or a homography when the viewpoint changed in
+perspective) displaces them and a grid of the frame's points beyond the threshold; or no transform is agreed on, the frame's
 edges are hardly anywhere the reference has them, and the frame is still a sharp, detailed,
 well-exposed picture: the camera looks somewhere else.
 
