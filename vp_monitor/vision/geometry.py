@@ -2,9 +2,9 @@
 
 Two ways to see it. Either features of the reference are found again, all over the frame,
 and the transform they agree on (a similarity, or a homography when the viewpoint changed in
-perspective) displaces them and a grid of the frame's points beyond the threshold; or no transform is agreed on, the frame's
-edges are hardly anywhere the reference has them, and the frame is still a sharp, detailed,
-well-exposed picture: the camera looks somewhere else.
+perspective) displaces them and a grid of the frame's points beyond the threshold; or no
+transform is agreed on, the frame's edges are hardly anywhere the reference has them, and
+the frame is still a sharp, detailed, well-exposed picture: the camera looks elsewhere.
 
 Only the scene is judged, not what crosses it: the parts of the current frame that did not
 change since the previous one (a few seconds earlier). People and vehicles move on in that
