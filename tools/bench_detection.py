@@ -4,10 +4,12 @@ Usage: .venv/bin/python tools/bench_detection.py [--samples 3] [--reachability 6
            [--stream 300] [--retry 10] [--group-wait 30] [--correlation 60]
            [--ptz-home-after 900]
 
-The defaults are the product's defaults. Runs the simulator (4 x samples cameras) and
+The defaults are the product's defaults. Runs the simulator (6 x samples cameras) and
 `vp-monitor serve` as subprocesses, a webhook receiver here, injects at the same moment
-`stream_stops` (no_video), `black`, `covered_dark` and `refuse` (unreachable: held
-`--correlation` seconds in case its whole site is down), each on `samples` cameras (their checks
+`stream_stops` (no_video), `black`, `covered_dark`, `refuse` (unreachable: held
+`--correlation` seconds in case its whole site is down) and `moved` with `tilt_deg` 6 (the
+camera knocked 6 degrees down on its mount: its scene in another perspective), each on
+`samples` cameras (their checks
 fall at different moments of the interval), and prints, for each camera, the seconds until the
 webhook got the "opened" event naming the injected condition (a reference image is approved
 for each camera first, as technicians do at installation), against the bound of issue 5:
@@ -45,7 +47,8 @@ from aiohttp import web
 FAULTS = [({"fault": "stream_stops", "after_s": 0}, "no_video"),
           ({"fault": "black"}, "black"),
           ({"fault": "covered_dark"}, "covered"),
-          ({"fault": "refuse"}, "unreachable")]  # fmt: skip
+          ({"fault": "refuse"}, "unreachable"),
+          ({"fault": "moved", "tilt_deg": 6}, "moved")]  # fmt: skip
 PTZ_AWAY = ({"preset": "2"}, "ptz_not_home")  # sent to preset 2, its home being preset 1
 
 

@@ -67,6 +67,20 @@ def _masked_parameter(item: str) -> str:
     return f"{name}={MASK}" if value else item
 
 
+def masked_recipient(channel: str, address: str) -> str:
+    """A recipient as an operator or a log may show it: an e-mail's local part hidden, a
+    webhook's credentials, query values and token-like path."""
+    if channel == "email":
+        local, at, domain = address.partition("@")
+        return f"{local[:1]}***{at}{domain}" if at else "***"
+    if channel == "webhook":
+        shown = redact_url(address) or MASK
+        path = urlsplit(address).path
+        # A long path is often the token itself (Slack, Teams): shown as the error texts do.
+        return shown.replace(path, "/…", 1) if len(path) >= _TOKEN_PATH_CHARS else shown
+    return address  # an MQTT topic prefix holds no secret
+
+
 def url_origin(url: str) -> str:
     """Scheme, host and port only, what a delivery error names: a webhook path may be a token."""
     try:

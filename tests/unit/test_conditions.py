@@ -51,7 +51,7 @@ SINGLE_NAMES: dict[str, tuple[set[str], str]] = {
         "a synthetic fault per vision condition; exposure not judged at night",
     ),
     "tools/bench_detection.py": (
-        {"black", "covered", "no_video", "unreachable", "ptz_not_home"},
+        {"black", "covered", "moved", "no_video", "unreachable", "ptz_not_home"},
         "the faults it times",
     ),
     "tools/bench_planner.py": ({"unreachable"}, "a sample result"),

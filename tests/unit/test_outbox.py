@@ -296,3 +296,20 @@ async def test_receiver_down_an_hour_logs_one_line_down_and_one_back(factory, ca
     assert len(down) == 1 and "3 message(s) waiting" in down[0] and "HTTP 503" in down[0]
     assert len(up) == 1 and "3 message(s) to deliver" in up[0]
     assert "s3cr3tT0ken" not in "\n".join(lines)
+
+
+async def test_failing_email_recipient_is_masked_in_the_log(factory, caplog):
+    """The outbox's lines about a failing and recovering recipient name it as an operator sees
+    it (first letter and domain), not by its full address."""
+    contact = add_contact(factory, channel="email", address="jeanne.martin@mairie.example")
+    add_event(factory, contact, T0)
+    group(factory, T0 + timedelta(minutes=1))
+    channel = FakeChannel(DeliveryError("SMTP 451", retryable=True))
+    with caplog.at_level(logging.INFO, logger="vp_monitor.alerts.outbox"):
+        now = T0 + timedelta(minutes=1)
+        while any(d.status == "pending" for d in deliveries(factory)):
+            await dispatch_once(factory, {"email": channel}, SETTINGS, now)
+            now += timedelta(seconds=30)
+    lines = "\n".join(r.getMessage() for r in caplog.records)
+    assert "is failing" in lines and "recovered after" in lines
+    assert "j***@mairie.example" in lines and "jeanne.martin" not in lines

@@ -314,3 +314,80 @@ def test_settings_reject_unknown_keys_and_are_documented():
         VisionSettings(no_such_threshold=1)
     assert all(field.description for field in VisionSettings.model_fields.values())
     assert VisionSettings(covered_fraction=0.5).covered_fraction == 0.5
+
+
+def group_at(frame: np.ndarray, x: int, y: int) -> np.ndarray:
+    """A group of people in patterned clothes (strong corners) at (x, y): what ORB sees most."""
+    out = frame.copy()
+    pattern = np.random.default_rng(42).uniform(0, 255, (12, 18, 3))
+    patch = cv2.resize(pattern, (216, 144), interpolation=cv2.INTER_NEAREST)
+    out[y : y + 144, x : x + 216] = patch.astype(np.uint8)
+    return out
+
+
+def test_a_group_walking_past_is_not_a_moved_camera(street):
+    """The reference was taken with a group in view; now the group walks past elsewhere. Its
+    own features match across the frames and agree on a shift of the group, not of the camera:
+    only what stayed in place since the previous frame is matched, so nothing moved."""
+    lawn = street * 0.3 + 77  # a scene of little contrast: the group gives most corners
+    reference = jpeg(group_at(view(lawn, seed=10), 40, 30), 90)
+    previous = jpeg(group_at(view(lawn, seed=11), 330, 170), 85)
+    current = jpeg(group_at(view(lawn, seed=12), 360, 190), 85)  # 3 s later, walked on
+    result = analyze(current, reference=reference, previous=previous)
+    assert "moved" not in result.conditions, result.metrics
+    # Without the previous frame, the group is taken for the scene: the camera looks moved.
+    assert "moved" in analyze(current, reference=reference).conditions
+
+
+def test_still_mask_leaves_out_what_crossed_and_keeps_a_vibrating_scene(street):
+    """The tiles a passer-by crossed between two frames are left out (and their neighbours);
+    a 2 px vibration of the whole view leaves the scene in."""
+    from vp_monitor.vision import geometry
+    from vp_monitor.vision.frame import View, to_grey
+
+    def grey_view(frame):
+        return View(to_grey(frame, 320))
+
+    before = view(street, seed=1)
+    shaken = grey_view(view(street, dx=2, dy=-2, seed=2))
+
+    def mask(current, previous):
+        return geometry.still_mask(geometry.moving_blocks(current, previous), (180, 320))
+
+    assert (mask(shaken, grey_view(before)) > 0).mean() > 0.9
+    crossed = grey_view(group_at(view(street, seed=2), 360, 190))
+    crossed_mask = mask(crossed, grey_view(before))
+    assert (crossed_mask[95:167, 180:288] > 0).mean() < 0.15  # the group's place, at 320 px
+    assert (crossed_mask > 0).mean() > 0.6
+
+
+def test_matches_on_one_or_two_objects_are_not_spread_over_the_frame():
+    """A transform that only a person and a tripod agree on (a few cells of the frame) is not
+    trusted to say the camera moved; the same number of matches over the scene is."""
+    from vp_monitor.vision import geometry
+
+    rotated = np.vstack([cv2.getRotationMatrix2D((160, 120), 4, 1.0), [0, 0, 1]])
+    rng = np.random.default_rng(0)
+    two_objects = np.float32(
+        np.vstack([rng.uniform(130, 145, (7, 2)), rng.uniform([245, 170], [255, 190], (7, 2))])
+    )
+    scene_wide = np.float32(rng.uniform([0, 0], [320, 240], (14, 2)))
+    spread = {
+        name: geometry.matches_spread(geometry.Fit(rotated, 14, 20, agreeing=points), 320, 240)
+        for name, points in (("objects", two_objects), ("scene", scene_wide))
+    }
+    assert spread["objects"] < geometry.MIN_SPREAD_CELLS <= spread["scene"], spread
+
+
+def test_a_transform_that_keeps_its_matches_in_place_is_not_a_move():
+    """Fitted to a band of matches at the top of the frame, a homography may keep them in
+    place and swing the bottom corners far away: its matches did not move, the camera neither."""
+    from vp_monitor.vision import geometry
+
+    centre = np.array([[1.0, 0.0, 160.0], [0.0, 1.0, 12.0], [0.0, 0.0, 1.0]])
+    tilt = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.001, 1.0]])
+    swing = centre @ tilt @ np.linalg.inv(centre)  # about the band's middle
+    band = np.float32(np.random.default_rng(1).uniform([0, 0], [320, 25], (30, 2)))
+    fit = geometry.Fit(swing, 30, 40, homography=True, agreeing=band)
+    assert geometry.grid_displacement(swing, 320, 240)[0] > 4.0  # what the grid says
+    assert geometry.matches_displacement(fit, 320, 240) < geometry.MATCHES_MIN_SHIFT_PCT

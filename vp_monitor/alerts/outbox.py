@@ -37,8 +37,8 @@ from vp_monitor.alerts.notification import (
 from vp_monitor.alerts.settings import AlertSettings
 from vp_monitor.db import transaction
 from vp_monitor.metrics import record_delivery
+from vp_monitor.redaction import masked_recipient, url_secrets
 from vp_monitor.redaction import redact as redact_text
-from vp_monitor.redaction import url_secrets
 from vp_monitor.registry.models import Contact
 from vp_monitor.registry.secrets import SecretBox
 
@@ -307,7 +307,7 @@ def record(
             log.info(
                 "%s recipient %s recovered after %.0f s: %d message(s) to deliver",
                 item.channel,
-                redact(item.message.recipient.address, item.message.recipient),
+                masked_recipient(item.channel, item.message.recipient.address),
                 (now - delivery.created_at).total_seconds(),
                 _backlog(session, delivery.contact_id),
             )
@@ -329,7 +329,7 @@ def record(
             log.warning(
                 "%s recipient %s is failing (%s): %d message(s) waiting",
                 item.channel,
-                redact(item.message.recipient.address, item.message.recipient),
+                masked_recipient(item.channel, item.message.recipient.address),
                 text,
                 _backlog(session, delivery.contact_id),
             )

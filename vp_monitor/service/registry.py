@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from vp_monitor.redaction import masked_recipient
 from vp_monitor.registry.models import Camera, Contact, Municipality, Site
 from vp_monitor.registry.schemas import CODE, INSEE, CameraInput, ContactInput, SiteInput
 from vp_monitor.registry.service import (
@@ -25,7 +26,7 @@ from vp_monitor.registry.service import (
 )
 from vp_monitor.registry.transfer import export_records
 from vp_monitor.service.scope import Scope
-from vp_monitor.service.views import find_camera, masked_recipient
+from vp_monitor.service.views import find_camera
 
 
 # -- finding one within the scope ------------------------------------------------------------

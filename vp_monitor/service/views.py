@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from vp_monitor.alerts.models import Incident
+from vp_monitor.redaction import masked_recipient
 from vp_monitor.registry.models import Camera, Site
 from vp_monitor.registry.service import NotFound
 from vp_monitor.service.lists import (
@@ -222,18 +223,6 @@ def resolution(session: Session, incident: Incident) -> dict[str, Any]:
         "resolved_by": entry.actor if entry else None,
         "resolution_note": (entry.after or {}).get("note") if entry else None,
     }
-
-
-def masked_recipient(channel: str, address: str) -> str:
-    """A recipient as an operator may see it: e-mail local part and URL credentials hidden."""
-    from vp_monitor.redaction import redact_url
-
-    if channel == "email":
-        local, at, domain = address.partition("@")
-        return f"{local[:1]}***{at}{domain}" if at else "***"
-    if channel == "webhook":
-        return redact_url(address)
-    return address  # an MQTT topic prefix holds no secret
 
 
 def notifications_sent(session: Session, incident_id: str) -> list[dict[str, Any]]:

@@ -98,7 +98,7 @@ def variant_for(camera: SimCamera) -> tuple[str, tuple[tuple[str, Any], ...]]:
 def fault_variant(fault: str, params: dict[str, Any]) -> tuple[str, tuple[tuple[str, Any], ...]]:
     """The picture variant a camera in `fault` with `params` sends."""
     if fault in PICTURE_FAULTS:
-        keep = {"moved": ("dx", "dy"), "defocus": ("sigma",), "noise": ("sigma",)}
+        keep = {"moved": ("dx", "dy", "tilt_deg"), "defocus": ("sigma",), "noise": ("sigma",)}
         return fault, tuple((k, params[k]) for k in keep.get(fault, ()) if k in params)
     if fault == "low_fps":  # one frame in k is sent (param `k`, default 5)
         return "low_fps", (("k", max(2, int(params.get("k", 5)))),)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -202,8 +203,16 @@ def _exposure(img: np.ndarray, gain: float, offset: float) -> np.ndarray:
 
 
 def _moved(img: np.ndarray, params: dict[str, Any]) -> np.ndarray:
-    """Pan/tilt the view by a fraction of the frame (defaults: 20 % right, 15 % down)."""
+    """Pan/tilt the view by a fraction of the frame (defaults: 20 % right, 15 % down), or,
+    with `tilt_deg`, tilt the camera on its mount by that many degrees: the scene seen in
+    another perspective through a 90-degree lens (a knock, a re-aim after work on the mast)."""
     h, w = img.shape[:2]
+    if "tilt_deg" in params:
+        f = (w / 2) / math.tan(math.radians(45))  # focal length of a 90-degree lens, in px
+        lens = np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1]])
+        tilt = cv2.Rodrigues(np.array([math.radians(float(params["tilt_deg"])), 0.0, 0.0]))[0]
+        matrix = lens @ tilt @ np.linalg.inv(lens)
+        return cv2.warpPerspective(img, matrix, (w, h), borderMode=cv2.BORDER_REFLECT)
     dx, dy = float(params.get("dx", 0.2)), float(params.get("dy", 0.15))
     matrix = np.float32([[1, 0, -dx * w], [0, 1, -dy * h]])
     return cv2.warpAffine(img, matrix, (w, h), borderMode=cv2.BORDER_REFLECT)

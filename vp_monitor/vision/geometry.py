@@ -1,10 +1,15 @@
 """Moved camera: the reference scene is no longer where it was in the frame.
 
-Two ways to see it. Either features of the reference are found again and the transform they
-agree on (a similarity, or a homography when the viewpoint changed in perspective) displaces
-a grid of the frame's points beyond the threshold; or no transform is agreed on, hardly any
-of the reference's features is where it was, and the frame is still a sharp, detailed,
-well-exposed picture: the camera looks somewhere else.
+Two ways to see it. Either features of the reference are found again, all over the frame,
+and the transform they agree on (a similarity, or a homography when the viewpoint changed in
+perspective) displaces them and a grid of the frame's points beyond the threshold; or no
+transform is agreed on, the frame's edges are hardly anywhere the reference has them, and
+the frame is still a sharp, detailed, well-exposed picture: the camera looks elsewhere.
+
+Only the scene is judged, not what crosses it: the parts of the current frame that did not
+change since the previous one (a few seconds earlier). People and vehicles move on in that
+time; matched to the reference (taken at another moment, with other passers-by) they would
+agree on shifts of their own, or make the reference's scene look gone.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import cv2
 import numpy as np
 
 from vp_monitor.vision import cover
-from vp_monitor.vision.frame import Finding, View
+from vp_monitor.vision.frame import Finding, View, block_means
 from vp_monitor.vision.settings import VisionSettings
 from vp_monitor.vision.sharpness import sharpness
 
@@ -31,6 +36,12 @@ RANSAC_PX = 3.0
 # unmoved view both fit, and the simpler model extrapolates more safely to the corners.
 HOMOGRAPHY_GAIN = 1.25
 HOMOGRAPHY_MIN_EXTRA = 8
+# The agreeing matches of a move are themselves displaced by more than this (% of the frame):
+# in place they stay within a 1-2 px vibration (under 1 % at 320 px).
+MATCHES_MIN_SHIFT_PCT = 1.0
+# The agreeing matches of a move lie in at least this many cells of a grid over the frame.
+SPREAD_GRID = 8
+MIN_SPREAD_CELLS = 5
 # Largest change of scale across the frame a homography may imply (a camera's lens at most).
 MAX_PERSPECTIVE = 0.5
 # Displacement is measured on this grid of points of the frame (corners included).
@@ -41,10 +52,19 @@ MIN_AGREEING = 4
 # A feature is found in place when a descriptor this close (Hamming distance, of 256 bits)
 # lies within the moved threshold of its old position.
 IN_PLACE_MAX_DISTANCE = 40
-# A block shows the reference's detail where it kept at least this share of its texture.
-KEPT_DETAIL = 0.5
-# Fewest reference features expected in place where the frame shows detail to judge by.
-MIN_EXPECTED_IN_PLACE = 10
+# A view of elsewhere is told on tiles of this size (px of the working copy): large enough for
+# a 1-2 px vibration to keep their edges in place, small enough for a passer-by to fill few.
+TILE_PX = 32
+# Edges are compared blurred by this much (px): a vibration must not break them.
+EDGE_BLUR = 2.0
+# A tile shows the reference's scene in place when its edges correlate this well with the
+# reference's; it has edges to compare when their spread exceeds this (sensor noise has less).
+TILE_MATCH = 0.4
+TILE_MIN_EDGES = 1.0
+# Fewest tiles to judge by (of 50 in a 16:9 working copy), and the share of a tile's blocks
+# where nothing moved for it to be judged.
+MIN_TILES = 6
+TILE_STILL = 0.75
 # Number of set bits of each byte value, for Hamming distances.
 POPCOUNT = np.array([bin(value).count("1") for value in range(256)], np.uint8)
 # Shift of the degraded copy the reference is matched with, in % of the frame: small.
@@ -54,6 +74,12 @@ SELF_PCT = 2.0
 MIN_LUMA_RATIO = 0.5
 # How many reference feature sets are kept (one per camera and day/night reference).
 CACHE_SIZE = 2048
+# A block of the frame changed between the previous frame and the current one (someone crossed
+# it) when its pixels changed on average by more than this (grey levels) plus what a shift of
+# VIBRATION_PX pixels makes of its texture (mean gradient, grey levels per pixel): a mast
+# swaying 1-2 px either way puts two frames up to 4 px apart.
+MOVING_DIFF = 8.0
+VIBRATION_PX = 4.0
 
 
 @dataclass(frozen=True)
@@ -67,11 +93,11 @@ class Features:
     self_in_place: int = 0
 
 
-def detect(grey: np.ndarray, count: int) -> Features:
-    """ORB keypoints and descriptors of a grey picture."""
+def detect(grey: np.ndarray, count: int, mask: np.ndarray | None = None) -> Features:
+    """ORB keypoints and descriptors of a grey picture (where `mask` is set, if given)."""
     # Few pyramid levels (each costs time); four still cover a zoom change of about 2x.
     orb = cv2.ORB_create(nfeatures=count, nlevels=4, scaleFactor=1.25, fastThreshold=10)
-    keypoints, descriptors = orb.detectAndCompute(grey, None)
+    keypoints, descriptors = orb.detectAndCompute(grey, mask)
     points = np.float32([kp.pt for kp in keypoints]).reshape(-1, 2)
     return Features(points, descriptors)
 
@@ -122,6 +148,7 @@ class Fit:
     inliers: int
     candidates: int
     homography: bool = False
+    agreeing: np.ndarray | None = None  # (inliers, 2) the agreeing matches, in the reference
 
 
 def estimate(reference: Features, current: Features, size: tuple[int, int]) -> Fit:
@@ -149,10 +176,35 @@ def estimate(reference: Features, current: Features, size: tuple[int, int]) -> F
     if len(good) >= needed:  # else no homography could explain enough more: skip the fit
         homography, h_mask = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PX)
         if homography is not None and plausible(homography, size) and h_mask.sum() >= needed:
-            return Fit(homography, int(h_mask.sum()), len(good), homography=True)
+            agreeing = src[h_mask.ravel() > 0]
+            return Fit(homography, len(agreeing), len(good), homography=True, agreeing=agreeing)
     if similarity is None:
         return Fit(None, 0, len(good))
-    return Fit(np.vstack([similarity, [0.0, 0.0, 1.0]]), s_inliers, len(good))
+    agreeing = src[s_mask.ravel() > 0]
+    return Fit(np.vstack([similarity, [0.0, 0.0, 1.0]]), s_inliers, len(good), agreeing=agreeing)
+
+
+def moving_blocks(current: View, previous: View | None) -> np.ndarray | None:
+    """The views' blocks where something moved between the previous frame and the current one
+    (None without a previous frame of the same size).
+
+    Brightness offset removed, a block changed when its pixels moved on average by more than
+    the vibration of its own texture explains."""
+    if previous is None or previous.grey.shape != current.grey.shape:
+        return None
+    now, before = current.smooth, previous.smooth
+    change = block_means(cv2.absdiff(now - now.mean(), before - before.mean()), current.block)
+    texture = np.minimum(current.block_texture, previous.block_texture)
+    return change > MOVING_DIFF + VIBRATION_PX * texture
+
+
+def still_mask(moving: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
+    """Where features may be taken: 255 away from the moving blocks and their neighbours (a
+    feature's descriptor reads a patch around it), 0 there; None to take them anywhere."""
+    if moving is None:
+        return None
+    near = cv2.dilate(moving.astype(np.uint8), np.ones((3, 3), np.uint8))
+    return cv2.resize(1 - near, shape[::-1], interpolation=cv2.INTER_NEAREST) * np.uint8(255)
 
 
 def in_place(
@@ -191,6 +243,21 @@ def grid_displacement(matrix: np.ndarray, w: int, h: int) -> tuple[float, np.nda
     return float(np.hypot(shift[:, 0], shift[:, 1]).mean()), shift[len(shift) // 2]
 
 
+def matches_spread(fit: Fit, w: int, h: int) -> int:
+    """In how many cells of a SPREAD_GRID x SPREAD_GRID grid of the frame the agreeing matches
+    lie: a move shows all over the scene, a chance agreement on one or two objects."""
+    cells = np.floor(fit.agreeing / np.array([w, h]) * SPREAD_GRID).astype(int)
+    return len({(int(x), int(y)) for x, y in cells})
+
+
+def matches_displacement(fit: Fit, w: int, h: int) -> float:
+    """How far the agreeing matches themselves moved (90th percentile, % of frame)."""
+    points = fit.agreeing.reshape(-1, 1, 2)
+    moved = cv2.perspectiveTransform(points, fit.matrix).reshape(-1, 2)
+    shift = (moved - fit.agreeing) / np.array([w, h]) * 100.0
+    return float(np.percentile(np.hypot(shift[:, 0], shift[:, 1]), 90))
+
+
 def rotation_deg(matrix: np.ndarray, w: int, h: int) -> float:
     """Roll of the picture at its centre under the transform, in degrees."""
     ends = np.float32([[[w / 2, h / 2]], [[w / 2 + 10, h / 2]]])
@@ -198,28 +265,32 @@ def rotation_deg(matrix: np.ndarray, w: int, h: int) -> float:
     return math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
 
 
-def in_place_share_where_detailed(
-    found: np.ndarray, ref: Features, current: View, reference: View, settings: VisionSettings
-) -> float:
-    """Share of the reference's features found in place, among those lying where the current
-    frame shows detail as the reference did, against what a live frame of the reference finds
-    (its self-match).
+def scene_in_place(current: View, reference: View, moving: np.ndarray | None) -> float:
+    """Share of the frame's tiles with edges where the reference has the same edges, among the
+    tiles with edges that nothing crossed since the previous frame (mostly not `moving`): near
+    1 for a camera that did not move, whoever crossed the reference's view; near 0 for one
+    that looks elsewhere. Edges, not brightness: light changes through the day, edges stay."""
+    edges_now = cv2.GaussianBlur(current.gradient, (0, 0), EDGE_BLUR)
+    edges_then = cv2.GaussianBlur(reference.gradient, (0, 0), EDGE_BLUR)
+    now, then = _tile_stats(edges_now), _tile_stats(edges_then)
+    both = block_means(edges_now * edges_then, TILE_PX)
+    spread = np.sqrt(now[1] * then[1])
+    correlation = (both - now[0] * then[0]) / np.maximum(spread, 1e-6)
+    judged = np.sqrt(np.minimum(now[1], then[1])) > TILE_MIN_EDGES
+    if moving is not None:
+        still = cv2.resize(
+            (~moving).astype(np.float32), judged.shape[::-1], interpolation=cv2.INTER_AREA
+        )
+        judged &= still >= TILE_STILL
+    if judged.sum() < MIN_TILES:
+        return 1.0  # too little scene to tell: not a view of elsewhere
+    return float((correlation[judged] > TILE_MATCH).mean())
 
-    Where a cover or paint hides the lens there is nothing to find; where the frame shows as
-    much detail as the reference, a camera that did not move shows its reference there, one
-    that moved shows other things."""
-    if not len(ref.points):
-        return 0.0
-    detailed = ~cover.flat_blocks(current, settings)[0] & (
-        current.block_texture >= KEPT_DETAIL * reference.block_texture
-    )
-    rows = np.minimum((ref.points[:, 1] // current.block).astype(int), detailed.shape[0] - 1)
-    cols = np.minimum((ref.points[:, 0] // current.block).astype(int), detailed.shape[1] - 1)
-    where = detailed[rows, cols]
-    expected = where.sum() * ref.self_in_place / len(ref.points)
-    if expected < MIN_EXPECTED_IN_PLACE:
-        return 1.0  # too little detail left to tell: not a view of elsewhere
-    return float(found[where].sum() / expected)
+
+def _tile_stats(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance of `image` over each TILE_PX tile."""
+    mean = block_means(image, TILE_PX)
+    return mean, np.maximum(block_means(image * image, TILE_PX) - mean * mean, 0.0)
 
 
 def detail_ratio(current: View, reference: View, settings: VisionSettings) -> float:
@@ -246,7 +317,9 @@ def check(
     if reference is None or reference.grey.shape != current.grey.shape:
         return Finding()
     ref = reference_features(reference, settings.orb_features)
-    cur = detect(current.grey, settings.orb_features)
+    # Only the scene is matched: not where something crossed since the previous frame.
+    moving = moving_blocks(current, previous)
+    cur = detect(current.grey, settings.orb_features, still_mask(moving, current.grey.shape))
     h, w = current.grey.shape
     fit = estimate(ref, cur, (w, h))
     metrics = {
@@ -258,6 +331,7 @@ def check(
         fit.matrix is not None
         and fit.inliers >= settings.moved_min_inliers
         and fit.inliers >= settings.moved_min_inlier_share * fit.candidates
+        and matches_spread(fit, w, h) >= MIN_SPREAD_CELLS
     )
     displaced = False
     if fit.matrix is not None:
@@ -269,10 +343,13 @@ def check(
             "displacement_pct": displacement,
             "rotation_deg": rotation,
         }
+        metrics["matches_displacement_pct"] = matches_displacement(fit, w, h)
+        # A transform fitted to matches in one part of the frame can swing the rest of it
+        # (a band of matches, a tight cluster): the matches themselves must have moved too.
         displaced = (
             displacement > settings.moved_min_shift_pct
             or abs(rotation) > settings.moved_min_rotation_deg
-        )
+        ) and metrics["matches_displacement_pct"] >= MATCHES_MIN_SHIFT_PCT
     if trusted and displaced:
         metrics["moved_displacement"] = 1.0
         return Finding(frozenset({"moved"}), metrics, realign(reference, fit.matrix))
@@ -282,9 +359,8 @@ def check(
         return Finding(frozenset(), metrics)
     # No transform says where the reference went: is it still in place, and is this frame a
     # fair picture of something (not one the other checks will call blurred, dark, covered)?
-    found = in_place(ref, cur, (w, h), settings.moved_min_shift_pct)
     metrics |= {
-        "in_place_share": in_place_share_where_detailed(found, ref, current, reference, settings),
+        "in_place_share": scene_in_place(current, reference, moving),
         "reference_self_in_place": float(ref.self_in_place),
         "detail_ratio": detail_ratio(current, reference, settings),
     }

@@ -138,12 +138,13 @@ class VisionSettings(Section):
         "view yields few, random matches).",
     )
     moved_max_in_place_share: float = Field(
-        default=0.1,
+        default=0.4,
         ge=0,
         le=1,
         description="Also moved (the view is elsewhere) when less than this share of the "
-        "reference's recognisable features is found in place, no transform explains the "
-        "frame, the frame is a fair picture and the reference is recognisable.",
+        "frame's tiles with edges (those nothing crossed since the previous frame) shows the "
+        "reference's edges in place, no transform explains the frame, the frame is a fair "
+        "picture and the reference is recognisable.",
     )
     moved_min_reference_features: int = Field(
         default=40,
