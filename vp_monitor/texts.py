@@ -1228,13 +1228,17 @@ METRICS: dict[str, dict[Language, str]] = {
     "shift_y_pct": {"fr": "décalage vertical %", "en": "vertical shift %"},
     "rotation_deg": {"fr": "rotation (°)", "en": "rotation (°)"},
     "displacement_pct": {"fr": "déplacement de la vue %", "en": "view displacement %"},
+    "matches_displacement_pct": {
+        "fr": "déplacement des points appariés %",
+        "en": "matched points' displacement %",
+    },
     "homography": {
         "fr": "changement de perspective (1 = oui)",
         "en": "perspective change (1 = yes)",
     },
     "moved_displacement": {"fr": "vue déplacée (1 = oui)", "en": "view displaced (1 = yes)"},
     "moved_no_match": {"fr": "vue méconnaissable (1 = oui)", "en": "view not recognised (1 = yes)"},
-    "in_place_share": {"fr": "part des repères à leur place", "en": "share of landmarks in place"},
+    "in_place_share": {"fr": "part de la scène à sa place", "en": "share of the scene in place"},
     "clock_offset_s": {"fr": "décalage d'horloge (s)", "en": "clock offset (s)"},
     "without_reference": {
         "fr": "jugée sans image de référence (1 = oui : hors préréglage ou position inconnue)",

@@ -299,12 +299,17 @@ def detail_ratio(current: View, reference: View, settings: VisionSettings) -> fl
     return detailed / max(1.0 - float(cover.flat_blocks(reference, settings)[0].mean()), 0.01)
 
 
-def fair_picture(current: View, reference: View, settings: VisionSettings) -> bool:
-    """Focus and light of its own: not blurred, dark or clipped (what the other checks judge)."""
+def fair_picture(current: View, reference: View, settings: VisionSettings, detail: float) -> bool:
+    """Focus and light of its own: not blurred, dark or clipped (what the other checks judge).
+    In focus: as sharp as the reference, or with as much fine detail (`detail`, against the
+    reference's): a view of grass or gravel is less sharp than one of a street, not blurred."""
     luma_ratio = float(current.grey.mean()) / max(float(reference.grey.mean()), 1.0)
     clipped = float(np.count_nonzero(current.grey > settings.bright_level)) / current.grey.size
-    return (
+    focused = detail >= 1.0 or (
         sharpness(current) >= settings.blurred_sharpness_ratio * sharpness(reference)
+    )
+    return (
+        focused
         and luma_ratio >= MIN_LUMA_RATIO
         and clipped < settings.overexposed_min_bright_fraction
     )
@@ -368,7 +373,7 @@ def check(
         metrics["in_place_share"] < settings.moved_max_in_place_share
         and ref.self_in_place >= settings.moved_min_reference_features
         and metrics["detail_ratio"] >= settings.moved_min_detail_ratio
-        and fair_picture(current, reference, settings)
+        and fair_picture(current, reference, settings, metrics["detail_ratio"])
     )
     if not elsewhere:
         return Finding(frozenset(), metrics)
