@@ -25,6 +25,7 @@ from email import message_from_bytes, policy
 import aiohttp
 import pytest
 from aiohttp import web
+from ports import serve_on_loopback
 
 pytestmark = pytest.mark.slow
 
@@ -75,10 +76,7 @@ async def start_webhook(receivers: Receivers) -> tuple[web.AppRunner, str]:
 
     app = web.Application()
     app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await serve_on_loopback(app)
     return runner, f"http://127.0.0.1:{port}/hook"
 
 

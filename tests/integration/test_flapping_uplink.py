@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
-from ports import free_port
+from ports import serve_on_loopback
 from sqlalchemy import func, select
 from test_monitor import FAST_PROBES, served_fleet, set_fault
 
@@ -174,10 +174,7 @@ async def test_flapping_uplinks_make_one_incident_per_site_and_no_storm(engine, 
     receiver = Receiver()
     app = web.Application()
     app.router.add_post("/hook/{contact}", receiver.hook)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port("127.0.0.1")
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await serve_on_loopback(app)
     monitor = Monitor(engine, MonitorSettings(node="flap-node"))
     alerts = AlertSettings()
     rng = random.Random(15)

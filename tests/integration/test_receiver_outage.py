@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
-from ports import free_port
+from ports import serve_on_loopback
 from sqlalchemy import func, select
 
 from vp_monitor.alerts.channel_settings import ChannelSettings
@@ -66,10 +66,7 @@ async def test_a_receiver_down_for_an_hour_gets_everything_once_in_order_within_
     receiver = Receiver()
     app = web.Application()
     app.router.add_post("/hook", receiver.hook)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port("127.0.0.1")
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await serve_on_loopback(app)
     settings = AlertSettings()
     channels = build_channels(ChannelSettings())
     try:

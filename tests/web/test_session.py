@@ -8,7 +8,7 @@ import ssl
 
 import pytest
 from aiohttp import ClientSession, CookieJar, web
-from ports import free_port
+from ports import free_port, serve_on_loopback
 from yarl import URL
 
 from vp_monitor.accounts import service
@@ -51,10 +51,7 @@ async def server(database_url, secret_key):
         ):
             service.add_account(registry, AccountInput(name=name, role=role, **scope), PASSWORD)
         _, token = service.create_token(registry, TokenInput(user="martin", name="script"))
-    runner = web.AppRunner(build_web(vp_app), access_log=None)
-    await runner.setup()
-    port = free_port("127.0.0.1")
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await serve_on_loopback(build_web(vp_app))
     yield f"http://127.0.0.1:{port}", token
     await runner.cleanup()
     vp_app.close()
