@@ -90,9 +90,8 @@ def group_once(session: Session, settings: AlertSettings, now: datetime) -> int:
         # (held for the correlation window, already older than the group window) would else
         # make a message each, every second (issue 15: a flapping uplink).
         oldest = min(event.created_at for event in ready)
-        if not contact.digest and now - oldest < wait:
-            continue
-        if not contact.digest and now - last_message.get(contact_id, oldest - wait) < wait:
+        since = max(oldest, last_message.get(contact_id, oldest))
+        if not contact.digest and now - since < wait:
             continue
         kind = "digest" if contact.digest else "incidents"
         for start in range(0, len(ready), settings.max_items_per_message):

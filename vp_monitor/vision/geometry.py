@@ -347,8 +347,8 @@ def check(
             "shift_y_pct": float(shift_y),
             "displacement_pct": displacement,
             "rotation_deg": rotation,
+            "matches_displacement_pct": matches_displacement(fit, w, h),
         }
-        metrics["matches_displacement_pct"] = matches_displacement(fit, w, h)
         # A transform fitted to matches in one part of the frame can swing the rest of it
         # (a band of matches, a tight cluster): the matches themselves must have moved too.
         displaced = (
