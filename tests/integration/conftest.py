@@ -56,9 +56,7 @@ async def start_camera(gop_cache: GopCache) -> AsyncIterator[StartCamera]:
     ) -> tuple[SimCamera, RtspServer]:
         index = random.randrange(20_000, 60_000)  # far from the fleet's first addresses
         camera = SimCamera(index, rtsp_port=0, **fields)  # type: ignore[arg-type]
-        server = RtspServer(
-            camera, gop_cache, auth=auth, fault_poll_s=0.1, session_timeout=session_timeout
-        )
+        server = RtspServer(camera, gop_cache, auth=auth, session_timeout=session_timeout)
         await server.start()
         servers.append(server)
         return camera, server

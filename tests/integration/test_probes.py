@@ -52,7 +52,7 @@ async def sim_camera():
                            rtsp_port=free_port(host), **fields)  # fmt: skip
         for stream in ("main", "sub"):  # encode the loops now, not inside a probe's deadline
             await _CACHE.get(_CACHE.key_for(camera, stream))
-        server = RtspServer(camera, _CACHE, auth="both", fault_poll_s=0.1)
+        server = RtspServer(camera, _CACHE, auth="both")
         await server.start()
         servers.append(server)
         runner = web.AppRunner(create_onvif_app(camera, lambda: JPEG), shutdown_timeout=0.5)

@@ -18,6 +18,7 @@ import re
 import secrets
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from urllib.parse import urlsplit
@@ -247,19 +248,19 @@ class RtspServer:
         *,
         auth: str = "both",
         session_timeout: float = SESSION_TIMEOUT_S,
-        fault_poll_s: float = 0.5,
     ) -> None:
         if auth not in AUTH_SCHEMES:
             raise ValueError(f"auth must be one of {sorted(AUTH_SCHEMES)}, not {auth!r}")
         self.camera, self.cache = camera, cache
         self.auth = Authenticator(camera, AUTH_SCHEMES[auth])
         self.session_timeout = session_timeout
-        self.fault_poll_s = fault_poll_s
         self.connections: set[_Connection] = set()
         self.rtcp_seen: dict[str, float] = {}
         self._server: asyncio.Server | None = None
         self._udp: tuple[asyncio.DatagramTransport, asyncio.DatagramTransport] | None = None
         self._watch: asyncio.Task[None] | None = None
+        self._fault_changed = asyncio.Event()
+        self._fault_listener: Callable[[], None] | None = None
 
     @property
     def url(self) -> str:
@@ -270,10 +271,20 @@ class RtspServer:
         """Listen (unless the camera refuses connections) and follow the camera's faults."""
         if self.camera.fault != "refuse":
             await self._listen()
+        loop = asyncio.get_running_loop()
+
+        def fault_changed() -> None:  # set_fault may be called from another thread
+            with contextlib.suppress(RuntimeError):  # the loop already closed
+                loop.call_soon_threadsafe(self._fault_changed.set)
+
+        self._fault_listener = fault_changed
+        self.camera.fault_listeners.append(fault_changed)
         self._watch = asyncio.create_task(self._follow_faults(), name=f"rtsp-{self.camera.code}")
 
     async def close(self) -> None:
         """Stop listening, end every connection and release the UDP ports."""
+        if self._fault_listener in self.camera.fault_listeners:
+            self.camera.fault_listeners.remove(self._fault_listener)
         if self._watch:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -307,7 +318,8 @@ class RtspServer:
     async def _follow_faults(self) -> None:
         """Close the listener while the camera refuses connections, re-open it after."""
         while True:
-            await asyncio.sleep(self.fault_poll_s)
+            await self._fault_changed.wait()
+            self._fault_changed.clear()
             try:
                 refusing = self.camera.fault == "refuse"
                 if refusing and self._server:
