@@ -1239,6 +1239,10 @@ METRICS: dict[str, dict[Language, str]] = {
     "moved_displacement": {"fr": "vue déplacée (1 = oui)", "en": "view displaced (1 = yes)"},
     "moved_no_match": {"fr": "vue méconnaissable (1 = oui)", "en": "view not recognised (1 = yes)"},
     "in_place_share": {"fr": "part de la scène à sa place", "en": "share of the scene in place"},
+    "aligned_in_place_share": {
+        "fr": "part de la scène à sa place une fois la référence recalée",
+        "en": "share of the scene in place once the reference is realigned",
+    },
     "clock_offset_s": {"fr": "décalage d'horloge (s)", "en": "clock offset (s)"},
     "without_reference": {
         "fr": "jugée sans image de référence (1 = oui : hors préréglage ou position inconnue)",

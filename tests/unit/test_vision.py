@@ -391,3 +391,47 @@ def test_a_transform_that_keeps_its_matches_in_place_is_not_a_move():
     fit = geometry.Fit(swing, 30, 40, homography=True, agreeing=band)
     assert geometry.grid_displacement(swing, 320, 240)[0] > 4.0  # what the grid says
     assert geometry.matches_displacement(fit, 320, 240) < geometry.MATCHES_MIN_SHIFT_PCT
+
+
+def test_a_fit_of_few_matches_is_confirmed_by_the_edges_only_when_it_is_right(street, reference):
+    """A zoom's transform, fitted to too few matches to trust, is confirmed by the frame's
+    edges: the reference moved by it shows them in place, unmoved it does not. The identity
+    (nothing gained) and a wrong shift (worse than unmoved) are not confirmed."""
+    from vp_monitor.vision.frame import View, to_grey
+    from vp_monitor.vision.geometry import confirmed_by_edges
+
+    settings = VisionSettings()
+
+    def grey(frame: np.ndarray) -> View:
+        return View(to_grey(frame, settings.work_width), settings.block_px)
+
+    ref, zoomed = grey(reference), grey(turned(street, zoom=1.2))
+    h, w = ref.grey.shape
+    c = np.array([w / 2, h / 2])
+    zoom = np.array([[1.2, 0, -0.2 * c[0]], [0, 1.2, -0.2 * c[1]], [0, 0, 1]])
+    shift = np.array([[1, 0, 0.15 * w], [0, 1, 0], [0, 0, 1]], float)
+    metrics: dict[str, float] = {}
+    assert confirmed_by_edges(zoomed, ref, zoom, None, metrics), metrics
+    assert metrics["aligned_in_place_share"] >= 0.6 > metrics["in_place_share"]
+    assert not confirmed_by_edges(zoomed, ref, np.eye(3), None, {})
+    assert not confirmed_by_edges(zoomed, ref, shift, None, {})
+    assert not confirmed_by_edges(grey(reference), ref, zoom, None, {})  # it did not zoom
+
+
+def test_a_view_panned_onto_open_ground_is_moved_not_covered(reference):
+    """Panned onto open ground, the camera shows little detail, as behind a cover, but what
+    detail it shows is nowhere the reference has it (a cover leaves the rest in place)."""
+    rng = np.random.default_rng(5)
+    ground = np.full((H, W, 3), 95, np.float32)
+    for _ in range(6):  # a few kerbs and markings over plain tarmac
+        p1 = (int(rng.integers(0, W)), int(rng.integers(0, H)))
+        p2 = (int(rng.integers(0, W)), int(rng.integers(0, H)))
+        cv2.line(ground, p1, p2, rng.uniform(150, 240, 3).tolist(), 3)
+
+    def capture(seed: int) -> np.ndarray:
+        noise = np.random.default_rng(seed).normal(0, 1.5, (H, W, 1))
+        return jpeg(np.clip(ground + noise, 0, 255).astype(np.uint8), 85)
+
+    result = analyze(capture(1), reference=reference, previous=capture(2))
+    assert result.metrics["detail_ratio"] < VisionSettings().moved_min_detail_ratio
+    assert "moved" in result.conditions and "covered" not in result.conditions, result.metrics

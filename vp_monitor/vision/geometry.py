@@ -1,10 +1,12 @@
 """Moved camera: the reference scene is no longer where it was in the frame.
 
-Two ways to see it. Either features of the reference are found again, all over the frame,
-and the transform they agree on (a similarity, or a homography when the viewpoint changed in
-perspective) displaces them and a grid of the frame's points beyond the threshold; or no
-transform is agreed on, the frame's edges are hardly anywhere the reference has them, and
-the frame is still a sharp, detailed, well-exposed picture: the camera looks elsewhere.
+Two ways to see it. Either features of the reference are found again and the transform they
+agree on (a similarity, or a homography when the viewpoint changed in perspective) displaces
+them and a grid of the frame's points beyond the threshold: trusted when the matches are many
+and all over the frame, or when the reference moved by that transform shows its edges where
+the frame has them far better than unmoved; or no transform is agreed on, the frame's edges
+are hardly anywhere the reference has them, and the frame is still a sharp, detailed,
+well-exposed picture: the camera looks elsewhere.
 
 Only the scene is judged, not what crosses it: the parts of the current frame that did not
 change since the previous one (a few seconds earlier). People and vehicles move on in that
@@ -65,6 +67,14 @@ TILE_MIN_EDGES = 1.0
 # where nothing moved for it to be judged.
 MIN_TILES = 6
 TILE_STILL = 0.75
+# A fit with too few matches to trust on their own is confirmed by the edges: the reference
+# moved by it shows its edges in place on at least this share of the tiles, and on this much
+# more of them than the reference unmoved (a wrong fit only makes it worse).
+ALIGNED_MIN_IN_PLACE = 0.6
+ALIGNED_MIN_GAIN = 0.25
+# A frame whose tiles with edges show the reference's almost nowhere looks elsewhere however
+# little detail it has (a view panned onto open ground): a cover leaves the rest in place.
+NOWHERE_IN_PLACE = 0.15
 # Number of set bits of each byte value, for Hamming distances.
 POPCOUNT = np.array([bin(value).count("1") for value in range(256)], np.uint8)
 # Shift of the degraded copy the reference is matched with, in % of the frame: small.
@@ -265,11 +275,13 @@ def rotation_deg(matrix: np.ndarray, w: int, h: int) -> float:
     return math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
 
 
-def scene_in_place(current: View, reference: View, moving: np.ndarray | None) -> float:
+def scene_in_place(current: View, reference: View, moving: np.ndarray | None) -> float | None:
     """Share of the frame's tiles with edges where the reference has the same edges, among the
-    tiles with edges that nothing crossed since the previous frame (mostly not `moving`): near
+    tiles with edges that nothing crossed since the previous frame (mostly not `moving`) and
+    that the reference covers (a realigned one has none where the view shows new ground): near
     1 for a camera that did not move, whoever crossed the reference's view; near 0 for one
-    that looks elsewhere. Edges, not brightness: light changes through the day, edges stay."""
+    that looks elsewhere; None with too few such tiles to tell. Edges, not brightness: light
+    changes through the day, edges stay."""
     edges_now = cv2.GaussianBlur(current.gradient, (0, 0), EDGE_BLUR)
     edges_then = cv2.GaussianBlur(reference.gradient, (0, 0), EDGE_BLUR)
     now, then = _tile_stats(edges_now), _tile_stats(edges_then)
@@ -282,8 +294,10 @@ def scene_in_place(current: View, reference: View, moving: np.ndarray | None) ->
             (~moving).astype(np.float32), judged.shape[::-1], interpolation=cv2.INTER_AREA
         )
         judged &= still >= TILE_STILL
+    if reference.valid is not None:
+        judged &= block_means(reference.valid, TILE_PX) >= 0.99
     if judged.sum() < MIN_TILES:
-        return 1.0  # too little scene to tell: not a view of elsewhere
+        return None
     return float((correlation[judged] > TILE_MATCH).mean())
 
 
@@ -355,6 +369,8 @@ def check(
             displacement > settings.moved_min_shift_pct
             or abs(rotation) > settings.moved_min_rotation_deg
         ) and metrics["matches_displacement_pct"] >= MATCHES_MIN_SHIFT_PCT
+    if displaced and not trusted:
+        trusted = confirmed_by_edges(current, reference, fit.matrix, moving, metrics)
     if trusted and displaced:
         metrics["moved_displacement"] = 1.0
         return Finding(frozenset({"moved"}), metrics, realign(reference, fit.matrix))
@@ -364,15 +380,20 @@ def check(
         return Finding(frozenset(), metrics)
     # No transform says where the reference went: is it still in place, and is this frame a
     # fair picture of something (not one the other checks will call blurred, dark, covered)?
+    in_place_share = scene_in_place(current, reference, moving)
     metrics |= {
-        "in_place_share": scene_in_place(current, reference, moving),
+        # Too little scene to tell counts as in place: not a view of elsewhere.
+        "in_place_share": 1.0 if in_place_share is None else in_place_share,
         "reference_self_in_place": float(ref.self_in_place),
         "detail_ratio": detail_ratio(current, reference, settings),
     }
     elsewhere = (
         metrics["in_place_share"] < settings.moved_max_in_place_share
         and ref.self_in_place >= settings.moved_min_reference_features
-        and metrics["detail_ratio"] >= settings.moved_min_detail_ratio
+        and (
+            metrics["detail_ratio"] >= settings.moved_min_detail_ratio
+            or (in_place_share is not None and in_place_share <= NOWHERE_IN_PLACE)
+        )
         and fair_picture(current, reference, settings, metrics["detail_ratio"])
     )
     if not elsewhere:
@@ -380,6 +401,25 @@ def check(
     metrics["moved_no_match"] = 1.0
     # The reference shows nothing of this view: the other checks judge it without one.
     return Finding(frozenset({"moved"}), metrics, reference_lost=True)
+
+
+def confirmed_by_edges(
+    current: View,
+    reference: View,
+    matrix: np.ndarray,
+    moving: np.ndarray | None,
+    metrics: dict[str, float],
+) -> bool:
+    """Whether the reference moved by `matrix` shows the frame's edges in place, far better than
+    unmoved: the fit of a few matches (a zoom, a view partly new) checked on the whole frame."""
+    aligned = scene_in_place(current, realign(reference, matrix), moving)
+    unmoved = scene_in_place(current, reference, moving)
+    if aligned is None:
+        return False
+    metrics["aligned_in_place_share"] = aligned
+    unmoved = 1.0 if unmoved is None else unmoved
+    metrics["in_place_share"] = unmoved
+    return aligned >= ALIGNED_MIN_IN_PLACE and aligned - unmoved >= ALIGNED_MIN_GAIN
 
 
 def realign(reference: View, matrix: np.ndarray) -> View:
