@@ -319,6 +319,46 @@ async def test_a_sites_stream_budget_bounds_streams_not_reachability_checks(engi
     assert peak["reachability"] > 1 and both > 0
 
 
+async def test_streams_slow_to_answer_leave_workers_to_the_reachability_checks(engine):
+    """Stream checks that take their whole deadline (a congested uplink or simulator) hold at
+    most stream_concurrency workers: the reachability checks of every camera go on at their
+    interval meanwhile. Found at 10,000 cameras, where 15-s stream checks took all 512
+    workers and reachability fell to a sixth of its rate."""
+    codes = [f"c{n}" for n in range(12)]
+    register_codes(engine, codes, sites=len(codes))  # one camera a site: no site slot binds
+    streams, peak, reached = 0, 0, []
+
+    async def slow_streams(tier, target, settings, references, vision) -> TierResult:
+        nonlocal streams, peak
+        if tier == "stream":
+            streams += 1
+            peak = max(peak, streams)
+            try:
+                await asyncio.sleep(3600)  # until the deadline abandons it
+            finally:
+                streams -= 1
+        reached.append((time.monotonic(), tier))
+        return TierResult(tier, frozenset(), frozenset(), True)
+
+    settings = FAST_MONITOR.model_copy(update={
+        "stream_concurrency": 4,
+        "timeouts": MonitorSettings(timeouts={"reachability": 2, "stream": 30}).timeouts,
+    })  # fmt: skip
+    mon = Monitor(engine, settings, check=slow_streams)
+    await mon.start()
+    try:
+        await asyncio.sleep(2.0)  # every stream check is due by now: 4 play, the rest wait
+        begun = time.monotonic()
+        await asyncio.sleep(3.0)
+    finally:
+        await mon.stop()
+    assert peak == 4
+    # Each camera's reachability is due every second: ~36 in 3 s (the 8 workers, 4 of them
+    # free of streams, take them as they come); with every worker stuck in a stream, none.
+    during = [at for at, tier in reached if tier == "reachability" and at >= begun]
+    assert len(during) >= 2 * len(codes), len(during)
+
+
 async def get_state(camera: SimCamera) -> dict:
     """The simulated camera's state through its control API (with the SOAP requests it got)."""
     url = f"http://{camera.host}:{camera.onvif_port}/sim/state"

@@ -225,7 +225,7 @@ async def stopped_while_checking(engine, check_s: float, stop_wait_s: float):
     jobs = await monitor._db(monitor._claim, 100, True)
     assert len(jobs) == 9
     for job in jobs:
-        monitor.runner.queue.put_nowait(job)
+        monitor.runner.admit(job)
     await asyncio.wait_for(started.wait(), 5)
     begun = time.monotonic()
     await monitor.stop()

@@ -40,7 +40,14 @@ from vp_monitor.monitor.evaluator import (
 )
 from vp_monitor.monitor.events import CameraChange
 from vp_monitor.monitor.models import CameraStatus, CameraThumbnail, CheckRecord
-from vp_monitor.monitor.runner import CheckFunction, Job, Runner, supervise
+from vp_monitor.monitor.runner import (
+    LIGHT_TIERS,
+    STREAM_TIERS,
+    CheckFunction,
+    Job,
+    Runner,
+    supervise,
+)
 from vp_monitor.monitor.settings import MonitorSettings
 from vp_monitor.probes.base import ProbeSettings, ProbeTarget, camera_target
 from vp_monitor.probes.capture import keep_freed_memory
@@ -166,7 +173,8 @@ class Monitor:
         self.channel_settings = channel_settings  # None: this node sends no notifications
         self.alert_settings = alert_settings if alert_settings is not None else AlertSettings()
         self.listeners: list[ChangeListener] = [on_change] if on_change else []
-        self.runner = Runner(self.settings, self._submit, check, probe_settings, vision_settings)
+        self.runner = Runner(self.settings, self._submit, check, probe_settings, vision_settings,
+                             on_busy=self._busy)  # fmt: skip
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.results: asyncio.Queue[tuple[Job, TierResult]] = asyncio.Queue(RESULT_QUEUE)
         # SQLite allows one writer: serialising our own database work avoids lock errors.
@@ -243,13 +251,16 @@ class Monitor:
         await self._db(self.beat)
         await self._db(self._sync_schedule)
         self._start_pipeline()
-        total = 0
+        total, start = 0, utcnow()  # what is due at the start: a check run is not due again
         try:
-            while jobs := await self._db(self._claim, max(1, self.runner.free_slots), True):
-                total += len(jobs)
-                for job in jobs:
-                    await self.runner.queue.put(job)
-            await self.runner.queue.join()
+            while True:
+                self.runner.finished.clear()
+                queued = await self._fill(never_run=True, at=start)
+                total += queued
+                if not queued and self.runner.idle:
+                    break  # nothing left to claim, nothing under way
+                if not queued:
+                    await self.runner.finished.wait()  # no room: until a check ends
         finally:
             await self.stop()
         return total
@@ -314,13 +325,22 @@ class Monitor:
         batch_size / planner_tick_s (100 a second, about 6,000 cameras)."""
         self.last_tick = time.monotonic()
         metrics.record_planner_tick()
-        while (free := min(self.settings.batch_size, self.runner.free_slots)) > 0:
-            jobs = await self._db(self._claim, free, False)
-            for job in jobs:
-                self.runner.queue.put_nowait(job)  # cannot block: no more than free slots
-            if len(jobs) < free:
-                return  # nothing more due now
-        # the queue is full: workers are behind; the rows stay due, another node may take them
+        await self._fill(never_run=False)
+
+    async def _fill(self, never_run: bool, at: datetime | None = None) -> int:
+        """Claim the checks due (`at`, default now) while the runner has room, the stream-playing
+        tiers and the light ones each within their own room; how many were queued. Rows
+        left due when the room is full stay due: another node may take them."""
+        queued = 0
+        for tiers in (STREAM_TIERS, LIGHT_TIERS):  # the longer checks first
+            while (free := min(self.settings.batch_size, self.runner.room(tiers))) > 0:
+                jobs = await self._db(self._claim, free, never_run, tiers, at)
+                for job in jobs:
+                    self.runner.admit(job)
+                queued += len(jobs)
+                if len(jobs) < free:
+                    break  # nothing more of these due now
+        return queued
 
     def scheduling_problem(self) -> str | None:
         """Why this monitor is not scheduling checks (a catalogue key), or None when it is:
@@ -356,11 +376,17 @@ class Monitor:
             log.info("schedule: %d added, %d removed, %d updated", change.added, change.removed,
                      change.updated)  # fmt: skip
 
-    def _claim(self, limit: int, never_run: bool) -> list[Job]:
+    def _claim(
+        self,
+        limit: int,
+        never_run: bool,
+        tiers: tuple[str, ...] | None = None,
+        at: datetime | None = None,
+    ) -> list[Job]:
         with transaction(self.factory) as session:
             claims = planner.claim_due(
-                session, self.owner, utcnow(), limit, lease_s=self.settings.lease_s,
-                jitter=self.settings.jitter, never_run=never_run,
+                session, self.owner, at or utcnow(), limit, lease_s=self.settings.lease_s,
+                jitter=self.settings.jitter, never_run=never_run, tiers=tiers,
             )  # fmt: skip
             return load_jobs(session, claims, self.secrets) if claims else []
 
@@ -467,6 +493,21 @@ class Monitor:
         provisional.learn(session, learning, self.settings, now)
         planner.finish_all(session, done, now)
         return changes
+
+    async def _busy(self, job: Job) -> None:
+        """A light check whose camera is under check already (a stream check, which reads its
+        clock and RTSP too): its lease given back, due again in retry_s (or its interval)."""
+        try:
+            await self._db(self._finish_busy, job)
+        except Exception as exc:
+            if not self.database.failed(exc):
+                raise
+            # The database is away (said once): the lease runs out by itself, then it is due.
+
+    def _finish_busy(self, job: Job) -> None:
+        with transaction(self.factory) as session:
+            planner.finish_all(session, [planner.Done(job.claim, retry_s=self.settings.retry_s
+                                                      or None)])  # fmt: skip
 
     # -- results -------------------------------------------------------------------------------
     async def _submit(self, job: Job, result: TierResult) -> None:

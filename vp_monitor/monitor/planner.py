@@ -8,6 +8,7 @@ only loses its leases, which expire. SQLite serves one process, so a plain SELEC
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -132,16 +133,20 @@ def claim_due(
     jitter: float = 0.1,
     never_run: bool = False,
     rng: random.Random | None = None,
+    tiers: Collection[str] | None = None,
 ) -> list[Claim]:
     """Lease up to `limit` due checks (oldest first) to `owner`; move each to its next due time.
 
-    `never_run` also takes rows that never ran, due or not (for `serve --once`).
+    `never_run` also takes rows that never ran, due or not (for `serve --once`); `tiers`, if
+    given, limits the claim to checks of those tiers.
     """
     rng = rng or random
     due = CheckSchedule.next_due_at <= now
     if never_run:
         due = or_(due, CheckSchedule.last_started_at.is_(None))
     free = or_(CheckSchedule.lease_owner.is_(None), CheckSchedule.lease_expires_at < now)
+    if tiers is not None:
+        free = and_(free, CheckSchedule.tier.in_(tuple(tiers)))
     query = (
         select(
             CheckSchedule.id,

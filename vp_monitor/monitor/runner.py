@@ -3,9 +3,14 @@
 What a check is (its probes, what it can see) is probes/tiers.py and probes/check.py; the
 runner keeps the queue, the concurrency bounds and the deadline.
 
-Concurrency is bounded globally (the number of workers) and per site: a semaphore per site
+Concurrency is bounded globally (the number of workers), for the checks that play a stream
+(admitted only while fewer than `stream_concurrency` are queued or running, so slow streams
+cannot take every worker from the reachability checks) and per site: a semaphore per site
 bounds the streams played at once, because cameras of a site share one uplink and a stream is
-what loads it (a reachability check's few hundred bytes do not: it takes no site slot). Every
+what loads it (a reachability check's few hundred bytes do not: it takes no site slot). A
+camera is checked by one check at a time: a light check of a camera under check already is
+not waited for (the worker would sit idle behind a stream check) but handed to `on_busy`,
+which runs it again soon. Every
 check runs under a deadline; one that overruns is counted and abandoned (cancelled, not waited
 for) and becomes a failed result. A camera's fault is always a result, never an exception that
 stops the monitor.
@@ -30,6 +35,9 @@ from vp_monitor.probes.tiers import TIERS, TierResult, error_result, overrun_res
 log = logging.getLogger(__name__)
 
 CheckFunction = Callable[..., Awaitable[TierResult]]
+# The tiers whose checks play a stream, and the others: each is claimed within its own room.
+STREAM_TIERS = tuple(name for name, tier in TIERS.items() if tier.plays_stream)
+LIGHT_TIERS = tuple(name for name, tier in TIERS.items() if not tier.plays_stream)
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,7 @@ async def supervise(name: str, work: Callable[[], Awaitable[None]], restart_s: f
 
 # -- the runner --------------------------------------------------------------------------------
 ResultHandler = Callable[[Job, TierResult], Awaitable[None]]
+BusyHandler = Callable[[Job], Awaitable[None]]
 
 
 class Runner:
@@ -74,9 +83,11 @@ class Runner:
         check: CheckFunction | None = None,
         probe_settings: ProbeSettings | None = None,
         vision_settings: Any = None,
+        on_busy: BusyHandler | None = None,
     ) -> None:
         self.settings = settings
         self.on_result = on_result
+        self.on_busy = on_busy  # None: a check waits for its camera's check under way
         if check is None:  # the one check composition; it loads OpenCV, hence imported here
             from vp_monitor.probes.check import run_tier as check
         self.check = check
@@ -93,12 +104,32 @@ class Runner:
         self.abandoned: set[asyncio.Task[Any]] = set()
         self.running = 0
         self.overruns = 0
+        self.busy_skips = 0  # light checks handed to on_busy: their camera was under check
+        self.streams = 0  # admitted checks that play a stream, queued or running
+        self.finished = asyncio.Event()  # set each time a worker ends a job
         metrics.declare_tiers(TIERS)
 
     @property
     def free_slots(self) -> int:
         """How many more jobs the queue takes now."""
         return self.queue.maxsize - self.queue.qsize()
+
+    def room(self, tiers: tuple[str, ...]) -> int:
+        """How many more jobs of `tiers` (STREAM_TIERS or LIGHT_TIERS) are admitted now."""
+        if tiers is STREAM_TIERS:
+            return min(self.free_slots, self.settings.stream_concurrency - self.streams)
+        return self.free_slots
+
+    @property
+    def idle(self) -> bool:
+        """No job queued or running."""
+        return self.queue.empty() and not self.current
+
+    def admit(self, job: Job) -> None:
+        """Queue a claimed job; the caller asked `room` first, so the queue has space."""
+        if _plays_stream(job):
+            self.streams += 1
+        self.queue.put_nowait(job)
 
     def start(self) -> None:
         """Start the workers (each supervised)."""
@@ -142,19 +173,25 @@ class Runner:
             job = await self.queue.get()
             self.current[worker] = job
             try:
-                site = self._uplink_slot(job)
                 camera = self.cameras.setdefault(job.claim.camera_id, asyncio.Lock())
+                if camera.locked() and self.on_busy is not None and not _plays_stream(job):
+                    self.busy_skips += 1
+                    await self.on_busy(job)
+                    continue
+                site = self._uplink_slot(job)
                 async with site, camera:
                     result = await self.run(job)
                 await self.on_result(job, result)
             finally:
                 self.current.pop(worker, None)
+                if _plays_stream(job):
+                    self.streams -= 1
                 self.queue.task_done()
+                self.finished.set()
 
     def _uplink_slot(self, job: Job) -> Any:
         """The site's stream slot for a check that plays a stream; nothing for the others."""
-        tier = TIERS.get(job.claim.tier)
-        if tier is None or not tier.plays_stream:
+        if not _plays_stream(job):
             return contextlib.nullcontext()
         return self.sites.setdefault(
             job.claim.site_id, asyncio.Semaphore(self.settings.site_concurrency)
@@ -205,3 +242,8 @@ class Runner:
         self.abandoned.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.debug("abandoned %s ended with %r", task.get_name(), task.exception())
+
+
+def _plays_stream(job: Job) -> bool:
+    tier = TIERS.get(job.claim.tier)
+    return tier is not None and tier.plays_stream

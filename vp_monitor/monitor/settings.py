@@ -87,6 +87,14 @@ class MonitorSettings(Section):
         "window, waiting for keyframes) and a reachability check up to a second on a busy "
         "machine: 10,000 cameras at the default intervals keep about 300 busy.",
     )
+    stream_concurrency: int = Field(
+        default=256,
+        ge=1,
+        le=4096,
+        description="Checks that play a stream (queued or running) at once, at most, so that "
+        "streams slow to answer (a congested simulator, a struggling uplink) hold at most this "
+        "many workers and the reachability checks keep the rest.",
+    )
     site_concurrency: int = Field(
         default=4,
         ge=1,
