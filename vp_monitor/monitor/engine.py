@@ -173,8 +173,7 @@ class Monitor:
         self.channel_settings = channel_settings  # None: this node sends no notifications
         self.alert_settings = alert_settings if alert_settings is not None else AlertSettings()
         self.listeners: list[ChangeListener] = [on_change] if on_change else []
-        self.runner = Runner(self.settings, self._submit, check, probe_settings, vision_settings,
-                             on_busy=self._busy)  # fmt: skip
+        self.runner = Runner(self.settings, self._submit, check, probe_settings, vision_settings)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.results: asyncio.Queue[tuple[Job, TierResult]] = asyncio.Queue(RESULT_QUEUE)
         # SQLite allows one writer: serialising our own database work avoids lock errors.
@@ -493,21 +492,6 @@ class Monitor:
         provisional.learn(session, learning, self.settings, now)
         planner.finish_all(session, done, now)
         return changes
-
-    async def _busy(self, job: Job) -> None:
-        """A light check whose camera is under check already (a stream check, which reads its
-        clock and RTSP too): its lease given back, due again in retry_s (or its interval)."""
-        try:
-            await self._db(self._finish_busy, job)
-        except Exception as exc:
-            if not self.database.failed(exc):
-                raise
-            # The database is away (said once): the lease runs out by itself, then it is due.
-
-    def _finish_busy(self, job: Job) -> None:
-        with transaction(self.factory) as session:
-            planner.finish_all(session, [planner.Done(job.claim, retry_s=self.settings.retry_s
-                                                      or None)])  # fmt: skip
 
     # -- results -------------------------------------------------------------------------------
     async def _submit(self, job: Job, result: TierResult) -> None:

@@ -8,9 +8,9 @@ Concurrency is bounded globally (the number of workers), for the checks that pla
 cannot take every worker from the reachability checks) and per site: a semaphore per site
 bounds the streams played at once, because cameras of a site share one uplink and a stream is
 what loads it (a reachability check's few hundred bytes do not: it takes no site slot). A
-camera is checked by one check at a time: a light check of a camera under check already is
-not waited for (the worker would sit idle behind a stream check) but handed to `on_busy`,
-which runs it again soon. Every
+camera is checked by one check at a time: a check of a camera under check already does not
+wait holding a worker (it would sit idle behind a 5-15 s stream check); it is left with the
+camera, whose worker runs it next. Every
 check runs under a deadline; one that overruns is counted and abandoned (cancelled, not waited
 for) and becomes a failed result. A camera's fault is always a result, never an exception that
 stops the monitor.
@@ -66,7 +66,6 @@ async def supervise(name: str, work: Callable[[], Awaitable[None]], restart_s: f
 
 # -- the runner --------------------------------------------------------------------------------
 ResultHandler = Callable[[Job, TierResult], Awaitable[None]]
-BusyHandler = Callable[[Job], Awaitable[None]]
 
 
 class Runner:
@@ -83,11 +82,9 @@ class Runner:
         check: CheckFunction | None = None,
         probe_settings: ProbeSettings | None = None,
         vision_settings: Any = None,
-        on_busy: BusyHandler | None = None,
     ) -> None:
         self.settings = settings
         self.on_result = on_result
-        self.on_busy = on_busy  # None: a check waits for its camera's check under way
         if check is None:  # the one check composition; it loads OpenCV, hence imported here
             from vp_monitor.probes.check import run_tier as check
         self.check = check
@@ -96,15 +93,16 @@ class Runner:
         self.queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=settings.queue_size)
         self.sites: dict[int, asyncio.Semaphore] = {}
         # One check at a time per camera: cheap cameras serve few RTSP sessions, and the probes
-        # share one ONVIF client per camera. Bounded by the fleet size.
+        # share one ONVIF client per camera. Bounded by the fleet size. A camera's checks that
+        # came while it was under check wait in `waiting`, for the worker checking it.
         self.cameras: dict[int, asyncio.Lock] = {}
+        self.waiting: dict[int, list[Job]] = {}
         self.workers: list[asyncio.Task[None]] = []
         self.current: dict[asyncio.Task[Any], Job] = {}  # worker -> the job it is running
         self.stopping = False
         self.abandoned: set[asyncio.Task[Any]] = set()
         self.running = 0
         self.overruns = 0
-        self.busy_skips = 0  # light checks handed to on_busy: their camera was under check
         self.streams = 0  # admitted checks that play a stream, queued or running
         self.finished = asyncio.Event()  # set each time a worker ends a job
         metrics.declare_tiers(TIERS)
@@ -154,7 +152,8 @@ class Runner:
             log.info("stopping: waiting up to %g s for %d checks under way", wait_s, len(busy))
             await asyncio.wait(busy, timeout=wait_s)
         cancelled = [self.current[task] for task in busy if task in self.current]
-        left += cancelled
+        left += cancelled + [job for jobs in self.waiting.values() for job in jobs]
+        self.waiting.clear()
         for task in self.workers:
             task.cancel()
         await asyncio.gather(*self.workers, return_exceptions=True)
@@ -170,24 +169,36 @@ class Runner:
     async def _work(self) -> None:
         worker = asyncio.current_task()
         while not self.stopping:
-            job = await self.queue.get()
-            self.current[worker] = job
+            job: Job | None = await self.queue.get()
             try:
-                camera = self.cameras.setdefault(job.claim.camera_id, asyncio.Lock())
-                if camera.locked() and self.on_busy is not None and not _plays_stream(job):
-                    self.busy_skips += 1
-                    await self.on_busy(job)
+                camera_id = job.claim.camera_id
+                camera = self.cameras.setdefault(camera_id, asyncio.Lock())
+                if camera.locked():  # under check: this one runs after it, on the same worker
+                    self.waiting.setdefault(camera_id, []).append(job)
                     continue
-                site = self._uplink_slot(job)
-                async with site, camera:
-                    result = await self.run(job)
-                await self.on_result(job, result)
+                async with camera:
+                    while job is not None:
+                        self.current[worker] = job
+                        try:
+                            async with self._uplink_slot(job):
+                                result = await self.run(job)
+                            await self.on_result(job, result)
+                        finally:
+                            if _plays_stream(job):
+                                self.streams -= 1
+                        job = self._next_waiting(camera_id)
             finally:
                 self.current.pop(worker, None)
-                if _plays_stream(job):
-                    self.streams -= 1
                 self.queue.task_done()
                 self.finished.set()
+
+    def _next_waiting(self, camera_id: int) -> Job | None:
+        """The camera's next check that came while it was under check, if any."""
+        waiting = self.waiting.get(camera_id)
+        if not waiting:
+            self.waiting.pop(camera_id, None)
+            return None
+        return waiting.pop(0)
 
     def _uplink_slot(self, job: Job) -> Any:
         """The site's stream slot for a check that plays a stream; nothing for the others."""
