@@ -94,7 +94,8 @@ class Runner:
         self.sites: dict[int, asyncio.Semaphore] = {}
         # One check at a time per camera: cheap cameras serve few RTSP sessions, and the probes
         # share one ONVIF client per camera. Bounded by the fleet size. A camera's checks that
-        # came while it was under check wait in `waiting`, for the worker checking it.
+        # came while it was under check wait in `waiting`, for the worker checking it (one a
+        # tier at most: a leased check is not claimed again).
         self.cameras: dict[int, asyncio.Lock] = {}
         self.waiting: dict[int, list[Job]] = {}
         self.workers: list[asyncio.Task[None]] = []
