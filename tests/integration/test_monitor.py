@@ -354,9 +354,10 @@ async def test_streams_slow_to_answer_leave_workers_to_the_reachability_checks(e
         await mon.stop()
     assert peak == 4
     # Each camera's reachability is due every second: ~36 in 3 s (the 8 workers, 4 of them
-    # free of streams, take them as they come); with every worker stuck in a stream, none.
+    # free of streams, take them as they come; 23 on a loaded machine); with every worker
+    # stuck in a stream, none; with workers waiting for the locks of cameras in a stream, 4.
     during = [at for at, tier in reached if tier == "reachability" and at >= begun]
-    assert len(during) >= 2 * len(codes), len(during)
+    assert len(during) >= len(codes), len(during)
 
 
 async def get_state(camera: SimCamera) -> dict:
