@@ -435,3 +435,23 @@ def test_a_view_panned_onto_open_ground_is_moved_not_covered(reference):
     result = analyze(capture(1), reference=reference, previous=capture(2))
     assert result.metrics["detail_ratio"] < VisionSettings().moved_min_detail_ratio
     assert "moved" in result.conditions and "covered" not in result.conditions, result.metrics
+
+
+def test_a_view_turned_to_the_sky_is_moved_not_covered(reference):
+    """Knocked up towards the sky, three quarters of the picture are flat, more than a cover
+    needs without a reference; but the street left at the bottom is nowhere the reference has
+    its edges, and a cover leaves what it does not hide in place. (It was reported `covered`,
+    which masks `moved`.)"""
+    picture = view(scene(2), seed=3).astype(np.float32)
+    horizon = int(H * 0.75)
+    picture[:horizon] = (215, 190, 170)
+    picture[horizon:] = np.clip((picture[horizon:] - 110) * 3 + 110, 0, 255)  # sunlit
+
+    def capture(seed: int) -> np.ndarray:
+        noise = np.random.default_rng(seed).normal(0, 1.5, (H, W, 1))
+        return jpeg(np.clip(picture + noise, 0, 255).astype(np.uint8), 85)
+
+    result = analyze(capture(1), reference=reference, previous=capture(2))
+    assert result.metrics["flat_fraction"] >= VisionSettings().covered_fraction_no_reference
+    assert result.metrics["in_place_share"] <= 0.15, result.metrics
+    assert "moved" in result.conditions and "covered" not in result.conditions, result.metrics

@@ -10,21 +10,32 @@ shown on its own.
 Each check record holds the camera's confirmed state from then until the next record; time in
 a maintenance window counts for neither side, nor does time whose state is not known, nor time
 still to come (a period that reaches into the future ends at now).
+
+Check history is kept `monitor.retention_days`; before it is deleted, each whole UTC day is
+rolled up into one row per camera (`availability_day`, kept for years). A period reads its
+whole days from those rows where they exist and the rest from the history: the same sums as
+the history alone would give (a day's records never change once it has ended), for a fraction
+of the rows.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from vp_monitor import conditions
 from vp_monitor.db import observed_until
-from vp_monitor.monitor.models import CameraStatus, CheckRecord
+from vp_monitor.monitor.models import (
+    AvailabilityDay,
+    AvailabilityRollup,
+    CameraStatus,
+    CheckRecord,
+)
 
 # Conditions that leave a degraded camera's picture usable: it still counts as available.
 USABLE_DEGRADED = conditions.names(picture_usable=True)
@@ -36,6 +47,8 @@ BY_STATE = {"ok": UP, "degraded": DEGRADED, "down": DOWN}
 # has a row at least every `monitor.history_every_s` (an hour at most) while it is checked; a
 # camera silent longer is "unknown" until its next record.
 LOOKBACK = timedelta(hours=2)
+DAY = timedelta(days=1)
+ROLL_UP_DAYS_PER_RUN = 31  # a monitor back after a long stop catches up a month a day
 
 
 def classify(state: str, conditions: Iterable[str]) -> str:
@@ -77,6 +90,14 @@ class Availability:
         else:
             self.unknown_s += seconds
 
+    def merge(self, other: Availability) -> None:
+        """Add the seconds of another part of the period."""
+        for name in SECONDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+SECONDS = tuple(f.name for f in fields(Availability) if f.name.endswith("_s"))
+
 
 def availability(
     session: Session,
@@ -88,13 +109,41 @@ def availability(
     """Availability of each camera with history between `start` and `end` (at most `now`);
     `camera_ids` (ids or a query of ids) narrows it, None is every camera.
 
-    The database keeps only the records where a camera's availability or maintenance changed
-    (a window function), so a day of 10,000 cameras checked every minute, 14 million records,
-    comes back as a few thousand rows.
+    Whole UTC days already rolled up come from `availability_day`, the rest of the period
+    from the check history (`from_history`).
     """
     end = observed_until(end, now)
     if end <= start:
         return {}  # the whole period is still to come
+    rolled = session.execute(
+        select(func.min(AvailabilityRollup.day), func.max(AvailabilityRollup.day))
+    ).one()
+    first = max(_day_start(rolled[0]), _next_day_start(start)) if rolled[0] else None
+    last = min(_day_start(rolled[1]) + DAY, _day_start(end)) if rolled[1] else None
+    if first is None or last is None or first >= last:
+        return from_history(session, start, end, camera_ids)
+    found = from_days(session, first.date(), last.date(), camera_ids)
+    for part in (from_history(session, start, first, camera_ids),
+                 from_history(session, last, end, camera_ids)):  # fmt: skip
+        for camera_id, seconds in part.items():
+            found.setdefault(camera_id, Availability(camera_id)).merge(seconds)
+    return found
+
+
+def from_history(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    camera_ids: Iterable[int] | Select | None = None,
+) -> dict[int, Availability]:
+    """Availability between `start` and `end` from the check history alone.
+
+    The database keeps only the records where a camera's availability or maintenance changed
+    (a window function), so a day of 10,000 cameras checked every minute, 14 million records,
+    comes back as a few thousand rows.
+    """
+    if end <= start:
+        return {}
     maintenance = func.coalesce(CheckRecord.detail["in_maintenance"].as_boolean(), False)
     available = func.coalesce(
         CheckRecord.availability, case(BY_STATE, value=CheckRecord.state, else_=UNKNOWN)
@@ -109,8 +158,7 @@ def availability(
         func.lag(maintenance).over(**order).label("previous_maintenance"),
     ).where(CheckRecord.at >= start - LOOKBACK, CheckRecord.at < end)
     if camera_ids is not None:
-        wanted = camera_ids if isinstance(camera_ids, Select) else list(camera_ids)
-        marks = marks.where(CheckRecord.camera_id.in_(wanted))
+        marks = marks.where(CheckRecord.camera_id.in_(_wanted(camera_ids)))
     marks = marks.subquery()
     changes = (
         select(marks.c.camera_id, marks.c.at, marks.c.availability, marks.c.in_maintenance)
@@ -128,6 +176,82 @@ def availability(
         # Changes before `start` only say which state was in force when the period began.
         history.setdefault(camera_id, []).append((max(at, start), available, bool(in_maintenance)))
     return accumulate(history, end)
+
+
+def from_days(
+    session: Session, first: date, until: date, camera_ids: Iterable[int] | Select | None = None
+) -> dict[int, Availability]:
+    """Availability summed over the rolled-up days `first` to `until` (excluded)."""
+    columns = [getattr(AvailabilityDay, name) for name in SECONDS]
+    query = (
+        select(AvailabilityDay.camera_id, *(func.sum(c) for c in columns))
+        .where(AvailabilityDay.day >= first, AvailabilityDay.day < until)
+        .group_by(AvailabilityDay.camera_id)
+    )
+    if camera_ids is not None:
+        query = query.where(AvailabilityDay.camera_id.in_(_wanted(camera_ids)))
+    return {
+        camera_id: Availability(camera_id, **dict(zip(SECONDS, sums, strict=True)))
+        for camera_id, *sums in session.execute(query)
+    }
+
+
+def roll_up(session: Session, now: datetime) -> list[date]:
+    """Roll up each whole UTC day not rolled up yet, oldest first, from the day after the last
+    one rolled up (or the first day with history) to yesterday, at most ROLL_UP_DAYS_PER_RUN;
+    the days rolled up."""
+    last = session.scalar(select(func.max(AvailabilityRollup.day)))
+    if last is not None:
+        day = last + DAY
+    else:
+        oldest = session.scalar(select(func.min(CheckRecord.at)))
+        if oldest is None:
+            return []
+        day = _as_utc(oldest).date()
+    today = now.astimezone(UTC).date()
+    done = []
+    while day < today and len(done) < ROLL_UP_DAYS_PER_RUN:
+        start = _day_start(day)
+        found = from_history(session, start, start + DAY)
+        rows = [
+            {"camera_id": a.camera_id, "day": day, **{n: getattr(a, n) for n in SECONDS}}
+            for a in found.values()
+        ]
+        if rows:
+            session.execute(insert(AvailabilityDay), rows)
+        session.add(AvailabilityRollup(day=day, cameras=len(rows), rolled_at=now))
+        session.flush()
+        done.append(day)
+        day += DAY
+    return done
+
+
+def rolled_up_until(session: Session) -> datetime | None:
+    """The end of the last day rolled up (history before it may be deleted), or None."""
+    last = session.scalar(select(func.max(AvailabilityRollup.day)))
+    return None if last is None else _day_start(last) + DAY
+
+
+def _wanted(camera_ids: Iterable[int] | Select) -> Select | list[int]:
+    return camera_ids if isinstance(camera_ids, Select) else list(camera_ids)
+
+
+def _as_utc(value: datetime) -> datetime:
+    """min() of a column comes back naive on SQLite (the type is not applied to it)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _day_start(day: date | datetime) -> datetime:
+    """Midnight UTC starting `day` (a date, or the day a time falls in)."""
+    if isinstance(day, datetime):
+        day = day.astimezone(UTC).date()
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _next_day_start(at: datetime) -> datetime:
+    """`at` if it is midnight UTC, else the next midnight UTC."""
+    start = _day_start(at)
+    return start if start == at else start + DAY
 
 
 def accumulate(

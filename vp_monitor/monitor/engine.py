@@ -26,7 +26,7 @@ from vp_monitor.db import insert_or_replace, session_factory, transaction, utcno
 from vp_monitor.db_health import health_of
 from vp_monitor.events.feed import prune_events
 from vp_monitor.events.record import CAMERA_STATE, record_event
-from vp_monitor.monitor import nodes, planner, provisional
+from vp_monitor.monitor import availability, nodes, planner, provisional
 from vp_monitor.monitor.evaluator import (
     TierResult,
     active_windows,
@@ -131,10 +131,20 @@ def site_group(camera: Camera | None) -> tuple[str, int]:
     return (camera.site.uplink, 0) if camera.site.uplink else ("", camera.site_id)
 
 
-def prune_history(session: Session, days: int) -> int:
-    """Delete check history older than `days`."""
-    before = utcnow() - timedelta(days=days)
-    return session.execute(delete(CheckRecord).where(CheckRecord.at < before)).rowcount
+def prune_history(session: Session, days: int, now: datetime | None = None) -> tuple[int, int]:
+    """Roll up the whole days not rolled up yet, then delete check history older than `days`
+    that is rolled up (a day not rolled up is kept); (days rolled up, records deleted).
+
+    The records of the last LOOKBACK of the days rolled up stay: they say which state was in
+    force when the history after them begins."""
+    now = now or utcnow()
+    rolled = availability.roll_up(session, now)
+    until = availability.rolled_up_until(session)
+    if until is None:
+        return len(rolled), 0
+    before = min(now - timedelta(days=days), until - availability.LOOKBACK)
+    deleted = session.execute(delete(CheckRecord).where(CheckRecord.at < before))
+    return len(rolled), deleted.rowcount
 
 
 async def _close_probe_clients() -> None:
@@ -331,8 +341,8 @@ class Monitor:
         tiers and the light ones each within their own room; how many were queued. Rows
         left due when the room is full stay due: another node may take them."""
         queued = 0
-        for tiers in (STREAM_TIERS, LIGHT_TIERS):  # the longer checks first
-            while (free := min(self.settings.batch_size, self.runner.room(tiers))) > 0:
+        for streams, tiers in ((True, STREAM_TIERS), (False, LIGHT_TIERS)):  # the longer first
+            while (free := min(self.settings.batch_size, self.runner.room(streams))) > 0:
                 jobs = await self._db(self._claim, free, never_run, tiers, at)
                 for job in jobs:
                     self.runner.admit(job)
@@ -397,8 +407,9 @@ class Monitor:
             return given + planner.release_owner(session, self.owner)
 
     def _prune_in(self, session: Session) -> None:
-        removed = prune_history(session, self.settings.retention_days)
-        log.info("retention: %d old check records deleted", removed)
+        rolled, removed = prune_history(session, self.settings.retention_days)
+        log.info("retention: %d days of availability rolled up, %d old check records deleted",
+                 rolled, removed)  # fmt: skip
 
     def _prune_nodes_in(self, session: Session) -> None:
         removed = nodes.prune_nodes(session, utcnow(), self.settings.node_retention_days)

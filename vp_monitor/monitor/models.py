@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vp_monitor import conditions
@@ -86,6 +95,34 @@ class CheckRecord(Base):
     # up | degraded | down | unknown (availability.py's one definition); NULL on rows written
     # before it existed, read from `state` then.
     availability: Mapped[str | None] = mapped_column(String(10))
+
+
+class AvailabilityDay(Base):
+    """One camera's availability over one whole UTC day, rolled up from its check history
+    (availability.roll_up) before retention deletes those records: kept for years."""
+
+    __tablename__ = "availability_day"
+
+    camera_id: Mapped[int] = mapped_column(
+        ForeignKey("camera.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    up_s: Mapped[float] = mapped_column(Float)  # includes degraded_s
+    down_s: Mapped[float] = mapped_column(Float)
+    degraded_s: Mapped[float] = mapped_column(Float)
+    maintenance_s: Mapped[float] = mapped_column(Float)
+    unknown_s: Mapped[float] = mapped_column(Float)
+
+
+class AvailabilityRollup(Base):
+    """A UTC day whose availability is rolled up (a row even when no camera had history then):
+    the days rolled up are one unbroken run, read from availability_day instead of history."""
+
+    __tablename__ = "availability_rollup"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    cameras: Mapped[int] = mapped_column(Integer)
+    rolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ReferenceCandidate(Base):

@@ -113,9 +113,9 @@ class Runner:
         """How many more jobs the queue takes now."""
         return self.queue.maxsize - self.queue.qsize()
 
-    def room(self, tiers: tuple[str, ...]) -> int:
-        """How many more jobs of `tiers` (STREAM_TIERS or LIGHT_TIERS) are admitted now."""
-        if tiers is STREAM_TIERS:
+    def room(self, streams: bool) -> int:
+        """How many more jobs are admitted now: of STREAM_TIERS if `streams`, else LIGHT_TIERS."""
+        if streams:
             return min(self.free_slots, self.settings.stream_concurrency - self.streams)
         return self.free_slots
 

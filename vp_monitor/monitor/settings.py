@@ -167,7 +167,10 @@ class MonitorSettings(Section):
         "often, within that many of its stream intervals): a run that takes longer starts again.",
     )
     retention_days: int = Field(
-        default=90, ge=1, description="Check history older than this is deleted (daily)."
+        default=90,
+        ge=1,
+        description="Check history older than this is deleted (daily), once each day of it is "
+        "rolled up into the daily availability figures, which are kept.",
     )
     event_retention_hours: float = Field(
         default=24.0,

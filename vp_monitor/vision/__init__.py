@@ -64,12 +64,15 @@ def analyze(
 
     cur, ref, prev = view(current), view(reference), view(previous)
     conditions: set[str] = set()
+    ruled_out: set[str] = set()
     metrics: dict[str, float] = {}
     for check in CHECKS.values():
         finding = check(cur, ref, prev, settings)
         conditions |= finding.conditions
+        ruled_out |= finding.ruled_out
         metrics |= finding.metrics
         ref = None if finding.reference_lost else finding.aligned_reference or ref
+    conditions -= ruled_out
     for condition, masked in MASKS:
         if condition in conditions:
             conditions -= masked

@@ -89,3 +89,5 @@ class Finding:
     aligned_reference: View | None = None
     # The reference shows nothing of the current view: the checks that follow go without it.
     reference_lost: bool = False
+    # Conditions this check's evidence rules out on this frame, if another check raises them.
+    ruled_out: frozenset[str] = frozenset()

@@ -399,8 +399,16 @@ def check(
     if not elsewhere:
         return Finding(frozenset(), metrics)
     metrics["moved_no_match"] = 1.0
-    # The reference shows nothing of this view: the other checks judge it without one.
-    return Finding(frozenset({"moved"}), metrics, reference_lost=True)
+    # The reference shows nothing of this view: the other checks judge it without one. When
+    # its edges are nowhere in place, the view is not covered either, whatever share of it is
+    # flat (sky, open ground): a cover leaves what it does not hide where it was.
+    nowhere = in_place_share is not None and in_place_share <= NOWHERE_IN_PLACE
+    return Finding(
+        frozenset({"moved"}),
+        metrics,
+        reference_lost=True,
+        ruled_out=frozenset({"covered"}) if nowhere else frozenset(),
+    )
 
 
 def confirmed_by_edges(
