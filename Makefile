@@ -45,8 +45,16 @@ system-deps:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-# wrk: the web benchmark's load (tests do not need it).
-bench-deps:
+# wrk: the web benchmark's load; matplotlib and scikit-image (pyproject's `bench` extra, pinned
+# in requirements-bench.lock): the fleet's cost curve, the vision evaluation's real two-view pair.
+# Tests need none of them.
+BENCH_LOCK := requirements-bench.lock
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP) $(BENCH_LOCK)
+	$(BIN)/python -m pip install -q --require-hashes -r $(BENCH_LOCK)
+	touch $(BENCH_STAMP)
+
+bench-deps: $(BENCH_STAMP)
 	@command -v wrk >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; }
@@ -75,6 +83,8 @@ $(BIN)/uv: $(STAMP)
 
 lock: $(BIN)/uv
 	$(LOCK_COMMAND)
+	$(BIN)/uv pip compile pyproject.toml --extra bench --generate-hashes --universal \
+		--python-version 3.11 -q -c $(LOCK) -o $(BENCH_LOCK)
 
 # Newest releases within pyproject.toml's bounds, then the whole suite against them.
 deps-upgrade: $(BIN)/uv

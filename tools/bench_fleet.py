@@ -38,7 +38,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -47,6 +47,7 @@ from sqlalchemy import create_engine, func, select, text
 HERE = Path(__file__).resolve().parent.parent
 TICK = os.sysconf("SC_CLK_TCK")
 DEFAULT_INTERVALS = {"reachability": 60.0, "stream": 300.0, "inventory": 86400.0}
+WATCH_SLACK = timedelta(seconds=5)
 
 
 # -- processes -----------------------------------------------------------------------------------
@@ -131,6 +132,14 @@ def fresh_postgres(admin_url: str) -> tuple[str, Callable[[], None]]:
     return url, drop
 
 
+def history_rows(engine) -> int:
+    """Rows of check history (written on a change, and every `monitor.history_every_s`)."""
+    from vp_monitor.monitor.models import CheckRecord
+
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(CheckRecord)).scalar()
+
+
 def database_mb(engine, work: Path) -> float:
     """The database's size on disk (MB): the SQLite file with its journal, or PostgreSQL's."""
     if engine.dialect.name == "postgresql":
@@ -164,10 +173,11 @@ class ScheduleWatch:
         query = select(t.c.id, t.c.tier, t.c.next_due_at, t.c.last_started_at,
                        t.c.last_finished_at)  # fmt: skip
         if self.started_mark is not None:
-            # `>=`: rows stamped in the same instant as the last read's newest are read again.
+            # A few seconds back: a claim stamped before the newest one seen may commit after
+            # the read that saw it (another poller's, a slow transaction).
             query = query.where(
-                (t.c.last_started_at >= self.started_mark)
-                | (t.c.last_finished_at >= self.finished_mark)
+                (t.c.last_started_at >= self.started_mark - WATCH_SLACK)
+                | (t.c.last_finished_at >= self.finished_mark - WATCH_SLACK)
             )
         now = datetime.now(UTC)
         oldest_due = select(func.min(t.c.next_due_at)).where(
@@ -362,7 +372,7 @@ def run(options: argparse.Namespace) -> dict:
             watch.read()
             if cpu0 is None and tick - started >= options.warmup:
                 cpu0, sim_cpu0, t0 = monitor_cpu(serves), sim_cpu(sims), time.time()
-                size0 = database_mb(watch.engine, work)
+                size0, rows0 = database_mb(watch.engine, work), history_rows(watch.engine)
             if receiver and storm is None and tick - started >= storm_at:
                 storm = start_storm(csv_file, options.storm, onvif)
             if tick - last_memory >= 5:
@@ -375,7 +385,7 @@ def run(options: argparse.Namespace) -> dict:
                     )
             time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
         cpu1, sim_cpu1, t1 = monitor_cpu(serves), sim_cpu(sims), time.time()
-        size1 = database_mb(watch.engine, work)
+        size1, rows1 = database_mb(watch.engine, work), history_rows(watch.engine)
         load = os.getloadavg()[1]  # the machine's load over the last 5 minutes (shared VM)
         processes = sum(len(tree(s.pid)) for s in serves)
         storm_result = storm_figures(receiver, *storm, url) if storm else {}
@@ -417,6 +427,8 @@ def run(options: argparse.Namespace) -> dict:
         "simulator_processes": parts, "pollers": options.pollers,
         "database_mb": round(size1, 1),
         "database_mb_per_day": round((size1 - size0) / window * 86400, 1),
+        "history_rows_per_s": round((rows1 - rows0) / window, 2),
+        "history_bytes_per_row": round(1e6 * (size1 - size0) / max(1, rows1 - rows0)),
         "work": str(work), **storm_result,
     }  # fmt: skip
 

@@ -1,13 +1,14 @@
 """The fleet benchmark's cost curve: monitor CPU and memory against the number of cameras,
-from the JSON lines `tools/bench_fleet.py --json FILE` appended, with the fleet sizes not run
-(30,000 by default) projected from the measured CPU per check.
+from the JSON lines `tools/bench_fleet.py --json FILE` appended, with fleet sizes not run
+(30,000 by default) projected on paper: the checks a second the fleet needs at the default
+tiers times the CPU a check cost in the largest run (what every check due would cost, which a
+run that fell behind did not spend). Memory is not projected: it grows with the decoder
+workers, not the fleet.
 
     .venv/bin/python tools/plot_fleet.py /tmp/fleet.jsonl docs/fleet-cost.png
     .venv/bin/python tools/plot_fleet.py runs.jsonl out.png --database sqlite --project 30000
 
-Needs matplotlib (`make bench-deps`). The projection is on paper: the checks a second a fleet
-needs at the default tiers, times the CPU a check cost in the largest run measured; memory is
-not projected (it grows with the decoder workers, not the fleet).
+Needs matplotlib (`make bench-deps`).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def plot(runs: list[dict], out: Path, project: list[int]) -> None:
                 [n * CHECKS_PER_CAMERA_S * per_check_s for n in sizes],
                 "--",
                 color=cpu_axis.lines[-1].get_color(),
-                label=f"{database}, projected ({largest['cpu_ms_per_check']:.1f} ms a check)",
+                label=f"{database}: every check due, at {largest['cpu_ms_per_check']:.1f} ms each",
             )
     cpu_axis.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
     cpu_axis.text(cpu_axis.get_xlim()[0], 1.02, "target: 1 core", color="grey", fontsize=8)

@@ -65,7 +65,12 @@ def test_a_period_gives_the_same_figures_from_the_roll_up_as_from_the_history(fa
         # Down 03:10-05:10 on days 2 and 3, and from 03:10 to the end at 04:00 on day 4.
         assert before[history[0]]["down_s"] == pytest.approx(2 * 2 * 3600 + 50 * 60)
         assert before[history[0]]["maintenance_s"] == pytest.approx(3600)
-        assert roll_up(session, NOW) == [date(2026, 11, 20), date(2026, 11, 21), date(2026, 11, 22)]
+        assert [roll_up(session, NOW) for _ in range(4)] == [
+            [date(2026, 11, 20)],
+            [date(2026, 11, 21)],
+            [date(2026, 11, 22)],
+            [],
+        ]
     with transaction(factory) as session:
         assert session.scalar(select(func.count()).select_from(AvailabilityDay)) == 6
         assert _figures(availability(session, start, end, now=NOW)) == before
@@ -80,29 +85,30 @@ def test_a_period_gives_the_same_figures_from_the_roll_up_as_from_the_history(fa
         assert _figures(from_history(session, start, end)) != before
 
 
-def test_retention_deletes_history_only_once_its_days_are_rolled_up(factory, history, monkeypatch):
-    """prune_history rolls up first; a day not rolled up yet (one a run here) is kept, and so
-    is the end of the last day rolled up: the history after it starts in a known state."""
-    monkeypatch.setattr(rollups, "ROLL_UP_DAYS_PER_RUN", 1)
+def test_retention_deletes_history_only_once_its_days_are_rolled_up(factory, history):
+    """A day not rolled up yet is kept whatever its age, and so is the end of the last day
+    rolled up: the history after it starts in a known state."""
     whole = (D1, D1 + timedelta(days=3))
     with transaction(factory) as session:
         expected = _figures(availability(session, *whole, now=NOW))
-        # Retention of one day: everything before D1 + 2 d 15 h could go, but only day 1 is
-        # rolled up by this run, and its last two hours say what held at midnight.
-        assert prune_history(session, 1, NOW) == (1, 66 * 2)
-        assert session.scalar(select(func.min(CheckRecord.at))) is not None
+        # Retention of one day: everything before D1 + 2 d 15 h could go, but nothing is
+        # rolled up yet.
+        assert prune_history(session, 1, NOW) == 0
+        assert roll_up(session, NOW) == [date(2026, 11, 20)]  # a day a run
+        # Day 1 goes, but for its last two hours, which say what held at midnight.
+        assert prune_history(session, 1, NOW) == 66 * 2
         assert _figures(availability(session, *whole, now=NOW)) == expected
     with transaction(factory) as session:
-        rolled, deleted = prune_history(session, 1, NOW)
-        assert rolled == 1 and deleted == 72 * 2
+        assert roll_up(session, NOW) == [date(2026, 11, 21)]
+        assert prune_history(session, 1, NOW) == 72 * 2
         assert _figures(availability(session, *whole, now=NOW)) == expected
 
 
 def test_roll_up_takes_each_whole_day_once_and_never_today(factory, history):
-    """A second run the same day adds nothing; the day under way is left to the history."""
+    """Runs take the days in order, a day each; the day under way is left to the history."""
     with transaction(factory) as session:
-        assert len(roll_up(session, NOW)) == 3
-        assert roll_up(session, NOW) == []
+        while roll_up(session, NOW):
+            pass
         days = session.scalars(select(AvailabilityRollup.day).order_by(AvailabilityRollup.day))
         assert list(days) == [date(2026, 11, 20), date(2026, 11, 21), date(2026, 11, 22)]
         assert roll_up(session, NOW + timedelta(days=1)) == [date(2026, 11, 23)]

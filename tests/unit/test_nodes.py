@@ -171,8 +171,8 @@ async def test_every_periodic_job_but_per_node_work_runs_on_one_node(engine):
         scheduled = {job.id for job in monitor.scheduler.get_jobs()}
     finally:
         await monitor.stop()
-    assert {"retention", "schedule-sync", "alerts-escalation", "alerts-group",
-            "alerts-reports"} <= monitor.fleet_jobs  # fmt: skip
+    assert {"retention", "availability-rollup", "schedule-sync", "alerts-escalation",
+            "alerts-group", "alerts-reports"} <= monitor.fleet_jobs  # fmt: skip
     assert scheduled - monitor.fleet_jobs == PER_NODE_JOBS
 
 

@@ -11,11 +11,11 @@ Each check record holds the camera's confirmed state from then until the next re
 a maintenance window counts for neither side, nor does time whose state is not known, nor time
 still to come (a period that reaches into the future ends at now).
 
-Check history is kept `monitor.retention_days`; before it is deleted, each whole UTC day is
-rolled up into one row per camera (`availability_day`, kept for years). A period reads its
-whole days from those rows where they exist and the rest from the history: the same sums as
-the history alone would give (a day's records never change once it has ended), for a fraction
-of the rows.
+Check history is kept `monitor.retention_days`; before it is deleted, an hourly job rolls
+each whole UTC day up into one row per camera (`availability_day`, kept for years). A period
+reads its whole days from those rows where they exist and the rest from the history: the same
+sums as the history alone would give (a day's records never change once it has ended), for a
+fraction of the rows.
 """
 
 from __future__ import annotations
@@ -48,7 +48,10 @@ BY_STATE = {"ok": UP, "degraded": DEGRADED, "down": DOWN}
 # camera silent longer is "unknown" until its next record.
 LOOKBACK = timedelta(hours=2)
 DAY = timedelta(days=1)
-ROLL_UP_DAYS_PER_RUN = 31  # a monitor back after a long stop catches up a month a day
+# Days rolled up per run of the hourly job: each run's transaction stays short (a day of
+# 10,000 cameras is about a million records), and a backlog (a monitor back after a long stop,
+# a database upgraded with its history) is caught up at a day an hour.
+ROLL_UP_DAYS_PER_RUN = 1
 
 
 def classify(state: str, conditions: Iterable[str]) -> str:

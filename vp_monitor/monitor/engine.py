@@ -131,20 +131,17 @@ def site_group(camera: Camera | None) -> tuple[str, int]:
     return (camera.site.uplink, 0) if camera.site.uplink else ("", camera.site_id)
 
 
-def prune_history(session: Session, days: int, now: datetime | None = None) -> tuple[int, int]:
-    """Roll up the whole days not rolled up yet, then delete check history older than `days`
-    that is rolled up (a day not rolled up is kept); (days rolled up, records deleted).
+def prune_history(session: Session, days: int, now: datetime | None = None) -> int:
+    """Delete check history older than `days` whose day is rolled up into daily availability
+    (a day not rolled up yet is kept); how many records were deleted.
 
     The records of the last LOOKBACK of the days rolled up stay: they say which state was in
     force when the history after them begins."""
-    now = now or utcnow()
-    rolled = availability.roll_up(session, now)
     until = availability.rolled_up_until(session)
     if until is None:
-        return len(rolled), 0
-    before = min(now - timedelta(days=days), until - availability.LOOKBACK)
-    deleted = session.execute(delete(CheckRecord).where(CheckRecord.at < before))
-    return len(rolled), deleted.rowcount
+        return 0
+    before = min((now or utcnow()) - timedelta(days=days), until - availability.LOOKBACK)
+    return session.execute(delete(CheckRecord).where(CheckRecord.at < before)).rowcount
 
 
 async def _close_probe_clients() -> None:
@@ -212,6 +209,7 @@ class Monitor:
         self.add_fleet_job(self._sync_schedule_in, self.settings.schedule_sync_s, "schedule-sync",
                            first_in_s=self.settings.schedule_sync_s)  # fmt: skip
         self.add_fleet_job(self._prune_in, 86400, "retention", first_in_s=3600)
+        self.add_fleet_job(self._roll_up_in, 3600, "availability-rollup", first_in_s=600)
         self.add_fleet_job(self._prune_nodes_in, 3600, "node-retention", first_in_s=60)
         self.add_fleet_job(self._prune_events_in, 3600, "event-retention", first_in_s=120)
         if self.channel_settings is not None:
@@ -407,9 +405,12 @@ class Monitor:
             return given + planner.release_owner(session, self.owner)
 
     def _prune_in(self, session: Session) -> None:
-        rolled, removed = prune_history(session, self.settings.retention_days)
-        log.info("retention: %d days of availability rolled up, %d old check records deleted",
-                 rolled, removed)  # fmt: skip
+        removed = prune_history(session, self.settings.retention_days)
+        log.info("retention: %d old check records deleted", removed)
+
+    def _roll_up_in(self, session: Session) -> None:
+        for day in availability.roll_up(session, utcnow()):
+            log.info("availability of %s rolled up", day.isoformat())
 
     def _prune_nodes_in(self, session: Session) -> None:
         removed = nodes.prune_nodes(session, utcnow(), self.settings.node_retention_days)
