@@ -114,3 +114,14 @@ def test_roll_up_takes_each_whole_day_once_and_never_today(factory, history):
         assert roll_up(session, NOW + timedelta(days=1)) == [date(2026, 11, 23)]
         steady = session.get(AvailabilityDay, (history[1], date(2026, 11, 21)))
         assert (steady.up_s, steady.down_s) == (pytest.approx(86400), 0)
+
+
+def test_cameras_given_as_a_generator_are_read_by_every_part_of_the_period(factory, history):
+    """The whole days and the ends of a period are separate queries: each sees the cameras."""
+    start, end = D1 + timedelta(hours=6), D1 + timedelta(days=3, hours=4)
+    with transaction(factory) as session:
+        while roll_up(session, NOW):
+            pass
+        expected = _figures(availability(session, start, end, [history[0]], now=NOW))
+        given = _figures(availability(session, start, end, (i for i in [history[0]]), now=NOW))
+        assert given == expected and list(given) == [history[0]]

@@ -118,6 +118,8 @@ def availability(
     end = observed_until(end, now)
     if end <= start:
         return {}  # the whole period is still to come
+    if camera_ids is not None:
+        camera_ids = _wanted(camera_ids)  # read by up to three queries: not a one-pass iterable
     rolled = session.execute(
         select(func.min(AvailabilityRollup.day), func.max(AvailabilityRollup.day))
     ).one()
