@@ -66,9 +66,10 @@ lint: $(STAMP)
 
 # Three workers, a test file each at a time (its module fixtures start once): most tests wait
 # on sockets, simulated cameras and the browser, so 2 cores run three at once in a third of
-# the time of one.
+# the time of one. The longest files start first (tests/conftest.py), so the workers end
+# together.
 test: $(STAMP) $(NPM_STAMP) system-deps lint
-	$(BIN)/pytest -q -n 3 --dist loadfile
+	$(BIN)/pytest -q -n 3 --dist loadfile --no-loadscope-reorder
 
 # The dashboard's pages as the browser tests see them (chromium, the two towns' data).
 SHOTS ?= var/screenshots

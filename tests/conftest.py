@@ -25,6 +25,21 @@ POSTGRES_URL = os.environ.get("VP_TEST_DATABASE_URL")
 _EXIT_STATUS: list[int] = []
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files marked slow(seconds=N) first, longest first: the Makefile's workers take whole
+    files in this order (--dist loadfile --no-loadscope-reorder), so a long file is not the
+    last one started while the other workers have nothing left to do."""
+
+    def seconds(item: pytest.Item) -> int:
+        marker = item.get_closest_marker("slow")
+        return marker.kwargs.get("seconds", 60) if marker else 0
+
+    longest: dict[str, int] = {}
+    for item in items:
+        longest[item.path] = max(longest.get(item.path, 0), seconds(item))
+    items.sort(key=lambda item: -longest[item.path])  # stable: collection order otherwise
+
+
 def pytest_sessionfinish(session, exitstatus) -> None:
     _EXIT_STATUS.append(int(exitstatus))
 

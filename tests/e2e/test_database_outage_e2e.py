@@ -35,7 +35,7 @@ from aiohttp import web
 from ports import free_port
 from test_serve_e2e import cli, set_fault, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=100)
 
 CAMERAS = ["cam001", "cam002", "cam003"]
 BLACK = "cam001"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from ports import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=15)
 
 FLEET = """
 [fleet]

@@ -40,7 +40,7 @@ from test_serve_e2e import cli, set_fault, start_sim, stop, wait_for
 from vp_monitor.monitor.models import CheckRecord, CheckSchedule
 from vp_monitor.registry.models import Camera
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=105)
 
 CAMERAS = 60  # the simulator's generated sites: 23, 30 and 7 cameras
 # One of each hostile kind per site: 3 of 60 cameras each (5 %), 15 % in all.

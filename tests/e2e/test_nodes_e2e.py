@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=80)
 
 
 def cli_json(env: dict[str, str], *args: str) -> list[dict]:

@@ -31,7 +31,7 @@ from test_serve_e2e import (
     wait_for,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=60)
 CHROMIUM = "/usr/bin/chromium"
 CAMERAS = ["cam001", "cam002", "cam003"]
 PASSWORD = "Operat0r-Browser-2026"

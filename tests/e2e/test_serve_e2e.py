@@ -27,7 +27,7 @@ import pytest
 from aiohttp import web
 from ports import serve_on_loopback
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=80)
 
 CAMERAS = ["cam001", "cam002", "cam003", "cam004"]
 FAULTS = {"cam001": "black", "cam002": "refuse", "cam003": "covered_dark"}

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -34,7 +35,7 @@ from test_serve_e2e import (
     stop,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=140)
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CAMERAS = 24
 POLLERS = 3
@@ -81,6 +82,20 @@ def opened_per_camera(receivers: Receivers) -> dict[str, int]:
         if event == "opened":
             counts[code] += 1
     return counts
+
+
+def lateness_of_the_others(url: str, since: datetime, held: set[int]) -> float:
+    """How late the live pollers' reachability checks of the cameras the killed one did not
+    hold were since `since`: the longest gap between two checks of one camera, less the
+    interval."""
+    query = ("SELECT camera_id, at FROM check_record WHERE tier = 'reachability' AND at >= :since "
+             "ORDER BY at")  # fmt: skip
+    seen: dict[int, list[datetime]] = defaultdict(list)
+    for camera_id, at in rows(url, query, since=since):
+        if camera_id not in held:
+            seen[camera_id].append(at)
+    gaps = [(b - a).total_seconds() for ats in seen.values() for a, b in pairwise(ats)]
+    return max([gap - INTERVALS["reachability"] for gap in gaps] + [0.0])
 
 
 async def wait_for(predicate, timeout: float, what: str) -> None:
@@ -179,12 +194,15 @@ async def test_three_pollers_share_the_fleet_and_survive_one_killed(tmp_path):
         slowest = max(INTERVALS[tier] for _, tier in held)
         await wait_for(lambda: len(taken_over()) == len(held), LEASE_S + slowest + 20,
                        "the dead poller's checks taken over")  # fmt: skip
+        late_s = lateness_of_the_others(url, killed_at, {camera_id for camera_id, _ in held})
         for (camera_id, tier), at in taken_over().items():
             # Its lease runs out, then the check runs at its next due time: a lease plus an
-            # interval, and 3 s for the planner's tick and the check's own start.
+            # interval, and 3 s for the planner's tick and the check's own start, plus however
+            # late the live pollers' own checks were meanwhile (a loaded CI machine).
             waited = ((at if at.tzinfo else at.replace(tzinfo=UTC)) - killed_at).total_seconds()
-            print(f"camera {camera_id} {tier}: taken over {waited:.1f} s after the kill")
-            assert waited <= LEASE_S + INTERVALS[tier] + 3, (camera_id, tier, waited)
+            print(f"camera {camera_id} {tier}: taken over {waited:.1f} s after the kill, "
+                  f"the others' checks up to {late_s:.1f} s late")  # fmt: skip
+            assert waited <= LEASE_S + INTERVALS[tier] + 3 + late_s, (camera_id, tier, waited)
             assert waited >= LEASE_S - 1, "taken over before the dead node's lease ran out"
 
         def everyone_checked_again() -> bool:

@@ -8,7 +8,7 @@ simulator's cameras answer when their uplink is down (silence: the `hang` fault)
 from real checks once (probes.check.run_tier), and written by the engine's `_apply` (evaluator,
 incidents, correlation, the outbox's rows) as the result writer does; the outbox's jobs group
 and send each second (alerts/jobs.py) through the real webhook channel to an aiohttp receiver
-on loopback. The run's 14 simulated minutes take about a minute of wall time.
+on loopback. The run's 14 simulated minutes take one to three minutes of wall time.
 """
 
 from __future__ import annotations
@@ -52,7 +52,13 @@ T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 FLAPPING_SITES = int(os.environ.get("VP_FLAPPING_SITES", "20"))
 STABLE_SITES = FLAPPING_SITES * 3 // 2  # flapping sites: 40 % of the sites (isolation: 80 %)
 TOWNS, CAMERAS_PER_SITE = 5, 20
-pytestmark = pytest.mark.timeout(180 + 8 * FLAPPING_SITES)  # seconds: ~1 minute at 20 sites
+pytestmark = [
+    pytest.mark.timeout(180 + 8 * FLAPPING_SITES),  # seconds: 1-3 minutes at 20 sites
+    pytest.mark.slow(seconds=160),
+    # SQLite only: the correlation and the outbox run the same queries on both databases, which
+    # the alert pipeline's tests cover (and CI's time is counted).
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 EVENTS_PER_SITE = 20  # most events a contact is told per site it owns (see the test)
 QUIET_BEFORE_S, FLAP_S, QUIET_AFTER_S = 60, 600, 120  # after: the outbox drains
 TOGGLE_S = 60  # each uplink changes state every minute: down one minute, up the next

@@ -29,7 +29,7 @@ from vp_monitor.sim.onvif import create_onvif_app
 from vp_monitor.sim.ptz import PtzHead
 from vp_monitor.sim.rtsp import RtspServer
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.slow(seconds=220)]
 HOST = "127.0.7.1"
 PASSWORD = "Sup3r-S3cret!"
 

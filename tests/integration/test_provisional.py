@@ -24,7 +24,7 @@ from vp_monitor.registry.service import Registry, references_in_force
 from vp_monitor.service import views
 from vp_monitor.service.scope import Scope
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.slow(seconds=90)]
 __all__ = ["fleet"]  # the simulated cameras' fixture, shared with the monitor tests
 
 LEARN_AFTER = 3

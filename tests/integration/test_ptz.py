@@ -18,7 +18,7 @@ from vp_monitor.probes.base import ProbeSettings, ProbeTarget, reference_key
 from vp_monitor.probes.check import run_tier
 from vp_monitor.sim.ptz import PtzHead
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.timeout(240), pytest.mark.slow(seconds=130)]
 
 PROBES = ProbeSettings.model_validate(
     {

@@ -29,6 +29,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync"]  # fmt: skip
 SHOTS = Path(os.environ.get("VP_SHOTS", "/tmp/shots"))
 TIMEOUT_MS = 5000
+# A page load is given longer: the first one of a browser just started, on a CI machine running
+# other tests, has taken over 5 s.
+NAVIGATION_MS = 20_000
 
 if not shutil.which(CHROMIUM):
     pytest.skip("chromium is not installed (make system-deps installs it)", allow_module_level=True)
@@ -81,6 +84,7 @@ async def browser(api, as_: str | None, cookie: str | None = None) -> AsyncItera
                 timezone_id="Europe/Paris", locale="fr-FR",
             )  # fmt: skip
             context.set_default_timeout(TIMEOUT_MS)
+            context.set_default_navigation_timeout(NAVIGATION_MS)
             await context.add_init_script(
                 "window.__csp = []; document.addEventListener('securitypolicyviolation',"
                 " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"

@@ -18,6 +18,7 @@ from vp_monitor.web.app import create_app
 # queries the other web tests run on both (and CI's time is counted).
 pytestmark = [
     pytest.mark.timeout(480),  # about 5 min a caller on a shared 2-core machine
+    pytest.mark.slow(seconds=125),
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
 ST = Path(sys.executable).with_name("st")
