@@ -101,7 +101,7 @@ CONDITIONS: dict[str, Condition] = {condition.name: condition for condition in (
               STREAM, needs_answer=True, vision=True,
               explained_by=("bright_fraction", "luma_ratio")),
     Condition("underexposed", "quality", "minor", "image sous-exposée", "underexposed image",
-              STREAM, needs_answer=True, vision=True,
+              STREAM, needs_answer=True, vision=True, held_for="underexposed_after_s",
               explained_by=("dark_fraction", "luma_ratio")),
     Condition("low_fps", "quality", "minor", "débit d'images trop faible", "low frame rate",
               STREAM, needs_answer=True, picture_usable=True, explained_by=("stream_fps",)),

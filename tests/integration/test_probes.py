@@ -22,6 +22,7 @@ from vp_monitor.probes.base import ProbeSettings, ProbeTarget
 from vp_monitor.probes.capture import DecodeError, DecodeJob, decoder_pool
 from vp_monitor.probes.check import run_tier
 from vp_monitor.probes.onvif import close_clients, inventory
+from vp_monitor.probes.rtsp import CHALLENGES
 from vp_monitor.probes.runner import SECTION, run_probe
 from vp_monitor.sim.camera import SimCamera, camera_address
 from vp_monitor.sim.encoder import GopCache
@@ -65,6 +66,7 @@ async def sim_camera():
                              expected_firmware=camera.firmware)  # fmt: skip
         return camera, target
 
+    start.servers = servers  # type: ignore[attr-defined]  # the RTSP servers, oldest first
     yield start
     await close_clients()
     for runner in runners:
@@ -209,6 +211,33 @@ async def test_stream_probe_gives_up_on_rtsp_answers_within_the_rtsp_timeout(
     result = await run_probe("stream", target, FAST)
     assert not result.ok and result.conditions <= {"unreachable", "rtsp_error"}, result
     assert time.monotonic() - started < FAST.rtsp.timeout_s + 1.0 < FAST.stream.timeout_s
+
+
+async def test_checks_after_the_first_are_authorized_at_once(sim_camera):
+    """A camera's first check learns its Digest challenge (one DESCRIBE refused); the next
+    ones send their credentials at once and cost two DESCRIBEs (no OPTIONS); a nonce the
+    camera no longer accepts costs one refusal and the check still succeeds; refused
+    credentials are forgotten."""
+    camera, target = await sim_camera()
+    answered = sim_camera.servers[-1].answered
+    assert (await run_probe("rtsp", target, FAST)).ok
+    assert answered == {("DESCRIBE", 401): 1, ("DESCRIBE", 200): 2}, answered
+    answered.clear()
+    for _ in range(3):
+        assert (await run_probe("rtsp", target, FAST)).ok
+        assert (await run_probe("stream", target, FAST)).ok
+    assert answered[("DESCRIBE", 401)] == 0 and answered[("DESCRIBE", 200)] == 9, answered
+    assert sum(count for (method, _), count in answered.items() if method == "OPTIONS") == 0
+
+    server = (camera.host, camera.rtsp_port, "admin")
+    CHALLENGES[server].fields["nonce"] = "0" * 32  # stale: the camera no longer knows it
+    answered.clear()
+    assert (await run_probe("rtsp", target, FAST)).ok
+    assert answered == {("DESCRIBE", 401): 1, ("DESCRIBE", 200): 2}, answered
+
+    camera.fault = "wrong_credentials"
+    result = await run_probe("rtsp", target, FAST)
+    assert result.conditions == {"auth_failed"} and server not in CHALLENGES
 
 
 async def test_rtsp_probe_parses_sdp(sim_camera):

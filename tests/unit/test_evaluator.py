@@ -123,6 +123,21 @@ def test_image_condition_needs_a_second_check():
     assert changes[2].opened == {"black"} and changes[3].cleared == {"black"}
 
 
+def test_a_dusk_darker_than_the_reference_is_not_underexposed_a_lasting_dark_picture_is():
+    """Dusk darkens the picture for up to an hour before the switch to infrared, every evening:
+    seen at every 5-minute check for 60 minutes, underexposed is never opened; seen for longer
+    than [monitor] underexposed_after_s without a break, it is."""
+    every_s, limit = 300.0, SETTINGS.underexposed_after_s
+    status = checked(1)
+    dusk = run(status, [stream("underexposed")] * 13 + [stream()], every_s=every_s)
+    assert not any(change.opened for change in dusk) and status.state == "ok"
+    lasting = run(status, [stream("underexposed")] * (int(limit / every_s) + 2), every_s=every_s,
+                  start=T0 + timedelta(hours=2))  # fmt: skip
+    opened_at = [n for n, change in enumerate(lasting) if change.opened]
+    assert opened_at == [int(limit / every_s)], opened_at
+    assert status.state == "degraded" and "underexposed" in status.conditions
+
+
 def test_unconfirmed_sightings_ask_for_an_early_retry():
     """A condition seen once, or a confirmed one gone once, is `confirming` (the engine checks
     again after retry_s); once opened or cleared, it is settled."""

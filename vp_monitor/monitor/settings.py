@@ -122,6 +122,13 @@ class MonitorSettings(Section):
         description="ptz_not_home when a PTZ camera has been seen away from its home position "
         "(at another preset or none) for this long, without a break.",
     )
+    underexposed_after_s: float = Field(
+        default=5400.0,
+        ge=0,
+        description="underexposed when the picture has been seen too dark for this long, without "
+        "a break: longer than the dusk before a camera switches to infrared (up to about an "
+        "hour), which darkens every picture every evening.",
+    )
     retry_s: float = Field(
         default=10.0,
         ge=0,

@@ -150,7 +150,7 @@ class OnvifProbeSettings(Section):
 
 
 class RtspProbeSettings(Section):
-    """RTSP OPTIONS + DESCRIBE probe."""
+    """RTSP DESCRIBE probe (each stream)."""
 
     timeout_s: float = Field(
         default=5.0,

@@ -1,4 +1,4 @@
-"""RTSP probe: OPTIONS and DESCRIBE over a plain socket (no decoding), SDP read, timed.
+"""RTSP probe: DESCRIBE over a plain socket (no decoding), SDP read, timed.
 
 `RtspClient` is also what the stream probe uses to SETUP, PLAY and read interleaved RTP.
 """
@@ -12,6 +12,7 @@ import os
 import re
 import struct
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -23,6 +24,22 @@ CODECS = {"H264": "h264", "H265": "h265", "HEVC": "h265", "JPEG": "mjpeg"}
 STATIC_PAYLOADS = {26: "mjpeg"}  # RFC 3551: payload type 26 is JPEG without an rtpmap line
 _AUTH_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]+))')
 _CONNECT_ERRORS = (ConnectionError, OSError, asyncio.IncompleteReadError)
+
+
+@dataclass
+class Challenge:
+    """A server's authentication challenge (scheme, realm, nonce...) and how many requests
+    were authorized with its nonce (Digest's nonce count, which must grow)."""
+
+    fields: dict[str, str]
+    count: int = 0
+
+
+# The challenge each server last accepted, per user: a check starts authorized instead of
+# spending a request on being refused (a DESCRIBE a check). A nonce gone stale is refused
+# with a new challenge, which is answered then. Bounded: LRU.
+CHALLENGES_KEPT = 20_000
+CHALLENGES: OrderedDict[tuple[str, int, str], Challenge] = OrderedDict()
 
 
 class RtspFailure(Exception):
@@ -85,7 +102,10 @@ class RtspClient:
         self.max_bytes = max_bytes
         self.cseq = 0
         self.session = ""
-        self._authorization: dict[str, str] | None = None
+        parts = urlsplit(self.url)
+        self._server = (parts.hostname or "", parts.port or DEFAULT_PORT, self.username or "")
+        self._challenge = CHALLENGES.get(self._server) if self.username else None
+        self._challenge_fresh = False  # answered on this connection
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -112,9 +132,19 @@ class RtspClient:
         """Send a request, answering one authentication challenge; raises RtspFailure."""
         url = url or self.url
         response = await self._exchange(method, url, headers)
-        if response.status == 401 and self._authorization is None and self.username:
-            self._authorization = _challenge(response.headers.get("www-authenticate", []))
+        if response.status == 401 and self.username and not self._challenge_fresh:
+            # First asked, or the remembered challenge is no longer accepted: answer this one.
+            self._challenge = Challenge(_challenge(response.headers.get("www-authenticate", [])))
+            self._challenge_fresh = True
             response = await self._exchange(method, url, headers)
+        if self._challenge is not None:
+            if response.status == 401:
+                CHALLENGES.pop(self._server, None)
+            else:
+                CHALLENGES[self._server] = self._challenge
+                CHALLENGES.move_to_end(self._server)
+                if len(CHALLENGES) > CHALLENGES_KEPT:
+                    CHALLENGES.popitem(last=False)
         if response.status == 401:
             if not self.username:
                 reason = "credentials required, none were given"
@@ -131,7 +161,7 @@ class RtspClient:
         assert self.writer is not None
         self.cseq += 1
         lines = [f"{method} {url} RTSP/1.0", f"CSeq: {self.cseq}", "User-Agent: vp-monitor"]
-        if self._authorization is not None:
+        if self._challenge is not None:
             lines.append(f"Authorization: {self._authorize(method, url)}")
         if self.session:
             lines.append(f"Session: {self.session}")
@@ -169,7 +199,8 @@ class RtspClient:
         return response
 
     def _authorize(self, method: str, url: str) -> str:
-        challenge = self._authorization or {}
+        assert self._challenge is not None
+        challenge = self._challenge.fields
         user, password = self.username or "", self.password or ""
         if challenge.get("scheme") != "digest":
             return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -178,7 +209,8 @@ class RtspClient:
         ha2 = _md5(f"{method}:{url}")
         fields = {"username": user, "realm": realm, "nonce": nonce, "uri": url}
         if "auth" in challenge.get("qop", "").split(","):
-            cnonce, nc = os.urandom(8).hex(), f"{self.cseq:08x}"
+            self._challenge.count += 1
+            cnonce, nc = os.urandom(8).hex(), f"{self._challenge.count:08x}"
             fields |= {"qop": "auth", "nc": nc, "cnonce": cnonce}
             fields["response"] = _md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
         else:
@@ -320,9 +352,10 @@ def stream_url(target: ProbeTarget, prefer_sub: bool = True) -> tuple[str | None
 
 
 async def run(target: ProbeTarget, settings: Any) -> ProbeResult:
-    """OPTIONS and DESCRIBE each known RTSP URL; SDP and response time per stream. Both
-    streams of a camera are described over one connection (half the connections a fleet
-    opens), and over a new one if the camera closed it after the first."""
+    """DESCRIBE each known RTSP URL; SDP and response time per stream. Both streams of a
+    camera are described over one connection (half the connections a fleet opens), and over a
+    new one if the camera closed it after the first. No OPTIONS first: a DESCRIBE answered
+    says all it would (the server is there and speaks RTSP), one exchange less a check."""
     urls = {k: v for k, v in (("main", target.rtsp_main), ("sub", target.rtsp_sub)) if v}
     if not urls:
         return failed("rtsp", "rtsp_error", "no RTSP URL known for this camera")
@@ -352,7 +385,7 @@ async def _describe(
     target: ProbeTarget, url: str, max_bytes: int, client: RtspClient | None
 ) -> tuple[RtspClient, Sdp]:
     """DESCRIBE `url`, on `client`'s connection when it is to the same server as the same
-    user, else on a new one (connected, OPTIONS first); the client used and the SDP."""
+    user, else on a new one; the client used and the SDP."""
     if client is not None and _same_server(client, url, target):
         try:
             return client, await client.describe(url)
@@ -364,7 +397,6 @@ async def _describe(
         await client.close()
     client = RtspClient(url, target.username, target.password, max_bytes)
     await client.connect()
-    await client.request("OPTIONS")
     return client, await client.describe()
 
 

@@ -99,7 +99,7 @@ class Tier:
 
 
 TIERS: dict[str, Tier] = {
-    # Is the camera there? ONVIF clock (unauthenticated), RTSP OPTIONS + DESCRIBE.
+    # Is the camera there? ONVIF clock (unauthenticated), RTSP DESCRIBE of both streams.
     "reachability": Tier(
         "reachability", ("clock", "rtsp"), 20.0, "unreachable", 0.0, judging=True, video_by="rtsp"
     ),  # fmt: skip

@@ -18,6 +18,7 @@ import re
 import secrets
 import struct
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -256,6 +257,8 @@ class RtspServer:
         self.session_timeout = session_timeout
         self.connections: set[_Connection] = set()
         self.rtcp_seen: dict[str, float] = {}
+        # (method, status) of every answer given: what clients' requests cost the camera.
+        self.answered: Counter[tuple[str, int]] = Counter()
         self._server: asyncio.Server | None = None
         self._udp: tuple[asyncio.DatagramTransport, asyncio.DatagramTransport] | None = None
         self._watch: asyncio.Task[None] | None = None
@@ -425,6 +428,7 @@ class _Connection:
                 continue
             log.debug("%s: %s %s", self.camera.code, request.method, urlsplit(request.url).path)
             response = await self._handle(request)
+            self.server.answered[(request.method, response.status)] += 1
             await self._send(response, request.cseq)
 
     def _udp_alive(self) -> bool:
