@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -34,7 +35,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         marker = item.get_closest_marker("slow")
         return marker.kwargs.get("seconds", 60) if marker else 0
 
-    longest: dict[str, int] = {}
+    longest: dict[Path, int] = {}
     for item in items:
         longest[item.path] = max(longest.get(item.path, 0), seconds(item))
     items.sort(key=lambda item: -longest[item.path])  # stable: collection order otherwise
