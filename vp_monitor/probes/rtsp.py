@@ -42,6 +42,17 @@ CHALLENGES_KEPT = 20_000
 CHALLENGES: OrderedDict[tuple[str, int, str], Challenge] = OrderedDict()
 
 
+def _remember(server: tuple[str, int, str], challenge: Challenge | None) -> None:
+    """Keep the challenge `server` accepted (most recent last), or forget a refused one."""
+    if challenge is None:
+        CHALLENGES.pop(server, None)
+        return
+    CHALLENGES[server] = challenge
+    CHALLENGES.move_to_end(server)
+    if len(CHALLENGES) > CHALLENGES_KEPT:
+        CHALLENGES.popitem(last=False)
+
+
 class RtspFailure(Exception):
     """The RTSP exchange failed; `condition` says how (unreachable, auth_failed, rtsp_error)."""
 
@@ -138,13 +149,7 @@ class RtspClient:
             self._challenge_fresh = True
             response = await self._exchange(method, url, headers)
         if self._challenge is not None:
-            if response.status == 401:
-                CHALLENGES.pop(self._server, None)
-            else:
-                CHALLENGES[self._server] = self._challenge
-                CHALLENGES.move_to_end(self._server)
-                if len(CHALLENGES) > CHALLENGES_KEPT:
-                    CHALLENGES.popitem(last=False)
+            _remember(self._server, self._challenge if response.status != 401 else None)
         if response.status == 401:
             if not self.username:
                 reason = "credentials required, none were given"
