@@ -498,7 +498,7 @@ def test_any_combination_of_filters_is_what_it_says(fleet):
     def check(wanted, scope, limit):
         inside = [i for i in everything if matches(i, wanted) and (
             scope.is_supervision or i["municipality"] in scope.municipalities
-            or i["maintainer"] == scope.maintainer)]  # fmt: skip
+            or (scope.maintainer is not None and i["maintainer"] == scope.maintainer))]  # fmt: skip
         seen = []
         for offset in range(0, len(inside) + limit, limit):
             page = read(fleet, lists.list_cameras, scope, wanted, Page(limit=limit, offset=offset))
