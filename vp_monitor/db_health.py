@@ -6,8 +6,9 @@ An outage is an error that says the database cannot be used at all (the server i
 refuses connections, the disk holding the SQLite file is full or failing), as opposed to an
 error of one statement (a constraint, a deadlock, a bug), which its caller handles as before.
 The state goes down at the first such error, wherever it happens (the engine's `handle_error`
-hook, see db.py), and is logged once; it comes back at the next write that commits (a read
-proves nothing when the disk is full), logged once with the outage's duration. Meanwhile the
+hook, see db.py), and is logged once; it comes back at the next write that commits and began
+after the outage was noticed (a read proves nothing when the disk is full, and a server shutting
+down still commits the transactions it had), logged once with the outage's duration. Meanwhile the
 callers skip their work quietly instead of logging a traceback per run.
 """
 
@@ -115,7 +116,7 @@ class DatabaseHealth:
     """Whether one engine's database can be used; thread-safe (database work runs in threads).
 
     `failed(exc)` classifies an error and, for an outage, marks the database away (logged once);
-    `wrote()` marks it back after a write committed (logged once, with the duration);
+    `wrote(started)` marks it back after a write committed (logged once, with the duration);
     `problem()` is readiness's reason while it is away.
     """
 
@@ -147,12 +148,14 @@ class DatabaseHealth:
                                 detail=_detail(exc, self.password)))  # fmt: skip
         return True
 
-    def wrote(self) -> None:
-        """A write committed: an outage under way is over (logged with its duration)."""
+    def wrote(self, started: float) -> None:
+        """A write begun at `started` (time.monotonic()) committed: an outage noticed before it
+        began is over (logged with its duration). One begun earlier proves nothing: a server
+        shutting down lets its open transactions commit while it refuses everything new."""
         if self.away_since is None:  # the common case, without the lock
             return
         with self.lock:
-            if self.away_since is None:
+            if self.away_since is None or started <= self.away_since:
                 return
             lasted_s, self.away_since, self.kind = time.monotonic() - self.away_since, None, None
         _set_gauge(1)

@@ -4,6 +4,7 @@ and psycopg raise them here, nothing is faked."""
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from ports import free_port
@@ -75,8 +76,8 @@ def test_the_state_is_logged_once_when_it_goes_and_once_when_it_comes_back(tmp_p
         problem = health.problem()
         assert problem.render(Texts("en")).startswith("database unavailable for ")
         assert problem.render(Texts("fr")).endswith("s (erreur du disque)")
-        health.wrote()
-        health.wrote()
+        health.wrote(time.monotonic())
+        health.wrote(time.monotonic())
         back = [r.getMessage() for r in caplog.records][1:]
         assert len(back) == 1 and back[0].endswith(" back after 0 s"), back
         assert health.available and health.problem() is None
@@ -92,5 +93,24 @@ def test_a_password_is_not_logged(caplog):
         error_of(engine)
         (line,) = [r.getMessage() for r in caplog.records]
         assert "s3cret-pw" not in line and "vp:***@127.0.0.1" in line, line
+    finally:
+        engine.dispose()
+
+
+def test_a_write_begun_before_the_outage_does_not_end_it(tmp_path, caplog):
+    """A server shutting down still commits the transactions it had: a write that began before
+    the outage was noticed and committed after it says nothing of the server now (the outage
+    was logged away, back 2 ms later, and away again)."""
+    engine = make_engine(f"sqlite:///{tmp_path}/missing/vp.db")
+    health = health_of(engine)
+    caplog.set_level(logging.INFO, logger="vp_monitor.db_health")
+    try:
+        begun = time.monotonic()
+        error_of(engine)
+        health.wrote(begun)
+        assert not health.available
+        assert [r.getMessage() for r in caplog.records if " back after " in r.getMessage()] == []
+        health.wrote(time.monotonic())
+        assert health.available
     finally:
         engine.dispose()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Callable
 
 import click
@@ -63,8 +64,9 @@ async def _beat_forever(context: Context, role: str) -> None:
     try:
         while True:
             try:
+                started = time.monotonic()
                 await asyncio.to_thread(heartbeat.beat)
-                database.wrote()
+                database.wrote(started)
             except Exception as exc:  # the database may be away for a while: try again next time
                 if not database.failed(exc):  # an outage is logged once, by its health state
                     log.warning("heartbeat not written", exc_info=True)

@@ -362,8 +362,9 @@ class Monitor:
 
     def beat(self) -> None:
         """Write this node's heartbeat row (a write that commits: the database is there)."""
+        started = time.monotonic()
         self.heartbeat.beat(self.checks_done)
-        self.database.wrote()
+        self.database.wrote(started)
 
     # -- database work (in the executor thread) ------------------------------------------------
     async def _db(self, func: Callable[..., Any], *args: Any) -> Any:
@@ -525,12 +526,13 @@ class Monitor:
         (results whose lease ran out meanwhile are dropped: their checks are due again)."""
         retry_s = WRITE_RETRY_S
         while True:
+            started = time.monotonic()
             try:
                 changes, kept = await self._db(self._record, batch), []
             except ResultsKept as away:
                 changes, kept = away.changes, away.kept
             if len(kept) < len(batch):
-                self.database.wrote()
+                self.database.wrote(started)
             self.checks_done += len(batch) - len(kept)
             self._tell(changes)
             if not kept:
