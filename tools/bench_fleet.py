@@ -415,6 +415,16 @@ def run(options: argparse.Namespace) -> dict:
         "checkout": str(checkout), "window_s": round(window, 1),
         "checks_per_s": by_tier, "needed_per_s": needed, "checks": len(claims),
         "lateness_p50_s": _quantile(lateness, 0.5), "lateness_p99_s": _quantile(lateness, 0.99),
+        "lateness_p50_p99_s_by_tier": {
+            tier: [_quantile(late, 0.5), _quantile(late, 0.99)]
+            for tier in DEFAULT_INTERVALS
+            if (late := sorted(c[2] for c in claims if c[0] == tier))
+        },
+        # Whether lateness grows over the window (a backlog building up) or stays level.
+        "lateness_p99_s_by_minute": [
+            _quantile(sorted(c[2] for c in claims if t0 + 60 * m <= c[1] < t0 + 60 * (m + 1)), 0.99)
+            for m in range(int(window // 60))
+        ],
         # A check started later than its interval after it was due missed that interval.
         "started_within_interval": round(
             sum(1 for c in claims if c[2] < DEFAULT_INTERVALS[c[0]]) / max(1, len(claims)), 4

@@ -55,7 +55,7 @@ def one_round(monitor: Monitor, ids: list[int], jpeg: bytes, sharpness: float) -
     with transaction(monitor.factory) as session:
         jobs = load_jobs(session, claims)
     result = TierResult("stream", frozenset(), PICTURE_SEES, True,
-                        {"sharpness": sharpness}, evidence_jpeg=jpeg,
+                        {"sharpness": sharpness}, evidence_jpeg=jpeg, evidence_size=(640, 360),
                         analysis={"sharpness": sharpness}, period="day")  # fmt: skip
     started = time.perf_counter()
     for start in range(0, len(jobs), WRITE_BATCH):

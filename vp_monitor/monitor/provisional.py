@@ -57,7 +57,7 @@ def learning(result: TierResult, in_force: Collection[str]) -> bool:
 
 def healthy(result: TierResult) -> bool:
     """A picture analysed (and kept as evidence), nothing wrong with it or with the stream."""
-    analysed = result.period is not None and result.evidence_jpeg is not None
+    analysed = result.period is not None and result.evidence_size is not None
     return bool(result.video_ok) and analysed and not result.conditions & UNHEALTHY
 
 
@@ -117,14 +117,13 @@ def _restart(
 
 
 def _keep_if_clearer(run: ReferenceCandidate, result: TierResult) -> None:
-    """Keep this check's frame when it is sharper than the run's so far."""
+    """Keep this check's frame when it is sharper than the run's so far (its size comes with
+    it: decoding the JPEG here, in the database thread, cost ~3 % of a 10,000-camera fleet's
+    monitor CPU while it learned)."""
     sharpness = float(result.analysis.get("sharpness", 0.0))
-    if sharpness <= run.sharpness:
-        return
-    size = _size(result.evidence_jpeg)
-    if size is None:
-        return
-    run.sharpness, run.jpeg, (run.width, run.height) = sharpness, result.evidence_jpeg, size
+    if sharpness > run.sharpness:  # a healthy result has its evidence and that evidence's size
+        run.sharpness, run.jpeg = sharpness, result.evidence_jpeg
+        run.width, run.height = result.evidence_size
 
 
 def _promote(session: Session, camera: Camera, run: ReferenceCandidate) -> None:
@@ -134,12 +133,3 @@ def _promote(session: Session, camera: Camera, run: ReferenceCandidate) -> None:
     registry.add_reference(camera, run.jpeg, (run.width, run.height), run.kind, note,
                            provisional=True)  # fmt: skip
     log.info("%s: provisional %s reference learned (%s)", camera.code, run.kind, note)
-
-
-def _size(jpeg: bytes) -> tuple[int, int] | None:
-    """Width and height of a JPEG, None if it does not decode."""
-    import cv2  # here: the monitor loads OpenCV only where pictures are handled
-    import numpy as np
-
-    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
-    return None if image is None else (image.shape[1], image.shape[0])

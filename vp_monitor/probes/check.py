@@ -100,6 +100,7 @@ async def run_tier(
         tier, conditions, observed,
         video_ok, metrics | analysis, {"probes": {n: r.to_json() for n, r in probes.items()}},
         evidence_jpeg=evidence, thumbnail_jpeg=thumbnail, clock_offset_s=_clock_offset(probes),
+        evidence_size=(current.shape[1], current.shape[0]) if evidence else None,
         camera=target.camera, probes=probes, analysis=analysis, period=period,
     )  # fmt: skip
 

@@ -210,6 +210,7 @@ class TierResult:
     detail: dict[str, Any] = field(default_factory=dict)
     duration_s: float = 0.0
     evidence_jpeg: bytes | None = field(default=None, repr=False)
+    evidence_size: tuple[int, int] | None = None  # its width and height, without decoding it
     thumbnail_jpeg: bytes | None = field(default=None, repr=False)  # the wall's tile picture
     clock_offset_s: float | None = None
     overran: bool = False
