@@ -206,3 +206,28 @@ async def test_a_tick_claims_batch_after_batch_while_checks_are_due(engine, fact
         assert monitor.runner.queue.qsize() == 9  # leased: not claimed twice
     finally:
         monitor.db.shutdown()
+
+
+async def test_results_that_come_one_by_one_are_written_together(factory, cameras, monitor):
+    """A transaction costs about the same for one result as for fifty: results finishing a few
+    milliseconds apart (200 a second at 10,000 cameras) wait a moment for each other and are
+    written in one batch, not one transaction each while the planner's claims wait."""
+    held = claims(factory, monitor)
+    batches: list[int] = []
+    record = monitor._record
+
+    def counted(batch):
+        batches.append(len(batch))
+        return record(batch)
+
+    monitor._record = counted
+    writer = asyncio.create_task(monitor._write_results())
+    try:
+        for camera_id in cameras:
+            await monitor._submit(job(held[(camera_id, "reachability")]), result())
+            await asyncio.sleep(0.02)
+        await asyncio.wait_for(monitor.results.join(), 5)
+    finally:
+        writer.cancel()
+    assert batches == [3]
+    assert [state(factory, camera_id) for camera_id in cameras] == ["ok", "ok", "ok"]
