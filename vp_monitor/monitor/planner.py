@@ -7,7 +7,6 @@ only loses its leases, which expire. SQLite serves one process, so a plain SELEC
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -26,9 +25,6 @@ GOLDEN = 0.6180339887498949
 # A different phase per tier so a camera's three tiers do not start in the same second.
 TIER_PHASE = {name: tier.phase for name, tier in TIERS.items()}
 CHUNK = 5_000  # rows per bulk statement: stays far below any driver's parameter limit
-# The least share of its interval between a tier's two checks of a camera (early retries
-# aside): a late check catching up on its place in the interval is not run twice in a row.
-MIN_GAP = 0.5
 
 
 @dataclass(frozen=True)
@@ -180,26 +176,9 @@ def claim_due(
         step = interval * (1.0 + rng.uniform(-jitter, jitter))
         changes.append({"id": schedule_id, "lease_owner": owner, "lease_expires_at": expires,
                         "last_started_at": now,
-                        "next_due_at": next_due(due_at, now, interval, step)})  # fmt: skip
+                        "next_due_at": now + timedelta(seconds=step)})  # fmt: skip
     session.execute(update(CheckSchedule), changes)
     return claims
-
-
-def next_due(due_at: datetime, now: datetime, interval: float, step: float) -> datetime:
-    """When a check claimed `now` is due next: `step` (its interval, jittered) after it was due,
-    or after now if claimed early (`serve --once`), and at least MIN_GAP of an interval after now.
-
-    A late check keeps its place in the interval instead of moving it to when it ran: a
-    backlog (the fleet's first minutes, a node taking over another's checks) then clears
-    within an interval, where counting from the claim would carry it on, every interval, as
-    a crowd of checks due together. Prometheus keeps each target's scrape offset for the same
-    reason. A check more than an interval late skips the intervals it missed.
-    """
-    due = min(due_at, now) + timedelta(seconds=step)
-    behind_s = (now - due).total_seconds() + MIN_GAP * interval
-    if behind_s > 0:
-        due += timedelta(seconds=interval * math.ceil(behind_s / interval))
-    return due
 
 
 def finish(
