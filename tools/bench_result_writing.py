@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_provisional import frame_jpeg, register  # noqa: E402
 
+from vp_monitor.conditions import observed_by  # noqa: E402
 from vp_monitor.db import make_engine, session_factory, transaction, upgrade  # noqa: E402
 from vp_monitor.monitor.engine import WRITE_BATCH, Monitor, load_jobs  # noqa: E402
 from vp_monitor.monitor.planner import Claim  # noqa: E402
@@ -46,7 +47,7 @@ def main() -> None:
         claims = [Claim(0, i, 1, "reachability", 60.0, "bench", now, now) for i in ids]
         with transaction(session_factory(engine)) as session:
             jobs = load_jobs(session, claims)
-        ok = TierResult("reachability", frozenset(), frozenset({"unreachable"}), True)
+        ok = TierResult("reachability", frozenset(), observed_by("rtsp", False), True)
         costs: dict[int, list[float]] = {size: [] for size in SIZES}
         for _ in range(args.rounds):  # sizes interleaved: the machine's drift hits them alike
             for size in SIZES:
