@@ -9,12 +9,15 @@ run on one database. Prints milliseconds of wall time per check and their ratio.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
+from sqlalchemy import Engine
 
 from vp_monitor.db import make_engine, session_factory, transaction, upgrade
 from vp_monitor.monitor.engine import WRITE_BATCH, Monitor, load_jobs
@@ -63,16 +66,25 @@ def one_round(monitor: Monitor, ids: list[int], jpeg: bytes, sharpness: float) -
     return time.perf_counter() - started
 
 
+@contextlib.contextmanager
+def bench_engine(url: str | None) -> Iterator[Engine]:
+    """An engine on `url` at the latest schema, or on a fresh SQLite file removed afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(url or f"sqlite:///{Path(tmp) / 'bench.db'}")
+        upgrade(engine)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cameras", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5, help="checks per camera (< N learns)")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        engine = make_engine(url)
-        upgrade(engine)
+    with bench_engine(args.database_url) as engine:
         jpeg = frame_jpeg()
         settings = MonitorSettings(provisional_reference_after=args.rounds + 1, history_every_s=0)
         monitor = Monitor(engine, settings)
@@ -90,7 +102,6 @@ def main() -> None:
             print(f"  {name:16s} {value:6.2f} ms per check written")
         ratio = per_check["learning"] / per_check["with references"]
         print(f"  ratio learning / with references: {ratio:.2f}")
-        engine.dispose()
 
 
 if __name__ == "__main__":

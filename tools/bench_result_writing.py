@@ -12,17 +12,16 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_provisional import frame_jpeg, register  # noqa: E402
+from bench_provisional import bench_engine, frame_jpeg, register  # noqa: E402
 
 from vp_monitor.conditions import observed_by  # noqa: E402
-from vp_monitor.db import make_engine, session_factory, transaction, upgrade  # noqa: E402
+from vp_monitor.db import session_factory, transaction  # noqa: E402
 from vp_monitor.monitor.engine import WRITE_BATCH, Monitor, load_jobs  # noqa: E402
 from vp_monitor.monitor.planner import Claim  # noqa: E402
 from vp_monitor.monitor.settings import MonitorSettings  # noqa: E402
@@ -37,10 +36,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        engine = make_engine(url)
-        upgrade(engine)
+    with bench_engine(args.database_url) as engine:
         monitor = Monitor(engine, MonitorSettings())
         ids = register(engine, args.cameras, frame_jpeg(), True, "W")
         now = datetime.now(UTC)
@@ -61,7 +57,6 @@ def main() -> None:
         for size, values in costs.items():
             print(f"  batch of {size:3d}: {statistics.median(values):5.2f} "
                   f"({min(values):.2f}-{max(values):.2f})")  # fmt: skip
-        engine.dispose()
 
 
 if __name__ == "__main__":
